@@ -1,0 +1,25 @@
+import type { TransportKind } from '../transport/transport.js';
+
+/** One device of a user that is connected somewhere in the cluster. */
+export interface PresenceEntry {
+  userId: string;
+  deviceId: string;
+  sessionId: string;
+  nodeId: string;
+  transport: TransportKind;
+  sinceMs: number;
+}
+
+/**
+ * Where users are connected. Single node: the local registry is the whole truth (memory presence);
+ * cluster: a shared view in Redis (issue 4).
+ */
+export interface Presence {
+  /** Records a device as online. */
+  add(entry: PresenceEntry): Promise<void>;
+  /** Removes a device's entry if it still belongs to `sessionId` (a newer session is left alone). */
+  remove(userId: string, deviceId: string, sessionId: string): Promise<void>;
+  /** Online devices of each requested user (users with none map to an empty list). */
+  query(userIds: readonly string[]): Promise<Map<string, PresenceEntry[]>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,119 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every Prometheus metric Ferry exports, on one registry per gateway (so tests can run several
+ * gateways in one process). Layers receive this object; hot paths touch pre-bound children only.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly connections = new Gauge({
+    name: 'ferry_connections',
+    help: 'Open client connections by transport (authenticated or not)',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly sessions = new Gauge({
+    name: 'ferry_sessions',
+    help: 'Authenticated sessions by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly connectionsAccepted = new Counter({
+    name: 'ferry_connections_accepted_total',
+    help: 'Connections accepted by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly connectionsRefused = new Counter({
+    name: 'ferry_connections_refused_total',
+    help: 'Connections refused before a session was created, by transport and reason',
+    labelNames: ['transport', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly framesIn = new Counter({
+    name: 'ferry_frames_in_total',
+    help: 'Frames received from clients by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly framesOut = new Counter({
+    name: 'ferry_frames_out_total',
+    help: 'Frames sent to clients by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesIn = new Counter({
+    name: 'ferry_bytes_in_total',
+    help: 'Frame bytes received from clients by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly bytesOut = new Counter({
+    name: 'ferry_bytes_out_total',
+    help: 'Frame bytes sent to clients by transport',
+    labelNames: ['transport'] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'ferry_errors_total',
+    help: 'Errors sent to clients by numeric code (reply errors 100-999, disconnects 4000-4999)',
+    labelNames: ['code', 'name'] as const,
+    registers: [this.registry],
+  });
+  readonly disconnects = new Counter({
+    name: 'ferry_disconnects_total',
+    help: 'Connections closed by the server, by disconnect code',
+    labelNames: ['code', 'name'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesAccepted = new Counter({
+    name: 'ferry_messages_accepted_total',
+    help: 'Client messages accepted (Send and Publish) by QoS and kind',
+    labelNames: ['qos', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesDelivered = new Counter({
+    name: 'ferry_messages_delivered_total',
+    help: 'Deliver frames queued to recipients by QoS',
+    labelNames: ['qos'] as const,
+    registers: [this.registry],
+  });
+  readonly messagesDropped = new Counter({
+    name: 'ferry_messages_dropped_total',
+    help: 'Outbound frames dropped (slow consumer shedding of ephemeral/QoS-0 frames)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly duplicates = new Counter({
+    name: 'ferry_duplicates_total',
+    help: 'QoS-1 sends recognised as duplicates by client message id',
+    registers: [this.registry],
+  });
+  readonly deliveryLatency = new Histogram({
+    name: 'ferry_delivery_latency_seconds',
+    help: 'Time from accepting a message to handing its Deliver frame to the recipient transport',
+    labelNames: ['qos'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly outboundQueueBytes = new Gauge({
+    name: 'ferry_outbound_queue_bytes',
+    help: 'Bytes waiting in per-connection outbound queues (sum over connections)',
+    registers: [this.registry],
+  });
+  readonly outboundQueueFrames = new Gauge({
+    name: 'ferry_outbound_queue_frames',
+    help: 'Frames waiting in per-connection outbound queues (sum over connections)',
+    registers: [this.registry],
+  });
+  readonly storeMessages = new Gauge({
+    name: 'ferry_store_messages',
+    help: 'QoS-1 messages retained in the message store',
+    registers: [this.registry],
+  });
+
+  constructor(opts: { defaultMetrics?: boolean } = {}) {
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+  }
+}
