@@ -62,14 +62,6 @@ export interface Connection {
   destroy(): void;
 }
 
-/** Per-listener admission control, applied before a Connection is created. */
-export interface Admission {
-  /** Called when a peer connects; return false to refuse (the listener answers with `refusal`). */
-  admit(remoteAddress: string): { ok: true } | { ok: false; code: number; reason: string };
-  /** Called when an admitted peer's connection has closed. */
-  release(remoteAddress: string): void;
-}
-
 /** A listener accepts connections of one transport kind. */
 export interface Listener {
   readonly kind: TransportKind;
