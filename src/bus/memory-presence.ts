@@ -1,0 +1,65 @@
+/**
+ * Presence for a single node: user -> device -> entry, in this process. With one node the local
+ * session registry already knows who is online; this keeps the same Presence contract as the Redis
+ * implementation (issue 4) so the gRPC GetPresence/WatchPresence code does not care which it has.
+ */
+import { ReplyCode, RequestError } from '../errors.js';
+import type { Presence, PresenceEntry } from './presence.js';
+
+/** In-process Presence: one entry per (user, device), the latest add() wins. */
+export class MemoryPresence implements Presence {
+  private readonly users = new Map<string, Map<string, PresenceEntry>>();
+  private devices = 0;
+  private closed = false;
+
+  /**
+   * Records `entry`, replacing any entry of the same (user, device), e.g. an older session that the
+   * new one is about to replace. Stores a frozen copy, so the caller's object stays its own.
+   */
+  async add(entry: PresenceEntry): Promise<void> {
+    if (this.closed) throw new RequestError(ReplyCode.UNAVAILABLE, 'presence is closed', { retryable: true });
+    let devices = this.users.get(entry.userId);
+    if (devices === undefined) {
+      devices = new Map();
+      this.users.set(entry.userId, devices);
+    }
+    if (!devices.has(entry.deviceId)) this.devices++;
+    devices.set(entry.deviceId, Object.freeze({ ...entry }));
+  }
+
+  /**
+   * Removes the device's entry only if it still belongs to `sessionId`: when a device reconnects, the
+   * new session's add() can land before the old session's remove(), which must then leave it alone.
+   * A no-op after close(), so session teardown during shutdown needs no special case.
+   */
+  async remove(userId: string, deviceId: string, sessionId: string): Promise<void> {
+    const devices = this.users.get(userId);
+    if (devices?.get(deviceId)?.sessionId !== sessionId) return;
+    devices.delete(deviceId);
+    this.devices--;
+    if (devices.size === 0) this.users.delete(userId);
+  }
+
+  /** Every requested user maps to its entries (frozen; empty list when offline), in insertion order. */
+  async query(userIds: readonly string[]): Promise<Map<string, PresenceEntry[]>> {
+    if (this.closed) throw new RequestError(ReplyCode.UNAVAILABLE, 'presence is closed', { retryable: true });
+    const out = new Map<string, PresenceEntry[]>();
+    for (const userId of userIds) {
+      const devices = this.users.get(userId);
+      out.set(userId, devices === undefined ? [] : [...devices.values()]);
+    }
+    return out;
+  }
+
+  /** Online users and devices, for /stats. */
+  stats(): { users: number; devices: number } {
+    return { users: this.users.size, devices: this.devices };
+  }
+
+  /** Forgets everything; later add() and query() reject, remove() does nothing. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.users.clear();
+    this.devices = 0;
+  }
+}

@@ -1,0 +1,165 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
+import { WireClient } from '../../helpers/wire-client.js';
+import { encodeFrame } from '../../../src/protocol/codec.js';
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/** The Disconnect frame a client got before its connection closed, or the close code (WebSocket). */
+async function disconnectCode(c: WireClient): Promise<number> {
+  const closed = await c.waitClosed(10_000);
+  const frame = c.frames.find((f) => f.body === 'disconnect');
+  const frameCode = frame?.disconnect?.code ?? 0;
+  if (c.kind === 'ws') expect(closed.code, 'WebSocket close code equals the Disconnect code').to.equal(frameCode);
+  return frameCode;
+}
+
+describe('gateway: bad input and faults get their documented codes; others keep working', function () {
+  this.timeout(60_000);
+  let gw: GatewayProcess;
+  const clients: WireClient[] = [];
+  const login = async (url: string, user: string, deviceId?: string): Promise<WireClient> => {
+    const c = await WireClient.login(url, await testToken(user), { deviceId });
+    clients.push(c);
+    return c;
+  };
+  const connect = async (url: string): Promise<WireClient> => {
+    const c = await WireClient.connect(url);
+    clients.push(c);
+    return c;
+  };
+  let observerA: WireClient;
+  let observerB: WireClient;
+  let n = 0;
+  /** Two bystanders exchange a QoS-1 message: proof the node still works for others. */
+  const bystandersStillWork = async (): Promise<void> => {
+    n++;
+    observerA.send({ send: { toUser: 'obs-b', payload: bytes(`still ${n}`), qos: 1, clientMsgId: `obs-${n}` } });
+    const d = await observerB.nextBody('deliver');
+    expect(new TextDecoder().decode(d.deliver?.payload)).to.equal(`still ${n}`);
+    observerB.send({ ack: { seq: d.deliver?.seq ?? 0 } });
+  };
+
+  before(async () => {
+    gw = await GatewayProcess.start(
+      ['--auth-deadline', '500ms', '--max-frame-bytes', '4096', '--rate-frames', '50', '--rate-bytes', '10MiB'],
+      { env: { FERRY_OUTBOUND_QUEUE_BYTES: '262144' } },
+    );
+    observerA = await WireClient.login(gw.urls.tcp, await testToken('obs-a'));
+    observerB = await WireClient.login(gw.urls.ws, await testToken('obs-b'));
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    await bystandersStillWork();
+  });
+  after(async () => {
+    observerA.destroy();
+    observerB.destroy();
+    await gw.cleanup();
+  });
+
+  it('bad token -> 4504 AUTH_FAILED (WebSocket and TCP)', async () => {
+    for (const url of [gw.urls.ws, gw.urls.tcp]) {
+      const c = await connect(url);
+      c.send({ authenticate: { token: 'not-a-jwt' } });
+      expect(await disconnectCode(c)).to.equal(4504);
+    }
+    const forged = await testToken('mallory', { secret: 'some-other-secret-that-is-long-enough' });
+    const c = await connect(gw.urls.ws);
+    c.send({ authenticate: { token: forged } });
+    expect(await disconnectCode(c)).to.equal(4504);
+  });
+
+  it('expired token -> 4009 TOKEN_EXPIRED (reconnect advised)', async () => {
+    const c = await connect(gw.urls.tcp);
+    c.send({ authenticate: { token: await testToken('late', { ttlSeconds: -3600 }) } });
+    expect(await disconnectCode(c)).to.equal(4009);
+    expect(c.frames.find((f) => f.body === 'disconnect')?.disconnect?.reconnect).to.equal(true);
+  });
+
+  it('no Authenticate within the deadline -> 4005 AUTH_TIMEOUT', async () => {
+    const c = await connect(gw.urls.ws);
+    expect(await disconnectCode(c)).to.equal(4005);
+  });
+
+  it('a first frame other than Authenticate -> 4503 PROTOCOL_VIOLATION', async () => {
+    const c = await connect(gw.urls.tcp);
+    c.send({ send: { toUser: 'x', payload: bytes('no auth'), qos: 0 } });
+    expect(await disconnectCode(c)).to.equal(4503);
+  });
+
+  it('oversize frame -> 4501 FRAME_TOO_LARGE (both transports)', async () => {
+    for (const url of [gw.urls.ws, gw.urls.tcp]) {
+      const c = await login(url, 'big');
+      c.send({ send: { toUser: 'obs-b', payload: new Uint8Array(5000), qos: 0 } });
+      expect(await disconnectCode(c)).to.equal(4501);
+    }
+  });
+
+  it('garbage bytes -> 4500 BAD_FRAME, before and after auth', async () => {
+    const raw = await connect(gw.urls.tcp);
+    raw.sendBytes(Buffer.from('00000006ffffffffffff', 'hex'));
+    expect(await disconnectCode(raw)).to.equal(4500);
+    const ws = await login(gw.urls.ws, 'garbage');
+    ws.sendBytes(Buffer.from('ffffffffffffffffffff', 'hex'));
+    expect(await disconnectCode(ws)).to.equal(4500);
+    // Random noise never crashes the node: whatever the code, the connection is closed cleanly.
+    for (let i = 0; i < 20; i++) {
+      const c = await connect(i % 2 === 0 ? gw.urls.tcp : gw.urls.ws);
+      c.sendBytes(randomBytes(1 + (i * 37) % 200));
+      c.send({ authenticate: { token: 'x' } });
+      const code = await disconnectCode(c);
+      expect(code).to.be.within(4500, 4599);
+    }
+  });
+
+  it('an unknown frame type -> 4502 UNKNOWN_FRAME_TYPE', async () => {
+    const c = await login(gw.urls.ws, 'unknown-type');
+    // Field 99 (length-delimited, empty) is no body Ferry knows.
+    c.sendRaw(Buffer.from('9a0600', 'hex'));
+    expect(await disconnectCode(c)).to.equal(4502);
+  });
+
+  it('duplicate device: the older connection is told 4505 REPLACED; the new one works', async () => {
+    const old = await login(gw.urls.ws, 'dup', 'phone');
+    const fresh = await login(gw.urls.tcp, 'dup', 'phone');
+    expect(await disconnectCode(old)).to.equal(4505);
+    observerA.send({ send: { toUser: 'dup', payload: bytes('to the new one'), qos: 0 } });
+    expect((await fresh.nextBody('deliver')).deliver?.fromUser).to.equal('obs-a');
+  });
+
+  it('flood: frames over the rate limit get 104 RATE_LIMITED, then 4006 FLOOD', async () => {
+    const c = await login(gw.urls.tcp, 'flooder');
+    const frame = encodeFrame({ send: { toUser: 'nobody-f', payload: bytes('x'), qos: 0 } });
+    const deadline = Date.now() + 15_000;
+    while (!c.closed && Date.now() < deadline) {
+      for (let i = 0; i < 20; i++) c.sendRaw(frame);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(c.frames.some((f) => f.body === 'error' && f.error?.code === 104)).to.equal(true);
+    expect(await disconnectCode(c)).to.equal(4006);
+  });
+
+  it('slow reader: the node cuts it with 4003 SLOW_CONSUMER instead of growing memory', async () => {
+    const slow = await login(gw.urls.ws, 'slowpoke');
+    slow.pauseReading();
+    const sender = await login(gw.urls.tcp, 'fast-sender');
+    const payload = new Uint8Array(3000);
+    const deadline = Date.now() + 20_000;
+    let sent = 0;
+    let cut = false;
+    while (!cut && Date.now() < deadline) {
+      for (let i = 0; i < 40; i++) sender.send({ send: { toUser: 'slowpoke', payload, qos: 0 } });
+      sent += 40;
+      await new Promise((r) => setTimeout(r, 25));
+      if (sent % 800 === 0) {
+        const m = await gw.admin('/metrics');
+        cut = /ferry_disconnects_total\{code="4003"/.test(m.body);
+      }
+    }
+    expect(cut, 'node reported a 4003 disconnect').to.equal(true);
+    slow.resumeReading();
+    expect(await disconnectCode(slow)).to.equal(4003);
+  });
+});
