@@ -1,0 +1,98 @@
+/**
+ * What the CLI prints for humans: option help lines, the startup banner, the effective config. Kept out of
+ * cli.ts so the command wiring reads top to bottom; nothing here touches the process.
+ */
+import { defaultConfig, type FerryConfig } from './config-types.js';
+import { formatDuration, formatSize, LEAVES, type SettingSpec } from './config-schema.js';
+import { redactConfig } from './config.js';
+import type { GatewayAddresses } from './gateway.js';
+
+/** Help text of one setting's flag: its purpose, its default and the env variable that also sets it. */
+export function optionHelp(spec: SettingSpec): string {
+  if (spec.negate) return `${spec.help} (env: ${spec.env}=false)`;
+  return `${spec.help} (default: ${formatDefault(spec)}; env: ${spec.env})`;
+}
+
+function formatDefault(spec: SettingSpec): string {
+  let value: unknown = defaultConfig();
+  for (const part of spec.path.split('.')) value = (value as Record<string, unknown> | null)?.[part];
+  const kind = LEAVES[spec.path]?.kind.type;
+  if (spec.mapKey !== undefined || value === undefined || value === null || value === '') {
+    return spec.path === 'nodeId' ? 'generated' : 'none';
+  }
+  if (kind === 'duration') return formatDuration(value as number);
+  if (kind === 'size') return formatSize(value as number);
+  if (Array.isArray(value)) return value.length === 0 ? 'any' : value.join(',');
+  return String(value);
+}
+
+/** Extra help shown after `ferry start --help` and `ferry config print --help`. */
+export const SETTINGS_HELP_FOOTER = `
+Precedence: defaults < config file (--config, FERRY_CONFIG, or ./ferry.config.json) < env < flags.
+Durations: a number of ms, or 500ms, 10s, 5m, 1h. Sizes: a number of bytes, or 64KiB, 1MiB.
+The config file (JSON) may set any setting; see \`ferry config print\` for every key.`;
+
+const LISTENER_LABELS: Record<string, string> = {
+  wt: 'WebTransport',
+  ws: 'WebSocket',
+  tcp: 'TCP',
+  grpc: 'gRPC',
+  admin: 'Admin HTTP',
+};
+
+/** What the banner says about authentication. */
+export type BannerAuth =
+  | { kind: 'dev-secret'; path: string }
+  | { kind: 'hmac'; kids: string[] }
+  | { kind: 'public-keys-only'; kids: string[] };
+
+/**
+ * The human banner printed to stderr once every listener is bound: node id, one line per listener URL
+ * (whatever `addresses` holds, so new listeners show up without touching this), how auth is set up, and
+ * the command that mints a dev token (`tokenCommand`, which already carries --data-dir/--config if needed).
+ */
+export function formatBanner(info: {
+  nodeId: string;
+  addresses: GatewayAddresses;
+  auth: BannerAuth;
+  tokenCommand: string;
+}): string {
+  const lines = [`Ferry node ${info.nodeId} is running`];
+  const entries = Object.entries(info.addresses as Record<string, { url: string } | undefined>);
+  const width = Math.max(0, ...entries.map(([name]) => (LISTENER_LABELS[name] ?? name).length)) + 2;
+  for (const [name, address] of entries) {
+    if (address) lines.push(`  ${(LISTENER_LABELS[name] ?? name).padEnd(width)}${address.url}`);
+  }
+  if (entries.length === 0) lines.push('  (no listeners enabled)');
+  const kids = (list: string[]): string =>
+    list.map((k) => (k === '' ? '(no kid)' : JSON.stringify(k))).join(', ');
+  switch (info.auth.kind) {
+    case 'dev-secret':
+      lines.push(
+        `Auth:       development HS256 secret ${info.auth.path} (kid "dev")`,
+        '            configure auth.hmacSecrets or auth.publicKeys before production',
+        `Dev token:  ${info.tokenCommand}`,
+      );
+      break;
+    case 'hmac':
+      lines.push(`Auth:       HS256 keys ${kids(info.auth.kids)}`, `Dev token:  ${info.tokenCommand}`);
+      break;
+    case 'public-keys-only':
+      lines.push(
+        `Auth:       RS256/ES256 keys ${kids(info.auth.kids)}; tokens come from your identity provider`,
+      );
+      break;
+  }
+  lines.push('Stop:       Ctrl-C or SIGTERM drains the node (a second signal forces exit)');
+  return `${lines.join('\n')}\n`;
+}
+
+/** The effective config as pretty JSON, secrets redacted; with `sources`, also where each value came from. */
+export function formatConfig(
+  config: FerryConfig,
+  extra?: { sources: Record<string, string>; file: string | null },
+): string {
+  const redacted = redactConfig(config);
+  const body = extra ? { file: extra.file, config: redacted, sources: extra.sources } : redacted;
+  return `${JSON.stringify(body, null, 2)}\n`;
+}

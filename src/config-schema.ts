@@ -1,0 +1,368 @@
+/**
+ * What each configuration setting may hold, and the env variables and CLI flags that set them. One table
+ * drives loading (config.ts), `--help` (cli.ts) and typo suggestions, so the three never disagree.
+ */
+import { isAbsolute, resolve } from 'node:path';
+import { MIN_HMAC_SECRET_BYTES, isKeyPath } from './auth/jwt/key-ring.js';
+
+/** Where a value came from, for messages like `ws.port (from env FERRY_WS_PORT)`. */
+export type ConfigSource =
+  | { kind: 'default' }
+  | { kind: 'file'; path: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'flag'; name: string };
+
+/** `default`, `file /etc/ferry.json`, `env FERRY_WS_PORT`, `flag --ws-port`. */
+export function describeSource(s: ConfigSource): string {
+  switch (s.kind) {
+    case 'default':
+      return 'default';
+    case 'file':
+      return `file ${s.path}`;
+    case 'env':
+      return `env ${s.name}`;
+    case 'flag':
+      return `flag --${s.name}`;
+  }
+}
+
+type LeafKind =
+  | { type: 'string'; nonEmpty?: boolean; pattern?: RegExp; expected?: string }
+  | { type: 'path' }
+  | { type: 'enum'; values: readonly string[] }
+  | { type: 'bool' }
+  | { type: 'port' }
+  | { type: 'int'; min: number; max: number }
+  | { type: 'duration'; min: number; max: number }
+  | { type: 'size'; min: number; max: number }
+  | { type: 'origins' }
+  | { type: 'map'; entry: 'secret' | 'key' };
+
+/** One configuration leaf (a dotted path into FerryConfig). */
+export interface LeafSpec {
+  kind: LeafKind;
+  /** Values are never echoed in messages or printed configs. */
+  secret?: boolean;
+}
+
+const DAY = 24 * 3600_000;
+const MIB = 1024 * 1024;
+const HOST: LeafKind = {
+  type: 'string',
+  nonEmpty: true,
+  pattern: /^\S+$/,
+  expected: 'a host name or IP address',
+};
+const URL_PATH: LeafKind = { type: 'string', pattern: /^\/\S*$/, expected: 'a URL path starting with "/"' };
+
+/** Every leaf of FerryConfig. A test checks this matches defaultConfig() exactly. */
+// prettier-ignore
+export const LEAVES: Record<string, LeafSpec> = {
+  nodeId: { kind: { type: 'string', pattern: /^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, expected: 'up to 64 of A-Z a-z 0-9 . _ -' } },
+  host: { kind: HOST },
+  dataDir: { kind: { type: 'path' } },
+  'log.level': { kind: { type: 'enum', values: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] } },
+  'log.pretty': { kind: { type: 'bool' } },
+  'ws.enabled': { kind: { type: 'bool' } },
+  'ws.port': { kind: { type: 'port' } },
+  'ws.path': { kind: URL_PATH },
+  'ws.allowedOrigins': { kind: { type: 'origins' } },
+  'ws.tls.cert': { kind: { type: 'path' } },
+  'ws.tls.key': { kind: { type: 'path' } },
+  'tcp.enabled': { kind: { type: 'bool' } },
+  'tcp.port': { kind: { type: 'port' } },
+  'tcp.tls.cert': { kind: { type: 'path' } },
+  'tcp.tls.key': { kind: { type: 'path' } },
+  'wt.enabled': { kind: { type: 'bool' } },
+  'wt.port': { kind: { type: 'port' } },
+  'wt.path': { kind: URL_PATH },
+  'grpc.enabled': { kind: { type: 'bool' } },
+  'grpc.port': { kind: { type: 'port' } },
+  'admin.enabled': { kind: { type: 'bool' } },
+  'admin.host': { kind: HOST },
+  'admin.port': { kind: { type: 'port' } },
+  'auth.hmacSecrets': { kind: { type: 'map', entry: 'secret' }, secret: true },
+  'auth.publicKeys': { kind: { type: 'map', entry: 'key' } },
+  'auth.issuer': { kind: { type: 'string' } },
+  'auth.audience': { kind: { type: 'string' } },
+  'auth.clockSkewMs': { kind: { type: 'duration', min: 0, max: 3600_000 } },
+  'auth.deadlineMs': { kind: { type: 'duration', min: 100, max: 600_000 } },
+  'auth.duplicateDevice': { kind: { type: 'enum', values: ['replace-old', 'reject-new'] } },
+  'limits.maxFrameBytes': { kind: { type: 'size', min: 256, max: 64 * MIB } },
+  'limits.framesPerSecond': { kind: { type: 'int', min: 1, max: 1_000_000 } },
+  'limits.bytesPerSecond': { kind: { type: 'size', min: 1, max: 1024 * MIB } },
+  'limits.floodToleranceSeconds': { kind: { type: 'int', min: 1, max: 3600 } },
+  'limits.connectionsPerIp': { kind: { type: 'int', min: 1, max: 10_000_000 } },
+  'limits.maxConnections': { kind: { type: 'int', min: 1, max: 100_000_000 } },
+  'limits.outboundQueueBytes': { kind: { type: 'size', min: 1024, max: 1024 * MIB } },
+  'limits.maxSubscriptionsPerConnection': { kind: { type: 'int', min: 0, max: 100_000 } },
+  'limits.maxTopicLength': { kind: { type: 'int', min: 1, max: 4096 } },
+  'limits.maxUserIdLength': { kind: { type: 'int', min: 1, max: 1024 } },
+  // Timer-driven durations stay under 2^31-1 ms: Node turns larger setTimeout delays into 1 ms.
+  'session.heartbeatMs': { kind: { type: 'duration', min: 100, max: 3600_000 } },
+  'session.idleTimeoutMs': { kind: { type: 'duration', min: 1000, max: DAY } },
+  'session.maxInflight': { kind: { type: 'int', min: 1, max: 1_000_000 } },
+  'store.maxMessagesPerLog': { kind: { type: 'int', min: 1, max: 100_000_000 } },
+  'store.retentionMs': { kind: { type: 'duration', min: 1000, max: 24 * DAY } },
+  'store.dedupWindowMs': { kind: { type: 'duration', min: 0, max: 24 * DAY } },
+  'store.maxBytes': { kind: { type: 'size', min: 1024, max: 1024 * 1024 * MIB } },
+  'drain.timeoutMs': { kind: { type: 'duration', min: 0, max: 3600_000 } },
+  'drain.reconnectDelayMs': { kind: { type: 'duration', min: 0, max: 3600_000 } },
+};
+
+/** Objects in the file that may be `null` (meaning "off") instead of holding their leaves. */
+export const NULLABLE_GROUPS: ReadonlySet<string> = new Set(['ws.tls', 'tcp.tls']);
+
+/** A setting reachable from the environment and/or the command line. */
+export interface SettingSpec {
+  /** Leaf path in FerryConfig. */
+  path: string;
+  /** For map leaves: the entry this setting writes (FERRY_AUTH_SECRET -> auth.hmacSecrets[""]). */
+  mapKey?: string;
+  /** Long flag without dashes (`ws-port`); for `negate` toggles the flag is `--no-<flag>`. */
+  flag?: string;
+  env?: string;
+  /** `--no-ws` style: the flag turns a boolean off. */
+  negate?: boolean;
+  /** Placeholder in --help (`<port>`). */
+  arg?: string;
+  help: string;
+}
+
+/** Every env variable and flag, in --help order. */
+// prettier-ignore
+export const SETTINGS: readonly SettingSpec[] = [
+  { path: 'nodeId', flag: 'node-id', env: 'FERRY_NODE_ID', arg: 'id', help: 'node id ("" = <hostname>-<random>)' },
+  { path: 'host', flag: 'host', env: 'FERRY_HOST', arg: 'addr', help: 'address the client listeners bind' },
+  { path: 'dataDir', flag: 'data-dir', env: 'FERRY_DATA_DIR', arg: 'dir', help: 'directory for dev keys and certs' },
+  { path: 'log.level', flag: 'log-level', env: 'FERRY_LOG_LEVEL', arg: 'level', help: 'trace..fatal or silent' },
+  { path: 'ws.port', flag: 'ws-port', env: 'FERRY_WS_PORT', arg: 'port', help: 'WebSocket port (0 = any free)' },
+  { path: 'ws.allowedOrigins', flag: 'ws-origins', env: 'FERRY_WS_ORIGINS', arg: 'list', help: 'allowed Origins, comma list (empty = any)' },
+  { path: 'ws.tls.cert', flag: 'ws-tls-cert', env: 'FERRY_WS_TLS_CERT', arg: 'file', help: 'WebSocket TLS certificate (PEM)' },
+  { path: 'ws.tls.key', flag: 'ws-tls-key', env: 'FERRY_WS_TLS_KEY', arg: 'file', help: 'WebSocket TLS private key (PEM)' },
+  { path: 'tcp.port', flag: 'tcp-port', env: 'FERRY_TCP_PORT', arg: 'port', help: 'raw TCP port (0 = any free)' },
+  { path: 'tcp.tls.cert', flag: 'tcp-tls-cert', env: 'FERRY_TCP_TLS_CERT', arg: 'file', help: 'TCP TLS certificate (PEM)' },
+  { path: 'tcp.tls.key', flag: 'tcp-tls-key', env: 'FERRY_TCP_TLS_KEY', arg: 'file', help: 'TCP TLS private key (PEM)' },
+  { path: 'wt.port', flag: 'wt-port', env: 'FERRY_WT_PORT', arg: 'port', help: 'WebTransport UDP port (0 = any free)' },
+  { path: 'grpc.port', flag: 'grpc-port', env: 'FERRY_GRPC_PORT', arg: 'port', help: 'gRPC access gateway port' },
+  { path: 'admin.port', flag: 'admin-port', env: 'FERRY_ADMIN_PORT', arg: 'port', help: 'admin HTTP port' },
+  { path: 'admin.host', flag: 'admin-host', env: 'FERRY_ADMIN_HOST', arg: 'addr', help: 'address the admin port binds' },
+  { path: 'ws.enabled', flag: 'ws', env: 'FERRY_WS_ENABLED', negate: true, help: 'disable the WebSocket listener' },
+  { path: 'tcp.enabled', flag: 'tcp', env: 'FERRY_TCP_ENABLED', negate: true, help: 'disable the TCP listener' },
+  { path: 'wt.enabled', flag: 'wt', env: 'FERRY_WT_ENABLED', negate: true, help: 'disable the WebTransport listener' },
+  { path: 'grpc.enabled', flag: 'grpc', env: 'FERRY_GRPC_ENABLED', negate: true, help: 'disable the gRPC service' },
+  { path: 'admin.enabled', flag: 'admin', env: 'FERRY_ADMIN_ENABLED', negate: true, help: 'disable the admin port' },
+  { path: 'auth.hmacSecrets', mapKey: '', flag: 'auth-secret', env: 'FERRY_AUTH_SECRET', arg: 'secret', help: 'HS256 secret without kid, >= 32 bytes (prefer the env var: flags show in ps)' },
+  { path: 'auth.issuer', flag: 'auth-issuer', env: 'FERRY_AUTH_ISSUER', arg: 'iss', help: 'required token issuer ("" = any)' },
+  { path: 'auth.audience', flag: 'auth-audience', env: 'FERRY_AUTH_AUDIENCE', arg: 'aud', help: 'required token audience ("" = any)' },
+  { path: 'auth.clockSkewMs', flag: 'auth-clock-skew', env: 'FERRY_AUTH_CLOCK_SKEW', arg: 'duration', help: 'tolerance on token exp/nbf' },
+  { path: 'auth.deadlineMs', flag: 'auth-deadline', env: 'FERRY_AUTH_DEADLINE', arg: 'duration', help: 'time allowed for the first frame' },
+  { path: 'session.heartbeatMs', flag: 'heartbeat', env: 'FERRY_HEARTBEAT', arg: 'duration', help: 'server ping interval' },
+  { path: 'session.idleTimeoutMs', flag: 'idle-timeout', env: 'FERRY_IDLE_TIMEOUT', arg: 'duration', help: 'close after this long without a frame' },
+  { path: 'limits.maxFrameBytes', flag: 'max-frame-bytes', env: 'FERRY_MAX_FRAME_BYTES', arg: 'size', help: 'largest accepted frame' },
+  { path: 'limits.connectionsPerIp', flag: 'connections-per-ip', env: 'FERRY_CONNECTIONS_PER_IP', arg: 'n', help: 'connections allowed per client IP' },
+  { path: 'limits.outboundQueueBytes', flag: 'outbound-queue-bytes', env: 'FERRY_OUTBOUND_QUEUE_BYTES', arg: 'size', help: 'per-connection send queue cap' },
+  { path: 'limits.framesPerSecond', flag: 'rate-frames', env: 'FERRY_RATE_FRAMES', arg: 'n', help: 'frames/s per connection (burst 2x)' },
+  { path: 'limits.bytesPerSecond', flag: 'rate-bytes', env: 'FERRY_RATE_BYTES', arg: 'size', help: 'bytes/s per connection (burst 2x)' },
+  { path: 'drain.timeoutMs', flag: 'drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', arg: 'duration', help: 'how long a drain may take' },
+];
+
+/** Parsing context: relative paths resolve against `baseDir`; env and flag values arrive as strings. */
+export interface ParseContext {
+  baseDir: string;
+  fromString: boolean;
+}
+
+/**
+ * A parsed value, or what the value should have been (`an integer 0-65535`) and, for values that must not
+ * be echoed, what to say instead of the value (`6 bytes`).
+ */
+export type ParseResult = { ok: true; value: unknown } | { ok: false; expected: string; got?: string };
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: DAY };
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kib: 1024,
+  mib: MIB,
+  gib: 1024 * MIB,
+  kb: 1000,
+  mb: 1000_000,
+  gb: 1000_000_000,
+};
+
+/**
+ * Parses and range-checks one value for `spec`. For map leaves `raw` is one entry's value (maps are set
+ * entry by entry, so FERRY_AUTH_SECRET can add the kid-less secret beside the file's). Never throws.
+ */
+export function parseLeaf(spec: LeafSpec, raw: unknown, ctx: ParseContext): ParseResult {
+  const k = spec.kind;
+  switch (k.type) {
+    case 'string': {
+      const expected = k.expected ?? (k.nonEmpty ? 'a non-empty string' : 'a string');
+      if (typeof raw !== 'string') return { ok: false, expected };
+      if ((k.nonEmpty && raw.length === 0) || (k.pattern && !k.pattern.test(raw)))
+        return { ok: false, expected };
+      return { ok: true, value: raw };
+    }
+    case 'path':
+      // '' stays '' (meaning "not set", e.g. no TLS); anything else becomes absolute.
+      if (typeof raw !== 'string') return { ok: false, expected: 'a file or directory path' };
+      return { ok: true, value: raw === '' ? '' : absolute(raw, ctx.baseDir) };
+    case 'enum':
+      return typeof raw === 'string' && k.values.includes(raw)
+        ? { ok: true, value: raw }
+        : { ok: false, expected: `one of ${k.values.join(', ')}` };
+    case 'bool':
+      return parseBool(raw);
+    case 'port':
+      return parseInt(raw, 0, 65535, ctx.fromString);
+    case 'int':
+      return parseInt(raw, k.min, k.max, ctx.fromString);
+    case 'duration':
+      return inRange(
+        parseUnits(raw, DURATION_UNITS, 'ms'),
+        k.min,
+        k.max,
+        formatDuration,
+        'a duration like 500ms, 10s, 5m or 1h (a bare number is ms)',
+      );
+    case 'size':
+      return inRange(
+        parseUnits(raw, SIZE_UNITS, 'b'),
+        k.min,
+        k.max,
+        formatSize,
+        'a size like 65536, 64KiB or 1MiB',
+      );
+    case 'origins':
+      return parseOrigins(raw);
+    case 'map':
+      return k.entry === 'secret' ? parseSecret(raw) : parseKey(raw, ctx.baseDir);
+  }
+}
+
+function absolute(p: string, baseDir: string): string {
+  return isAbsolute(p) ? p : resolve(baseDir, p);
+}
+
+function parseBool(raw: unknown): ParseResult {
+  if (typeof raw === 'boolean') return { ok: true, value: raw };
+  const s = typeof raw === 'string' ? raw.toLowerCase() : '';
+  if (['true', '1', 'yes', 'on'].includes(s)) return { ok: true, value: true };
+  if (['false', '0', 'no', 'off'].includes(s)) return { ok: true, value: false };
+  return { ok: false, expected: 'true or false' };
+}
+
+function parseInt(raw: unknown, min: number, max: number, fromString: boolean): ParseResult {
+  const n =
+    typeof raw === 'number'
+      ? raw
+      : fromString && typeof raw === 'string' && /^-?\d+$/.test(raw.trim())
+        ? Number(raw)
+        : NaN;
+  return Number.isSafeInteger(n) && n >= min && n <= max
+    ? { ok: true, value: n }
+    : {
+        ok: false,
+        expected: max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer ${min}-${max}`,
+      };
+}
+
+/** `1.5s` -> 1500; a bare number (or numeric string) is taken in `bareUnit`. NaN when unparseable. */
+function parseUnits(raw: unknown, units: Record<string, number>, bareUnit: string): number {
+  if (typeof raw === 'number') return Number.isFinite(raw) && raw >= 0 ? raw : NaN;
+  if (typeof raw !== 'string') return NaN;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(raw);
+  if (!m) return NaN;
+  const unit = units[(m[2] || bareUnit).toLowerCase()];
+  return unit === undefined ? NaN : Number(m[1]) * unit;
+}
+
+function inRange(
+  n: number,
+  min: number,
+  max: number,
+  fmt: (v: number) => string,
+  expected: string,
+): ParseResult {
+  if (Number.isNaN(n)) return { ok: false, expected };
+  const v = Math.round(n);
+  if (v < min) return { ok: false, expected: `at least ${fmt(min)}` };
+  if (v > max) return { ok: false, expected: `at most ${fmt(max)}` };
+  return { ok: true, value: v };
+}
+
+/** Milliseconds from `500`, `"500ms"`, `"10s"`, `"5m"`, `"1h"`, `"1d"`; NaN when not a duration. */
+export function parseDurationMs(raw: unknown): number {
+  const n = parseUnits(raw, DURATION_UNITS, 'ms');
+  return Number.isNaN(n) ? n : Math.round(n);
+}
+
+/** `90000` -> `1.5m`, for messages. */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', 3600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms >= size && ms % (size / 10) === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
+
+/** `65536` -> `64KiB`, for messages. */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 1024 * MIB],
+    ['MiB', MIB],
+    ['KiB', 1024],
+  ] as const) {
+    if (bytes >= size && bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return `${bytes}B`;
+}
+
+function parseOrigins(raw: unknown): ParseResult {
+  const expected = 'a list of origins like https://app.example.com';
+  const items =
+    typeof raw === 'string'
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : raw;
+  if (!Array.isArray(items)) return { ok: false, expected };
+  const out: string[] = [];
+  for (const item of items) {
+    if (typeof item !== 'string') return { ok: false, expected };
+    let url: URL;
+    try {
+      url = new URL(item);
+    } catch {
+      return { ok: false, expected };
+    }
+    // An Origin header is scheme://host[:port] only (RFC 6454 §6.2): anything more can never match.
+    if (url.origin === 'null' || url.pathname.length > 1 || url.search || url.hash || url.username) {
+      return { ok: false, expected };
+    }
+    out.push(url.origin);
+  }
+  return { ok: true, value: out };
+}
+
+function parseSecret(raw: unknown): ParseResult {
+  const expected = `an HS256 secret of at least ${MIN_HMAC_SECRET_BYTES} bytes`;
+  // RFC 7518 §3.2: the key must be at least as long as the hash output. Report the length, never the value.
+  if (typeof raw !== 'string') return { ok: false, expected, got: `a ${raw === null ? 'null' : typeof raw}` };
+  const bytes = Buffer.byteLength(raw);
+  if (bytes >= MIN_HMAC_SECRET_BYTES) return { ok: true, value: raw };
+  return { ok: false, expected, got: `${bytes} byte${bytes === 1 ? '' : 's'}` };
+}
+
+function parseKey(raw: unknown, baseDir: string): ParseResult {
+  if (typeof raw !== 'string' || raw.trim() === '') {
+    return { ok: false, expected: 'PEM text or the path of a PEM or JWKS file' };
+  }
+  return { ok: true, value: isKeyPath(raw) ? absolute(raw.trim(), baseDir) : raw };
+}

@@ -1,0 +1,347 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { loadConfig, loadConfigWithSources, redactConfig, type LoadConfigOptions } from '../../src/config.js';
+import { LEAVES, NULLABLE_GROUPS, SETTINGS } from '../../src/config-schema.js';
+import { defaultConfig } from '../../src/config-types.js';
+import { ConfigError } from '../../src/errors.js';
+
+const SECRET = 'config-test-secret-of-32-bytes-or-more';
+
+describe('loadConfig', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ferry-config-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Loads in the temp dir with an empty environment unless the test says otherwise. */
+  const load = (opts: LoadConfigOptions = {}) => loadConfig({ cwd: dir, env: {}, ...opts });
+  const writeJson = (name: string, value: unknown): string => {
+    const path = join(dir, name);
+    writeFileSync(path, typeof value === 'string' ? value : JSON.stringify(value));
+    return path;
+  };
+  /** The ConfigError's lines (each starts with "invalid config: "). */
+  const problems = (opts: LoadConfigOptions): string[] => {
+    try {
+      load(opts);
+    } catch (err) {
+      expect(err).to.be.instanceOf(ConfigError);
+      const lines = (err as Error).message.split('\n');
+      for (const line of lines) expect(line).to.match(/^invalid config: /);
+      return lines.map((l) => l.slice('invalid config: '.length));
+    }
+    return expect.fail('expected a ConfigError');
+  };
+
+  describe('schema', () => {
+    it('has exactly one entry per leaf of defaultConfig()', () => {
+      const leaves: string[] = [];
+      const walk = (obj: Record<string, unknown>, prefix: string): void => {
+        for (const [k, v] of Object.entries(obj)) {
+          const path = prefix ? `${prefix}.${k}` : k;
+          if (path in LEAVES) leaves.push(path);
+          else if (v === null && NULLABLE_GROUPS.has(path)) leaves.push(`${path}.cert`, `${path}.key`);
+          else if (typeof v === 'object' && v !== null && !Array.isArray(v))
+            walk(v as Record<string, unknown>, path);
+          else leaves.push(`missing schema: ${path}`);
+        }
+      };
+      walk(defaultConfig() as unknown as Record<string, unknown>, '');
+      expect(leaves.sort()).to.deep.equal(Object.keys(LEAVES).sort());
+    });
+
+    it('maps every env variable and flag to a leaf, each name used once', () => {
+      for (const s of SETTINGS) expect(LEAVES, s.path).to.have.property(s.path);
+      const envs = SETTINGS.map((s) => s.env);
+      const flags = SETTINGS.map((s) => s.flag);
+      expect(new Set(envs).size).to.equal(envs.length);
+      expect(new Set(flags).size).to.equal(flags.length);
+      for (const env of envs) expect(env).to.match(/^FERRY_[A-Z_]+$/);
+    });
+  });
+
+  describe('defaults', () => {
+    it('zero config gives the embedded defaults, with a generated node id and an absolute dataDir', () => {
+      const config = load();
+      const expected = { ...defaultConfig(), nodeId: config.nodeId, dataDir: join(dir, '.ferry') };
+      expect(config).to.deep.equal(expected);
+      const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-');
+      expect(config.nodeId).to.match(/-[0-9a-f]{6}$/);
+      expect(config.nodeId.startsWith(host.slice(0, 40)) || config.nodeId.startsWith('ferry-')).to.equal(
+        true,
+      );
+      expect(load().nodeId).to.not.equal(config.nodeId);
+    });
+
+    it('keeps an explicit node id', () => {
+      expect(load({ env: { FERRY_NODE_ID: 'edge-1' } }).nodeId).to.equal('edge-1');
+    });
+  });
+
+  describe('precedence: defaults < file < env < flags', () => {
+    it('lets each layer override the one before, setting by setting', () => {
+      writeJson('ferry.config.json', { ws: { port: 1001 }, tcp: { port: 1002 }, grpc: { port: 1003 } });
+      const env = { FERRY_WS_PORT: '2001', FERRY_TCP_PORT: '2002' };
+      const { config, sources, file } = loadConfigWithSources({ cwd: dir, env, flags: { wsPort: '3001' } });
+      expect(file).to.equal(join(dir, 'ferry.config.json'));
+      expect([config.ws.port, config.tcp.port, config.grpc.port, config.admin.port]).to.deep.equal([
+        3001, 2002, 1003, 9090,
+      ]);
+      expect(sources['ws.port']).to.equal('flag --ws-port');
+      expect(sources['tcp.port']).to.equal('env FERRY_TCP_PORT');
+      expect(sources['grpc.port']).to.equal(`file ${join(dir, 'ferry.config.json')}`);
+      expect(sources['admin.port']).to.equal('default');
+    });
+
+    it('reads an explicit config path (from the option, flags.config or FERRY_CONFIG) instead of ./ferry.config.json', () => {
+      writeJson('ferry.config.json', { host: '10.0.0.1' });
+      const other = writeJson('other.json', { host: '10.0.0.2' });
+      expect(load().host).to.equal('10.0.0.1');
+      expect(load({ configPath: 'other.json' }).host).to.equal('10.0.0.2');
+      expect(load({ flags: { config: other } }).host).to.equal('10.0.0.2');
+      expect(load({ env: { FERRY_CONFIG: other } }).host).to.equal('10.0.0.2');
+    });
+
+    it('toggles listeners from the file, env and --no-* flags', () => {
+      writeJson('ferry.config.json', { wt: { enabled: false } });
+      const config = load({
+        env: { FERRY_TCP_ENABLED: 'false' },
+        flags: { ws: false, grpc: undefined },
+      });
+      expect([config.ws.enabled, config.tcp.enabled, config.wt.enabled, config.grpc.enabled]).to.deep.equal([
+        false,
+        false,
+        false,
+        true,
+      ]);
+    });
+
+    it('accepts kebab-case flag keys and typed values, and ignores empty env values', () => {
+      const config = load({ env: { FERRY_HOST: '' }, flags: { 'admin-port': 0, 'max-frame-bytes': 4096 } });
+      expect(config.host).to.equal('0.0.0.0');
+      expect(config.admin.port).to.equal(0);
+      expect(config.limits.maxFrameBytes).to.equal(4096);
+    });
+
+    it('adds FERRY_AUTH_SECRET as the kid-less secret beside the file secrets', () => {
+      writeJson('ferry.config.json', { auth: { hmacSecrets: { k1: SECRET } } });
+      const config = load({ env: { FERRY_AUTH_SECRET: `${SECRET}-env` } });
+      expect(config.auth.hmacSecrets).to.deep.equal({ k1: SECRET, '': `${SECRET}-env` });
+    });
+
+    it('resolves relative paths in the file against its directory, others against cwd', () => {
+      mkdirSync(join(dir, 'conf', 'certs'), { recursive: true });
+      writeFileSync(join(dir, 'conf', 'certs', 'c.pem'), 'x');
+      writeFileSync(join(dir, 'conf', 'certs', 'k.pem'), 'x');
+      writeJson('conf/ferry.json', {
+        dataDir: 'state',
+        ws: { tls: { cert: 'certs/c.pem', key: 'certs/k.pem' } },
+      });
+      const config = load({ configPath: 'conf/ferry.json', env: { FERRY_DATA_DIR: 'envstate' } });
+      expect(config.ws.tls).to.deep.equal({
+        cert: join(dir, 'conf/certs/c.pem'),
+        key: join(dir, 'conf/certs/k.pem'),
+      });
+      expect(config.dataDir).to.equal(join(dir, 'envstate'));
+      expect(load({ configPath: 'conf/ferry.json' }).dataDir).to.equal(join(dir, 'conf', 'state'));
+    });
+
+    it('lets the file switch TLS off with null and ignores $schema', () => {
+      writeJson('ferry.config.json', { $schema: './schema.json', tcp: { tls: null } });
+      expect(load().tcp.tls).to.equal(null);
+    });
+  });
+
+  describe('durations, sizes and lists', () => {
+    const heartbeat = (v: string | number) =>
+      load({ flags: { heartbeat: v, idleTimeout: '1d' } }).session.heartbeatMs;
+
+    it('parses durations as ms numbers or with ms/s/m/h units', () => {
+      expect([heartbeat(1500), heartbeat('1500'), heartbeat('500ms'), heartbeat('10s')]).to.deep.equal([
+        1500, 1500, 500, 10_000,
+      ]);
+      expect([heartbeat('5m'), heartbeat('1h'), heartbeat('1.5s')]).to.deep.equal([300_000, 3600_000, 1500]);
+    });
+
+    it('parses sizes as byte numbers or with KiB/MiB units', () => {
+      const frame = (v: string | number) => load({ flags: { maxFrameBytes: v } }).limits.maxFrameBytes;
+      expect([frame(2048), frame('64KiB'), frame('1MiB'), frame('1.5kib'), frame('4KB')]).to.deep.equal([
+        2048, 65536, 1048576, 1536, 4000,
+      ]);
+      writeJson('ferry.config.json', {
+        limits: { outboundQueueBytes: '2MiB' },
+        session: { heartbeatMs: '5s' },
+      });
+      const config = load();
+      expect(config.limits.outboundQueueBytes).to.equal(2 * 1024 * 1024);
+      expect(config.session.heartbeatMs).to.equal(5000);
+    });
+
+    it('splits and normalises the origin list', () => {
+      const config = load({ env: { FERRY_WS_ORIGINS: 'https://App.example.com, http://localhost:3000/' } });
+      expect(config.ws.allowedOrigins).to.deep.equal(['https://app.example.com', 'http://localhost:3000']);
+    });
+  });
+
+  describe('validation messages', () => {
+    it('names the setting, its source and the bad value', () => {
+      expect(problems({ env: { FERRY_WS_PORT: 'abc' } })).to.deep.equal([
+        'ws.port (from env FERRY_WS_PORT) must be an integer 0-65535, got "abc"',
+      ]);
+      expect(problems({ flags: { tcpPort: '70000' } })).to.deep.equal([
+        'tcp.port (from flag --tcp-port) must be an integer 0-65535, got "70000"',
+      ]);
+      const file = writeJson('ferry.config.json', { admin: { port: '9090' } });
+      expect(problems({})).to.deep.equal([
+        `admin.port (from file ${file}) must be an integer 0-65535, got "9090"`,
+      ]);
+    });
+
+    it('covers each kind of value', () => {
+      const cases: [Record<string, string>, string][] = [
+        [
+          { FERRY_LOG_LEVEL: 'loud' },
+          'log.level (from env FERRY_LOG_LEVEL) must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+        ],
+        [
+          { FERRY_WS_ENABLED: 'maybe' },
+          'ws.enabled (from env FERRY_WS_ENABLED) must be true or false, got "maybe"',
+        ],
+        [
+          { FERRY_HEARTBEAT: '10 parsecs' },
+          'session.heartbeatMs (from env FERRY_HEARTBEAT) must be a duration like 500ms, 10s, 5m or 1h (a bare number is ms), got "10 parsecs"',
+        ],
+        [
+          { FERRY_AUTH_DEADLINE: '10ms' },
+          'auth.deadlineMs (from env FERRY_AUTH_DEADLINE) must be at least 100ms, got "10ms"',
+        ],
+        [
+          { FERRY_DRAIN_TIMEOUT: '2h' },
+          'drain.timeoutMs (from env FERRY_DRAIN_TIMEOUT) must be at most 1h, got "2h"',
+        ],
+        [
+          { FERRY_MAX_FRAME_BYTES: 'lots' },
+          'limits.maxFrameBytes (from env FERRY_MAX_FRAME_BYTES) must be a size like 65536, 64KiB or 1MiB, got "lots"',
+        ],
+        [
+          { FERRY_MAX_FRAME_BYTES: '1GiB' },
+          'limits.maxFrameBytes (from env FERRY_MAX_FRAME_BYTES) must be at most 64MiB, got "1GiB"',
+        ],
+        [
+          { FERRY_RATE_FRAMES: '0' },
+          'limits.framesPerSecond (from env FERRY_RATE_FRAMES) must be an integer 1-1000000, got "0"',
+        ],
+        [
+          { FERRY_CONNECTIONS_PER_IP: '1.5' },
+          'limits.connectionsPerIp (from env FERRY_CONNECTIONS_PER_IP) must be an integer 1-10000000, got "1.5"',
+        ],
+        [
+          { FERRY_WS_ORIGINS: 'https://a.example/path' },
+          'ws.allowedOrigins (from env FERRY_WS_ORIGINS) must be a list of origins like https://app.example.com, got "https://a.example/path"',
+        ],
+        [
+          { FERRY_NODE_ID: 'has space' },
+          'nodeId (from env FERRY_NODE_ID) must be up to 64 of A-Z a-z 0-9 . _ -, got "has space"',
+        ],
+        [{ FERRY_HOST: 'a b' }, 'host (from env FERRY_HOST) must be a host name or IP address, got "a b"'],
+      ];
+      for (const [env, message] of cases) expect(problems({ env })).to.deep.equal([message]);
+    });
+
+    it('never echoes a secret', () => {
+      expect(problems({ env: { FERRY_AUTH_SECRET: 'hunter2' } })).to.deep.equal([
+        'auth.hmacSecrets[""] (from env FERRY_AUTH_SECRET) must be an HS256 secret of at least 32 bytes, got 7 bytes',
+      ]);
+      writeJson('ferry.config.json', { auth: { hmacSecrets: { k1: 12345 } } });
+      const lines = problems({});
+      expect(lines[0]).to.match(
+        /^auth\.hmacSecrets\.k1 \(from file .*\) must be an HS256 secret .*, got a number$/,
+      );
+      expect(lines.join()).to.not.include('12345');
+    });
+
+    it('rejects unknown keys in the file, suggesting the near miss', () => {
+      const file = writeJson('ferry.config.json', {
+        ws: { prot: 1 },
+        limits: { maxframebytes: 1 },
+        colour: true,
+      });
+      expect(problems({})).to.deep.equal([
+        `unknown setting "ws.prot" (from file ${file}); did you mean "ws.port"?`,
+        `unknown setting "limits.maxframebytes" (from file ${file}); did you mean "limits.maxFrameBytes"?`,
+        `unknown setting "colour" (from file ${file})`,
+      ]);
+    });
+
+    it('rejects objects of the wrong shape, unknown flags, bad JSON and a missing explicit file', () => {
+      const file = writeJson('ferry.config.json', { ws: 5, tcp: { tls: 'yes' }, auth: { publicKeys: [] } });
+      expect(problems({ flags: { wsProt: '1' } })).to.deep.equal([
+        `ws (from file ${file}) must be an object, got 5`,
+        `tcp.tls (from file ${file}) must be an object or null, got "yes"`,
+        `auth.publicKeys (from file ${file}) must be an object by key id, got []`,
+        'unknown flag "wsProt"',
+      ]);
+      writeJson('bad.json', '{ "ws": ');
+      expect(problems({ configPath: 'bad.json' })[0]).to.match(
+        /^config file .*bad\.json is not valid JSON \(/,
+      );
+      writeJson('array.json', '[1]');
+      expect(problems({ configPath: 'array.json' })[0]).to.match(/must contain a JSON object, got \[1\]$/);
+      expect(problems({ configPath: 'nope.json' })).to.deep.equal([
+        `config file "${join(dir, 'nope.json')}" (from --config) does not exist or is not a file`,
+      ]);
+      expect(problems({ env: { FERRY_CONFIG: 'nope.json' } })[0]).to.match(
+        /\(from env FERRY_CONFIG\) does not exist/,
+      );
+    });
+
+    it('checks settings against each other and the file system', () => {
+      writeFileSync(join(dir, 'cert.pem'), 'x');
+      const lines = problems({
+        env: { FERRY_WS_TLS_CERT: 'cert.pem', FERRY_TCP_TLS_CERT: 'cert.pem', FERRY_TCP_TLS_KEY: 'gone.pem' },
+        flags: { grpcPort: '8080', heartbeat: '2m' },
+      });
+      expect(lines).to.deep.equal([
+        'ws.tls.key must be set together with ws.tls.cert (from env FERRY_WS_TLS_CERT)',
+        `tcp.tls.key (from env FERRY_TCP_TLS_KEY) must be a readable file, got "${join(dir, 'gone.pem')}"`,
+        'session.idleTimeoutMs (from default) must be greater than session.heartbeatMs (from flag --heartbeat), got 1m <= 2m',
+        'ws.port (from default) and grpc.port (from flag --grpc-port) are both 8080',
+      ]);
+    });
+
+    it('allows shared port numbers for disabled listeners and port 0', () => {
+      expect(load({ flags: { grpcPort: '8080', ws: false } }).grpc.port).to.equal(8080);
+      expect(load({ flags: { wsPort: '0', tcpPort: '0', grpcPort: '0', adminPort: '0' } }).ws.port).to.equal(
+        0,
+      );
+    });
+
+    it('checks key files and refuses one kid for both a secret and a public key', () => {
+      writeJson('ferry.config.json', {
+        auth: { hmacSecrets: { k: SECRET }, publicKeys: { k: 'keys/k.pem' } },
+      });
+      const lines = problems({});
+      expect(lines).to.have.length(2);
+      expect(lines[0]).to.match(
+        /^auth\.publicKeys\.k \(from file .*\) must be a readable file, got ".*keys\/k\.pem"$/,
+      );
+      expect(lines[1]).to.match(
+        /^auth\.hmacSecrets\.k \(from file .*\) and auth\.publicKeys\.k \(from file .*\) use the same key id$/,
+      );
+    });
+  });
+
+  describe('redactConfig', () => {
+    it('hides secrets and leaves everything else alone', () => {
+      const config = load({ env: { FERRY_AUTH_SECRET: SECRET } });
+      const redacted = redactConfig(config);
+      expect(redacted.auth.hmacSecrets).to.deep.equal({ '': '[redacted]' });
+      expect(config.auth.hmacSecrets['']).to.equal(SECRET);
+      expect(JSON.stringify(redacted)).to.not.include(SECRET);
+      expect({ ...redacted, auth: config.auth }).to.deep.equal(config);
+    });
+  });
+});
