@@ -142,7 +142,8 @@ export class FakeConnection implements Connection {
   private decode(bytes: Uint8Array): Frame {
     if (this.framing === 'message') return decodeFrame(bytes, Infinity);
     const len = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).readUInt32BE(0);
-    if (len !== bytes.length - LENGTH_PREFIX_BYTES) throw new Error(`bad length prefix ${len} for ${bytes.length} bytes`);
+    if (len !== bytes.length - LENGTH_PREFIX_BYTES)
+      throw new Error(`bad length prefix ${len} for ${bytes.length} bytes`);
     return decodeFrame(bytes.subarray(LENGTH_PREFIX_BYTES), Infinity);
   }
 }

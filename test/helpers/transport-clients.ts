@@ -189,7 +189,9 @@ export class TcpTestClient implements TestClient {
   static async connect(port: number, opts: { host?: string; ca?: string } = {}): Promise<TcpTestClient> {
     const host = opts.host ?? '127.0.0.1';
     const socket =
-      opts.ca === undefined ? net.connect({ host, port }) : tls.connect({ host, port, ca: opts.ca, servername: 'localhost' });
+      opts.ca === undefined
+        ? net.connect({ host, port })
+        : tls.connect({ host, port, ca: opts.ca, servername: 'localhost' });
     await new Promise<void>((resolve, reject) => {
       socket.once(opts.ca === undefined ? 'connect' : 'secureConnect', resolve);
       socket.once('error', reject);
@@ -263,15 +265,9 @@ export function generateTestCertificate(): TestCertificate {
   const dir = mkdtempSync(join(tmpdir(), 'ferry-cert-'));
   const certPath = join(dir, 'cert.pem');
   const keyPath = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  const subject = ['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'];
+  const args = 'req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2'.split(' ');
+  execFileSync('openssl', [...args, ...subject, '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
   return {
     certPath,
     keyPath,

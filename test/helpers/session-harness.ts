@@ -1,0 +1,192 @@
+import { expect } from 'chai';
+import type { Authenticator, Identity } from '../../src/auth/authenticator.js';
+import { MemoryBus } from '../../src/bus/memory.js';
+import { MemoryPresence } from '../../src/bus/memory-presence.js';
+import { defaultConfig, type FerryConfig } from '../../src/config-types.js';
+import { AuthError, DisconnectCode } from '../../src/errors.js';
+import { silentLogger } from '../../src/observability/logger.js';
+import { Metrics } from '../../src/observability/metrics.js';
+import type { Frame } from '../../src/protocol/codec.js';
+import { Router } from '../../src/routing/router.js';
+import { SessionRegistry } from '../../src/session/registry.js';
+import { SessionManager } from '../../src/session/session-manager.js';
+import { MemoryMessageStore } from '../../src/store/memory.js';
+import type { MessageStore } from '../../src/store/message-store.js';
+import { FakeConnection, type FakeConnectionOptions } from './fake-connection.js';
+
+/** A clock the test moves by hand. */
+export class ManualClock {
+  ms = 1_700_000_000_000;
+  readonly now = (): number => this.ms;
+  advance(ms: number): void {
+    this.ms += ms;
+  }
+}
+
+/**
+ * Tokens are opaque strings this authenticator hands out (`issue`); anything else is refused with
+ * 4504. Like the JWT authenticator, a token whose expiry has passed is refused with 4009.
+ */
+export class FakeAuthenticator implements Authenticator {
+  private readonly tokens = new Map<string, Identity>();
+  private n = 0;
+  /** Set to make authenticate() hang (never settle) for deadline tests. */
+  hang = false;
+
+  constructor(private readonly clock: ManualClock) {}
+
+  issue(userId: string, opts: { deviceId?: string; expiresAtMs?: number } = {}): string {
+    const token = `tok-${++this.n}-${userId}`;
+    this.tokens.set(token, {
+      userId,
+      deviceId: opts.deviceId ?? '',
+      expiresAtMs: opts.expiresAtMs ?? 0,
+      claims: {},
+    });
+    return token;
+  }
+
+  authenticate(token: string): Promise<Identity> {
+    if (this.hang) return new Promise(() => {});
+    const id = this.tokens.get(token);
+    if (id === undefined) return Promise.reject(new AuthError('invalid token'));
+    if (id.expiresAtMs > 0 && id.expiresAtMs <= this.clock.now()) {
+      return Promise.reject(new AuthError('token expired', DisconnectCode.TOKEN_EXPIRED));
+    }
+    return Promise.resolve(id);
+  }
+}
+
+/** Lets every pending promise chain (memory store, bus, authenticator) run to completion. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** Options of a SessionHarness. */
+export interface HarnessOptions {
+  /** Edits the default configuration. */
+  config?: (c: FerryConfig) => void;
+  /** Replaces the memory store (for failure injection). */
+  store?: (real: MemoryMessageStore) => MessageStore;
+}
+
+/**
+ * The session layer wired the way gateway.ts wires it, with in-memory store/bus/presence, a fake
+ * authenticator and a manual clock; no sweep timer (tests call `sweep()`).
+ */
+export class SessionHarness {
+  readonly clock = new ManualClock();
+  readonly config: FerryConfig;
+  readonly metrics = new Metrics({ defaultMetrics: false });
+  readonly memoryStore: MemoryMessageStore;
+  readonly store: MessageStore;
+  readonly bus = new MemoryBus();
+  readonly presence = new MemoryPresence();
+  readonly auth = new FakeAuthenticator(this.clock);
+  readonly registry: SessionRegistry;
+  readonly router: Router;
+  readonly manager: SessionManager;
+
+  private constructor(opts: HarnessOptions) {
+    const config = defaultConfig();
+    config.nodeId = 'node-t';
+    opts.config?.(config);
+    this.config = config;
+    const logger = silentLogger();
+    this.memoryStore = new MemoryMessageStore({
+      nodeId: 'node-t',
+      ...config.store,
+      sweepIntervalMs: 0,
+      now: this.clock.now,
+    });
+    this.store = opts.store ? opts.store(this.memoryStore) : this.memoryStore;
+    this.registry = new SessionRegistry({ nodeId: 'node-t', presence: this.presence, logger });
+    this.router = new Router({
+      nodeId: 'node-t',
+      store: this.store,
+      bus: this.bus,
+      registry: this.registry,
+      metrics: this.metrics,
+      logger,
+      now: this.clock.now,
+    });
+    this.manager = new SessionManager({
+      config,
+      nodeId: 'node-t',
+      authenticator: this.auth,
+      router: this.router,
+      registry: this.registry,
+      store: this.store,
+      presence: this.presence,
+      metrics: this.metrics,
+      logger,
+      now: this.clock.now,
+      sweepIntervalMs: 0,
+    });
+  }
+
+  static async create(opts: HarnessOptions = {}): Promise<SessionHarness> {
+    const h = new SessionHarness(opts);
+    await h.bus.start(h.router);
+    return h;
+  }
+
+  /** A new connection, accepted by the manager (not authenticated). */
+  connect(opts: FakeConnectionOptions = {}): FakeConnection {
+    const conn = new FakeConnection(opts);
+    this.manager.accept(conn);
+    return conn;
+  }
+
+  /** Connects and authenticates; asserts the AuthResult and returns the connection with it taken. */
+  async login(
+    userId: string,
+    opts: FakeConnectionOptions & { deviceId?: string; lastSeq?: number; tokenDeviceId?: string } = {},
+  ): Promise<FakeConnection> {
+    const conn = this.connect(opts);
+    const token = this.auth.issue(userId, { deviceId: opts.tokenDeviceId });
+    conn.send({ id: 1, authenticate: { token, deviceId: opts.deviceId ?? '', lastSeq: opts.lastSeq ?? 0 } });
+    await settle();
+    const first = conn.take()[0];
+    expect(first?.body, `login of ${userId}`).to.equal('authResult');
+    return conn;
+  }
+
+  /** Runs the shared sweep once at the current clock. */
+  sweep(): void {
+    this.manager.sweep();
+  }
+
+  /** A metric's current value for `labels` (after flushing the hot-path counters). */
+  async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
+    this.manager.flushMetrics();
+    const m = this.metrics.registry.getSingleMetric(name);
+    if (m === undefined) throw new Error(`no metric ${name}`);
+    const data = await m.get();
+    const hit = data.values.find((v) =>
+      Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want),
+    );
+    return hit?.value ?? 0;
+  }
+
+  async close(): Promise<void> {
+    await this.manager.close();
+    await this.bus.close();
+    await this.memoryStore.close();
+  }
+}
+
+/** The frames of `conn` with a given body, taken since the last take(). */
+export function ofBody(frames: Frame[], body: string): Frame[] {
+  return frames.filter((f) => f.body === body);
+}
+
+/** Payload bytes as text. */
+export function text(b: Uint8Array | null | undefined): string {
+  return new TextDecoder().decode(b ?? new Uint8Array());
+}
+
+/** Text as payload bytes. */
+export function bytes(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
