@@ -1,5 +1,22 @@
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AdminServer } from './admin/admin-server.js';
+import { JwtAuthenticator } from './auth/jwt/jwt-authenticator.js';
+import type { Bus } from './bus/bus.js';
+import { MemoryBus } from './bus/memory.js';
+import { MemoryPresence } from './bus/memory-presence.js';
+import type { Presence } from './bus/presence.js';
 import type { FerryConfig } from './config-types.js';
-import type { Logger } from './observability/logger.js';
+import { componentLogger, type Logger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { Router } from './routing/router.js';
+import { SessionManager } from './session/session-manager.js';
+import { SessionRegistry } from './session/registry.js';
+import { MemoryMessageStore, SnapshotError } from './store/memory.js';
+import { TcpListener } from './transport/tcp/tcp-listener.js';
+import type { Listener } from './transport/transport.js';
+import { WebSocketListener } from './transport/websocket/ws-listener.js';
 
 /** Where a running gateway listens (only the enabled listeners are present). */
 export interface GatewayAddresses {
@@ -8,31 +25,231 @@ export interface GatewayAddresses {
   admin?: { host: string; port: number; url: string };
 }
 
+/** File the in-memory store is saved to on drain and loaded from on start. */
+export const STORE_SNAPSHOT_FILE = 'store.snapshot';
+
 /**
- * One Ferry node: the wiring of listeners, sessions, routing, bus, store and admin.
- * (Stub: the lead is writing the real wiring; the API below is the contract.)
+ * One Ferry node: the only place that picks concrete implementations (listeners, sessions, routing,
+ * bus, store, admin) and wires them. Everything else depends on interfaces.
  */
 export class Gateway {
   readonly nodeId: string;
   readonly addresses: GatewayAddresses = {};
+  readonly metrics: Metrics;
+  private readonly config: FerryConfig;
+  private readonly log: Logger;
+  private readonly listeners: Listener[] = [];
+  private admin: AdminServer | null = null;
+  private sessions!: SessionManager;
+  private store!: MemoryMessageStore;
+  private bus!: Bus;
+  private presence!: Presence;
+  private ready = false;
+  private draining: Promise<{ clean: boolean }> | null = null;
+  private closed = false;
 
-  private constructor(config: FerryConfig) {
+  private constructor(config: FerryConfig, logger: Logger) {
+    this.config = structuredClone(config);
     this.nodeId = config.nodeId;
+    this.log = logger;
+    this.metrics = new Metrics();
   }
 
   /** Starts every enabled listener on `config`; resolves when all are bound. */
-  static async start(config: FerryConfig, _opts: { logger: Logger }): Promise<Gateway> {
-    return new Gateway(config);
+  static async start(config: FerryConfig, opts: { logger: Logger }): Promise<Gateway> {
+    const gw = new Gateway(config, opts.logger);
+    try {
+      await gw.startAll();
+    } catch (err) {
+      await gw.close();
+      throw err;
+    }
+    return gw;
+  }
+
+  private async startAll(): Promise<void> {
+    const { config, log, metrics, nodeId } = this;
+    clampToFileLimit(config, log);
+    const authenticator = await JwtAuthenticator.fromConfig(config);
+    this.store = await this.loadStore();
+    this.bus = new MemoryBus({
+      onError: (err, channel) => log.error({ err, channel }, 'bus handler failed'),
+    });
+    this.presence = new MemoryPresence();
+    const registry = new SessionRegistry({ nodeId, presence: this.presence, logger: log });
+    const router = new Router({ nodeId, store: this.store, bus: this.bus, registry, metrics, logger: log });
+    this.sessions = new SessionManager({
+      config,
+      nodeId,
+      authenticator,
+      router,
+      registry,
+      store: this.store,
+      presence: this.presence,
+      metrics,
+      logger: log,
+    });
+    await this.bus.start(router);
+
+    const onConnection = this.sessions.accept.bind(this.sessions);
+    const host = config.host;
+    if (config.ws.enabled) {
+      const l = new WebSocketListener({
+        host,
+        port: config.ws.port,
+        path: config.ws.path,
+        allowedOrigins: config.ws.allowedOrigins,
+        tls: config.ws.tls,
+        maxPayloadBytes: config.limits.maxFrameBytes,
+        onConnection,
+        logger: componentLogger(log, 'transport'),
+        metrics,
+      });
+      this.listeners.push(l);
+      const a = await l.listen();
+      const scheme = config.ws.tls ? 'wss' : 'ws';
+      this.addresses.ws = { ...a, url: `${scheme}://${urlHost(a.host)}:${a.port}${config.ws.path}` };
+    }
+    if (config.tcp.enabled) {
+      const l = new TcpListener({
+        host,
+        port: config.tcp.port,
+        tls: config.tcp.tls,
+        onConnection,
+        logger: componentLogger(log, 'transport'),
+        metrics,
+      });
+      this.listeners.push(l);
+      const a = await l.listen();
+      const scheme = config.tcp.tls ? 'tls' : 'tcp';
+      this.addresses.tcp = { ...a, url: `${scheme}://${urlHost(a.host)}:${a.port}` };
+    }
+    if (config.wt.enabled) log.warn('WebTransport listener is not available in this build yet (issue 3); skipped');
+    if (config.grpc.enabled) log.warn('gRPC access service is not available in this build yet (issue 5); skipped');
+    if (config.admin.enabled) {
+      this.admin = new AdminServer({
+        host: config.admin.host,
+        port: config.admin.port,
+        metrics,
+        logger: componentLogger(log, 'admin'),
+        stats: () => this.stats(),
+        isReady: () => this.ready,
+      });
+      const a = await this.admin.listen();
+      this.addresses.admin = { ...a, url: `http://${urlHost(a.host)}:${a.port}` };
+    }
+    this.ready = true;
+    log.info({ nodeId, addresses: this.addresses, bus: this.bus.name }, 'ferry ready');
+  }
+
+  /**
+   * Loads the snapshot a previous drain left, then deletes it: a crash after this point must not bring
+   * back stale state (sequences handed out since would be reissued).
+   */
+  private async loadStore(): Promise<MemoryMessageStore> {
+    const path = join(this.config.dataDir, STORE_SNAPSHOT_FILE);
+    const opts = { nodeId: this.nodeId, ...this.config.store };
+    try {
+      const store = await MemoryMessageStore.loadSnapshot(path, opts);
+      const s = store.stats();
+      if (s.messages > 0 || s.users > 0) this.log.info({ path, ...s }, 'message store restored from snapshot');
+      await rm(path, { force: true });
+      return store;
+    } catch (err) {
+      if (err instanceof SnapshotError && err.reason === 'corrupt') {
+        this.log.error({ err, path }, 'store snapshot is corrupt; starting with an empty store');
+        await rm(path, { force: true });
+        return new MemoryMessageStore(opts);
+      }
+      throw err;
+    }
+  }
+
+  /** JSON for /stats. */
+  stats(): Record<string, unknown> {
+    return {
+      nodeId: this.nodeId,
+      ready: this.ready,
+      uptimeSeconds: Math.round(process.uptime()),
+      bus: this.bus.name,
+      sessions: this.sessions.stats(),
+      store: this.store.stats(),
+      memory: { rssBytes: process.memoryUsage.rss() },
+    };
   }
 
   /**
    * Graceful drain (SIGTERM): stop accepting, refuse new sends, flush, send go-away, save the store,
    * close. Resolves `clean: false` if `drain.timeoutMs` passed with work left. Idempotent.
    */
-  async drain(): Promise<{ clean: boolean }> {
-    return { clean: true };
+  drain(): Promise<{ clean: boolean }> {
+    this.draining ??= this.doDrain();
+    return this.draining;
   }
 
-  /** Abrupt stop for tests: destroys connections and closes listeners. Idempotent. */
-  async close(): Promise<void> {}
+  private async doDrain(): Promise<{ clean: boolean }> {
+    this.ready = false;
+    const started = Date.now();
+    this.log.info({ connections: this.sessions.size }, 'draining: no longer accepting connections');
+    await Promise.all(this.listeners.map((l) => l.stopAccepting()));
+    const result = await this.sessions.drain(this.config.drain);
+    const path = join(this.config.dataDir, STORE_SNAPSHOT_FILE);
+    let saved = true;
+    try {
+      await this.store.saveSnapshot(path);
+    } catch (err) {
+      saved = false;
+      this.log.error({ err, path }, 'could not save the message store snapshot');
+    }
+    await this.close();
+    const clean = result.clean && saved;
+    this.log.info({ ...result, saved, ms: Date.now() - started }, 'drained');
+    return { clean };
+  }
+
+  /** Abrupt stop (also the last step of drain): destroys connections and closes listeners. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ready = false;
+    await Promise.all(this.listeners.map((l) => l.close()));
+    // Parts may be missing when start() failed half-way.
+    await this.sessions?.close();
+    await this.bus?.close();
+    await this.presence?.close();
+    await this.store?.close();
+    await this.admin?.close();
+  }
+}
+
+/** Descriptors kept free for listeners, the admin port, logs, Redis and the like. */
+const RESERVED_FDS = 256;
+
+/**
+ * At the process's open-file limit the kernel refuses accept() and libuv closes the connection itself,
+ * so the client learns nothing. Keeping `maxConnections` below the limit means a client over capacity
+ * gets a readable 4008 SERVER_FULL instead. Linux only (reads /proc/self/limits); elsewhere a no-op.
+ */
+function clampToFileLimit(config: FerryConfig, log: Logger): void {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return;
+  }
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  if (m === null || m[1] === 'unlimited') return;
+  const cap = Number(m[1]) - RESERVED_FDS;
+  if (cap > 0 && config.limits.maxConnections > cap) {
+    log.warn(
+      { configured: config.limits.maxConnections, openFileLimit: Number(m[1]), maxConnections: cap },
+      'limits.maxConnections lowered to fit the open-file limit (raise `ulimit -n` to allow more)',
+    );
+    config.limits.maxConnections = cap;
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }

@@ -140,12 +140,32 @@ describe('gateway: bad input and faults get their documented codes; others keep 
     expect(c.frames.some((f) => f.body === 'error' && f.error?.code === 104)).to.equal(true);
     expect(await disconnectCode(c)).to.equal(4006);
   });
+});
+
+describe('gateway: slow consumers', function () {
+  this.timeout(60_000);
+  let gw: GatewayProcess;
+  const clients: WireClient[] = [];
+  const login = async (url: string, user: string): Promise<WireClient> => {
+    const c = await WireClient.login(url, await testToken(user));
+    clients.push(c);
+    return c;
+  };
+  before(async () => {
+    gw = await GatewayProcess.start(['--rate-frames', '100000', '--rate-bytes', '1GiB'], {
+      env: { FERRY_OUTBOUND_QUEUE_BYTES: '262144' },
+    });
+  });
+  after(async () => {
+    for (const c of clients.splice(0)) c.destroy();
+    await gw.cleanup();
+  });
 
   it('slow reader: the node cuts it with 4003 SLOW_CONSUMER instead of growing memory', async () => {
     const slow = await login(gw.urls.ws, 'slowpoke');
     slow.pauseReading();
     const sender = await login(gw.urls.tcp, 'fast-sender');
-    const payload = new Uint8Array(3000);
+    const payload = new Uint8Array(32 * 1024);
     const deadline = Date.now() + 20_000;
     let sent = 0;
     let cut = false;
@@ -161,5 +181,12 @@ describe('gateway: bad input and faults get their documented codes; others keep 
     expect(cut, 'node reported a 4003 disconnect').to.equal(true);
     slow.resumeReading();
     expect(await disconnectCode(slow)).to.equal(4003);
+  });
+
+  it('keeps serving others after cutting a slow consumer', async () => {
+    const a = await login(gw.urls.ws, 'after-slow-a');
+    const b = await login(gw.urls.tcp, 'after-slow-b');
+    a.send({ send: { toUser: 'after-slow-b', payload: bytes('ok'), qos: 1, clientMsgId: 'k1' } });
+    expect((await b.nextBody('deliver')).deliver?.fromUser).to.equal('after-slow-a');
   });
 });
