@@ -1,0 +1,231 @@
+import { DisconnectCode, ProtocolError, ReplyCode, RequestError } from '../errors.js';
+import type { FerryConfig } from '../config-types.js';
+import type { Frame, FrameBody } from './codec.js';
+import {
+  MAX_CLIENT_MSG_ID_BYTES,
+  MAX_CLIENT_NAME_BYTES,
+  MAX_DISCONNECT_REASON_BYTES,
+  MAX_PRESENCE_QUERY_USERS,
+  MAX_TOKEN_BYTES,
+  PAYLOAD_HEADROOM_BYTES,
+  QOS_AT_LEAST_ONCE,
+  QOS_AT_MOST_ONCE,
+} from './constants.js';
+
+/** Per-deployment limits the validator enforces; all sizes are UTF-8 bytes. */
+export interface ValidationLimits {
+  /** Longest user id or device id (`limits.maxUserIdLength`). */
+  maxUserIdLength: number;
+  /** Longest topic name (`limits.maxTopicLength`). */
+  maxTopicLength: number;
+  /** Largest Send/Publish payload. */
+  maxPayloadBytes: number;
+}
+
+/**
+ * Derives the validator's limits from configuration. The payload limit is the frame limit less
+ * PAYLOAD_HEADROOM_BYTES, so the Deliver frame built around an accepted payload still fits in
+ * `maxFrameBytes` for its recipients (never below 0).
+ */
+export function validationLimits(
+  limits: Pick<FerryConfig['limits'], 'maxFrameBytes' | 'maxTopicLength' | 'maxUserIdLength'>,
+): ValidationLimits {
+  return {
+    maxUserIdLength: limits.maxUserIdLength,
+    maxTopicLength: limits.maxTopicLength,
+    maxPayloadBytes: Math.max(0, limits.maxFrameBytes - PAYLOAD_HEADROOM_BYTES),
+  };
+}
+
+/** The bodies a client may send (docs/protocol.md §3.2); every other body is server-to-client only. */
+export const CLIENT_BODIES: ReadonlySet<FrameBody> = new Set<FrameBody>([
+  'authenticate',
+  'send',
+  'ack',
+  'ping',
+  'pong',
+  'subscribe',
+  'unsubscribe',
+  'publish',
+  'presenceQuery',
+  'disconnect',
+]);
+
+/**
+ * Checks a decoded client-to-server frame against the rules of docs/protocol.md §5.9, statelessly
+ * (session rules such as "Authenticate first" or "not twice" are the session's). Returns normally
+ * when the frame may be processed.
+ *
+ * Throws:
+ *  - ProtocolError PROTOCOL_VIOLATION (4503) for a server-only body (AuthResult, SendAck, Deliver,
+ *    PresenceResult, Reply, Error): a client that sends one is broken, so the connection ends;
+ *    ProtocolError BAD_FRAME (4500) for a frame without a body (decodeFrame never returns one);
+ *  - RequestError BAD_REQUEST (101) for a field that breaks a rule, PAYLOAD_TOO_LARGE (105) for a
+ *    payload over `limits.maxPayloadBytes`: the request fails, the connection stays. Messages name
+ *    the proto field (`send.to_user`) and the rule, so a client developer can fix the call. (For an
+ *    Authenticate the session turns it into 4504 AUTH_FAILED: there is no identity to answer yet.)
+ */
+export function validateClientFrame(frame: Frame, limits: ValidationLimits): void {
+  switch (frame.body) {
+    case 'authenticate': {
+      const b = frame.authenticate ?? {};
+      const token = b.token ?? '';
+      if (token.length === 0) throw badRequest('authenticate.token is empty');
+      checkMaxBytes('authenticate.token', token, MAX_TOKEN_BYTES);
+      // An empty device_id means "the token's device, else 'default'".
+      if (b.deviceId) checkIdentifier('authenticate.device_id', b.deviceId, limits.maxUserIdLength);
+      checkSafeInteger('authenticate.last_seq', b.lastSeq);
+      const client = b.client ?? '';
+      checkMaxBytes('authenticate.client', client, MAX_CLIENT_NAME_BYTES);
+      checkNoControl('authenticate.client', client);
+      return;
+    }
+    case 'send': {
+      const b = frame.send ?? {};
+      checkIdentifier('send.to_user', b.toUser ?? '', limits.maxUserIdLength);
+      checkMessage('send', b, limits);
+      return;
+    }
+    case 'publish': {
+      const b = frame.publish ?? {};
+      checkTopic('publish.topic', b.topic ?? '', limits.maxTopicLength);
+      checkMessage('publish', b, limits);
+      return;
+    }
+    case 'ack':
+      // seq 0 acknowledges nothing and is accepted as a no-op.
+      checkSafeInteger('ack.seq', frame.ack?.seq);
+      return;
+    case 'ping':
+    case 'pong':
+      // Timestamps are opaque to the server and echoed as received.
+      return;
+    case 'subscribe':
+      checkTopic('subscribe.topic', frame.subscribe?.topic ?? '', limits.maxTopicLength);
+      checkSafeInteger('subscribe.since_seq', frame.subscribe?.sinceSeq);
+      return;
+    case 'unsubscribe':
+      checkTopic('unsubscribe.topic', frame.unsubscribe?.topic ?? '', limits.maxTopicLength);
+      return;
+    case 'presenceQuery': {
+      const ids = frame.presenceQuery?.userIds ?? [];
+      if (ids.length === 0) throw badRequest('presence_query.user_ids is empty');
+      if (ids.length > MAX_PRESENCE_QUERY_USERS) {
+        throw badRequest(
+          `presence_query.user_ids has ${ids.length} entries; the limit is ${MAX_PRESENCE_QUERY_USERS}`,
+        );
+      }
+      const seen = new Set<string>();
+      for (const id of ids) {
+        checkIdentifier('presence_query.user_ids[]', id, limits.maxUserIdLength);
+        // One result entry per asked id keeps the answer a 1:1 map; a repeat is a client bug.
+        if (seen.has(id)) throw badRequest(`presence_query.user_ids lists ${JSON.stringify(id)} twice`);
+        seen.add(id);
+      }
+      return;
+    }
+    case 'disconnect': {
+      const code = frame.disconnect?.code ?? 0;
+      if (code !== 0 && (code < 4000 || code > 4999)) {
+        throw badRequest(`disconnect.code ${code} is not 0 or in 4000-4999`);
+      }
+      checkMaxBytes('disconnect.reason', frame.disconnect?.reason ?? '', MAX_DISCONNECT_REASON_BYTES);
+      return;
+    }
+    case 'authResult':
+    case 'sendAck':
+    case 'deliver':
+    case 'presenceResult':
+    case 'reply':
+    case 'error':
+      throw new ProtocolError(
+        DisconnectCode.PROTOCOL_VIOLATION,
+        `${frame.body} is a server-to-client frame; a client must not send it`,
+      );
+    case undefined:
+      throw new ProtocolError(DisconnectCode.BAD_FRAME, 'frame has no body');
+  }
+}
+
+/** The fields Send and Publish share. */
+interface MessageFields {
+  payload?: Uint8Array | null;
+  qos?: number | null;
+  clientMsgId?: string | null;
+  ephemeral?: boolean | null;
+}
+
+function checkMessage(name: 'send' | 'publish', b: MessageFields, limits: ValidationLimits): void {
+  const payloadBytes = b.payload?.length ?? 0;
+  if (payloadBytes > limits.maxPayloadBytes) {
+    throw new RequestError(
+      ReplyCode.PAYLOAD_TOO_LARGE,
+      `${name}.payload is ${payloadBytes} bytes; the limit is ${limits.maxPayloadBytes}`,
+    );
+  }
+  const qos = b.qos ?? QOS_AT_MOST_ONCE;
+  if (qos !== QOS_AT_MOST_ONCE && qos !== QOS_AT_LEAST_ONCE) {
+    throw badRequest(`${name}.qos ${qos} is not 0 (at most once) or 1 (at least once)`);
+  }
+  const clientMsgId = b.clientMsgId ?? '';
+  if (clientMsgId.length > 0) {
+    checkMaxBytes(`${name}.client_msg_id`, clientMsgId, MAX_CLIENT_MSG_ID_BYTES);
+    checkNoControl(`${name}.client_msg_id`, clientMsgId);
+  } else if (qos === QOS_AT_LEAST_ONCE) {
+    // QoS 1 deduplicates retries by (sender, client_msg_id); without it a retry would be stored twice.
+    throw badRequest(`${name}.client_msg_id is required with qos 1`);
+  }
+  if (b.ephemeral === true && qos === QOS_AT_LEAST_ONCE) {
+    // Ephemeral frames are the first to be dropped; QoS 1 frames are never dropped. Both cannot hold.
+    throw badRequest(`${name}.ephemeral cannot be combined with qos 1`);
+  }
+}
+
+/** User ids and device ids: non-empty, at most `max` UTF-8 bytes, no control characters. */
+function checkIdentifier(field: string, value: string, max: number): void {
+  if (value.length === 0) throw badRequest(`${field} is empty`);
+  checkMaxBytes(field, value, max);
+  checkNoControl(field, value);
+}
+
+// Unicode White_Space or a control character (C0, DEL, C1): never part of a topic name.
+const TOPIC_FORBIDDEN = /[\s\p{Cc}]/u;
+const CONTROL = /\p{Cc}/u;
+
+/** Topic names: non-empty, at most `max` UTF-8 bytes, no whitespace, no control characters. */
+function checkTopic(field: string, value: string, max: number): void {
+  if (value.length === 0) throw badRequest(`${field} is empty`);
+  checkMaxBytes(field, value, max);
+  const at = value.search(TOPIC_FORBIDDEN);
+  if (at >= 0) {
+    throw badRequest(`${field} contains whitespace or a control character (U+${codePointHex(value, at)})`);
+  }
+}
+
+function checkNoControl(field: string, value: string): void {
+  const at = value.search(CONTROL);
+  if (at >= 0) throw badRequest(`${field} contains a control character (U+${codePointHex(value, at)})`);
+}
+
+function checkMaxBytes(field: string, value: string, max: number): void {
+  // Cheap test first: each UTF-16 code unit is at least one UTF-8 byte.
+  if (value.length > max || Buffer.byteLength(value, 'utf8') > max) {
+    throw badRequest(`${field} is longer than ${max} bytes (UTF-8)`);
+  }
+}
+
+/** Sequence numbers are uint64 on the wire but compared exactly, so they must be below 2^53. */
+function checkSafeInteger(field: string, value: number | null | undefined): void {
+  const v = value ?? 0;
+  if (!Number.isSafeInteger(v) || v < 0) {
+    throw badRequest(`${field} ${v} is not an integer in 0..2^53-1`);
+  }
+}
+
+function codePointHex(value: string, at: number): string {
+  return (value.codePointAt(at) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+}
+
+function badRequest(message: string): RequestError {
+  return new RequestError(ReplyCode.BAD_REQUEST, message);
+}

@@ -1,0 +1,248 @@
+/**
+ * Accepts client messages and moves them: QoS 1 into the store first, then onto the bus; QoS 0 onto
+ * the bus only. Also the bus's handler on this node: what arrives is fanned out to the local sessions.
+ *
+ * Invariant: a SendAck (the resolved promise of `send`/`publish` for QoS 1) is only ever produced for
+ * a message the store has accepted; every store failure becomes 107 UNAVAILABLE (retryable).
+ */
+import type { Bus, BusHandler, ControlMessage, Envelope, QoS } from '../bus/bus.js';
+import { ReplyCode, RequestError } from '../errors.js';
+import { componentLogger, type Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { AppendResult, MessageStore, NewMessage } from '../store/message-store.js';
+import { EncodedDeliver, type LocalSessions } from './local-sessions.js';
+
+/** Who sent a message: the authenticated user and device of the sending session (or a service). */
+export interface Sender {
+  userId: string;
+  deviceId: string;
+}
+
+/** A message to every device of one user. */
+export interface SendRequest {
+  toUser: string;
+  payload: Uint8Array;
+  qos: QoS;
+  /** Dedup key for QoS 1, unique per sending user; '' = no dedup. */
+  clientMsgId: string;
+  ephemeral: boolean;
+}
+
+/** A message to every subscriber of one topic (except the sending session). */
+export interface PublishRequest {
+  topic: string;
+  payload: Uint8Array;
+  qos: QoS;
+  clientMsgId: string;
+  ephemeral: boolean;
+}
+
+/** What sessions need from the router: the two ways a client message enters the system. */
+export interface MessageRouter {
+  /** Resolves when accepted: QoS 1 stored (the store's result; `duplicate` for a repeat), QoS 0 published (seq 0). */
+  send(from: Sender, req: SendRequest): Promise<AppendResult>;
+  /** Same for topics; the seq of a QoS-1 publication is its topic offset. */
+  publish(from: Sender, req: PublishRequest): Promise<AppendResult>;
+  /** Tells other nodes that (user, device) now lives in `sessionId`, so they drop older sessions. */
+  announceSession(userId: string, deviceId: string, sessionId: string): void;
+  /** Moves counts kept as plain numbers on the hot path into the Prometheus metrics. */
+  flushMetrics(): void;
+}
+
+/** Constructor dependencies of a Router. */
+export interface RouterDeps {
+  nodeId: string;
+  store: MessageStore;
+  bus: Bus;
+  registry: LocalSessions;
+  metrics: Metrics;
+  logger: Logger;
+  /** Clock for QoS-0 timestamps. Default Date.now. */
+  now?: () => number;
+}
+
+/** How long a client should wait before retrying after a store or bus failure. */
+const RETRY_AFTER_MS = 1000;
+
+/** Routes client messages through store and bus, and bus traffic to local sessions. */
+export class Router implements BusHandler, MessageRouter {
+  private readonly store: MessageStore;
+  private readonly bus: Bus;
+  private readonly registry: LocalSessions;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  /** Prefix of locally generated (QoS-0) server ids: node plus boot time, so restarts do not collide. */
+  private readonly idPrefix: string;
+  private counter = 0;
+  /**
+   * Accepted messages by kind and QoS, and duplicates, as plain numbers: a labelled prom-client inc
+   * hashes its labels on every call, a measurable share of the per-message cost. Flushed by
+   * `flushMetrics` (the session manager's sweep calls it every second).
+   */
+  private readonly accepted = { user: [0, 0], topic: [0, 0] };
+  private duplicates = 0;
+  /** Shared rejection handler for fire-and-forget publishes: no closure per message. */
+  private readonly onPublishFailed: (err: unknown) => void;
+
+  constructor(deps: RouterDeps) {
+    this.store = deps.store;
+    this.bus = deps.bus;
+    this.registry = deps.registry;
+    this.metrics = deps.metrics;
+    this.log = componentLogger(deps.logger, 'router');
+    this.now = deps.now ?? Date.now;
+    this.idPrefix = `${deps.nodeId}-q${Date.now().toString(36)}-`;
+    this.onPublishFailed = (err) => {
+      // The message is in the store: recipients get it on their next gap pull or reconnect.
+      this.log.warn(
+        { err },
+        'bus publish of a stored message failed; recipients will catch up from the store',
+      );
+    };
+  }
+
+  send(from: Sender, req: SendRequest): Promise<AppendResult> {
+    const msg = newMessage(from, req.toUser, '', req);
+    if (req.qos === 1) return this.acceptStored(msg, 'user');
+    return this.acceptTransient(msg, 'user');
+  }
+
+  publish(from: Sender, req: PublishRequest): Promise<AppendResult> {
+    const msg = newMessage(from, '', req.topic, req);
+    if (req.qos === 1) return this.acceptStored(msg, 'topic');
+    return this.acceptTransient(msg, 'topic');
+  }
+
+  flushMetrics(): void {
+    for (const kind of ['user', 'topic'] as const) {
+      for (let qos = 0; qos < 2; qos++) {
+        const v = this.accepted[kind][qos]!;
+        if (v === 0) continue;
+        this.accepted[kind][qos] = 0;
+        this.metrics.messagesAccepted.inc({ qos: String(qos), kind }, v);
+      }
+    }
+    if (this.duplicates > 0) this.metrics.duplicates.inc(this.duplicates);
+    this.duplicates = 0;
+  }
+
+  announceSession(userId: string, deviceId: string, sessionId: string): void {
+    this.bus
+      .publishControl({ type: 'replace', userId, deviceId, keepSessionId: sessionId })
+      .catch((err: unknown) => this.log.warn({ err, userId, deviceId }, 'replace announcement failed'));
+  }
+
+  /**
+   * Disconnects a user's sessions on every node (the admin/gRPC Kick). Resolves when the control
+   * message is on the bus; rejects with 107 UNAVAILABLE when it could not be published.
+   */
+  async kick(userId: string, deviceId: string | undefined, code: number, reason: string): Promise<void> {
+    const msg: ControlMessage = { type: 'kick', userId, code, reason };
+    if (deviceId !== undefined) msg.deviceId = deviceId;
+    try {
+      await this.bus.publishControl(msg);
+    } catch (err) {
+      throw unavailable(err, 'bus unavailable');
+    }
+  }
+
+  /** BusHandler: a user message for this node; each local device of the user gets it. */
+  onUserMessage(env: Envelope): void {
+    const sessions = this.registry.sessionsOfUser(env.toUser);
+    if (sessions === undefined) return;
+    const encoded = new EncodedDeliver(env);
+    for (const s of sessions) s.deliver(env, encoded);
+  }
+
+  /** BusHandler: a topic message; every local subscriber except the publishing session gets it. */
+  onTopicMessage(env: Envelope): void {
+    const subscribers = this.registry.subscribersOf(env.topic);
+    if (subscribers === undefined) return;
+    const encoded = new EncodedDeliver(env);
+    for (const s of subscribers) {
+      // (user, device) names one session cluster-wide, so this also works for publishers on other nodes.
+      if (s.deviceId === env.fromDevice && s.userId === env.fromUser) continue;
+      s.deliver(env, encoded);
+    }
+  }
+
+  /** BusHandler: kicks and replacements apply to this node's sessions. */
+  onControl(msg: ControlMessage): void {
+    if (msg.type === 'kick') this.registry.kick(msg.userId, msg.deviceId, msg.code, msg.reason);
+    else this.registry.replace(msg.userId, msg.deviceId, msg.keepSessionId);
+  }
+
+  private async acceptStored(msg: NewMessage, kind: 'user' | 'topic'): Promise<AppendResult> {
+    let res: AppendResult;
+    try {
+      res = await (kind === 'user' ? this.store.appendToUser(msg) : this.store.appendToTopic(msg));
+    } catch (err) {
+      this.log.warn({ err, kind }, 'store append failed');
+      throw unavailable(err, 'message store unavailable');
+    }
+    if (res.duplicate) this.duplicates++;
+    else this.accepted[kind][1]!++;
+    // Duplicates are published again on purpose: a retry usually means the first ack was lost, and the
+    // first publish may have been lost with it (a node crash between append and publish). Sessions drop
+    // seqs they have already sent, so the cost is one redundant fan-out per retry.
+    const env = envelope(msg, res.serverId, res.seq, res.timestampMs);
+    const published = kind === 'user' ? this.bus.publishToUser(env) : this.bus.publishToTopic(env);
+    published.catch(this.onPublishFailed);
+    return res;
+  }
+
+  private acceptTransient(msg: NewMessage, kind: 'user' | 'topic'): Promise<AppendResult> {
+    const timestampMs = this.now();
+    const env = envelope(msg, this.idPrefix + (this.counter++).toString(36), 0, timestampMs);
+    this.accepted[kind][0]!++;
+    const published = kind === 'user' ? this.bus.publishToUser(env) : this.bus.publishToTopic(env);
+    return published.then(
+      () => ({ serverId: env.serverId, seq: 0, timestampMs, duplicate: false }),
+      (err: unknown) => {
+        throw unavailable(err, 'bus unavailable');
+      },
+    );
+  }
+}
+
+function newMessage(
+  from: Sender,
+  toUser: string,
+  topic: string,
+  req: { payload: Uint8Array; qos: QoS; clientMsgId: string; ephemeral: boolean },
+): NewMessage {
+  return {
+    fromUser: from.userId,
+    fromDevice: from.deviceId,
+    toUser,
+    topic,
+    payload: req.payload,
+    qos: req.qos,
+    clientMsgId: req.clientMsgId,
+    ephemeral: req.ephemeral,
+  };
+}
+
+/** Builds an Envelope with its fields always in declaration order (one hidden class for the encoder). */
+function envelope(msg: NewMessage, serverId: string, seq: number, timestampMs: number): Envelope {
+  return {
+    serverId,
+    seq,
+    fromUser: msg.fromUser,
+    fromDevice: msg.fromDevice,
+    toUser: msg.toUser,
+    topic: msg.topic,
+    payload: msg.payload,
+    timestampMs,
+    qos: msg.qos,
+    clientMsgId: msg.clientMsgId,
+    ephemeral: msg.ephemeral,
+  };
+}
+
+/** A RequestError passes through (it already says what the client should do); anything else is 107. */
+function unavailable(err: unknown, message: string): RequestError {
+  if (err instanceof RequestError) return err;
+  return new RequestError(ReplyCode.UNAVAILABLE, message, { retryable: true, retryAfterMs: RETRY_AFTER_MS });
+}

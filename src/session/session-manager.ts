@@ -1,0 +1,287 @@
+/**
+ * What the gateway wiring talks to for client connections: admission (per-IP and global limits), one
+ * Session per accepted connection, the connection/session gauges, the one shared sweep timer that
+ * drives every session's deadlines and heartbeats, drain, shutdown and /stats.
+ *
+ * Wiring (gateway.ts):
+ *   const registry = new SessionRegistry({ nodeId, presence, logger });
+ *   const router = new Router({ nodeId, store, bus, registry, metrics, logger });
+ *   const sessions = new SessionManager({ config, nodeId, authenticator, router, registry, store, presence, metrics, logger });
+ *   await bus.start(router);
+ *   listener callback: (conn) => sessions.accept(conn)
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Authenticator } from '../auth/authenticator.js';
+import type { Presence } from '../bus/presence.js';
+import type { FerryConfig } from '../config-types.js';
+import { DisconnectCode, shouldReconnect } from '../errors.js';
+import { componentLogger, type Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { MessageRouter } from '../routing/router.js';
+import type { MessageStore } from '../store/message-store.js';
+import type { Connection, ConnectionHandler, TransportKind } from '../transport/transport.js';
+import type { SessionRegistry } from './registry.js';
+import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS } from './session-context.js';
+import { Session, type SessionOwner } from './session.js';
+
+/** Constructor dependencies of a SessionManager. */
+export interface SessionManagerDeps {
+  config: FerryConfig;
+  nodeId: string;
+  authenticator: Authenticator;
+  router: MessageRouter;
+  /** The same registry the router fans out through. */
+  registry: SessionRegistry;
+  store: MessageStore;
+  presence: Presence;
+  metrics: Metrics;
+  logger: Logger;
+  /** Clock (ms since the epoch). Default Date.now. */
+  now?: () => number;
+  /** Period of the shared sweep. Default 1000; 0 = no timer (tests call `sweep()`). */
+  sweepIntervalMs?: number;
+}
+
+/** Per-transport numbers plus their total. */
+export type PerTransport = Record<TransportKind, number> & { total: number };
+
+/** What /stats shows about client connections. */
+export interface SessionStats {
+  /** Open connections, authenticated or not. */
+  connections: PerTransport;
+  /** Authenticated sessions. */
+  sessions: PerTransport;
+  users: number;
+  topics: number;
+  subscriptions: number;
+  /** Bytes and frames waiting in outbound queues (not counting transport buffers). */
+  queuedBytes: number;
+  queuedFrames: number;
+  /** QoS-1 user deliveries sent and not yet acked, over all sessions. */
+  inflight: number;
+  draining: boolean;
+}
+
+/** Drain settings (default: `config.drain`). */
+export interface DrainOptions {
+  timeoutMs: number;
+  reconnectDelayMs: number;
+}
+
+/**
+ * `clean`: every connection closed within the timeout. `flushed`: queues emptied and QoS-1 deliveries
+ * were acked before the go-away (unacked ones are safe in the store and replay on reconnect).
+ */
+export interface DrainResult {
+  clean: boolean;
+  flushed: boolean;
+}
+
+/** Advised wait before reconnecting after a refusal at admission (client adds jitter). */
+export const REFUSED_RECONNECT_DELAY_MS = 5000;
+const DRAIN_POLL_MS = 20;
+
+/** Refused connections get this handler: their bytes are ignored until the transport closes them. */
+const IGNORE: ConnectionHandler = { onData() {}, onDatagram() {}, onDrain() {}, onClose() {} };
+
+/** Owns every client session of this node. */
+export class SessionManager implements SessionOwner {
+  readonly registry: SessionRegistry;
+  private readonly ctx: SessionContext;
+  private readonly log: Logger;
+  private readonly sessions = new Set<Session>();
+  private readonly perIp = new Map<string, number>();
+  private readonly connectionCounts = [0, 0, 0];
+  private readonly sessionCounts = [0, 0, 0];
+  private readonly maxConnections: number;
+  private readonly connectionsPerIp: number;
+  private readonly drainDefaults: DrainOptions;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private phase: 'running' | 'draining' | 'closed' = 'running';
+  private drained: Promise<DrainResult> | null = null;
+
+  constructor(deps: SessionManagerDeps) {
+    this.registry = deps.registry;
+    this.log = componentLogger(deps.logger, 'session');
+    this.ctx = new SessionContext({ ...deps, logger: this.log, now: deps.now ?? Date.now });
+    this.maxConnections = deps.config.limits.maxConnections;
+    this.connectionsPerIp = deps.config.limits.connectionsPerIp;
+    this.drainDefaults = { ...deps.config.drain };
+    const interval = deps.sweepIntervalMs ?? 1000;
+    if (interval > 0) {
+      this.timer = setInterval(() => this.sweep(), interval);
+      this.timer.unref(); // never keeps the process alive on its own
+    }
+  }
+
+  /** Open connections (authenticated or not). */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  /**
+   * Takes a new connection: refuses it (Disconnect with reconnect advice, then close) when draining
+   * (4001), when its IP is at `limits.connectionsPerIp` (4007) or the node at `limits.maxConnections`
+   * (4008); otherwise starts its Session, which must authenticate within `auth.deadlineMs`.
+   */
+  accept(conn: Connection): void {
+    if (this.phase !== 'running') {
+      this.refuse(conn, DisconnectCode.GOING_AWAY, 'server is shutting down', 'draining');
+      return;
+    }
+    const ip = conn.remoteAddress;
+    const fromIp = this.perIp.get(ip) ?? 0;
+    if (this.connectionsPerIp > 0 && fromIp >= this.connectionsPerIp) {
+      this.refuse(
+        conn,
+        DisconnectCode.CONNECTION_LIMIT,
+        `too many connections from this address`,
+        'connection_limit',
+      );
+      return;
+    }
+    if (this.maxConnections > 0 && this.sessions.size >= this.maxConnections) {
+      this.refuse(conn, DisconnectCode.SERVER_FULL, 'server is full', 'server_full');
+      return;
+    }
+    this.perIp.set(ip, fromIp + 1);
+    this.connectionCounts[TRANSPORT_INDEX[conn.kind]]!++;
+    this.ctx.metrics.connections.inc({ transport: conn.kind });
+    this.ctx.metrics.connectionsAccepted.inc({ transport: conn.kind });
+    const s = new Session(conn, this.ctx, this);
+    this.sessions.add(s);
+    s.start();
+  }
+
+  /** SessionOwner. */
+  sessionOpened(s: Session): void {
+    this.sessionCounts[TRANSPORT_INDEX[s.conn.kind]]!++;
+    this.ctx.metrics.sessions.inc({ transport: s.conn.kind });
+  }
+
+  /** SessionOwner. */
+  sessionClosed(s: Session, wasOpen: boolean): void {
+    if (!this.sessions.delete(s)) return;
+    const kind = s.conn.kind;
+    const ip = s.conn.remoteAddress;
+    const n = this.perIp.get(ip) ?? 1;
+    if (n <= 1) this.perIp.delete(ip);
+    else this.perIp.set(ip, n - 1);
+    this.connectionCounts[TRANSPORT_INDEX[kind]]!--;
+    this.ctx.metrics.connections.dec({ transport: kind });
+    if (wasOpen) {
+      this.sessionCounts[TRANSPORT_INDEX[kind]]!--;
+      this.ctx.metrics.sessions.dec({ transport: kind });
+    }
+  }
+
+  /**
+   * One pass over every session: auth deadlines, token expiry, idle timeouts, heartbeats, stalled
+   * queues and pulls; then the hot-path counters go to Prometheus. Runs on the shared timer.
+   */
+  sweep(): void {
+    const now = this.ctx.now();
+    for (const s of this.sessions) s.tick(now);
+    this.flushMetrics();
+  }
+
+  /** Moves the hot-path counters (frames, bytes, deliveries, accepted messages) into Prometheus now. */
+  flushMetrics(): void {
+    this.ctx.traffic.flush(this.ctx.metrics);
+    this.ctx.router.flushMetrics();
+  }
+
+  /**
+   * Graceful drain (docs/architecture.md, "Drain"): from now on new connections are refused and new
+   * Send/Publish get 107 UNAVAILABLE (retryable); waits up to half of `timeoutMs` for queues to flush
+   * and QoS-1 deliveries to be acked; sends every session 4001 GOING_AWAY (reconnect, after
+   * `reconnectDelayMs`); waits the other half for the connections to close. Idempotent.
+   */
+  drain(opts: DrainOptions = this.drainDefaults): Promise<DrainResult> {
+    return (this.drained ??= this.runDrain(opts));
+  }
+
+  /** Destroys every connection now and stops the sweep. Idempotent. */
+  async close(): Promise<void> {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    this.ctx.draining = true;
+    clearInterval(this.timer);
+    for (const s of [...this.sessions]) s.destroy();
+    this.flushMetrics();
+  }
+
+  /** Numbers for /stats (walks the sessions: call it per request, not per message). */
+  stats(): SessionStats {
+    let queuedBytes = 0;
+    let queuedFrames = 0;
+    let inflight = 0;
+    for (const s of this.sessions) {
+      queuedBytes += s.queuedBytes;
+      queuedFrames += s.queuedFrames;
+      inflight += s.inflight;
+    }
+    const r = this.registry.counts();
+    return {
+      connections: perTransport(this.connectionCounts),
+      sessions: perTransport(this.sessionCounts),
+      users: r.users,
+      topics: r.topics,
+      subscriptions: r.subscriptions,
+      queuedBytes,
+      queuedFrames,
+      inflight,
+      draining: this.phase !== 'running',
+    };
+  }
+
+  private async runDrain({ timeoutMs, reconnectDelayMs }: DrainOptions): Promise<DrainResult> {
+    if (this.phase === 'running') this.phase = 'draining';
+    this.ctx.draining = true;
+    const half = Math.max(0, timeoutMs) / 2;
+    const flushed = await waitUntil(() => this.allSettled(), half);
+    this.log.info({ sessions: this.sessions.size, flushed }, 'drain: sending go-away');
+    for (const s of [...this.sessions]) {
+      s.disconnect(DisconnectCode.GOING_AWAY, 'server is draining; reconnect', reconnectDelayMs);
+    }
+    const clean = await waitUntil(() => this.sessions.size === 0, half);
+    if (!clean) this.log.warn({ left: this.sessions.size }, 'drain: connections still open at the deadline');
+    this.flushMetrics();
+    return { clean, flushed };
+  }
+
+  private allSettled(): boolean {
+    for (const s of this.sessions) if (!s.settled) return false;
+    return true;
+  }
+
+  private refuse(conn: Connection, code: number, reason: string, label: string): void {
+    conn.setHandler(IGNORE);
+    const reconnectDelayMs =
+      code === DisconnectCode.GOING_AWAY ? this.drainDefaults.reconnectDelayMs : REFUSED_RECONNECT_DELAY_MS;
+    const frame = { disconnect: { code, reason, reconnect: shouldReconnect(code), reconnectDelayMs } };
+    conn.write(this.ctx.encode(frame, conn.framing));
+    conn.close(code, reason);
+    this.ctx.metrics.connectionsRefused.inc({ transport: conn.kind, reason: label });
+    this.ctx.countDisconnect(code);
+  }
+}
+
+function perTransport(counts: readonly number[]): PerTransport {
+  const out = { ws: 0, tcp: 0, wt: 0, total: 0 };
+  TRANSPORT_KINDS.forEach((k, i) => {
+    out[k] = counts[i]!;
+    out.total += counts[i]!;
+  });
+  return out;
+}
+
+/** Polls `cond` until true or `ms` have passed (drain only: a few dozen polls per process lifetime). */
+async function waitUntil(cond: () => boolean, ms: number): Promise<boolean> {
+  const polls = Math.ceil(ms / DRAIN_POLL_MS);
+  for (let i = 0; !cond(); i++) {
+    if (i >= polls) return false;
+    await sleep(DRAIN_POLL_MS);
+  }
+  return true;
+}

@@ -1,0 +1,128 @@
+/**
+ * Client requests that leave the session: Send and Publish (through the router) and PresenceQuery.
+ * Each answers with its own frame id: SendAck / PresenceResult on success, an Error frame on failure;
+ * the connection always stays. Functions over a narrow host interface (the Session implements it).
+ */
+import type { PresenceEntry } from '../bus/presence.js';
+import { ReplyCode, RequestError } from '../errors.js';
+import type { Frame, FrameInit } from '../protocol/codec.js';
+import type { AppendResult } from '../store/message-store.js';
+import type { SessionContext } from './session-context.js';
+
+/** What request handlers need from a session. */
+export interface RequestHost {
+  readonly ctx: SessionContext;
+  readonly userId: string;
+  readonly deviceId: string;
+  /** Sends a control-priority frame (no-op once the session is closing). */
+  sendFrame(frame: FrameInit): void;
+  /** Sends an Error frame for request `id`; non-RequestErrors become 100 INTERNAL. */
+  sendError(id: number, err: unknown): void;
+}
+
+/**
+ * Send -> router.send. QoS 1: SendAck once stored (a duplicate gets the first ack again, `duplicate`
+ * set). QoS 0: no SendAck unless the frame has an id (then one with seq 0, once published).
+ * Throws RequestError UNAVAILABLE while draining (nothing is accepted that this node cannot keep).
+ */
+export function handleSend(host: RequestHost, frame: Frame): void {
+  const b = frame.send!;
+  refuseWhileDraining(host.ctx);
+  const qos = b.qos === 1 ? 1 : 0;
+  const clientMsgId = b.clientMsgId ?? '';
+  const accepted = host.ctx.router.send(host, {
+    toUser: b.toUser ?? '',
+    payload: b.payload ?? EMPTY,
+    qos,
+    clientMsgId,
+    ephemeral: b.ephemeral === true,
+  });
+  answerAccepted(host, frame.id, qos, clientMsgId, accepted);
+}
+
+/** Publish -> router.publish; answered like Send (seq = topic offset for QoS 1). */
+export function handlePublish(host: RequestHost, frame: Frame): void {
+  const b = frame.publish!;
+  refuseWhileDraining(host.ctx);
+  const qos = b.qos === 1 ? 1 : 0;
+  const clientMsgId = b.clientMsgId ?? '';
+  const accepted = host.ctx.router.publish(host, {
+    topic: b.topic ?? '',
+    payload: b.payload ?? EMPTY,
+    qos,
+    clientMsgId,
+    ephemeral: b.ephemeral === true,
+  });
+  answerAccepted(host, frame.id, qos, clientMsgId, accepted);
+}
+
+/** PresenceQuery -> PresenceResult, one entry per asked user, in the order asked. */
+export function handlePresenceQuery(host: RequestHost, frame: Frame): void {
+  const id = frame.id;
+  const userIds = frame.presenceQuery?.userIds ?? [];
+  host.ctx.presence.query(userIds).then(
+    (found) =>
+      host.sendFrame({ id, presenceResult: { users: userIds.map((u) => userPresence(u, found.get(u))) } }),
+    (err: unknown) => {
+      host.ctx.log.warn({ err }, 'presence query failed');
+      host.sendError(id, unavailable(err, 'presence unavailable'));
+    },
+  );
+}
+
+const EMPTY = new Uint8Array(0);
+
+function refuseWhileDraining(ctx: SessionContext): void {
+  if (!ctx.draining) return;
+  throw new RequestError(ReplyCode.UNAVAILABLE, 'this node is draining; send again after reconnecting', {
+    retryable: true,
+    retryAfterMs: ctx.drainRetryAfterMs,
+  });
+}
+
+function answerAccepted(
+  host: RequestHost,
+  id: number,
+  qos: 0 | 1,
+  clientMsgId: string,
+  accepted: Promise<AppendResult>,
+): void {
+  if (qos === 0 && id === 0) {
+    // Fire and forget: nobody to tell, and at-most-once allows the loss. One shared handler, no closure.
+    accepted.catch(ignoreTransientFailure);
+    return;
+  }
+  accepted.then(
+    (r) =>
+      host.sendFrame({
+        id,
+        sendAck: {
+          clientMsgId,
+          serverId: r.serverId,
+          seq: r.seq,
+          timestampMs: r.timestampMs,
+          duplicate: r.duplicate,
+        },
+      }),
+    (err: unknown) => host.sendError(id, err),
+  );
+}
+
+function ignoreTransientFailure(): void {
+  // A QoS-0 message without an id has no one to answer, and at-most-once allows the loss.
+}
+
+function userPresence(userId: string, entries: PresenceEntry[] | undefined) {
+  const devices = (entries ?? []).map((e) => ({
+    deviceId: e.deviceId,
+    transport: e.transport,
+    nodeId: e.nodeId,
+    sinceMs: e.sinceMs,
+  }));
+  return { userId, online: devices.length > 0, devices };
+}
+
+function unavailable(err: unknown, message: string): RequestError {
+  if (err instanceof RequestError) return err;
+  return new RequestError(ReplyCode.UNAVAILABLE, message, { retryable: true });
+}

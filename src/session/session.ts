@@ -1,0 +1,399 @@
+/**
+ * One client connection's session (docs/architecture.md, "One connection's life"): the connection
+ * handler, the state machine authenticating -> open -> closing -> closed, frame intake (framing,
+ * decoding, rate limits, validation, dispatch) and the per-session part of the shared sweep
+ * (auth deadline, token expiry, idle timeout, heartbeats).
+ *
+ * Errors: every ProtocolError of this connection ends up in `intakeFailed`, the one place that turns
+ * it into a Disconnect with its code; a RequestError becomes an Error frame carrying the request's id
+ * and the connection stays.
+ */
+import type { Identity } from '../auth/authenticator.js';
+import {
+  AuthError,
+  DisconnectCode,
+  ProtocolError,
+  ReplyCode,
+  RequestError,
+  shouldReconnect,
+} from '../errors.js';
+import { decodeFrame, type Frame, type FrameBody } from '../protocol/codec.js';
+import { StreamFrameReader } from '../protocol/stream-reader.js';
+import { validateClientFrame } from '../protocol/validate.js';
+import { clampCloseReason, type Connection, type ConnectionHandler } from '../transport/transport.js';
+import { PRIORITY_CONTROL } from './outbound-queue.js';
+import { RATE_FLOOD, RATE_OK, RateLimiter } from './rate-limiter.js';
+import type { RegisteredSession } from './registry.js';
+import type { SessionContext } from './session-context.js';
+import { SessionDelivery } from './session-delivery.js';
+import { STATE_AUTHENTICATING, STATE_CLOSED, STATE_CLOSING, STATE_OPEN } from './session-output.js';
+import { handlePresenceQuery, handlePublish, handleSend, type RequestHost } from './session-requests.js';
+
+/** The manager's bookkeeping hooks. */
+export interface SessionOwner {
+  /** The session authenticated and is registered. */
+  sessionOpened(s: Session): void;
+  /** The connection is gone (called exactly once); `wasOpen` if it had authenticated. */
+  sessionClosed(s: Session, wasOpen: boolean): void;
+}
+
+/** Frames a client may pipeline behind its Authenticate before the AuthResult; more is abuse. */
+const MAX_FRAMES_BEFORE_AUTH = 32;
+/** Reason sent with 4505 under the 'reject-new' duplicate-device policy. */
+export const DEVICE_TAKEN_REASON = 'this device is already connected';
+
+/** One connection: handler, state machine, intake, timers (driven by the manager's sweep). */
+export class Session extends SessionDelivery implements ConnectionHandler, RegisteredSession, RequestHost {
+  private readonly owner: SessionOwner;
+  /** Stream framing only (TCP, WebTransport streams); message transports hand whole frames. */
+  private readonly reader: StreamFrameReader | null;
+  /** Bound once per stream session, not per chunk. */
+  private readonly onStreamFrame: ((body: Uint8Array) => void) | null;
+  private readonly limiter: RateLimiter;
+  private readonly createdMs: number;
+  private lastSeenMs: number;
+  private lastPingMs = 0;
+  private expiresAtMs = 0;
+  private authStarted = false;
+  private wasOpen = false;
+  /** Frames pipelined behind Authenticate, processed in order once it succeeds. */
+  private pending: Frame[] | null = null;
+
+  constructor(conn: Connection, ctx: SessionContext, owner: SessionOwner) {
+    super(conn, ctx);
+    this.owner = owner;
+    this.createdMs = this.lastSeenMs = ctx.now();
+    this.limiter = new RateLimiter(ctx.rateLimits, this.createdMs);
+    if (conn.framing === 'stream') {
+      this.reader = new StreamFrameReader(ctx.maxFrameBytes);
+      this.onStreamFrame = (body) => this.intake(body);
+    } else {
+      this.reader = null;
+      this.onStreamFrame = null;
+    }
+  }
+
+  /** Installs this session as the connection's handler (after the owner has recorded it). */
+  start(): void {
+    this.conn.setHandler(this);
+  }
+
+  /** True when nothing is queued or buffered and every QoS-1 delivery has been acked (drain waits for it). */
+  get settled(): boolean {
+    return this.state !== STATE_OPEN || (this.outputIdle && this.inflight === 0);
+  }
+
+  onData(bytes: Uint8Array): void {
+    this.receive(bytes, this.reader);
+  }
+
+  /** A datagram is always exactly one frame, whatever the reliable channel's framing. */
+  onDatagram(bytes: Uint8Array): void {
+    this.receive(bytes, null);
+  }
+
+  onClose(): void {
+    if (this.state === STATE_CLOSED) return;
+    this.state = STATE_CLOSED;
+    this.releaseQueue();
+    this.detach();
+    this.owner.sessionClosed(this, this.wasOpen);
+  }
+
+  /**
+   * Ends the session: a Disconnect frame (reconnect advice from the code's range) ahead of anything
+   * still queued, then a graceful transport close with the same code. Idempotent.
+   */
+  disconnect(code: number, reason: string, reconnectDelayMs = 0): void {
+    if (this.state >= STATE_CLOSING) return;
+    this.state = STATE_CLOSING;
+    this.ctx.countDisconnect(code);
+    this.ctx.log.debug({ conn: this.conn.id, userId: this.userId, code, reason }, 'disconnect');
+    this.releaseQueue();
+    this.detach();
+    const r = clampCloseReason(reason);
+    const frame = { disconnect: { code, reason: r, reconnect: shouldReconnect(code), reconnectDelayMs } };
+    const bytes = this.ctx.encode(frame, this.conn.framing);
+    this.conn.write(bytes);
+    this.countOut(bytes.length);
+    this.conn.close(code, r);
+  }
+
+  /** Abrupt end (gateway shutdown): no Disconnect frame, the transport is destroyed. Idempotent. */
+  destroy(): void {
+    if (this.state === STATE_CLOSED) return;
+    this.state = STATE_CLOSING;
+    this.conn.destroy();
+    this.onClose(); // in case the transport does not report its own destruction synchronously
+  }
+
+  /** The sweep: deadlines, expiry, idleness, heartbeats, and retries of stalled work. */
+  tick(now: number): void {
+    const ctx = this.ctx;
+    if (this.state === STATE_AUTHENTICATING) {
+      if (now - this.createdMs >= ctx.authDeadlineMs) {
+        this.disconnect(DisconnectCode.AUTH_TIMEOUT, `no authentication within ${ctx.authDeadlineMs} ms`);
+      }
+      return;
+    }
+    if (this.state !== STATE_OPEN) return;
+    if (this.expiresAtMs > 0 && now >= this.expiresAtMs) {
+      this.disconnect(DisconnectCode.TOKEN_EXPIRED, 'token expired');
+      return;
+    }
+    if (ctx.idleTimeoutMs > 0 && now - this.lastSeenMs > ctx.idleTimeoutMs) {
+      this.disconnect(DisconnectCode.IDLE_TIMEOUT, `nothing received for ${ctx.idleTimeoutMs} ms`);
+      return;
+    }
+    if (ctx.heartbeatMs > 0 && now - this.lastPingMs >= ctx.heartbeatMs) {
+      this.lastPingMs = now;
+      this.sendBytes(ctx.pingBytes(now, this.conn.framing), PRIORITY_CONTROL, 0);
+    }
+    this.flushQueue(); // a safety net should a transport ever miss an onDrain
+    this.retryPull();
+  }
+
+  /** RequestHost: sends an Error frame answering request `id`. */
+  sendError(id: number, err: unknown): void {
+    if (this.state >= STATE_CLOSING) return;
+    let e: RequestError;
+    if (err instanceof RequestError) {
+      e = err;
+    } else {
+      this.ctx.log.error({ err, userId: this.userId }, 'request failed unexpectedly');
+      e = new RequestError(ReplyCode.INTERNAL, 'internal error');
+    }
+    this.ctx.countReplyError(e.replyCode);
+    const { replyCode: code, message, retryable, retryAfterMs } = e;
+    this.sendFrame({ id, error: { code, message, retryable, retryAfterMs } });
+  }
+
+  private receive(bytes: Uint8Array, reader: StreamFrameReader | null): void {
+    if (this.state >= STATE_CLOSING) return;
+    try {
+      if (reader !== null) reader.push(bytes, this.onStreamFrame!);
+      else this.intake(bytes);
+    } catch (err) {
+      this.intakeFailed(err);
+    }
+  }
+
+  /** One frame's bytes (no length prefix). Throws ProtocolError; catches RequestError itself. */
+  private intake(body: Uint8Array): void {
+    if (this.state >= STATE_CLOSING) return; // a frame behind a fatal one in the same chunk
+    const frame = decodeFrame(body, this.ctx.maxFrameBytes);
+    const now = this.ctx.now();
+    this.lastSeenMs = now; // any frame counts as liveness
+    this.countIn(body.length);
+    const kind = frame.body;
+    const verdict = this.limiter.take(body.length, now, kind === 'ping' || kind === 'pong' || kind === 'ack');
+    if (verdict !== RATE_OK) {
+      if (verdict === RATE_FLOOD) {
+        const s = this.ctx.rateLimits.floodToleranceSeconds;
+        throw new ProtocolError(DisconnectCode.FLOOD, `over the rate limit for ${s} s`);
+      }
+      const retryAfterMs = this.limiter.retryAfterMs(body.length);
+      this.sendError(
+        frame.id,
+        new RequestError(ReplyCode.RATE_LIMITED, 'rate limit exceeded', { retryable: true, retryAfterMs }),
+      );
+      return;
+    }
+    if (this.state === STATE_OPEN) this.process(frame, kind!);
+    else this.intakeBeforeAuth(frame);
+  }
+
+  /** The one place a failure of this connection's intake becomes a disconnect. */
+  private intakeFailed(err: unknown): void {
+    if (err instanceof ProtocolError) {
+      this.disconnect(err.disconnectCode, err.message);
+      return;
+    }
+    this.ctx.log.error({ err, conn: this.conn.id }, 'unexpected error in frame intake');
+    this.disconnect(DisconnectCode.SERVER_ERROR, 'internal error');
+  }
+
+  private intakeBeforeAuth(frame: Frame): void {
+    if (this.authStarted) {
+      const pending = (this.pending ??= []);
+      if (pending.length >= MAX_FRAMES_BEFORE_AUTH) {
+        throw new ProtocolError(DisconnectCode.PROTOCOL_VIOLATION, 'too many frames before AuthResult');
+      }
+      pending.push(frame);
+      return;
+    }
+    if (frame.body !== 'authenticate') {
+      const why = `the first frame must be authenticate, not ${frame.body}`;
+      throw new ProtocolError(DisconnectCode.PROTOCOL_VIOLATION, why);
+    }
+    try {
+      validateClientFrame(frame, this.ctx.validation);
+    } catch (err) {
+      // A malformed Authenticate cannot be answered and retried on a connection that has no identity.
+      if (!(err instanceof RequestError)) throw err;
+      this.disconnect(DisconnectCode.AUTH_FAILED, err.message);
+      return;
+    }
+    this.authStarted = true;
+    this.ctx.authenticator.authenticate(frame.authenticate?.token ?? '').then(
+      (identity) => this.authenticated(identity, frame),
+      (err: unknown) => this.authRefused(err),
+    );
+  }
+
+  private authRefused(err: unknown): void {
+    if (this.state !== STATE_AUTHENTICATING) return;
+    if (err instanceof AuthError) {
+      this.disconnect(err.disconnectCode, err.message);
+      return;
+    }
+    this.ctx.log.error({ err }, 'authenticator failed');
+    this.disconnect(DisconnectCode.SERVER_ERROR, 'authentication is unavailable');
+  }
+
+  /**
+   * The token is good. Resume point: max(device cursor, Authenticate.last_seq) — the client may have
+   * processed messages it could not ack before it lost the connection, and it knows best; but a
+   * last_seq beyond the user's log (a client talking to a fresh or different store) is capped at the
+   * log's end, so it cannot make the session skip messages that do not exist yet.
+   */
+  private async authenticated(identity: Identity, frame: Frame): Promise<void> {
+    if (this.state !== STATE_AUTHENTICATING) return;
+    const ctx = this.ctx;
+    if (identity.expiresAtMs > 0 && identity.expiresAtMs <= ctx.now()) {
+      this.disconnect(DisconnectCode.TOKEN_EXPIRED, 'token expired');
+      return;
+    }
+    const userId = identity.userId;
+    const deviceId = identity.deviceId || frame.authenticate?.deviceId || 'default';
+    if (ctx.duplicateDevice === 'reject-new' && ctx.registry.get(userId, deviceId) !== undefined) {
+      this.disconnect(DisconnectCode.REPLACED, DEVICE_TAKEN_REASON);
+      return;
+    }
+    const lastSeq = frame.authenticate?.lastSeq ?? 0;
+    let cursor: number;
+    let start: number;
+    try {
+      const [c, end] = await Promise.all([
+        ctx.store.userCursor(userId, deviceId),
+        lastSeq > 0 ? ctx.store.lastUserSeq(userId) : 0,
+      ]);
+      cursor = c;
+      start = Math.max(c, Math.min(lastSeq, end));
+    } catch (err) {
+      ctx.log.warn({ err, userId }, 'reading the ack cursor failed');
+      this.disconnect(DisconnectCode.SERVER_ERROR, 'message store unavailable');
+      return;
+    }
+    if (this.state !== STATE_AUTHENTICATING) return; // deadline or peer close while the store answered
+    this.userId = userId;
+    this.deviceId = deviceId;
+    this.open(identity, frame.id, start, cursor);
+  }
+
+  /** Registers the session, answers AuthResult, starts the replay, runs pipelined frames. */
+  private open(identity: Identity, id: number, start: number, cursor: number): void {
+    const { ctx, userId, deviceId } = this;
+    const now = ctx.now();
+    this.sessionId = ctx.sessionIdPrefix + this.conn.id.toString(36);
+    this.expiresAtMs = identity.expiresAtMs;
+    this.sinceMs = this.lastPingMs = now;
+    if (ctx.registry.add(this, ctx.duplicateDevice) === 'rejected') {
+      this.disconnect(DisconnectCode.REPLACED, DEVICE_TAKEN_REASON);
+      return;
+    }
+    this.state = STATE_OPEN;
+    this.wasOpen = true;
+    this.owner.sessionOpened(this);
+    if (ctx.duplicateDevice === 'replace-old') ctx.router.announceSession(userId, deviceId, this.sessionId);
+    this.sendFrame({
+      id,
+      authResult: {
+        userId,
+        deviceId,
+        sessionId: this.sessionId,
+        nodeId: ctx.nodeId,
+        heartbeatMs: ctx.heartbeatMs,
+        idleTimeoutMs: ctx.idleTimeoutMs,
+        maxFrameBytes: ctx.maxFrameBytes,
+        ackedSeq: start,
+        expiresAtMs: identity.expiresAtMs,
+      },
+    });
+    this.resumeFrom(start, cursor);
+    const pending = this.pending;
+    if (pending === null) return;
+    this.pending = null;
+    try {
+      for (const f of pending) {
+        if (this.state !== STATE_OPEN) break;
+        this.process(f, f.body!);
+      }
+    } catch (err) {
+      this.intakeFailed(err);
+    }
+  }
+
+  /** An open session's frame: validate, dispatch; a RequestError answers this request only. */
+  private process(frame: Frame, kind: FrameBody): void {
+    try {
+      validateClientFrame(frame, this.ctx.validation);
+      this.dispatch(frame, kind);
+    } catch (err) {
+      if (!(err instanceof RequestError)) throw err;
+      this.sendError(frame.id, err);
+    }
+  }
+
+  /** `kind` is `frame.body`, read once: protobufjs computes it by scanning every oneof field. */
+  private dispatch(frame: Frame, kind: FrameBody): void {
+    switch (kind) {
+      case 'ping':
+        this.sendFrame({ id: frame.id, pong: { timestampMs: frame.ping?.timestampMs ?? 0 } });
+        return;
+      case 'pong':
+        return;
+      case 'ack':
+        this.onAck(frame.ack?.seq ?? 0);
+        return;
+      case 'send':
+        handleSend(this, frame);
+        return;
+      case 'publish':
+        handlePublish(this, frame);
+        return;
+      case 'subscribe':
+        this.subscribe(frame.id, frame.subscribe?.topic ?? '', frame.subscribe?.sinceSeq ?? 0);
+        return;
+      case 'unsubscribe':
+        this.unsubscribe(frame.id, frame.unsubscribe?.topic ?? '');
+        return;
+      case 'presenceQuery':
+        handlePresenceQuery(this, frame);
+        return;
+      case 'authenticate':
+        throw new RequestError(ReplyCode.ALREADY_AUTHENTICATED, 'this connection is already authenticated');
+      case 'disconnect':
+        this.closeByClient();
+        return;
+      default:
+        // validateClientFrame refuses server-only bodies first; this is the backstop.
+        throw new ProtocolError(DisconnectCode.PROTOCOL_VIOLATION, `${kind} is not a client frame`);
+    }
+  }
+
+  /** The client said goodbye: close without a Disconnect of our own (nothing is counted). */
+  private closeByClient(): void {
+    this.state = STATE_CLOSING;
+    this.releaseQueue();
+    this.detach();
+    this.conn.close(DisconnectCode.NORMAL, 'client disconnected');
+  }
+
+  /** Leaves the registry, presence and topics. Idempotent (the registry matches by identity). */
+  private detach(): void {
+    this.ctx.registry.remove(this);
+    this.dropSubscriptions();
+    this.pending = null;
+  }
+}

@@ -1,0 +1,197 @@
+import { expect } from 'chai';
+import { ReplyCode, StoreError } from '../../../src/errors.js';
+import type { MessageStore } from '../../../src/store/message-store.js';
+import { SessionHarness, bytes, ofBody, settle, text } from '../../helpers/session-harness.js';
+import type { FakeConnection } from '../../helpers/fake-connection.js';
+
+/** Sends a QoS-1 message and returns the sender's answer frame. */
+async function sendQos1(
+  from: FakeConnection,
+  id: number,
+  toUser: string,
+  body: string,
+  clientMsgId = `c${id}`,
+) {
+  from.send({ id, send: { toUser, payload: bytes(body), qos: 1, clientMsgId } });
+  await settle();
+  const answer = from.take().find((f) => f.id === id);
+  if (answer === undefined) throw new Error(`no answer to request ${id}`);
+  return answer;
+}
+
+describe('session: user delivery, QoS 0 and QoS 1', () => {
+  let h: SessionHarness;
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('delivers QoS 0 to every device of the recipient, SendAck only when the frame has an id', async () => {
+    h = await SessionHarness.create();
+    const alice = await h.login('alice');
+    const phone = await h.login('bob', { deviceId: 'phone' });
+    const laptop = await h.login('bob', { deviceId: 'laptop', kind: 'tcp' });
+    alice.send({ send: { toUser: 'bob', payload: bytes('no id') } });
+    alice.send({ id: 7, send: { toUser: 'bob', payload: bytes('with id') } });
+    await settle();
+    const answers = alice.take();
+    expect(answers).to.have.length(1);
+    expect(answers[0]?.id).to.equal(7);
+    expect(answers[0]?.sendAck?.seq).to.equal(0);
+    expect(answers[0]?.sendAck?.serverId).to.match(/^node-t-q/);
+    for (const dev of [phone, laptop]) {
+      const d = dev.take().map((f) => f.deliver);
+      expect(d.map((x) => text(x?.payload))).to.deep.equal(['no id', 'with id']);
+      expect(d.map((x) => x?.seq)).to.deep.equal([0, 0]);
+      expect(d[0]?.fromUser).to.equal('alice');
+      expect(d[0]?.fromDevice).to.equal('default');
+    }
+    expect(await h.metric('ferry_messages_delivered_total', { qos: '0' })).to.equal(4);
+  });
+
+  it('stores QoS 1 before the SendAck and delivers it with the per-user seq', async () => {
+    h = await SessionHarness.create();
+    const alice = await h.login('alice');
+    const bob = await h.login('bob');
+    const ack = await sendQos1(alice, 3, 'bob', 'hello');
+    expect(ack.sendAck).to.deep.include({ clientMsgId: 'c3', seq: 1, duplicate: false });
+    const [d] = bob.take();
+    expect(d?.deliver).to.deep.include({
+      seq: 1,
+      fromUser: 'alice',
+      serverId: ack.sendAck?.serverId,
+      qos: 1,
+    });
+    expect(await h.store.lastUserSeq('bob')).to.equal(1);
+    bob.send({ ack: { seq: 1 } });
+    await settle();
+    expect(await h.store.userCursor('bob', 'default')).to.equal(1);
+  });
+
+  it('answers a duplicate client_msg_id with the first SendAck and delivers once', async () => {
+    h = await SessionHarness.create();
+    const alice = await h.login('alice');
+    const bob = await h.login('bob');
+    const first = await sendQos1(alice, 1, 'bob', 'once', 'same');
+    const again = await sendQos1(alice, 2, 'bob', 'once', 'same');
+    expect(again.sendAck?.duplicate).to.equal(true);
+    expect(again.sendAck?.serverId).to.equal(first.sendAck?.serverId);
+    expect(again.sendAck?.seq).to.equal(first.sendAck?.seq);
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([1]);
+    expect(await h.metric('ferry_duplicates_total')).to.equal(1);
+  });
+
+  it('replays unacked messages from the acked cursor after a reconnect', async () => {
+    h = await SessionHarness.create();
+    const alice = await h.login('alice');
+    let bob = await h.login('bob', { deviceId: 'phone' });
+    for (let i = 1; i <= 5; i++) await sendQos1(alice, i, 'bob', `m${i}`);
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([1, 2, 3, 4, 5]);
+    bob.send({ ack: { seq: 2 } });
+    await settle();
+    bob.peerClose();
+    for (let i = 6; i <= 7; i++) await sendQos1(alice, i, 'bob', `m${i}`);
+
+    bob = h.connect();
+    bob.send({ id: 1, authenticate: { token: h.auth.issue('bob'), deviceId: 'phone' } });
+    await settle();
+    const frames = bob.take();
+    expect(frames[0]?.authResult?.ackedSeq).to.equal(2);
+    const replay = ofBody(frames, 'deliver').map((f) => f.deliver);
+    expect(replay.map((d) => d?.seq)).to.deep.equal([3, 4, 5, 6, 7]);
+    expect(replay.map((d) => text(d?.payload))).to.deep.equal(['m3', 'm4', 'm5', 'm6', 'm7']);
+  });
+
+  it('resumes from a larger client last_seq (recorded as acked), capped at the end of the log', async () => {
+    h = await SessionHarness.create();
+    const alice = await h.login('alice');
+    for (let i = 1; i <= 4; i++) await sendQos1(alice, i, 'carol', `x${i}`);
+    const carol = h.connect();
+    carol.send({ id: 1, authenticate: { token: h.auth.issue('carol'), lastSeq: 3 } });
+    await settle();
+    const frames = carol.take();
+    expect(frames[0]?.authResult?.ackedSeq).to.equal(3);
+    expect(ofBody(frames, 'deliver').map((f) => f.deliver?.seq)).to.deep.equal([4]);
+    expect(await h.store.userCursor('carol', 'default')).to.equal(3);
+
+    // A last_seq from some other store's history cannot skip messages that do not exist yet.
+    const dave = h.connect();
+    dave.send({ id: 1, authenticate: { token: h.auth.issue('dave'), lastSeq: 500 } });
+    await settle();
+    expect(dave.take()[0]?.authResult?.ackedSeq).to.equal(0);
+    await sendQos1(alice, 9, 'dave', 'first for dave');
+    expect(dave.delivers().map((d) => d.seq)).to.deep.equal([1]);
+  });
+
+  it('fills a gap from the store before a live message: lastSent 2, live 5 -> 3, 4, 5', async () => {
+    h = await SessionHarness.create();
+    const alice = await h.login('alice');
+    const bob = await h.login('bob');
+    await sendQos1(alice, 1, 'bob', 'm1');
+    await sendQos1(alice, 2, 'bob', 'm2');
+    // Two messages stored whose live publication never arrived (lost between nodes, say).
+    for (const body of ['m3', 'm4']) {
+      await h.store.appendToUser({
+        fromUser: 'alice',
+        fromDevice: 'default',
+        toUser: 'bob',
+        topic: '',
+        payload: bytes(body),
+        qos: 1,
+        clientMsgId: body,
+        ephemeral: false,
+      });
+    }
+    await sendQos1(alice, 5, 'bob', 'm5');
+    expect(bob.delivers().map((d) => text(d.payload))).to.deep.equal(['m1', 'm2', 'm3', 'm4', 'm5']);
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([1, 2, 3, 4, 5]);
+  });
+
+  it('keeps at most maxInflight unacked deliveries and resumes from the store on ack', async () => {
+    h = await SessionHarness.create({ config: (c) => (c.session.maxInflight = 2) });
+    const alice = await h.login('alice');
+    const bob = await h.login('bob');
+    for (let i = 1; i <= 5; i++) await sendQos1(alice, i, 'bob', `m${i}`);
+    expect(bob.take().map((f) => f.deliver?.seq)).to.deep.equal([1, 2]);
+    bob.send({ ack: { seq: 1 } });
+    await settle();
+    expect(bob.take().map((f) => f.deliver?.seq)).to.deep.equal([3]);
+    bob.send({ ack: { seq: 3 } });
+    await settle();
+    expect(bob.take().map((f) => f.deliver?.seq)).to.deep.equal([4, 5]);
+    expect(h.manager.stats().inflight).to.equal(2);
+  });
+
+  it('ignores acks beyond what was sent (they cannot skip undelivered messages)', async () => {
+    h = await SessionHarness.create({ config: (c) => (c.session.maxInflight = 1) });
+    const alice = await h.login('alice');
+    const bob = await h.login('bob');
+    for (let i = 1; i <= 3; i++) await sendQos1(alice, i, 'bob', `m${i}`);
+    bob.send({ ack: { seq: 99 } });
+    await settle();
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([1, 2]);
+    expect(await h.store.userCursor('bob', 'default')).to.equal(1);
+  });
+
+  it('never sends a SendAck for what the store refused: 107 UNAVAILABLE, retryable, nothing delivered', async () => {
+    let failing = false;
+    h = await SessionHarness.create({
+      store: (real) =>
+        new Proxy(real, {
+          get(target, prop, receiver) {
+            if (prop === 'appendToUser' && failing)
+              return () => Promise.reject(new StoreError('disk on fire'));
+            const v = Reflect.get(target, prop, receiver) as unknown;
+            return typeof v === 'function' ? v.bind(target) : v;
+          },
+        }) as MessageStore,
+    });
+    const alice = await h.login('alice');
+    const bob = await h.login('bob');
+    failing = true;
+    const answer = await sendQos1(alice, 4, 'bob', 'lost?');
+    expect(answer.body).to.equal('error');
+    expect(answer.error).to.deep.include({ code: ReplyCode.UNAVAILABLE, retryable: true });
+    expect(bob.take()).to.have.length(0);
+    expect(alice.closed).to.equal(null);
+  });
+});
