@@ -90,6 +90,11 @@ export class WireClient {
     else this.socket?.write(bytes);
   }
 
+  /** Sends a WebSocket text message (never a valid frame). */
+  sendText(s: string): void {
+    this.ws?.send(s);
+  }
+
   /** Resolves with the first frame (already received or future) matching `pred`, and consumes it. */
   next(pred: (f: Frame) => boolean, timeoutMs = 5000): Promise<Frame> {
     const i = this.frames.findIndex(pred);

@@ -42,10 +42,8 @@ const CLOSED_HANDLER: ConnectionHandler = {
  * Before `setHandler` the WebSocket is paused: ws parses nothing, so early bytes wait in the socket
  * (up to its readable high-water mark, then in the kernel under the TCP window) and none are lost.
  *
- * Text messages are handed to `onData` as their UTF-8 bytes, like binary ones. The session's decoder
- * then rejects them (or, if the bytes happen to be a valid frame, accepts them: they are the same bytes
- * a binary message could carry), so every protocol error is counted and closed in one place, with a
- * documented Ferry code, rather than here with a code the session never saw.
+ * A text message is handed to `onData` as an empty frame, which the session's decoder rejects with
+ * 4500 BAD_FRAME: every protocol error is counted and closed in one place, with a documented code.
  */
 export class WsConnection implements Connection {
   readonly id = allocateConnectionId();
@@ -167,8 +165,12 @@ function isValidCloseCode(code: number): boolean {
   );
 }
 
-function wsOnMessage(this: Tagged<WebSocket>, data: Buffer): void {
-  this[kConnection]?.dataArrived(data);
+/** What a text message is handed on as: an empty frame, which every decoder rejects with 4500. */
+const NOT_A_FRAME = new Uint8Array(0);
+
+function wsOnMessage(this: Tagged<WebSocket>, data: Buffer, isBinary: boolean): void {
+  // docs/protocol.md §2: text messages are never frames, even when their bytes would parse as one.
+  this[kConnection]?.dataArrived(isBinary ? data : NOT_A_FRAME);
 }
 
 function wsOnClose(this: Tagged<WebSocket>, code: number, reason: Buffer): void {

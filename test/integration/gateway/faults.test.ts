@@ -104,6 +104,9 @@ describe('gateway: bad input and faults get their documented codes; others keep 
     const ws = await login(gw.urls.ws, 'garbage');
     ws.sendBytes(Buffer.from('ffffffffffffffffffff', 'hex'));
     expect(await disconnectCode(ws)).to.equal(4500);
+    const textual = await login(gw.urls.ws, 'texter');
+    textual.sendText('{"send":{"toUser":"obs-b"}}');
+    expect(await disconnectCode(textual)).to.equal(4500);
     // Random noise never crashes the node: whatever the code, the connection is closed cleanly.
     for (let i = 0; i < 20; i++) {
       const c = await connect(i % 2 === 0 ? gw.urls.tcp : gw.urls.ws);

@@ -165,4 +165,30 @@ describe('session: authentication and connection life', () => {
     expect(h.registry.get('leaver', 'default')).to.equal(undefined);
     expect(h.manager.stats().connections.total).to.equal(0);
   });
+
+  it('answers PresenceQuery with every asked user, online or not', async () => {
+    h = await SessionHarness.create();
+    const p = await h.login('p-one', { deviceId: 'dev-a', kind: 'tcp' });
+    await settle();
+    p.send({ id: 8, presenceQuery: { userIds: ['p-one', 'p-nobody'] } });
+    await settle();
+    const [f] = p.take();
+    expect(f?.id).to.equal(8);
+    const users = f?.presenceResult?.users ?? [];
+    expect(users.map((u) => [u.userId, u.online ?? false])).to.deep.equal([
+      ['p-one', true],
+      ['p-nobody', false],
+    ]);
+    expect(users[0]?.devices?.[0]).to.deep.include({ deviceId: 'dev-a', transport: 'tcp', nodeId: 'node-t' });
+  });
+
+  it('a kick through the router disconnects the named device with its code', async () => {
+    h = await SessionHarness.create();
+    const phone = await h.login('k', { deviceId: 'phone' });
+    const laptop = await h.login('k', { deviceId: 'laptop' });
+    await h.router.kick('k', 'phone', DisconnectCode.KICKED, 'kicked by admin');
+    expect(phone.closed?.code).to.equal(DisconnectCode.KICKED);
+    expect(phone.disconnectFrame()).to.deep.include({ reason: 'kicked by admin', reconnect: false });
+    expect(laptop.closed).to.equal(null);
+  });
 });

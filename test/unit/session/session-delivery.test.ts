@@ -194,4 +194,16 @@ describe('session: user delivery, QoS 0 and QoS 1', () => {
     expect(bob.take()).to.have.length(0);
     expect(alice.closed).to.equal(null);
   });
+
+  it('sends ephemeral QoS-0 messages as datagrams when the transport has them', async () => {
+    h = await SessionHarness.create();
+    const alice = await h.login('alice');
+    const bob = await h.login('bob', { kind: 'wt', supportsDatagrams: true, maxDatagramBytes: 1200 });
+    alice.send({ send: { toUser: 'bob', payload: bytes('typing'), ephemeral: true } });
+    alice.send({ send: { toUser: 'bob', payload: new Uint8Array(2000), ephemeral: true } });
+    await settle();
+    expect(bob.datagrams).to.have.length(1);
+    // The datagram is one unprefixed frame; the oversized one fell back to the reliable stream.
+    expect(bob.delivers().map((d) => d.payload?.length)).to.deep.equal([2000]);
+  });
 });
