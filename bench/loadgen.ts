@@ -16,12 +16,13 @@
  *
  * bench/run.mjs starts the servers and calls `runLoad` from here; this CLI is for a server you run.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Histogram, type LatencySummary } from './lib/histogram.js';
 import type { WorkerInit, WorkerReady, WorkerStart, WorkerStats } from './lib/loadgen-worker.js';
 import { workerMain } from './lib/loadgen-worker.js';
+import { forkWorker, request, stopWorkers } from './lib/ipc.js';
 import { machineBusy, machineCpu } from './lib/proc.js';
 import { mib, ms, num, pct, printTable } from './lib/report.js';
 import { serverCpuMeter, serverFds, serverRss, type ServerRef } from './lib/server-probe.js';
@@ -105,10 +106,6 @@ export interface LoadResult {
   serverBound: boolean;
 }
 
-function sibling(): string {
-  return fileURLToPath(import.meta.url);
-}
-
 function merge<T extends Record<string, number>>(into: T, from: Record<string, number>): T {
   for (const [k, v] of Object.entries(from)) (into as Record<string, number>)[k] = (into[k] ?? 0) + v;
   return into;
@@ -124,26 +121,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const rssBefore = await serverRss(opts.server);
 
   const workers: ChildProcess[] = [];
-  const exited: Promise<never>[] = [];
-  for (let k = 0; k < procs; k++) {
-    const child = fork(sibling(), ['--worker'], { execArgv: process.execArgv, stdio: 'inherit' });
-    workers.push(child);
-    exited.push(
-      new Promise<never>((_, reject) =>
-        child.once('exit', (code) => reject(new Error(`load-generator worker ${k} exited (${code})`))),
-      ),
-    );
-  }
-  const nextMessage = <T>(child: ChildProcess, type: string): Promise<T> =>
-    new Promise<T>((resolve) => {
-      const on = (msg: { type: string }): void => {
-        if (msg.type !== type) return;
-        child.off('message', on);
-        resolve(msg as T);
-      };
-      child.on('message', on);
-    });
-  const failOnExit = <T>(p: Promise<T>): Promise<T> => Promise.race([p, ...exited]);
+  for (let k = 0; k < procs; k++) workers.push(forkWorker(fileURLToPath(import.meta.url)));
 
   try {
     const t0 = performance.now();
@@ -164,11 +142,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         connectConcurrency: Math.max(1, Math.ceil(opts.connectConcurrency / procs)),
         runTag,
       };
-      const ready = nextMessage<WorkerReady>(child, 'ready');
-      child.send(init);
-      return ready;
+      return request<WorkerReady>(child, init, 'ready');
     });
-    const ready = await failOnExit(Promise.all(readies));
+    const ready = await Promise.all(readies);
     const connectSeconds = (performance.now() - t0) / 1000;
     const connected = ready.reduce((a, r) => a + r.connected, 0);
     const connectFailures = ready.reduce((a, r) => merge(a, r.connectFailures), {} as Record<string, number>);
@@ -185,9 +161,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         durationMs: opts.durationS * 1000,
         graceMs: opts.graceS * 1000,
       };
-      const done = nextMessage<WorkerStats>(child, 'done');
-      child.send(start);
-      return done;
+      return request<WorkerStats>(child, start, 'done');
     });
     // Server and machine CPU over the measured window only.
     const window = new Promise<{ serverCpu: number; busy: number }>((resolve) => {
@@ -197,7 +171,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         setTimeout(() => resolve({ serverCpu: meter.share(), busy: machineBusy(m0, machineCpu()) }), opts.durationS * 1000);
       }, opts.warmupS * 1000);
     });
-    const stats = await failOnExit(Promise.all(dones));
+    const stats = await Promise.all(dones);
     const { serverCpu, busy } = await window;
     const rssAfter = await serverRss(opts.server);
 
@@ -249,25 +223,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       serverBound: serverCpu > 0.9,
     };
   } finally {
-    for (const child of workers) {
-      if (child.connected) child.send({ type: 'exit' });
-    }
-    await Promise.all(
-      workers.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const timer = setTimeout(() => {
-              child.kill('SIGKILL');
-              resolve();
-            }, 3000);
-            child.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          }),
-      ),
-    );
+    await stopWorkers(workers);
   }
 }
 

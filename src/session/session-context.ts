@@ -36,7 +36,8 @@ export const LATENCY_SAMPLE_EVERY = 8;
 /**
  * Per-frame counters kept as plain numbers and moved into prom-client in bulk (`flush`): a labelled
  * prom-client `inc` hashes its labels on every call (~100 ns), several times per message. Flushed by
- * the sweep (every second) and before stats, so /metrics lags by at most one sweep interval.
+ * the sweep (every second) and by `SessionManager.flushMetrics()`, so /metrics lags by at most one
+ * sweep interval unless the scrape handler flushes first.
  */
 export class TrafficCounters {
   readonly framesIn = [0, 0, 0];
