@@ -17,6 +17,7 @@
  * bench/run.mjs starts the servers and calls `runLoad` from here; this CLI is for a server you run.
  */
 import type { ChildProcess } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Histogram, type LatencySummary } from './lib/histogram.js';
@@ -99,6 +100,8 @@ export interface LoadResult {
   loadgenCpu: number[];
   serverCpu: number;
   machineBusy: number;
+  /** Cores busy with processes other than the server and the generators during the window. */
+  otherCores: number;
   serverRss: { before: number; connected: number; after: number };
   serverFds: { connected: number };
   /** Which side ran out of CPU first, by the 90%-of-a-core rule (both can be true). */
@@ -217,6 +220,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       loadgenCpu,
       serverCpu,
       machineBusy: busy,
+      otherCores: Math.max(0, busy * os.availableParallelism() - serverCpu - loadgenCpu.reduce((a, b) => a + b, 0)),
       serverRss: { before: rssBefore, connected: rssConnected, after: rssAfter },
       serverFds: { connected: fdsConnected },
       generatorBound: loadgenCpu.some((c) => c > 0.9),
@@ -253,7 +257,7 @@ export function loadRows(results: { label: string; r: LoadResult }[]): string[][
     ['SendAck latency p50 / p99', ...col((r) => `${ms(r.ackLatency.p50Ms)} / ${ms(r.ackLatency.p99Ms)}`)],
     ['server CPU (1 core = 100%)', ...col((r) => pct(r.serverCpu))],
     ['generator CPU per process', ...col((r) => r.loadgenCpu.map((c) => pct(c)).join(' '))],
-    ['machine busy (all cores)', ...col((r) => pct(r.machineBusy))],
+    ['machine busy (all cores) / other procs', ...col((r) => `${pct(r.machineBusy)} / ${r.otherCores.toFixed(2)} cores`)],
     ['limit', ...col((r) => (r.serverBound ? 'server' : '') + (r.generatorBound ? (r.serverBound ? '+generator' : 'generator') : '') || 'neither at 90%')],
     ['server RSS before / connected / after', ...col((r) => `${mib(r.serverRss.before)} / ${mib(r.serverRss.connected)} / ${mib(r.serverRss.after)}`)],
     ['errors (code: n)', ...col((r) => fmtCounts(r.errors))],

@@ -21,13 +21,18 @@ const pkgs = missing.map((t) => t.pkg);
 const command = `apt-get update && apt-get install -y ${pkgs.join(' ')}`;
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!isRoot || !onPath('apt-get')) {
-  console.error(`ferry tests need: ${missing.map((t) => t.name).join(', ')}. Install them first, e.g.:\n  sudo ${command}`);
+  console.error(
+    `ferry tests need: ${missing.map((t) => t.name).join(', ')}. Install them first, e.g.:\n  sudo ${command}`,
+  );
   process.exit(1);
 }
 console.error(`ferry tests: installing ${pkgs.join(', ')} with apt-get (one-time)...`);
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 execFileSync('apt-get', ['update', '-q'], { stdio: 'inherit', env });
-execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], { stdio: 'inherit', env });
+execFileSync('apt-get', ['install', '-y', '-q', '--no-install-recommends', ...pkgs], {
+  stdio: 'inherit',
+  env,
+});
 const still = missing.filter((t) => !t.present());
 if (still.length > 0) {
   console.error(`ferry tests: still missing after apt-get: ${still.map((t) => t.name).join(', ')}`);

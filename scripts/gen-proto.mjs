@@ -6,10 +6,23 @@ import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 const out = 'src/protocol/generated';
 mkdirSync(out, { recursive: true });
 const bin = (name) => `node_modules/.bin/${name}`;
-execFileSync(bin('pbjs'), [
-  '-t', 'static-module', '-w', 'es6', '--no-verify', '--no-convert', '--no-delimited', '--force-number',
-  '-o', `${out}/frame.js`, 'proto/ferry/v1/frame.proto',
-], { stdio: 'inherit' });
+execFileSync(
+  bin('pbjs'),
+  [
+    '-t',
+    'static-module',
+    '-w',
+    'es6',
+    '--no-verify',
+    '--no-convert',
+    '--no-delimited',
+    '--force-number',
+    '-o',
+    `${out}/frame.js`,
+    'proto/ferry/v1/frame.proto',
+  ],
+  { stdio: 'inherit' },
+);
 execFileSync(bin('pbts'), ['-o', `${out}/frame.d.ts`, `${out}/frame.js`], { stdio: 'inherit' });
 // --force-number means no field is a Long, so the `long` import pbts always writes is dead weight.
 const dts = readFileSync(`${out}/frame.d.ts`, 'utf8').replace(/^import Long = require\("long"\);\n/m, '');

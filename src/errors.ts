@@ -82,7 +82,11 @@ export class RequestError extends GatewayError {
   readonly replyCode: ReplyCode;
   readonly retryable: boolean;
   readonly retryAfterMs: number;
-  constructor(replyCode: ReplyCode, message: string, opts: { retryable?: boolean; retryAfterMs?: number } = {}) {
+  constructor(
+    replyCode: ReplyCode,
+    message: string,
+    opts: { retryable?: boolean; retryAfterMs?: number } = {},
+  ) {
     super(`FERRY_ERR_REQUEST_${replyCodeName(replyCode)}`, message);
     this.replyCode = replyCode;
     this.retryable = opts.retryable ?? false;

@@ -124,8 +124,10 @@ export class Gateway {
       const scheme = config.tcp.tls ? 'tls' : 'tcp';
       this.addresses.tcp = { ...a, url: `${scheme}://${urlHost(a.host)}:${a.port}` };
     }
-    if (config.wt.enabled) log.warn('WebTransport listener is not available in this build yet (issue 3); skipped');
-    if (config.grpc.enabled) log.warn('gRPC access service is not available in this build yet (issue 5); skipped');
+    if (config.wt.enabled)
+      log.warn('WebTransport listener is not available in this build yet (issue 3); skipped');
+    if (config.grpc.enabled)
+      log.warn('gRPC access service is not available in this build yet (issue 5); skipped');
     if (config.admin.enabled) {
       this.admin = new AdminServer({
         host: config.admin.host,
@@ -134,6 +136,7 @@ export class Gateway {
         logger: componentLogger(log, 'admin'),
         stats: () => this.stats(),
         isReady: () => this.ready,
+        beforeMetrics: () => this.sessions.flushMetrics(),
       });
       const a = await this.admin.listen();
       this.addresses.admin = { ...a, url: `http://${urlHost(a.host)}:${a.port}` };
@@ -152,7 +155,8 @@ export class Gateway {
     try {
       const store = await MemoryMessageStore.loadSnapshot(path, opts);
       const s = store.stats();
-      if (s.messages > 0 || s.users > 0) this.log.info({ path, ...s }, 'message store restored from snapshot');
+      if (s.messages > 0 || s.users > 0)
+        this.log.info({ path, ...s }, 'message store restored from snapshot');
       await rm(path, { force: true });
       return store;
     } catch (err) {

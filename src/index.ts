@@ -34,4 +34,10 @@ export type { Authenticator, Identity } from './auth/authenticator.js';
 export type { Bus, BusHandler, Envelope, ControlMessage, QoS } from './bus/bus.js';
 export type { Presence, PresenceEntry } from './bus/presence.js';
 export type { MessageStore, AppendResult, NewMessage } from './store/message-store.js';
-export type { Connection, ConnectionHandler, Listener, TransportKind, Framing } from './transport/transport.js';
+export type {
+  Connection,
+  ConnectionHandler,
+  Listener,
+  TransportKind,
+  Framing,
+} from './transport/transport.js';

@@ -15,6 +15,8 @@ export interface AdminServerOptions {
   stats: () => unknown;
   /** /ready answers 200 only while this returns true (false while starting and draining). */
   isReady: () => boolean;
+  /** Called before /metrics renders, so counters kept outside prom-client are exact. */
+  beforeMetrics?: () => void;
 }
 
 /**
@@ -33,6 +35,7 @@ export class AdminServer {
       opts.isReady() ? sendJson(res, 200, { status: 'ready' }) : sendJson(res, 503, { status: 'not ready' }),
     );
     this.route('GET', '/metrics', async (_req, res) => {
+      opts.beforeMetrics?.();
       const body = await opts.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': opts.metrics.registry.contentType });
       res.end(body);

@@ -32,7 +32,10 @@ export class GatewayProcess {
   }
 
   /** Starts a node; extra CLI flags go after the defaults (and win). */
-  static async start(extraArgs: string[] = [], opts: { dataDir?: string; env?: NodeJS.ProcessEnv } = {}): Promise<GatewayProcess> {
+  static async start(
+    extraArgs: string[] = [],
+    opts: { dataDir?: string; env?: NodeJS.ProcessEnv } = {},
+  ): Promise<GatewayProcess> {
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ferry-test-'));
     const args = [
       'bin/ferry.js',
@@ -55,7 +58,10 @@ export class GatewayProcess {
       'info',
       ...extraArgs,
     ];
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
+    const proc = spawn(process.execPath, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+    });
     const exitPromise = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     const logs: Record<string, unknown>[] = [];
     let stderr = '';
@@ -81,7 +87,9 @@ export class GatewayProcess {
           }
         }
       });
-      void exitPromise.then((code) => reject(new Error(`gateway exited with ${code} before ready:\n${stderr}`)));
+      void exitPromise.then((code) =>
+        reject(new Error(`gateway exited with ${code} before ready:\n${stderr}`)),
+      );
       setTimeout(() => reject(new Error(`gateway not ready after 20 s:\n${stderr}`)), 20_000).unref();
     });
     const urls = await ready;

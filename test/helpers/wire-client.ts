@@ -1,6 +1,12 @@
 import net from 'node:net';
 import WebSocket from 'ws';
-import { decodeFrame, encodeFrame, prefixLength, type Frame, type FrameInit } from '../../src/protocol/codec.js';
+import {
+  decodeFrame,
+  encodeFrame,
+  prefixLength,
+  type Frame,
+  type FrameInit,
+} from '../../src/protocol/codec.js';
 import { StreamFrameReader } from '../../src/protocol/stream-reader.js';
 
 /** Which body a frame carries, e.g. 'deliver'. */
@@ -27,7 +33,10 @@ export class WireClient {
   ) {}
 
   /** Opens a connection (no auth). `url` is ws://host:port/ws or tcp://host:port. */
-  static async connect(url: string, opts: { origin?: string; localAddress?: string } = {}): Promise<WireClient> {
+  static async connect(
+    url: string,
+    opts: { origin?: string; localAddress?: string } = {},
+  ): Promise<WireClient> {
     if (url.startsWith('tcp://')) {
       const u = new URL(url);
       const socket = net.connect({ host: u.hostname, port: Number(u.port), localAddress: opts.localAddress });
@@ -67,7 +76,8 @@ export class WireClient {
     const c = await WireClient.connect(url, opts);
     c.send({ authenticate: { token, deviceId: opts.deviceId ?? '', lastSeq: opts.lastSeq ?? 0 } });
     const f = await c.next((x) => x.body === 'authResult' || x.body === 'disconnect');
-    if (f.body === 'disconnect') throw new Error(`auth refused: ${f.disconnect?.code} ${f.disconnect?.reason}`);
+    if (f.body === 'disconnect')
+      throw new Error(`auth refused: ${f.disconnect?.code} ${f.disconnect?.reason}`);
     return c;
   }
 

@@ -11,7 +11,8 @@ async function disconnectCode(c: WireClient): Promise<number> {
   const closed = await c.waitClosed(10_000);
   const frame = c.frames.find((f) => f.body === 'disconnect');
   const frameCode = frame?.disconnect?.code ?? 0;
-  if (c.kind === 'ws') expect(closed.code, 'WebSocket close code equals the Disconnect code').to.equal(frameCode);
+  if (c.kind === 'ws')
+    expect(closed.code, 'WebSocket close code equals the Disconnect code').to.equal(frameCode);
   return frameCode;
 }
 
@@ -35,7 +36,9 @@ describe('gateway: bad input and faults get their documented codes; others keep 
   /** Two bystanders exchange a QoS-1 message: proof the node still works for others. */
   const bystandersStillWork = async (): Promise<void> => {
     n++;
-    observerA.send({ send: { toUser: 'obs-b', payload: bytes(`still ${n}`), qos: 1, clientMsgId: `obs-${n}` } });
+    observerA.send({
+      send: { toUser: 'obs-b', payload: bytes(`still ${n}`), qos: 1, clientMsgId: `obs-${n}` },
+    });
     const d = await observerB.nextBody('deliver');
     expect(new TextDecoder().decode(d.deliver?.payload)).to.equal(`still ${n}`);
     observerB.send({ ack: { seq: d.deliver?.seq ?? 0 } });
@@ -43,7 +46,16 @@ describe('gateway: bad input and faults get their documented codes; others keep 
 
   before(async () => {
     gw = await GatewayProcess.start(
-      ['--auth-deadline', '500ms', '--max-frame-bytes', '4096', '--rate-frames', '50', '--rate-bytes', '10MiB'],
+      [
+        '--auth-deadline',
+        '500ms',
+        '--max-frame-bytes',
+        '4096',
+        '--rate-frames',
+        '50',
+        '--rate-bytes',
+        '10MiB',
+      ],
       { env: { FERRY_OUTBOUND_QUEUE_BYTES: '262144' } },
     );
     observerA = await WireClient.login(gw.urls.tcp, await testToken('obs-a'));
@@ -110,7 +122,7 @@ describe('gateway: bad input and faults get their documented codes; others keep 
     // Random noise never crashes the node: whatever the code, the connection is closed cleanly.
     for (let i = 0; i < 20; i++) {
       const c = await connect(i % 2 === 0 ? gw.urls.tcp : gw.urls.ws);
-      c.sendBytes(randomBytes(1 + (i * 37) % 200));
+      c.sendBytes(randomBytes(1 + ((i * 37) % 200)));
       c.send({ authenticate: { token: 'x' } });
       const code = await disconnectCode(c);
       expect(code).to.be.within(4500, 4599);

@@ -39,7 +39,8 @@ describe('gateway: QoS-1 storage, replay and dedup', function () {
   it('replays unacked messages in order after the recipient drops mid-stream', async () => {
     const alice = await login(gw.urls.ws, 'r-alice');
     let bob = await login(gw.urls.tcp, 'r-bob', { deviceId: 'phone' });
-    for (let i = 1; i <= 5; i++) expect((await sendQos1(alice, 'r-bob', `m${i}`, `c${i}`)).body).to.equal('sendAck');
+    for (let i = 1; i <= 5; i++)
+      expect((await sendQos1(alice, 'r-bob', `m${i}`, `c${i}`)).body).to.equal('sendAck');
     const first = await collect(bob, 5);
     expect(first.map((f) => f.deliver?.seq)).to.deep.equal([1, 2, 3, 4, 5]);
     bob.send({ ack: { seq: 2 } });
