@@ -1,0 +1,111 @@
+/**
+ * Public API of Ferry's self-contained WebTransport-over-HTTP/3 module. Nothing in src/webtransport/
+ * imports from the gateway; the gateway adapter (src/transport/webtransport/) uses only this file's
+ * types and the classes that implement them. (Contract sketch by the lead; implementers may refine it,
+ * keeping it narrow and documenting changes.)
+ */
+
+/** Minimal logger shape, so the module needs no logging library (pino satisfies it). */
+export interface WtLogger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** What an extended CONNECT asked for; the server's `onSessionRequest` decides. */
+export interface SessionRequest {
+  path: string;
+  /** Origin header, '' when absent (non-browser clients). */
+  origin: string;
+  authority: string;
+  /** ':protocol' value: 'webtransport' (draft-02, Chromium) or 'webtransport-h3' (draft-07+). */
+  protocol: string;
+  headers: ReadonlyMap<string, string>;
+  remoteAddress: string;
+}
+
+/** Accept (200) or refuse with an HTTP status (404 unknown path, 403 origin, 429/503 busy...). */
+export type SessionDecision = { status: 200 } | { status: number; reason?: string };
+
+export interface WebTransportLimits {
+  maxSessionsPerConnection: number;
+  maxStreamsPerSession: number;
+  /** Bytes buffered per stream (in and out) before backpressure / reset. */
+  maxStreamBufferBytes: number;
+  /** Largest QPACK-decoded header section accepted (RFC 9114 SETTINGS_MAX_FIELD_SECTION_SIZE). */
+  maxHeaderBytes: number;
+  /** Time from QUIC handshake to a CONNECT request before the connection is closed. */
+  connectTimeoutMs: number;
+  /** QUIC idle timeout. */
+  idleTimeoutMs: number;
+  maxConnections: number;
+}
+
+export interface WebTransportServerOptions {
+  host: string;
+  port: number;
+  /** PEM certificate chain and private key (ECDSA P-256 for serverCertificateHashes). */
+  certPem: string;
+  keyPem: string;
+  limits?: Partial<WebTransportLimits>;
+  /** Stateless Retry (address validation) before creating connection state. Default true. */
+  retry?: boolean;
+  logger?: WtLogger;
+  /** Decides each CONNECT; the default accepts every path and origin. */
+  onSessionRequest?: (req: SessionRequest) => SessionDecision;
+  /** A session was accepted (its CONNECT answered 200). */
+  onSession: (session: WebTransportSession) => void;
+}
+
+/** Receives a session's events. Installed with `WebTransportSession.setHandler`. */
+export interface SessionHandler {
+  onBidiStream(stream: WtBidiStream): void;
+  onUniStream(stream: WtReceiveStream): void;
+  onDatagram(bytes: Uint8Array): void;
+  /** Exactly once: closed by either side (code/reason from the close capsule, 0/'' if none) or lost. */
+  onClose(code: number, reason: string): void;
+}
+
+export interface WebTransportSession {
+  readonly id: number;
+  readonly request: SessionRequest;
+  readonly remoteAddress: string;
+  /** Largest datagram payload that fits in one packet right now. */
+  readonly maxDatagramBytes: number;
+  setHandler(handler: SessionHandler): void;
+  openBidiStream(): WtBidiStream;
+  openUniStream(): WtSendStream;
+  /** False if dropped (too big, queue full, closed). */
+  sendDatagram(bytes: Uint8Array): boolean;
+  /** Sends the CLOSE_WEBTRANSPORT_SESSION capsule with code/reason and FINs the CONNECT stream. Idempotent. */
+  close(code: number, reason: string): void;
+}
+
+export interface StreamHandler {
+  onData(bytes: Uint8Array): void;
+  /** Peer FIN. */
+  onEnd(): void;
+  /** Peer reset, or the session/connection went away. */
+  onReset(code: number): void;
+  /** Send buffer drained below its low-water mark. */
+  onDrain(): void;
+}
+
+export interface WtSendStream {
+  readonly id: number;
+  write(bytes: Uint8Array): void;
+  /** Bytes accepted by `write` not yet taken by QUIC. */
+  bufferedAmount(): number;
+  end(): void;
+  reset(code: number): void;
+}
+
+export interface WtReceiveStream {
+  readonly id: number;
+  setHandler(handler: StreamHandler): void;
+  /** STOP_SENDING to the peer. */
+  stop(code: number): void;
+}
+
+export type WtBidiStream = WtSendStream & WtReceiveStream;
