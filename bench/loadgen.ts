@@ -4,12 +4,12 @@
  * sender's send time, so latency is measured send → Deliver on one process clock.
  *
  *   node --import tsx bench/loadgen.ts --url ws://127.0.0.1:8080/ws [--target ferry|baseline]
- *     [--clients 1000] [--rate 20000 | --rate 0 --window 16] [--duration 20] [--warmup 3]
+ *     [--clients 1000] [--rate 20000 | --rate 0 [--window W]] [--duration 20] [--warmup 3]
  *     [--grace 3] [--payload 100] [--qos 0|1] [--procs 1] [--server-pid PID | --admin-url URL]
  *     [--secret S] [--local-addresses 8] [--json]
  *
  * `--rate R` (msg/s, aggregate) paces open loop; `--rate 0` is closed loop with `--window` messages in
- * flight per sender: the maximum sustained rate. Reports sent, delivered, loss (sent − delivered
+ * flight per sender (default: about 4,000 in flight in total): the saturation throughput. Reports sent, delivered, loss (sent − delivered
  * after the grace period), throughput (deliveries inside the measured window / its length), latency
  * percentiles, SendAck counts and latency, server RSS before/after and CPU, and every generator
  * process's CPU — a generator near 100% of a core means the generator, not the server, is the limit.
@@ -36,6 +36,7 @@ export interface LoadOptions {
   clients: number;
   /** Aggregate msg/s; 0 = closed loop (max sustained rate). */
   rate: number;
+  /** Closed loop: messages in flight per sender; 0 = auto, about 4,000 in flight in total. */
   window: number;
   durationS: number;
   warmupS: number;
@@ -55,7 +56,7 @@ export const DEFAULT_LOAD: Omit<LoadOptions, 'url' | 'server'> = {
   secret: BENCH_SECRET,
   clients: 1000,
   rate: 20_000,
-  window: 16,
+  window: 0,
   durationS: 20,
   warmupS: 3,
   graceS: 3,
@@ -114,10 +115,16 @@ function merge<T extends Record<string, number>>(into: T, from: Record<string, n
   return into;
 }
 
+/** The closed-loop window when none is given: about 4,000 messages in flight over all senders. */
+export function autoWindow(clients: number): number {
+  return Math.max(1, Math.ceil(4000 / clients));
+}
+
 /** Runs one load test against an already running server. */
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   if (opts.clients < 2 || opts.clients % 2 !== 0) throw new Error('--clients must be an even number >= 2');
   const pairs = opts.clients / 2;
+  const perSender = opts.window > 0 ? opts.window : autoWindow(opts.clients);
   const procs = Math.max(1, Math.min(opts.procs, pairs));
   const localAddresses = Array.from({ length: opts.localAddressCount }, (_, i) => `127.0.0.${i + 2}`);
   const runTag = Date.now().toString(36);
@@ -139,7 +146,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         pairEnd: Math.floor(((k + 1) * pairs) / procs),
         payload: opts.payload,
         qos: opts.qos,
-        window: opts.window,
+        window: perSender,
         ackEvery: opts.ackEvery,
         localAddresses,
         connectConcurrency: Math.max(1, Math.ceil(opts.connectConcurrency / procs)),
@@ -167,7 +174,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       return request<WorkerStats>(child, start, 'done');
     });
     // Server and machine CPU over the measured window only.
-    const window = new Promise<{ serverCpu: number; busy: number }>((resolve) => {
+    const measured = new Promise<{ serverCpu: number; busy: number }>((resolve) => {
       setTimeout(() => {
         const meter = serverCpuMeter(opts.server);
         const m0 = machineCpu();
@@ -175,7 +182,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }, opts.warmupS * 1000);
     });
     const stats = await Promise.all(dones);
-    const { serverCpu, busy } = await window;
+    const { serverCpu, busy } = await measured;
     const rssAfter = await serverRss(opts.server);
 
     const latency = new Histogram();
@@ -196,7 +203,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       connected,
       connectFailures,
       connectSeconds,
-      mode: opts.rate > 0 ? `open loop ${num(opts.rate)} msg/s` : `closed loop, window ${opts.window}/sender`,
+      mode: opts.rate > 0 ? `open loop ${num(opts.rate)} msg/s` : `closed loop, window ${perSender}/sender`,
       qos: opts.qos,
       payload: opts.payload,
       procs,

@@ -6,6 +6,7 @@ import { defaultConfig, type FerryConfig } from './config-types.js';
 import { formatDuration, formatSize, LEAVES, type SettingSpec } from './config-schema.js';
 import { redactConfig } from './config.js';
 import type { GatewayAddresses } from './gateway.js';
+import type { ServingCertificate } from './webtransport/certs.js';
 
 /** Help text of one setting's flag: its purpose, its default and the env variable that also sets it. */
 export function optionHelp(spec: SettingSpec): string {
@@ -95,4 +96,42 @@ export function formatConfig(
   const redacted = redactConfig(config);
   const body = extra ? { file: extra.file, config: redacted, sources: extra.sources } : redacted;
   return `${JSON.stringify(body, null, 2)}\n`;
+}
+
+/**
+ * What `ferry certs` prints: the files, validity and sha-256 of the certificate new WebTransport
+ * connections get, the next one during a rotation overlap, and the `serverCertificateHashes` value.
+ */
+export function formatCertificates(info: {
+  ca: boolean;
+  current: ServingCertificate;
+  next: ServingCertificate | null;
+  rotated?: boolean;
+}): string {
+  const describe = (c: ServingCertificate): string[] => [
+    `  certificate  ${c.certPath}`,
+    `  key          ${c.keyPath}`,
+    `  valid        ${c.notBefore.toISOString()} .. ${c.notAfter.toISOString()}`,
+    `  sha-256      ${c.hash.value} (hex ${c.hash.hex})`,
+  ];
+  if (info.ca) {
+    return `${[
+      'WebTransport certificate (CA-issued, from wt.cert / wt.key): browsers verify it; no hashes needed',
+      ...describe(info.current),
+    ].join('\n')}\n`;
+  }
+  const certs = info.next ? [info.current, info.next] : [info.current];
+  const hashes = certs.map((c) => ({ algorithm: c.hash.algorithm, value: c.hash.value }));
+  const lines = [
+    `WebTransport development certificate (ECDSA P-256, ${info.rotated ? 'just rotated' : 'rotated automatically by ferry start'})`,
+    ...describe(info.current),
+  ];
+  if (info.next)
+    lines.push('Next certificate (both hashes are published until the switch)', ...describe(info.next));
+  lines.push(
+    `serverCertificateHashes (base64 values): ${JSON.stringify(hashes)}`,
+    'A running node serves the current hashes at http://<admin host:port>/webtransport/cert-hashes',
+    'and picks up a rotation made here within 10 minutes.',
+  );
+  return `${lines.join('\n')}\n`;
 }

@@ -1,5 +1,5 @@
 /**
- * The `ferry` command: `start`, `token`, `config print`. Exit codes: 0 success or clean drain, 1 runtime
+ * The `ferry` command: `start`, `token`, `certs`, `config print`. Exit codes: 0 success or clean drain, 1 runtime
  * failure or unclean drain, 2 invalid configuration or usage (one message on stderr, no stack trace).
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { hasConfiguredKeys } from './auth/jwt/jwt-authenticator.js';
 import { mintToken } from './auth/jwt/mint.js';
 import {
   formatBanner,
+  formatCertificates,
   formatConfig,
   optionHelp,
   SETTINGS_HELP_FOOTER,
@@ -22,6 +23,7 @@ import { defaultConfig, type FerryConfig } from './config-types.js';
 import { ConfigError } from './errors.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './observability/logger.js';
+import { CaCertificate, CertificateManager } from './webtransport/certs.js';
 
 /** The process around the CLI, injectable so tests can run commands in-process. */
 export interface CliIo {
@@ -101,6 +103,20 @@ function buildProgram(io: CliIo): Command {
     .action(async (opts: TokenOptions, cmd: Command) => {
       const flags = cmd.getOptionValueSource('dataDir') === 'cli' ? { dataDir: opts.dataDir } : {};
       await tokenCommand(io, opts, { ...baseLoadOptions(io, opts.config), flags });
+    });
+
+  program
+    .command('certs')
+    .description('print the WebTransport certificate and its hashes (creating a development one if absent)')
+    .option('--rotate', 'replace the development certificate now (a running node switches within 10 minutes)')
+    .option(
+      '--data-dir <dir>',
+      `directory holding the certificates (default: ${defaultConfig().dataDir}; env: FERRY_DATA_DIR)`,
+    )
+    .option('--config <path>', 'config file (default: ./ferry.config.json if present)')
+    .action(async (opts: { rotate?: boolean; dataDir?: string; config?: string }, cmd: Command) => {
+      const flags = cmd.getOptionValueSource('dataDir') === 'cli' ? { dataDir: opts.dataDir } : {};
+      await certsCommand(io, opts.rotate === true, { ...baseLoadOptions(io, opts.config), flags });
     });
 
   const config = program.command('config').description('inspect configuration');
@@ -226,6 +242,20 @@ function exitAfterFlush(logger: Logger, io: CliIo, code: number): void {
   } catch {
     io.exit(code);
   }
+}
+
+/** `ferry certs [--rotate]`: the certificate `ferry start` serves over WebTransport. */
+async function certsCommand(io: CliIo, rotate: boolean, loadOpts: LoadConfigOptions): Promise<void> {
+  const config = loadConfig(loadOpts);
+  if (config.wt.cert !== '') {
+    if (rotate) throw new UsageError('--rotate applies to development certificates; wt.cert is configured');
+    const ca = await CaCertificate.load(config.wt.cert, config.wt.key);
+    io.stdout(formatCertificates({ ca: true, current: ca.current(), next: null }));
+    return;
+  }
+  const manager = await CertificateManager.open({ dataDir: config.dataDir, hostNames: [config.host] });
+  const current = rotate ? await manager.rotate() : manager.current();
+  io.stdout(formatCertificates({ ca: false, current, next: manager.next(), rotated: rotate }));
 }
 
 interface TokenOptions {

@@ -14,12 +14,23 @@ export interface FerryConfig {
     enabled: boolean;
     port: number;
     path: string;
-    /** Allowed Origin header values; empty = allow any (and requests without Origin). */
+    /**
+     * Allowed Origin header values for WebSocket and WebTransport (one list: a browser app uses both);
+     * empty = allow any (and requests without Origin).
+     */
     allowedOrigins: string[];
     tls: { cert: string; key: string } | null;
   };
   tcp: { enabled: boolean; port: number; tls: { cert: string; key: string } | null };
-  wt: { enabled: boolean; port: number; path: string };
+  wt: {
+    enabled: boolean;
+    /** UDP port (QUIC). */
+    port: number;
+    path: string;
+    /** CA-issued certificate and key (PEM paths); both '' = rotating dev certificates in `dataDir`/certs. */
+    cert: string;
+    key: string;
+  };
   grpc: { enabled: boolean; port: number };
   admin: { enabled: boolean; host: string; port: number };
 
@@ -89,7 +100,7 @@ export function defaultConfig(): FerryConfig {
     log: { level: 'info', pretty: false },
     ws: { enabled: true, port: 8080, path: '/ws', allowedOrigins: [], tls: null },
     tcp: { enabled: true, port: 7000, tls: null },
-    wt: { enabled: true, port: 4433, path: '/wt' },
+    wt: { enabled: true, port: 4433, path: '/wt', cert: '', key: '' },
     grpc: { enabled: true, port: 50051 },
     admin: { enabled: true, host: '127.0.0.1', port: 9090 },
     auth: {

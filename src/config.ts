@@ -348,6 +348,16 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
     }
   }
 
+  // WebTransport always has TLS: no cert and no key means development certificates, so only pairs are checked.
+  const [wtCert, wtKey] = [get<string>('wt.cert'), get<string>('wt.key')];
+  if ((wtCert === '') !== (wtKey === '')) {
+    const [set, missing] = wtCert ? ['cert', 'key'] : ['key', 'cert'];
+    problems.push(`wt.${missing} must be set together with wt.${set} (from ${src(`wt.${set}`)})`);
+  } else if (wtCert && get<boolean>('wt.enabled')) {
+    fileProblem('wt.cert', wtCert);
+    fileProblem('wt.key', wtKey);
+  }
+
   const secrets = get<Record<string, string>>('auth.hmacSecrets');
   for (const [kid, value] of Object.entries(get<Record<string, string>>('auth.publicKeys'))) {
     const label = entryLabel('auth.publicKeys', kid);

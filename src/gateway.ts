@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AdminServer } from './admin/admin-server.js';
+import { registerWebTransportRoutes } from './admin/webtransport-routes.js';
 import { JwtAuthenticator } from './auth/jwt/jwt-authenticator.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
@@ -15,13 +16,18 @@ import { SessionManager } from './session/session-manager.js';
 import { SessionRegistry } from './session/registry.js';
 import { MemoryMessageStore, SnapshotError } from './store/memory.js';
 import { TcpListener } from './transport/tcp/tcp-listener.js';
-import type { Listener } from './transport/transport.js';
+import type { ConnectionCallback, Listener } from './transport/transport.js';
+import { WebTransportListener } from './transport/webtransport/wt-listener.js';
 import { WebSocketListener } from './transport/websocket/ws-listener.js';
+import { CaCertificate, CertificateManager, type CertificateSource } from './webtransport/certs.js';
+import { WebTransportServer } from './webtransport/index.js';
 
 /** Where a running gateway listens (only the enabled listeners are present). */
 export interface GatewayAddresses {
   ws?: { host: string; port: number; url: string };
   tcp?: { host: string; port: number; url: string };
+  /** UDP (QUIC); `url` is the session URL a browser opens. */
+  wt?: { host: string; port: number; url: string };
   admin?: { host: string; port: number; url: string };
 }
 
@@ -40,6 +46,7 @@ export class Gateway {
   private readonly log: Logger;
   private readonly listeners: Listener[] = [];
   private admin: AdminServer | null = null;
+  private certificates: CertificateSource | null = null;
   private sessions!: SessionManager;
   private store!: MemoryMessageStore;
   private bus!: Bus;
@@ -124,8 +131,7 @@ export class Gateway {
       const scheme = config.tcp.tls ? 'tls' : 'tcp';
       this.addresses.tcp = { ...a, url: `${scheme}://${urlHost(a.host)}:${a.port}` };
     }
-    if (config.wt.enabled)
-      log.warn('WebTransport listener is not available in this build yet (issue 3); skipped');
+    if (config.wt.enabled) await this.startWebTransport(onConnection);
     if (config.grpc.enabled)
       log.warn('gRPC access service is not available in this build yet (issue 5); skipped');
     if (config.admin.enabled) {
@@ -138,11 +144,51 @@ export class Gateway {
         isReady: () => this.ready,
         beforeMetrics: () => this.sessions.flushMetrics(),
       });
+      const wt = this.addresses.wt;
+      if (this.certificates !== null && wt !== undefined)
+        registerWebTransportRoutes(this.admin, { certificates: this.certificates, url: wt.url });
       const a = await this.admin.listen();
       this.addresses.admin = { ...a, url: `http://${urlHost(a.host)}:${a.port}` };
     }
     this.ready = true;
     log.info({ nodeId, addresses: this.addresses, bus: this.bus.name }, 'ferry ready');
+  }
+
+  /**
+   * WebTransport on UDP `wt.port`: a CA-issued certificate from `wt.cert`/`wt.key`, else rotating
+   * development certificates in `<dataDir>/certs` (their hashes are served on the admin port).
+   */
+  private async startWebTransport(onConnection: ConnectionCallback): Promise<void> {
+    const { config, log, metrics } = this;
+    const certificates =
+      config.wt.cert !== ''
+        ? await CaCertificate.load(config.wt.cert, config.wt.key)
+        : await CertificateManager.open({
+            dataDir: config.dataDir,
+            hostNames: [config.host],
+            logger: componentLogger(log, 'certs'),
+          });
+    this.certificates = certificates;
+    if (certificates instanceof CertificateManager) certificates.start();
+    const l = new WebTransportListener({
+      host: config.host,
+      port: config.wt.port,
+      path: config.wt.path,
+      allowedOrigins: config.ws.allowedOrigins,
+      certificates,
+      createServer: (opts) => new WebTransportServer(opts),
+      limits: {
+        // Above the session cap, so a client over it still gets a readable 4008 SERVER_FULL close.
+        maxConnections: config.limits.maxConnections + WT_CONNECTION_HEADROOM,
+        idleTimeoutMs: config.session.idleTimeoutMs,
+      },
+      onConnection,
+      logger: componentLogger(log, 'transport'),
+      metrics,
+    });
+    this.listeners.push(l);
+    const a = await l.listen();
+    this.addresses.wt = { ...a, url: `https://${urlHost(a.host)}:${a.port}${config.wt.path}` };
   }
 
   /**
@@ -223,8 +269,12 @@ export class Gateway {
     await this.presence?.close();
     await this.store?.close();
     await this.admin?.close();
+    this.certificates?.close();
   }
 }
+
+/** QUIC connections accepted beyond `limits.maxConnections`, so refusals can be told why. */
+const WT_CONNECTION_HEADROOM = 1024;
 
 /** Descriptors kept free for listeners, the admin port, logs, Redis and the like. */
 const RESERVED_FDS = 256;

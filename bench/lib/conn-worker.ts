@@ -88,7 +88,7 @@ class IdleClients {
 
   private adopt(conn: WireConn): void {
     this.conns.add(conn);
-    conn.onFrame = (buf, start, end) => {
+    conn.setFrameHandler((buf, start, end) => {
       const view = readFrame(this.reader, buf, start, end, this.view);
       if (view.body === BODY.ping) {
         let ts = 0;
@@ -103,7 +103,7 @@ class IdleClients {
         const key = `disconnect ${code}`;
         this.closes[key] = (this.closes[key] ?? 0) + 1;
       }
-    };
+    });
     conn.onClose = (code) => {
       this.conns.delete(conn);
       const key = `close ${code}`;

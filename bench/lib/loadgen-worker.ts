@@ -181,7 +181,7 @@ class Worker {
           const conn = await WireConn.connect(this.init.url, localAddress ? { localAddress } : {});
           await authenticate(conn, await tokenFor(this.init.target, c.userId, this.init.secret));
           c.conn = conn;
-          conn.onFrame = (buf, s, e) => this.clientOnFrame(c, buf, s, e);
+          conn.setFrameHandler((buf, s, e) => this.clientOnFrame(c, buf, s, e));
           conn.onClose = (code) => this.clientOnClose(c, code);
         } catch (err) {
           const key = err instanceof AuthError ? `auth ${err.message}` : (err as Error).message;

@@ -211,35 +211,97 @@ export interface HeapGroup {
 }
 
 interface HeapSnapshotJson {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+  snapshot: {
+    meta: {
+      node_fields: string[];
+      node_types: [string[], ...unknown[]];
+      edge_fields: string[];
+      edge_types: [string[], ...unknown[]];
+    };
+  };
   nodes: number[];
+  edges: number[];
   strings: string[];
 }
 
-/** Counts and self sizes of every object kind in a .heapsnapshot. */
-export function heapGroups(path: string): Map<string, HeapGroup> {
+/** Kinds whose name says nothing about where they come from: labelled with their retainer. */
+const ANONYMOUS_KIND = /^(object Object|object Array|array|closure |hidden |object shape )/;
+
+/**
+ * Counts and self sizes of every object kind in a .heapsnapshot: `byKind` groups by node type and
+ * constructor name; `byRetainer` further splits anonymous kinds (plain objects, arrays, closures,
+ * property backing stores) by the first object holding them and the property it uses
+ * ("object Object <- Session.limits"), which is what points at a line of source.
+ */
+export function heapGroups(path: string): { byKind: Map<string, HeapGroup>; byRetainer: Map<string, HeapGroup> } {
   const snap = JSON.parse(readFileSync(path, 'utf8')) as HeapSnapshotJson;
-  const fields = snap.snapshot.meta.node_fields;
-  const types = snap.snapshot.meta.node_types[0];
+  const meta = snap.snapshot.meta;
+  const fields = meta.node_fields;
+  const types = meta.node_types[0];
   const width = fields.length;
   const typeAt = fields.indexOf('type');
   const nameAt = fields.indexOf('name');
   const sizeAt = fields.indexOf('self_size');
-  const groups = new Map<string, HeapGroup>();
+  const edgeCountAt = fields.indexOf('edge_count');
+  const edgeWidth = meta.edge_fields.length;
+  const edgeTypeAt = meta.edge_fields.indexOf('type');
+  const edgeNameAt = meta.edge_fields.indexOf('name_or_index');
+  const edgeToAt = meta.edge_fields.indexOf('to_node');
+  const edgeTypes = meta.edge_types[0];
   const nodes = snap.nodes;
-  for (let i = 0; i < nodes.length; i += width) {
+  const edges = snap.edges;
+  const count = nodes.length / width;
+
+  const kinds: string[] = new Array<string>(count);
+  for (let n = 0; n < count; n++) {
+    const i = n * width;
     const type = types[nodes[i + typeAt]!] ?? '?';
     let name = snap.strings[nodes[i + nameAt]!] ?? '?';
     // Strings and numbers are grouped by type only; their text is data, not a kind.
     if (type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'number') name = '';
     if (name.length > 60) name = `${name.slice(0, 57)}...`;
-    const kind = `${type} ${name}`.trim();
-    const g = groups.get(kind) ?? { kind, count: 0, bytes: 0 };
-    g.count++;
-    g.bytes += nodes[i + sizeAt]!;
-    groups.set(kind, g);
+    kinds[n] = `${type} ${name}`.trim();
   }
-  return groups;
+
+  // First strong retainer of every node: (retaining node, edge name).
+  const retainer = new Int32Array(count).fill(-1);
+  const retainerEdge: string[] = new Array<string>(count);
+  let e = 0;
+  for (let n = 0; n < count; n++) {
+    const edgeCount = nodes[n * width + edgeCountAt]!;
+    for (let k = 0; k < edgeCount; k++, e += edgeWidth) {
+      const edgeType = edgeTypes[edges[e + edgeTypeAt]!];
+      if (edgeType === 'weak' || edgeType === 'shortcut') continue;
+      const to = edges[e + edgeToAt]! / width;
+      if (retainer[to] !== -1) continue;
+      retainer[to] = n;
+      const nameOrIndex = edges[e + edgeNameAt]!;
+      retainerEdge[to] =
+        edgeType === 'element' || edgeType === 'hidden' ? `[${nameOrIndex}]` : `.${snap.strings[nameOrIndex] ?? '?'}`;
+    }
+  }
+
+  const byKind = new Map<string, HeapGroup>();
+  const byRetainer = new Map<string, HeapGroup>();
+  const add = (m: Map<string, HeapGroup>, kind: string, bytes: number): void => {
+    const g = m.get(kind) ?? { kind, count: 0, bytes: 0 };
+    g.count++;
+    g.bytes += bytes;
+    m.set(kind, g);
+  };
+  for (let n = 0; n < count; n++) {
+    const kind = kinds[n]!;
+    const bytes = nodes[n * width + sizeAt]!;
+    add(byKind, kind, bytes);
+    let label = kind;
+    const r = retainer[n]!;
+    if (ANONYMOUS_KIND.test(kind) && r >= 0) {
+      const owner = kinds[r]!.replace(/^object /, '');
+      label = `${kind} <- ${owner}${retainerEdge[n] ?? ''}`;
+    }
+    add(byRetainer, label, bytes);
+  }
+  return { byKind, byRetainer };
 }
 
 /** What grew between two snapshots, per `per` (the number of connections opened in between). */

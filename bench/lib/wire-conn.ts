@@ -18,11 +18,18 @@ export interface ConnectOptions {
 }
 
 export class WireConn {
-  onFrame: FrameHandler = () => {};
   onClose: CloseHandler = () => {};
   closed = false;
   closeCode = 0;
   closeReason = '';
+
+  private handler: FrameHandler | null = null;
+  /**
+   * Frames that arrived before a handler was set: a server that refuses a connection at once (4008
+   * SERVER_FULL) writes its Disconnect right behind the WebSocket handshake, and ws emits it in the
+   * same tick as 'open', before the caller has had a chance to listen.
+   */
+  private early: Buffer[] = [];
 
   private constructor(
     readonly prefixed: boolean,
@@ -50,7 +57,7 @@ export class WireConn {
           socket.setNoDelay(true);
           const conn = new WireConn(true, null, socket);
           const frames = new PrefixedReader();
-          socket.on('data', (chunk: Buffer) => frames.push(chunk, (buf, s, e) => conn.onFrame(buf, s, e)));
+          socket.on('data', (chunk: Buffer) => frames.push(chunk, (buf, s, e) => conn.frameIn(buf, s, e)));
           socket.on('error', () => {});
           socket.on('close', () => conn.closedWith(0, ''));
           resolve(conn);
@@ -81,8 +88,21 @@ export class WireConn {
         opened = true;
         resolve(conn);
       });
-      ws.on('message', (data: Buffer) => conn.onFrame(data, 0, data.length));
+      ws.on('message', (data: Buffer) => conn.frameIn(data, 0, data.length));
     });
+  }
+
+  /** Sets the frame handler; frames received before it are replayed to it first. */
+  setFrameHandler(handler: FrameHandler): void {
+    this.handler = handler;
+    const early = this.early;
+    this.early = [];
+    for (const f of early) handler(f, 0, f.length);
+  }
+
+  private frameIn(buf: Buffer, start: number, end: number): void {
+    if (this.handler !== null) this.handler(buf, start, end);
+    else this.early.push(Buffer.from(buf.subarray(start, end)));
   }
 
   send(frame: Buffer): void {
@@ -128,15 +148,19 @@ export class AuthError extends Error {
 
 /**
  * Sends Authenticate and waits for the first answer. Resolves on AuthResult; rejects with AuthError
- * carrying the Disconnect code (or the close code, or 0 on timeout). Leaves `conn.onFrame` and
- * `conn.onClose` for the caller to replace afterwards.
+ * carrying the Disconnect code (or the close code, or 0 on timeout). The caller replaces the frame
+ * handler and `conn.onClose` afterwards.
  */
 export function authenticate(conn: WireConn, token: string, timeoutMs = 15_000): Promise<void> {
   const reader = new FieldReader();
   const view: FrameView = { id: 0, body: 0, start: 0, end: 0 };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new AuthError(0, 'auth timeout')), timeoutMs);
-    conn.onFrame = (buf, start, end) => {
+    conn.onClose = (code) => {
+      clearTimeout(timer);
+      reject(new AuthError(code, `closed ${code}`));
+    };
+    conn.setFrameHandler((buf, start, end) => {
       readFrame(reader, buf, start, end, view);
       if (view.body === BODY.authResult) {
         clearTimeout(timer);
@@ -148,11 +172,7 @@ export function authenticate(conn: WireConn, token: string, timeoutMs = 15_000):
         clearTimeout(timer);
         reject(new AuthError(code, `disconnect ${code}`));
       }
-    };
-    conn.onClose = (code) => {
-      clearTimeout(timer);
-      reject(new AuthError(code, `closed ${code}`));
-    };
+    });
     if (conn.closed) {
       clearTimeout(timer);
       reject(new AuthError(conn.closeCode, `closed ${conn.closeCode}`));

@@ -229,3 +229,23 @@ function codePointHex(value: string, at: number): string {
 function badRequest(message: string): RequestError {
   return new RequestError(ReplyCode.BAD_REQUEST, message);
 }
+
+/**
+ * docs/protocol.md §2.3: a WebTransport datagram from a client may carry only a Send or Publish with
+ * `ephemeral = true` and QoS 0 (they may be lost, duplicated or reordered, and nothing acks them).
+ * Throws ProtocolError PROTOCOL_VIOLATION (4503) for anything else. The body itself is then checked
+ * by `validateClientFrame` like any other frame.
+ */
+export function checkDatagramFrame(frame: Frame): void {
+  const kind = frame.body;
+  const b = kind === 'send' ? frame.send : kind === 'publish' ? frame.publish : null;
+  const qos = b?.qos ?? QOS_AT_MOST_ONCE;
+  if (b && b.ephemeral === true && qos === QOS_AT_MOST_ONCE) return;
+  const what = b
+    ? `a ${kind} with qos ${qos}, ephemeral ${b.ephemeral === true}`
+    : (kind ?? 'an empty frame');
+  throw new ProtocolError(
+    DisconnectCode.PROTOCOL_VIOLATION,
+    `a datagram may carry only an ephemeral QoS-0 send or publish, not ${what}`,
+  );
+}

@@ -19,7 +19,7 @@ import {
 } from '../errors.js';
 import { decodeFrame, type Frame, type FrameBody } from '../protocol/codec.js';
 import { StreamFrameReader } from '../protocol/stream-reader.js';
-import { validateClientFrame } from '../protocol/validate.js';
+import { checkDatagramFrame, validateClientFrame } from '../protocol/validate.js';
 import { clampCloseReason, type Connection, type ConnectionHandler } from '../transport/transport.js';
 import { PRIORITY_CONTROL } from './outbound-queue.js';
 import { RATE_FLOOD, RATE_OK, RateLimiter } from './rate-limiter.js';
@@ -89,7 +89,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
 
   /** A datagram is always exactly one frame, whatever the reliable channel's framing. */
   onDatagram(bytes: Uint8Array): void {
-    this.receive(bytes, null);
+    this.receive(bytes, null, true);
   }
 
   onClose(): void {
@@ -168,20 +168,24 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.sendFrame({ id, error: { code, message, retryable, retryAfterMs } });
   }
 
-  private receive(bytes: Uint8Array, reader: StreamFrameReader | null): void {
+  private receive(bytes: Uint8Array, reader: StreamFrameReader | null, datagram = false): void {
     if (this.state >= STATE_CLOSING) return;
     try {
       if (reader !== null) reader.push(bytes, this.onStreamFrame!);
-      else this.intake(bytes);
+      else this.intake(bytes, datagram);
     } catch (err) {
       this.intakeFailed(err);
     }
   }
 
   /** One frame's bytes (no length prefix). Throws ProtocolError; catches RequestError itself. */
-  private intake(body: Uint8Array): void {
+  private intake(body: Uint8Array, datagram = false): void {
     if (this.state >= STATE_CLOSING) return; // a frame behind a fatal one in the same chunk
     const frame = decodeFrame(body, this.ctx.maxFrameBytes);
+    if (datagram) {
+      checkDatagramFrame(frame); // docs/protocol.md §2.3: ephemeral QoS-0 Send/Publish only
+      if (this.state !== STATE_OPEN) return; // unreliable: one racing ahead of AuthResult may be lost
+    }
     const now = this.ctx.now();
     this.lastSeenMs = now; // any frame counts as liveness
     this.countIn(body.length);

@@ -11,6 +11,8 @@ export interface GatewayUrls {
   ws: string;
   tcp: string;
   admin: string;
+  /** https://127.0.0.1:<port>/wt when started with `wt: true`, else ''. */
+  wt: string;
 }
 
 /**
@@ -31,10 +33,13 @@ export class GatewayProcess {
     this.exitPromise = exitPromise;
   }
 
-  /** Starts a node; extra CLI flags go after the defaults (and win). */
+  /**
+   * Starts a node; extra CLI flags go after the defaults (and win). WebTransport is off unless `wt`
+   * is set, which starts it on a free UDP port (`--wt-port 0`).
+   */
   static async start(
     extraArgs: string[] = [],
-    opts: { dataDir?: string; env?: NodeJS.ProcessEnv } = {},
+    opts: { dataDir?: string; env?: NodeJS.ProcessEnv; wt?: boolean } = {},
   ): Promise<GatewayProcess> {
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ferry-test-'));
     const args = [
@@ -48,7 +53,7 @@ export class GatewayProcess {
       '0',
       '--admin-port',
       '0',
-      '--no-wt',
+      ...(opts.wt === true ? ['--wt-port', '0'] : ['--no-wt']),
       '--no-grpc',
       '--data-dir',
       dataDir,
@@ -83,7 +88,12 @@ export class GatewayProcess {
           logs.push(rec);
           if (rec.msg === 'ferry ready') {
             const a = rec.addresses as Record<string, { url: string }>;
-            resolve({ ws: a.ws?.url ?? '', tcp: a.tcp?.url ?? '', admin: a.admin?.url ?? '' });
+            resolve({
+              ws: a.ws?.url ?? '',
+              tcp: a.tcp?.url ?? '',
+              admin: a.admin?.url ?? '',
+              wt: a.wt?.url ?? '',
+            });
           }
         }
       });

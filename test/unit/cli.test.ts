@@ -233,6 +233,35 @@ describe('ferry CLI', () => {
     });
   });
 
+  describe('certs', () => {
+    it('creates a development certificate, prints it with its hash, and rotates it on --rotate', async () => {
+      const dataDir = join(dir, 'data');
+      const first = await run(['certs', '--data-dir', dataDir], { cwd: dir });
+      expect(first.exits).to.deep.equal([]);
+      expect(first.stdout).to.include(join(dataDir, 'certs', 'current-cert.pem'));
+      const hash = /sha-256 {6}(\S+) /.exec(first.stdout)?.[1];
+      expect(hash).to.be.a('string');
+      expect(first.stdout).to.include(`"algorithm":"sha-256","value":"${hash}"`);
+
+      const again = await run(['certs', '--data-dir', dataDir], { cwd: dir });
+      expect(again.stdout).to.include(hash);
+      const rotated = await run(['certs', '--rotate', '--data-dir', dataDir], { cwd: dir });
+      expect(rotated.stdout).to.include('just rotated');
+      expect(rotated.stdout).not.to.include(hash);
+    });
+
+    it('describes a configured CA certificate and refuses --rotate for it', async () => {
+      const made = await run(['certs', '--data-dir', join(dir, 'gen')], { cwd: dir });
+      const cert = /certificate {2}(\S+)/.exec(made.stdout)?.[1] ?? '';
+      const key = /key {10}(\S+)/.exec(made.stdout)?.[1] ?? '';
+      const env = { FERRY_WT_CERT: cert, FERRY_WT_KEY: key };
+      const shown = await run(['certs'], { cwd: dir, env });
+      expect(shown.stdout).to.include('CA-issued').and.include(cert);
+      const refused = await run(['certs', '--rotate'], { cwd: dir, env });
+      expect(refused.exits).to.deep.equal([2]);
+    });
+  });
+
   describe('start', () => {
     it('prints the banner, then drains once on SIGTERM and exits 0', async function () {
       this.timeout(20_000 * SLOW);

@@ -1,0 +1,210 @@
+/**
+ * The narrow seam between Ferry's QUIC driving code and a QUIC implementation. Everything above this
+ * file (endpoints, connections, HTTP/3, WebTransport) talks to these interfaces only; `quiche-engine.ts`
+ * implements them on the native quiche binding of `@matrixai/quic`. Another engine (Node's own
+ * `node:quic` once it is stable) replaces that one file.
+ *
+ * The contract is deliberately sans-IO and callback-free, like quiche itself: the driver feeds
+ * datagrams in with `recv`, pulls datagrams out with `send`, and asks `timeoutMs` when to call
+ * `onTimeout`. Engine failures never escape as foreign exceptions: "nothing to do" is a return
+ * value, and stream-level failures are reported as {@link QuicStreamError}.
+ */
+
+/** A UDP address as the engine sees it (IP literal, no DNS). */
+export interface QuicAddress {
+  host: string;
+  port: number;
+}
+
+/** Transport parameters and TLS material for one side (RFC 9000 §18.2). */
+export interface QuicTransportConfig {
+  /** TLS ALPN tokens (RFC 9114 §3.1: `h3`). */
+  alpn: readonly string[];
+  /** Server: PEM chain and key. Client: omit both. */
+  certPem?: string;
+  keyPem?: string;
+  /** Client: verify the server's chain against `caPem` (false when pinning by certificate hash). */
+  verifyPeer: boolean;
+  caPem?: string;
+  idleTimeoutMs: number;
+  /** Largest UDP payload we send (RFC 9000 §14: at least 1200; 1350 stays under common path MTUs). */
+  maxUdpPayloadBytes: number;
+  initialMaxData: number;
+  initialMaxStreamDataBidiLocal: number;
+  initialMaxStreamDataBidiRemote: number;
+  initialMaxStreamDataUni: number;
+  initialMaxStreamsBidi: number;
+  initialMaxStreamsUni: number;
+  /** Upper bounds for receive-window auto-tuning. */
+  maxStreamWindow: number;
+  maxConnectionWindow: number;
+  /** RFC 9221 DATAGRAM frames: queue lengths in datagrams (0 disables datagrams). */
+  datagramRecvQueue: number;
+  datagramSendQueue: number;
+}
+
+/** How a connection ended: the CONNECTION_CLOSE we sent or received, or an idle timeout. */
+export interface QuicCloseInfo {
+  /** True for an application (HTTP/3) error code, false for a transport error (RFC 9000 §20). */
+  isApp: boolean;
+  code: number;
+  reason: string;
+  /** Who closed: 'local' (we sent CONNECTION_CLOSE), 'peer', or 'idle' (RFC 9000 §10.1). */
+  by: 'local' | 'peer' | 'idle';
+}
+
+/** Stream-level failure reported by the engine. */
+export type QuicStreamErrorKind =
+  /** The peer reset the stream (RESET_STREAM, RFC 9000 §19.4); `code` is its error code. */
+  | 'reset'
+  /** The peer asked us to stop sending (STOP_SENDING, RFC 9000 §19.5); `code` is its error code. */
+  | 'stopped'
+  /** The stream is not open in this direction, or already finished/collected. */
+  | 'state'
+  /** Opening the stream would exceed the peer's MAX_STREAMS limit (RFC 9000 §4.6). */
+  | 'limit'
+  /** Anything else the engine reported (flow-control violations, internal errors). */
+  | 'other';
+
+/** A stream operation failed; the connection itself is still usable. */
+export class QuicStreamError extends Error {
+  override readonly name = 'QuicStreamError';
+
+  constructor(
+    readonly kind: QuicStreamErrorKind,
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A parsed long-header packet (RFC 9000 §17.2), enough to route or answer it statelessly. */
+export interface QuicLongHeader {
+  type: 'initial' | 'retry' | 'handshake' | '0rtt' | 'version-negotiation' | 'short';
+  version: number;
+  dcid: Uint8Array;
+  scid: Uint8Array;
+  token: Uint8Array | null;
+}
+
+/** `streamRecv` outcome besides a byte count (>= 0). */
+export const RECV_DONE = -1;
+/** The peer reset the stream; the code is in {@link QuicEngineConnection.lastResetCode}. */
+export const RECV_RESET = -2;
+/** The stream does not exist (any more) in the receive direction. */
+export const RECV_GONE = -3;
+
+/** One QUIC connection inside the engine. All methods are synchronous and never block. */
+export interface QuicEngineConnection {
+  /**
+   * Feeds one UDP datagram from `fromHost:fromPort` (arrived on the connection's local address);
+   * false if the engine discarded it (not fatal). Decrypts `packet` in place.
+   */
+  recv(packet: Uint8Array, fromHost: string, fromPort: number): boolean;
+  /**
+   * Writes the next datagram to send into `out` and returns its length, or 0 when there is nothing to
+   * send now. The destination is in {@link sendTo} afterwards.
+   */
+  send(out: Uint8Array): number;
+  /** Destination of the datagram last returned by `send`. */
+  readonly sendTo: QuicAddress;
+  /** Milliseconds until `onTimeout` must be called, or null when no timer is armed. */
+  timeoutMs(): number | null;
+  onTimeout(): void;
+
+  /**
+   * Reads stream data into `buf`: returns the byte count (with {@link lastRecvFin}), or one of
+   * RECV_DONE / RECV_RESET / RECV_GONE. Never throws.
+   */
+  streamRecv(streamId: number, buf: Uint8Array): number;
+  /** Whether the last successful `streamRecv` reached the end of the stream. */
+  readonly lastRecvFin: boolean;
+  /** Error code of the last RECV_RESET. */
+  readonly lastResetCode: number;
+  /**
+   * Writes as much as flow and congestion control allow and returns the count; -1 when blocked
+   * (nothing written, FIN not recorded). FIN is recorded only if all of `data` was written. Throws
+   * {@link QuicStreamError} ('stopped', 'state', 'limit').
+   */
+  streamSend(streamId: number, data: Uint8Array, fin: boolean): number;
+  /** RESET_STREAM ('write') or STOP_SENDING ('read') with `code`; a no-op on unknown/finished streams. */
+  streamShutdown(streamId: number, direction: 'read' | 'write', code: number): void;
+  /** Stream ids with data, FIN or a reset to read, in the engine's order. */
+  readableStreams(): Iterable<number>;
+  peerStreamsLeftBidi(): number;
+  peerStreamsLeftUni(): number;
+
+  /** Queues a DATAGRAM frame (RFC 9221); false if too big, queue full or unsupported. */
+  dgramSend(data: Uint8Array): boolean;
+  /** Next received datagram, or null. */
+  dgramRecv(): Uint8Array | null;
+  /** Largest datagram payload that fits in a packet now (0 if the peer does not accept datagrams). */
+  dgramMaxWritableLen(): number;
+
+  /** Starts closing with CONNECTION_CLOSE (RFC 9000 §10.2); a no-op if already closing. */
+  close(isApp: boolean, code: number, reason: string): void;
+  isEstablished(): boolean;
+  /** Closing or draining: no new application data will flow. */
+  isClosing(): boolean;
+  /** Fully closed: the driver can forget the connection. */
+  isClosed(): boolean;
+  /** Why it closed (null while open). */
+  closeInfo(): QuicCloseInfo | null;
+  /** DER certificates the peer presented (leaf first), or null. */
+  peerCertChain(): Uint8Array[] | null;
+  stats(): QuicConnectionStats;
+}
+
+/** Counters for logs and benchmarks. */
+export interface QuicConnectionStats {
+  packetsSent: number;
+  packetsReceived: number;
+  packetsLost: number;
+  bytesSent: number;
+  bytesReceived: number;
+  /** Smoothed RTT of the active path in milliseconds (0 if unknown). */
+  rttMs: number;
+}
+
+/** Opaque per-role engine configuration (built once, shared by connections). */
+export interface QuicEngineConfig {
+  readonly maxUdpPayloadBytes: number;
+}
+
+/** Factory and stateless packet helpers of one QUIC implementation. */
+export interface QuicEngine {
+  /** Length of the connection ids the server issues; short headers carry it implicitly. */
+  readonly serverCidLength: number;
+  /** The QUIC version this engine speaks (RFC 9000: 1). */
+  readonly version: number;
+  createConfig(config: QuicTransportConfig): QuicEngineConfig;
+  /** Parses a long header; null if the bytes are not a parseable QUIC packet. */
+  parseHeader(datagram: Uint8Array): QuicLongHeader | null;
+  versionIsSupported(version: number): boolean;
+  /** Writes a Version Negotiation packet (RFC 9000 §17.2.1) into `out`; returns its length (0 on failure). */
+  negotiateVersion(clientScid: Uint8Array, clientDcid: Uint8Array, out: Uint8Array): number;
+  /** Writes a Retry packet (RFC 9000 §17.2.5) into `out`; returns its length (0 on failure). */
+  retry(
+    clientScid: Uint8Array,
+    clientDcid: Uint8Array,
+    newScid: Uint8Array,
+    token: Uint8Array,
+    version: number,
+    out: Uint8Array,
+  ): number;
+  accept(
+    scid: Uint8Array,
+    originalDcid: Uint8Array | null,
+    local: QuicAddress,
+    peer: QuicAddress,
+    config: QuicEngineConfig,
+  ): QuicEngineConnection;
+  connect(
+    serverName: string,
+    scid: Uint8Array,
+    local: QuicAddress,
+    peer: QuicAddress,
+    config: QuicEngineConfig,
+  ): QuicEngineConnection;
+}

@@ -1,0 +1,176 @@
+/**
+ * The server side of the QUIC driver: one UDP socket, connection-id routing, Version Negotiation,
+ * stateless Retry, and the connection cap.
+ *
+ * Routing (RFC 9000 §5.2): we issue 20-byte connection ids, so a short-header packet is routed by the
+ * 20 bytes after its first byte without calling into the engine. Long-header packets are parsed by
+ * the engine. A new connection is reachable under our connection id and under the client's original
+ * destination id, because the client keeps using the latter for Initial retransmissions until it
+ * hears from us.
+ */
+import type dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import type { WtLogger } from '../api.js';
+import type { QuicAddress, QuicEngine, QuicEngineConfig } from './engine.js';
+import { QuicConnection } from './connection.js';
+import { QuicEndpoint } from './endpoint.js';
+import { RetryTokens } from './retry-token.js';
+
+/** RFC 9000 §14.1: a server must discard Initial packets in datagrams smaller than 1200 bytes. */
+const MIN_INITIAL_DATAGRAM = 1200;
+/** Room for a Retry or Version Negotiation packet (RFC 9000 §17.2.1, §17.2.5). */
+const STATELESS_PACKET_BYTES = 1500;
+
+/** Settings of a {@link QuicServerEndpoint}. */
+export interface QuicServerEndpointOptions {
+  host: string;
+  port: number;
+  engine: QuicEngine;
+  config: QuicEngineConfig;
+  /** Stateless Retry before creating connection state (RFC 9000 §8.1.2). */
+  retry: boolean;
+  /** Initials beyond this many live connections are dropped. */
+  maxConnections: number;
+  logger: WtLogger;
+  /** A connection was created for a client's Initial; install its handler synchronously. */
+  onConnection(conn: QuicConnection): void;
+}
+
+/** Latin-1 string of a connection id: a cheap, exact Map key. */
+function cidKey(cid: Uint8Array): string {
+  return Buffer.from(cid.buffer, cid.byteOffset, cid.length).toString('latin1');
+}
+
+/** Accepts QUIC connections on one UDP socket. */
+export class QuicServerEndpoint extends QuicEndpoint {
+  private readonly routes = new Map<string, QuicConnection>();
+  private readonly connections = new Set<QuicConnection>();
+  private readonly tokens = new RetryTokens();
+  private readonly cidLength: number;
+
+  private constructor(private readonly options: QuicServerEndpointOptions) {
+    super(options.host, options.logger, false);
+    this.cidLength = options.engine.serverCidLength;
+  }
+
+  /** Binds the socket and starts accepting. */
+  static async listen(options: QuicServerEndpointOptions): Promise<QuicServerEndpoint> {
+    const endpoint = new QuicServerEndpoint(options);
+    await endpoint.bind(options.host, options.port);
+    return endpoint;
+  }
+
+  /** Live connections (including ones that are closing). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  protected onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.closed || msg.length === 0) return;
+    const first = msg[0] as number;
+    if ((first & 0x80) === 0) {
+      // RFC 9000 §17.3.1: short header; the destination id is ours, so its length is known.
+      if (msg.length <= this.cidLength) return;
+      const conn = this.routes.get(msg.toString('latin1', 1, 1 + this.cidLength));
+      // Unknown ids are dropped (no Stateless Reset, RFC 9000 §10.3, which is optional).
+      if (conn !== undefined) conn.receive(msg, rinfo.address, rinfo.port);
+      return;
+    }
+    const engine = this.options.engine;
+    const header = engine.parseHeader(msg);
+    if (header === null) return;
+    const known = this.routes.get(cidKey(header.dcid));
+    if (known !== undefined) {
+      known.receive(msg, rinfo.address, rinfo.port);
+      return;
+    }
+    const peer: QuicAddress = { host: rinfo.address, port: rinfo.port };
+    if (!engine.versionIsSupported(header.version)) {
+      // RFC 9000 §6.1, §5.2.2: answer only datagrams large enough to start a connection.
+      if (msg.length >= MIN_INITIAL_DATAGRAM) {
+        const out = Buffer.allocUnsafe(STATELESS_PACKET_BYTES);
+        this.sendRaw(out, engine.negotiateVersion(header.scid, header.dcid, out), peer);
+      }
+      return;
+    }
+    if (header.type !== 'initial' || msg.length < MIN_INITIAL_DATAGRAM) return;
+    if (this.connections.size >= this.options.maxConnections) {
+      this.logger.debug({ peer }, 'webtransport: connection limit reached, initial dropped');
+      return;
+    }
+    this.accept(msg, peer, header.scid, header.dcid, header.version, header.token);
+  }
+
+  private accept(
+    msg: Buffer,
+    peer: QuicAddress,
+    clientScid: Uint8Array,
+    dcid: Uint8Array,
+    version: number,
+    token: Uint8Array | null,
+  ): void {
+    const { engine, config } = this.options;
+    let scid: Uint8Array;
+    let originalDcid: Uint8Array | null = null;
+    if (this.options.retry) {
+      const validated =
+        token !== null && token.length > 0 && dcid.length === this.cidLength
+          ? this.tokens.validate(token, peer, dcid)
+          : null;
+      if (validated === null) {
+        if (token !== null && token.length > 0 && dcid.length === this.cidLength) {
+          // RFC 9000 §8.1.3: a forged or expired Retry token; the client accepts only one Retry, so
+          // there is nothing useful to answer.
+          return;
+        }
+        const retryScid = randomBytes(this.cidLength);
+        const newToken = this.tokens.mint(peer, dcid, retryScid);
+        const out = Buffer.allocUnsafe(STATELESS_PACKET_BYTES);
+        this.sendRaw(out, engine.retry(clientScid, dcid, retryScid, newToken, version, out), peer);
+        return;
+      }
+      // RFC 9000 §7.3: the connection's id is the Retry's, and original_destination_connection_id
+      // carries the id the client first chose.
+      scid = Uint8Array.prototype.slice.call(dcid);
+      originalDcid = validated.originalDcid;
+    } else {
+      scid = randomBytes(this.cidLength);
+    }
+    let conn: QuicConnection;
+    try {
+      conn = new QuicConnection(engine.accept(scid, originalDcid, this.local, peer, config), this, peer);
+    } catch (err) {
+      this.logger.debug({ err, peer }, 'webtransport: quic accept failed');
+      return;
+    }
+    this.connections.add(conn);
+    for (const key of new Set([cidKey(scid), cidKey(dcid)])) {
+      conn.routingKeys.push(key);
+      this.routes.set(key, conn);
+    }
+    this.options.onConnection(conn);
+    conn.receive(msg, peer.host, peer.port);
+  }
+
+  forget(conn: QuicConnection): void {
+    for (const key of conn.routingKeys) {
+      if (this.routes.get(key) === conn) this.routes.delete(key);
+    }
+    this.connections.delete(conn);
+  }
+
+  /**
+   * Closes every connection with an application CONNECTION_CLOSE (`code`, `reason`), sends those
+   * packets, then closes the socket. Handlers see `onClosed` before this resolves.
+   */
+  async close(code: number, reason: string): Promise<void> {
+    if (this.closed) return;
+    for (const conn of [...this.connections]) {
+      conn.close(true, code, reason);
+      conn.process();
+      conn.abandon();
+      this.forget(conn);
+    }
+    await this.closeSocket();
+  }
+}
