@@ -64,19 +64,20 @@ export const SETTINGS_ENABLE_CONNECT_PROTOCOL = 0x08;
 export const SETTINGS_H3_DATAGRAM = 0x33;
 /** draft-ietf-masque-h3-datagram-04 §9.1: pre-RFC datagram setting Chromium still sends. */
 export const SETTINGS_H3_DATAGRAM_DRAFT04 = 0xffd277;
-/** draft-ietf-webtrans-http3-02 §8.2: SETTINGS_ENABLE_WEBTRANSPORT (Chromium 156 requires it). */
+/** draft-ietf-webtrans-http3-02 (IANA, HTTP/3 settings): SETTINGS_ENABLE_WEBTRANSPORT (Chromium 156 requires it). */
 export const SETTINGS_ENABLE_WEBTRANSPORT_DRAFT02 = 0x2b603742;
-/** draft-ietf-webtrans-http3-07 §8.2: SETTINGS_WEBTRANSPORT_MAX_SESSIONS (draft-07 and -08). */
+/** draft-ietf-webtrans-http3-07 (IANA, HTTP/3 settings): SETTINGS_WEBTRANSPORT_MAX_SESSIONS (draft-07 and -08). */
 export const SETTINGS_WEBTRANSPORT_MAX_SESSIONS_DRAFT07 = 0xc671706a;
-/** draft-ietf-webtrans-http3-09..14 §9.2: SETTINGS_WT_MAX_SESSIONS. */
+/** draft-ietf-webtrans-http3-09..14 (IANA, HTTP/3 settings): SETTINGS_WT_MAX_SESSIONS; a value > 1
+ * on both sides turns on session flow control (§5.1). */
 export const SETTINGS_WT_MAX_SESSIONS = 0x14e9cd29;
-/** draft-ietf-webtrans-http3-15 §9.2: SETTINGS_WT_ENABLED (boolean, replaces WT_MAX_SESSIONS). */
+/** draft-ietf-webtrans-http3-15 (IANA, HTTP/3 settings): SETTINGS_WT_ENABLED (boolean, replaces WT_MAX_SESSIONS). */
 export const SETTINGS_WT_ENABLED = 0x2c7cf000;
-/** draft-ietf-webtrans-http3-09+ §9.2: SETTINGS_WT_INITIAL_MAX_DATA (session flow control). */
+/** draft-ietf-webtrans-http3-09+ §5.5: SETTINGS_WT_INITIAL_MAX_DATA (session flow control). */
 export const SETTINGS_WT_INITIAL_MAX_DATA = 0x2b61;
-/** draft-ietf-webtrans-http3-09+ §9.2: SETTINGS_WT_INITIAL_MAX_STREAMS_UNI. */
+/** draft-ietf-webtrans-http3-09+ §5.5: SETTINGS_WT_INITIAL_MAX_STREAMS_UNI. */
 export const SETTINGS_WT_INITIAL_MAX_STREAMS_UNI = 0x2b64;
-/** draft-ietf-webtrans-http3-09+ §9.2: SETTINGS_WT_INITIAL_MAX_STREAMS_BIDI. */
+/** draft-ietf-webtrans-http3-09+ §5.5: SETTINGS_WT_INITIAL_MAX_STREAMS_BIDI. */
 export const SETTINGS_WT_INITIAL_MAX_STREAMS_BIDI = 0x2b65;
 /**
  * RFC 9114 §7.2.4.1, §11.2.2: HTTP/2 setting ids with no HTTP/3 counterpart; receipt is a
@@ -132,12 +133,12 @@ export const QPACK_DECODER_STREAM_ERROR = 0x202;
 export const H3_DATAGRAM_ERROR = 0x33;
 
 // ---------------------------------------------------------------------------------------------
-// WebTransport error codes (draft-ietf-webtrans-http3 §9.5)
+// WebTransport error codes (draft-ietf-webtrans-http3, IANA HTTP/3 error codes)
 // ---------------------------------------------------------------------------------------------
 
-/** draft-ietf-webtrans-http3 §4.6: a stream arrived for a session that will never exist. */
+/** draft-ietf-webtrans-http3 §4.5: too many streams buffered waiting for their session. */
 export const WT_BUFFERED_STREAM_REJECTED = 0x3994bd84;
-/** draft-ietf-webtrans-http3 §4.6: the stream's session is gone. */
+/** draft-ietf-webtrans-http3 §6: the stream's session has terminated. */
 export const WT_SESSION_GONE = 0x170d7b68;
 /** draft-ietf-webtrans-http3 §4.3: first HTTP/3 code of the application error range (n = 0). */
 export const WT_APPLICATION_ERROR_FIRST = 0x52e4a40fa8db;
@@ -145,16 +146,16 @@ export const WT_APPLICATION_ERROR_FIRST = 0x52e4a40fa8db;
 export const WT_APPLICATION_ERROR_LAST = 0x52e5ac983162;
 
 // ---------------------------------------------------------------------------------------------
-// Capsule types (RFC 9297 §3.2, draft-ietf-webtrans-http3 §5)
+// Capsule types (RFC 9297 §3.2, draft-ietf-webtrans-http3 §4.6 and §6)
 // ---------------------------------------------------------------------------------------------
 
 /** RFC 9297 §3.5: DATAGRAM capsule. */
 export const CAPSULE_DATAGRAM = 0x00;
-/** draft-ietf-webtrans-http3 §5: CLOSE_WEBTRANSPORT_SESSION (u32 code + UTF-8 reason). */
+/** draft-ietf-webtrans-http3 §6: CLOSE_WEBTRANSPORT_SESSION (u32 code + UTF-8 reason). */
 export const CAPSULE_CLOSE_WEBTRANSPORT_SESSION = 0x2843;
-/** draft-ietf-webtrans-http3 §4.7: DRAIN_WEBTRANSPORT_SESSION (empty). */
+/** draft-ietf-webtrans-http3 §4.6: DRAIN_WEBTRANSPORT_SESSION (Length 0). */
 export const CAPSULE_DRAIN_WEBTRANSPORT_SESSION = 0x78ae;
-/** draft-ietf-webtrans-http3 §5: longest Application Error Message in a close capsule, in bytes. */
+/** draft-ietf-webtrans-http3 §6: longest Application Error Message in a close capsule, in bytes. */
 export const WT_CLOSE_REASON_MAX_BYTES = 1024;
 
 // ---------------------------------------------------------------------------------------------

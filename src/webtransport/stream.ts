@@ -23,6 +23,10 @@ export interface StreamOwner {
 export interface StreamSink {
   /** While true the read loop leaves the stream's data in QUIC. */
   readonly paused: boolean;
+  /** Largest read the sink wants now (0 = the whole read buffer). */
+  readonly readLimit: number;
+  /** A critical stream: any error or closure ends the connection (RFC 9114 §6.2.1, RFC 9204 §4.2). */
+  readonly critical: boolean;
   /** `bytes` is a view of a shared buffer, valid only during the call. */
   onBytes(bytes: Uint8Array, fin: boolean): void;
   onReset(code: number): void;
@@ -44,7 +48,12 @@ export function streamErrorFromWire(h3Code: number): number {
  * writable, ours never readable. Implements the public {@link WtBidiStream} contract.
  */
 export class WtStream implements WtBidiStream, StreamSink {
+  readonly readLimit = 0;
+  readonly critical = false;
+  /** True once the peer's FIN or RESET_STREAM was read: QUIC will not report the stream again. */
+  peerDone = false;
   private handler: StreamHandler | null = null;
+  private finPending = false;
   private userPaused = false;
   private recvOpen: boolean;
   private sendOpen: boolean;
@@ -70,7 +79,19 @@ export class WtStream implements WtBidiStream, StreamSink {
 
   setHandler(handler: StreamHandler): void {
     this.handler = handler;
-    if (this.recvOpen) this.owner.quic.wake();
+    if (this.finPending) {
+      // The stream ended right after its preamble; nothing is left in QUIC to wake us.
+      this.finPending = false;
+      queueMicrotask(() => this.onBytes(EMPTY, true));
+    } else if (this.recvOpen) {
+      this.owner.quic.wake();
+    }
+  }
+
+  /** The peer's FIN was read together with the preamble, before any handler existed. */
+  markPeerFin(): void {
+    this.peerDone = true;
+    this.finPending = true;
   }
 
   /** Stops reading; the peer is held back by flow control until {@link resume}. */
@@ -134,6 +155,7 @@ export class WtStream implements WtBidiStream, StreamSink {
     // The read buffer is shared and reused: the handler gets its own copy.
     if (bytes.length > 0) handler.onData(bytes.slice());
     if (fin && this.recvOpen) {
+      this.peerDone = true;
       this.recvOpen = false;
       handler.onEnd();
       this.checkFinished();
@@ -141,6 +163,7 @@ export class WtStream implements WtBidiStream, StreamSink {
   }
 
   onReset(code: number): void {
+    this.peerDone = true;
     if (!this.recvOpen) return;
     this.recvOpen = false;
     this.handler?.onReset(streamErrorFromWire(code));

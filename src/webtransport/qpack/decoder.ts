@@ -61,7 +61,9 @@ export function decodeFieldSection(buf: Uint8Array, limits: FieldSectionLimits =
   // RFC 9204 §4.5.1: Required Insert Count (8-bit prefix), then Sign + Delta Base (7-bit prefix).
   const ric = int(buf, cur, end, 8);
   if (ric !== 0) fail('Required Insert Count is not 0 but our dynamic table capacity is 0');
-  int(buf, cur, end, 7); // Base is only used for dynamic references, which are all rejected below.
+  // RFC 9204 §4.5.1.2: Sign 1 needs Required Insert Count > Delta Base, impossible with RIC 0.
+  if (cur.pos < end && (buf[cur.pos]! & 0x80) !== 0) fail('negative Base');
+  int(buf, cur, end, 7); // Base only matters for dynamic references, all rejected below
 
   const fields: HeaderField[] = [];
   let budget = maxBytes;

@@ -24,7 +24,9 @@ import { concat, expectH3Error, fromHex, splits, toHex } from './support.js';
 
 function collect(chunks: Uint8Array[], finish = true): string[] {
   const out: string[] = [];
-  const reader = new CapsuleReader({ onCapsule: (type, value) => out.push(`${type.toString(16)}:${toHex(value)}`) });
+  const reader = new CapsuleReader({
+    onCapsule: (type, value) => out.push(`${type.toString(16)}:${toHex(value)}`),
+  });
   for (const c of chunks) reader.push(c);
   if (finish) reader.finish();
   return out;
@@ -71,9 +73,15 @@ describe('webtransport/capsules', () => {
   });
 
   it('rejects impossible known capsule sizes with H3_MESSAGE_ERROR', () => {
-    expectH3Error(() => collect([encodeCapsule(CAPSULE_CLOSE_WEBTRANSPORT_SESSION, fromHex('0000'))]), H3_MESSAGE_ERROR);
+    expectH3Error(
+      () => collect([encodeCapsule(CAPSULE_CLOSE_WEBTRANSPORT_SESSION, fromHex('0000'))]),
+      H3_MESSAGE_ERROR,
+    );
     expectH3Error(() => collect([fromHex('6843 4405')]), H3_MESSAGE_ERROR); // 1029 bytes declared
-    expectH3Error(() => collect([encodeCapsule(CAPSULE_DRAIN_WEBTRANSPORT_SESSION, fromHex('00'))]), H3_MESSAGE_ERROR);
+    expectH3Error(
+      () => collect([encodeCapsule(CAPSULE_DRAIN_WEBTRANSPORT_SESSION, fromHex('00'))]),
+      H3_MESSAGE_ERROR,
+    );
     expectH3Error(() => collect([fromHex('00 80100000')]), H3_MESSAGE_ERROR); // DATAGRAM capsule of 1 MiB
   });
 

@@ -4,19 +4,30 @@ import * as C from '../../../src/webtransport/constants.js';
 
 describe('webtransport/constants', () => {
   it('has the RFC 9114 / RFC 9204 codepoints', () => {
-    expect([C.FRAME_DATA, C.FRAME_HEADERS, C.FRAME_CANCEL_PUSH, C.FRAME_SETTINGS]).to.deep.equal([0, 1, 3, 4]);
-    expect([C.FRAME_PUSH_PROMISE, C.FRAME_GOAWAY, C.FRAME_MAX_PUSH_ID, C.FRAME_WEBTRANSPORT_STREAM]).to.deep.equal([
-      5, 7, 0x0d, 0x41,
+    expect([C.FRAME_DATA, C.FRAME_HEADERS, C.FRAME_CANCEL_PUSH, C.FRAME_SETTINGS]).to.deep.equal([
+      0, 1, 3, 4,
     ]);
-    expect([C.STREAM_CONTROL, C.STREAM_PUSH, C.STREAM_QPACK_ENCODER, C.STREAM_QPACK_DECODER]).to.deep.equal([0, 1, 2, 3]);
+    expect([
+      C.FRAME_PUSH_PROMISE,
+      C.FRAME_GOAWAY,
+      C.FRAME_MAX_PUSH_ID,
+      C.FRAME_WEBTRANSPORT_STREAM,
+    ]).to.deep.equal([5, 7, 0x0d, 0x41]);
+    expect([C.STREAM_CONTROL, C.STREAM_PUSH, C.STREAM_QPACK_ENCODER, C.STREAM_QPACK_DECODER]).to.deep.equal([
+      0, 1, 2, 3,
+    ]);
     expect(C.STREAM_WEBTRANSPORT_UNI).to.equal(0x54);
     expect([C.H3_NO_ERROR, C.H3_MESSAGE_ERROR, C.H3_CONNECT_ERROR, C.H3_VERSION_FALLBACK]).to.deep.equal([
       0x100, 0x10e, 0x10f, 0x110,
     ]);
-    expect([C.QPACK_DECOMPRESSION_FAILED, C.QPACK_ENCODER_STREAM_ERROR, C.QPACK_DECODER_STREAM_ERROR]).to.deep.equal([
-      0x200, 0x201, 0x202,
+    expect([
+      C.QPACK_DECOMPRESSION_FAILED,
+      C.QPACK_ENCODER_STREAM_ERROR,
+      C.QPACK_DECODER_STREAM_ERROR,
+    ]).to.deep.equal([0x200, 0x201, 0x202]);
+    expect([C.CAPSULE_CLOSE_WEBTRANSPORT_SESSION, C.CAPSULE_DRAIN_WEBTRANSPORT_SESSION]).to.deep.equal([
+      0x2843, 0x78ae,
     ]);
-    expect([C.CAPSULE_CLOSE_WEBTRANSPORT_SESSION, C.CAPSULE_DRAIN_WEBTRANSPORT_SESSION]).to.deep.equal([0x2843, 0x78ae]);
   });
 
   it('detects reserved GREASE values 0x1f*N+0x21', () => {

@@ -107,7 +107,11 @@ describe('webtransport/h3-frames', () => {
     });
 
     it('skips unknown frames of any size without buffering', () => {
-      const bytes = concat(fromHex('21 80100000'), new Uint8Array(0x100000), encodeHeadersFrame(fromHex('00')));
+      const bytes = concat(
+        fromHex('21 80100000'),
+        new Uint8Array(0x100000),
+        encodeHeadersFrame(fromHex('00')),
+      );
       expect(collect([bytes], { maxFramePayload: 16 })).to.deep.equal(['1:00']);
     });
 
@@ -136,14 +140,20 @@ describe('webtransport/h3-frames', () => {
 
     describe("kind 'control'", () => {
       it('requires SETTINGS first (H3_MISSING_SETTINGS), even before GREASE', () => {
-        expectH3Error(() => collect([encodeFrame(0x21, fromHex(''))], { kind: 'control' }), H3_MISSING_SETTINGS);
+        expectH3Error(
+          () => collect([encodeFrame(0x21, fromHex(''))], { kind: 'control' }),
+          H3_MISSING_SETTINGS,
+        );
         expectH3Error(() => collect([encodeGoawayFrame(0)], { kind: 'control' }), H3_MISSING_SETTINGS);
       });
 
       it('rejects a second SETTINGS and DATA/HEADERS with H3_FRAME_UNEXPECTED', () => {
         const settings = encodeSettingsFrame([]);
         expectH3Error(() => collect([settings, settings], { kind: 'control' }), H3_FRAME_UNEXPECTED);
-        expectH3Error(() => collect([settings, encodeDataFrameHeader(0)], { kind: 'control' }), H3_FRAME_UNEXPECTED);
+        expectH3Error(
+          () => collect([settings, encodeDataFrameHeader(0)], { kind: 'control' }),
+          H3_FRAME_UNEXPECTED,
+        );
         expectH3Error(
           () => collect([settings, encodeHeadersFrame(fromHex('0000'))], { kind: 'control' }),
           H3_FRAME_UNEXPECTED,
@@ -159,7 +169,9 @@ describe('webtransport/h3-frames', () => {
     it("kind 'request' rejects control frames with H3_FRAME_UNEXPECTED", () => {
       expectH3Error(() => collect([encodeSettingsFrame([])], { kind: 'request' }), H3_FRAME_UNEXPECTED);
       expectH3Error(() => collect([encodeGoawayFrame(0)], { kind: 'request' }), H3_FRAME_UNEXPECTED);
-      expect(collect([encodeHeadersFrame(fromHex('0000d9'))], { kind: 'request' })).to.deep.equal(['1:0000d9']);
+      expect(collect([encodeHeadersFrame(fromHex('0000d9'))], { kind: 'request' })).to.deep.equal([
+        '1:0000d9',
+      ]);
     });
   });
 
@@ -194,7 +206,11 @@ describe('webtransport/h3-frames', () => {
     });
 
     it('parse uni stream types, WebTransport with its session id', () => {
-      expect(parseUniStreamHeader(fromHex('00 0400'))).to.deep.equal({ type: STREAM_CONTROL, sessionId: -1, length: 1 });
+      expect(parseUniStreamHeader(fromHex('00 0400'))).to.deep.equal({
+        type: STREAM_CONTROL,
+        sessionId: -1,
+        length: 1,
+      });
       expect(parseUniStreamHeader(fromHex('4054 4004 ff'))).to.deep.equal({
         type: STREAM_WEBTRANSPORT_UNI,
         sessionId: 4,
@@ -205,8 +221,16 @@ describe('webtransport/h3-frames', () => {
     });
 
     it('parse bidi streams: 0x41 + session id, or a request stream', () => {
-      expect(parseBidiStreamHeader(fromHex('4041 00 68'))).to.deep.equal({ type: 0x41, sessionId: 0, length: 3 });
-      expect(parseBidiStreamHeader(fromHex('01 03 0000d9'))).to.deep.equal({ type: -1, sessionId: -1, length: 0 });
+      expect(parseBidiStreamHeader(fromHex('4041 00 68'))).to.deep.equal({
+        type: 0x41,
+        sessionId: 0,
+        length: 3,
+      });
+      expect(parseBidiStreamHeader(fromHex('01 03 0000d9'))).to.deep.equal({
+        type: -1,
+        sessionId: -1,
+        length: 0,
+      });
     });
 
     it('return undefined until the header is complete', () => {

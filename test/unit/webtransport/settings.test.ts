@@ -44,7 +44,12 @@ describe('webtransport/settings', () => {
   });
 
   it('keeps a GREASE id larger than 2^53 as an inexact unknown id', () => {
-    const big = concat(encodeVarint((1n << 62n) - 1n - 2n), encodeVarint(0), encodeVarint(0x33), encodeVarint(1));
+    const big = concat(
+      encodeVarint((1n << 62n) - 1n - 2n),
+      encodeVarint(0),
+      encodeVarint(0x33),
+      encodeVarint(1),
+    );
     const decoded = decodeSettings(big);
     expect(decoded.get(0x33)).to.equal(1);
     expect(decoded.size).to.equal(2);
@@ -62,14 +67,49 @@ describe('webtransport/settings', () => {
       peerWebTransportSupport(new Map(entries), server).webTransport;
     expect(s([[SETTINGS_ENABLE_WEBTRANSPORT_DRAFT02, 1]])).to.equal(false);
     expect(s([[SETTINGS_H3_DATAGRAM, 1]])).to.equal(false);
-    expect(s([[SETTINGS_H3_DATAGRAM_DRAFT04, 1], [SETTINGS_ENABLE_WEBTRANSPORT_DRAFT02, 1]])).to.equal(true);
-    expect(s([[SETTINGS_H3_DATAGRAM, 1], [SETTINGS_WT_MAX_SESSIONS, 1]])).to.equal(true);
-    expect(s([[SETTINGS_H3_DATAGRAM, 1], [SETTINGS_WT_ENABLED, 1]])).to.equal(true);
-    expect(s([[SETTINGS_H3_DATAGRAM, 1], [SETTINGS_WEBTRANSPORT_MAX_SESSIONS_DRAFT07, 4]])).to.equal(true);
-    expect(s([[SETTINGS_H3_DATAGRAM, 1], [SETTINGS_WT_ENABLED, 1]], true)).to.equal(false);
-    expect(s([[SETTINGS_H3_DATAGRAM, 1], [SETTINGS_WT_ENABLED, 1], [SETTINGS_ENABLE_CONNECT_PROTOCOL, 1]], true)).to.equal(
-      true,
-    );
+    expect(
+      s([
+        [SETTINGS_H3_DATAGRAM_DRAFT04, 1],
+        [SETTINGS_ENABLE_WEBTRANSPORT_DRAFT02, 1],
+      ]),
+    ).to.equal(true);
+    expect(
+      s([
+        [SETTINGS_H3_DATAGRAM, 1],
+        [SETTINGS_WT_MAX_SESSIONS, 1],
+      ]),
+    ).to.equal(true);
+    expect(
+      s([
+        [SETTINGS_H3_DATAGRAM, 1],
+        [SETTINGS_WT_ENABLED, 1],
+      ]),
+    ).to.equal(true);
+    expect(
+      s([
+        [SETTINGS_H3_DATAGRAM, 1],
+        [SETTINGS_WEBTRANSPORT_MAX_SESSIONS_DRAFT07, 4],
+      ]),
+    ).to.equal(true);
+    expect(
+      s(
+        [
+          [SETTINGS_H3_DATAGRAM, 1],
+          [SETTINGS_WT_ENABLED, 1],
+        ],
+        true,
+      ),
+    ).to.equal(false);
+    expect(
+      s(
+        [
+          [SETTINGS_H3_DATAGRAM, 1],
+          [SETTINGS_WT_ENABLED, 1],
+          [SETTINGS_ENABLE_CONNECT_PROTOCOL, 1],
+        ],
+        true,
+      ),
+    ).to.equal(true);
     expect(peerWebTransportSupport(new Map()).maxFieldSectionSize).to.equal(Number.POSITIVE_INFINITY);
   });
 
@@ -78,7 +118,8 @@ describe('webtransport/settings', () => {
   });
 
   it('rejects HTTP/2 identifiers 0x02-0x05 with H3_SETTINGS_ERROR', () => {
-    for (const id of [2, 3, 4, 5]) expectH3Error(() => decodeSettings(encodeSettings([[id, 0]])), H3_SETTINGS_ERROR);
+    for (const id of [2, 3, 4, 5])
+      expectH3Error(() => decodeSettings(encodeSettings([[id, 0]])), H3_SETTINGS_ERROR);
   });
 
   it('rejects boolean settings other than 0/1 with H3_SETTINGS_ERROR', () => {
@@ -95,7 +136,9 @@ describe('webtransport/settings', () => {
   });
 
   it('caps the number of entries', () => {
-    const many = encodeSettings(Array.from({ length: 300 }, (_, i): [number, number] => [0x21 + 0x1f * i, 0]));
+    const many = encodeSettings(
+      Array.from({ length: 300 }, (_, i): [number, number] => [0x21 + 0x1f * i, 0]),
+    );
     expectH3Error(() => decodeSettings(many), H3_SETTINGS_ERROR);
   });
 
@@ -122,9 +165,12 @@ describe('webtransport/settings', () => {
   it('round-trips random settings (property)', () => {
     const id = fc.maxSafeNat().filter((n) => n < 2 || n > 5);
     fc.assert(
-      fc.property(fc.uniqueArray(fc.tuple(id, fc.nat(1)), { selector: ([i]) => i, maxLength: 40 }), (entries) => {
-        expect([...decodeSettings(encodeSettings(entries))]).to.deep.equal(entries);
-      }),
+      fc.property(
+        fc.uniqueArray(fc.tuple(id, fc.nat(1)), { selector: ([i]) => i, maxLength: 40 }),
+        (entries) => {
+          expect([...decodeSettings(encodeSettings(entries))]).to.deep.equal(entries);
+        },
+      ),
     );
   });
 });

@@ -51,3 +51,13 @@ export function splits(bytes: Uint8Array): Uint8Array[][] {
   out.push(Array.from(bytes, (_, i) => bytes.subarray(i, i + 1)));
   return out;
 }
+
+/** Multiplies time budgets; set FERRY_TEST_TIME_FACTOR=3 on slow machines. */
+export const TIME_FACTOR = Math.max(1, Number(process.env.FERRY_TEST_TIME_FACTOR ?? '1') || 1);
+
+/** Milliseconds `fn` takes. */
+export function timeMs(fn: () => void): number {
+  const start = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
