@@ -64,7 +64,8 @@ function peerOnFrame(peer: Peer, buf: Buffer, start: number, end: number): boole
     if (body !== BODY.authenticate) return false;
     reader.reset(buf, view.start, view.end);
     while (reader.next()) {
-      if (reader.field === 1 && reader.wireType === 2) peer.userId = buf.subarray(reader.lenStart, reader.lenEnd);
+      if (reader.field === 1 && reader.wireType === 2)
+        peer.userId = buf.subarray(reader.lenStart, reader.lenEnd);
     }
     if (peer.userId === null || peer.userId.length === 0) return false;
     peer.userId = Buffer.from(peer.userId); // own copy: do not pin the read chunk

@@ -65,7 +65,9 @@ assert.equal(decodeFrame(encodeAuthResult(3, Buffer.from('u1'), false), MAX).aut
 const reader = new FieldReader();
 const view: FrameView = { id: 0, body: 0, start: 0, end: 0 };
 const ferryDeliver = Buffer.from(
-  encodeFrame({ deliver: { serverId: 's1', seq: 2 ** 33, fromUser: 'a', payload: Buffer.from('hey'), qos: 1 } }),
+  encodeFrame({
+    deliver: { serverId: 's1', seq: 2 ** 33, fromUser: 'a', payload: Buffer.from('hey'), qos: 1 },
+  }),
 );
 readFrame(reader, ferryDeliver, 0, ferryDeliver.length, view);
 assert.equal(view.body, BODY.deliver);

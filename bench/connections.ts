@@ -222,7 +222,9 @@ async function openMore(
 }
 
 async function status(workers: ChildProcess[]): Promise<{ open: number; closes: Record<string, number> }> {
-  const replies = await Promise.all(workers.map((w) => request<ConnWorkerStatus>(w, { type: 'status' }, 'status')));
+  const replies = await Promise.all(
+    workers.map((w) => request<ConnWorkerStatus>(w, { type: 'status' }, 'status')),
+  );
   const closes: Record<string, number> = {};
   for (const r of replies) addCounts(closes, r.closes);
   return { open: replies.reduce((a, r) => a + r.open, 0), closes };
@@ -367,16 +369,50 @@ export function connRows(results: ConnResult[]): string[][] {
   return [
     ['', ...results.map((r) => r.target)],
     ['connections reached (+2 probes)', ...col((r) => num(r.reached))],
-    ['RSS at 0 / at max', ...col((r) => `${mib(r.samples[0]?.rssBytes ?? NaN)} / ${mib(r.samples.at(-1)?.rssBytes ?? NaN)}`)],
-    ['RSS per connection (slope)', ...col((r) => `${num(r.rssPerConnection / 1024, 2)} KiB (r² ${r.r2.toFixed(3)})`)],
-    ['V8 heap per connection (slope)', ...col((r) => (Number.isFinite(r.heapPerConnection) ? `${num(r.heapPerConnection / 1024, 2)} KiB` : 'n/a'))],
+    [
+      'RSS at 0 / at max',
+      ...col((r) => `${mib(r.samples[0]?.rssBytes ?? NaN)} / ${mib(r.samples.at(-1)?.rssBytes ?? NaN)}`),
+    ],
+    [
+      'RSS per connection (slope)',
+      ...col((r) => `${num(r.rssPerConnection / 1024, 2)} KiB (r² ${r.r2.toFixed(3)})`),
+    ],
+    [
+      'V8 heap per connection (slope)',
+      ...col((r) =>
+        Number.isFinite(r.heapPerConnection) ? `${num(r.heapPerConnection / 1024, 2)} KiB` : 'n/a',
+      ),
+    ],
     ['ramp failures', ...col((r) => fmtCounts(r.rampFailures))],
-    ['overflow: attempted / accepted', ...col((r) => `${num(r.overflow.attempted)} / ${num(r.overflow.accepted)}`)],
+    [
+      'overflow: attempted / accepted',
+      ...col((r) => `${num(r.overflow.attempted)} / ${num(r.overflow.accepted)}`),
+    ],
     ['overflow: how refused', ...col((r) => fmtCounts(r.overflow.failures))],
-    ['overflow: established lost', ...col((r) => `${num(r.overflow.establishedLost)} ${fmtCounts(r.overflow.closesDuringOverflow)}`)],
-    ['overflow: server alive / fds', ...col((r) => `${r.overflow.serverAlive ? 'yes' : 'NO'} / ${num(r.overflow.fds)}`)],
-    ['overflow: probe message', ...col((r) => (r.overflow.probe.ok ? `delivered in ${ms(r.overflow.probe.latencyMs)}` : `FAILED: ${r.overflow.probe.error}`))],
-    ['overflow: admin /health', ...col((r) => (r.overflow.health.status > 0 ? `${r.overflow.health.status} in ${ms(r.overflow.health.latencyMs)}` : r.overflow.health.error || 'n/a'))],
+    [
+      'overflow: established lost',
+      ...col((r) => `${num(r.overflow.establishedLost)} ${fmtCounts(r.overflow.closesDuringOverflow)}`),
+    ],
+    [
+      'overflow: server alive / fds',
+      ...col((r) => `${r.overflow.serverAlive ? 'yes' : 'NO'} / ${num(r.overflow.fds)}`),
+    ],
+    [
+      'overflow: probe message',
+      ...col((r) =>
+        r.overflow.probe.ok
+          ? `delivered in ${ms(r.overflow.probe.latencyMs)}`
+          : `FAILED: ${r.overflow.probe.error}`,
+      ),
+    ],
+    [
+      'overflow: admin /health',
+      ...col((r) =>
+        r.overflow.health.status > 0
+          ? `${r.overflow.health.status} in ${ms(r.overflow.health.latencyMs)}`
+          : r.overflow.health.error || 'n/a',
+      ),
+    ],
     ['RSS after all closed', ...col((r) => mib(r.afterClose.rssBytes))],
   ];
 }

@@ -24,9 +24,10 @@ import { Histogram, type LatencySummary } from './lib/histogram.js';
 import type { WorkerInit, WorkerReady, WorkerStart, WorkerStats } from './lib/loadgen-worker.js';
 import { workerMain } from './lib/loadgen-worker.js';
 import { forkWorker, request, stopWorkers } from './lib/ipc.js';
+import { recordPerf } from './lib/perf.js';
 import { machineBusy, machineCpu } from './lib/proc.js';
 import { mib, ms, num, pct, printTable } from './lib/report.js';
-import { serverCpuMeter, serverFds, serverRss, type ServerRef } from './lib/server-probe.js';
+import { serverCpuMeter, serverFds, serverRss, serverSyscallMeter, type ServerRef } from './lib/server-probe.js';
 import { BENCH_SECRET, type TargetKind } from './lib/tokens.js';
 
 export interface LoadOptions {
@@ -49,6 +50,8 @@ export interface LoadOptions {
   localAddressCount: number;
   connectConcurrency: number;
   server: ServerRef;
+  /** Record the server with `perf` during the measured window into this file (needs the pid). */
+  perfFile?: string;
 }
 
 export const DEFAULT_LOAD: Omit<LoadOptions, 'url' | 'server'> = {
@@ -105,6 +108,10 @@ export interface LoadResult {
   otherCores: number;
   serverRss: { before: number; connected: number; after: number };
   serverFds: { connected: number };
+  /** Server CPU share in user space and in the kernel (sockets) separately. */
+  serverCpuSplit: { user: number; system: number };
+  /** Server read and write system calls per delivered message during the measured window. */
+  serverSyscallsPerMessage: { reads: number; writes: number };
   /** Which side ran out of CPU first, by the 90%-of-a-core rule (both can be true). */
   generatorBound: boolean;
   serverBound: boolean;
@@ -174,15 +181,30 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       return request<WorkerStats>(child, start, 'done');
     });
     // Server and machine CPU over the measured window only.
-    const measured = new Promise<{ serverCpu: number; busy: number }>((resolve) => {
+    const measured = new Promise<{
+      serverCpu: number;
+      split: { user: number; system: number };
+      busy: number;
+      sys: { reads: number; writes: number };
+    }>((resolve) => {
       setTimeout(() => {
         const meter = serverCpuMeter(opts.server);
+        const sysMeter = serverSyscallMeter(opts.server);
         const m0 = machineCpu();
-        setTimeout(() => resolve({ serverCpu: meter.share(), busy: machineBusy(m0, machineCpu()) }), opts.durationS * 1000);
+        if (opts.perfFile !== undefined && opts.server.pid !== undefined) {
+          void recordPerf(opts.server.pid, opts.durationS, opts.perfFile);
+        }
+        setTimeout(
+          () => {
+            const split = meter.split();
+            resolve({ serverCpu: split.user + split.system, split, busy: machineBusy(m0, machineCpu()), sys: sysMeter.delta() });
+          },
+          opts.durationS * 1000,
+        );
       }, opts.warmupS * 1000);
     });
     const stats = await Promise.all(dones);
-    const { serverCpu, busy } = await measured;
+    const { serverCpu, split, busy, sys } = await measured;
     const rssAfter = await serverRss(opts.server);
 
     const latency = new Histogram();
@@ -227,9 +249,17 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       loadgenCpu,
       serverCpu,
       machineBusy: busy,
-      otherCores: Math.max(0, busy * os.availableParallelism() - serverCpu - loadgenCpu.reduce((a, b) => a + b, 0)),
+      otherCores: Math.max(
+        0,
+        busy * os.availableParallelism() - serverCpu - loadgenCpu.reduce((a, b) => a + b, 0),
+      ),
       serverRss: { before: rssBefore, connected: rssConnected, after: rssAfter },
       serverFds: { connected: fdsConnected },
+      serverCpuSplit: split,
+      serverSyscallsPerMessage: {
+        reads: sys.reads / (sum((s) => s.deliveredInWindow) || 1),
+        writes: sys.writes / (sum((s) => s.deliveredInWindow) || 1),
+      },
       generatorBound: loadgenCpu.some((c) => c > 0.9),
       serverBound: serverCpu > 0.9,
     };
@@ -263,14 +293,43 @@ export function loadRows(results: { label: string; r: LoadResult }[]): string[][
     ['SendAcks (measured)', ...col((r) => num(r.acked))],
     ['SendAck latency p50 / p99', ...col((r) => `${ms(r.ackLatency.p50Ms)} / ${ms(r.ackLatency.p99Ms)}`)],
     ['server CPU (1 core = 100%)', ...col((r) => pct(r.serverCpu))],
+    [
+      'server CPU µs / message (user + kernel)',
+      ...col(
+        (r) =>
+          `${num((r.serverCpu / r.throughput) * 1e6, 1)} (${num((r.serverCpuSplit.user / r.throughput) * 1e6, 1)} + ${num((r.serverCpuSplit.system / r.throughput) * 1e6, 1)})`,
+      ),
+    ],
+    [
+      'server syscalls / message (read, write)',
+      ...col((r) => `${r.serverSyscallsPerMessage.reads.toFixed(2)}, ${r.serverSyscallsPerMessage.writes.toFixed(2)}`),
+    ],
     ['generator CPU per process', ...col((r) => r.loadgenCpu.map((c) => pct(c)).join(' '))],
-    ['machine busy (all cores) / other procs', ...col((r) => `${pct(r.machineBusy)} / ${r.otherCores.toFixed(2)} cores`)],
-    ['limit', ...col((r) => (r.serverBound ? 'server' : '') + (r.generatorBound ? (r.serverBound ? '+generator' : 'generator') : '') || 'neither at 90%')],
-    ['server RSS before / connected / after', ...col((r) => `${mib(r.serverRss.before)} / ${mib(r.serverRss.connected)} / ${mib(r.serverRss.after)}`)],
+    [
+      'machine busy (all cores) / other procs',
+      ...col((r) => `${pct(r.machineBusy)} / ${r.otherCores.toFixed(2)} cores`),
+    ],
+    [
+      'limit',
+      ...col(
+        (r) =>
+          (r.serverBound ? 'server' : '') +
+            (r.generatorBound ? (r.serverBound ? '+generator' : 'generator') : '') || 'neither at 90%',
+      ),
+    ],
+    [
+      'server RSS before / connected / after',
+      ...col((r) => `${mib(r.serverRss.before)} / ${mib(r.serverRss.connected)} / ${mib(r.serverRss.after)}`),
+    ],
     ['errors (code: n)', ...col((r) => fmtCounts(r.errors))],
     ['closes', ...col((r) => fmtCounts(r.closes))],
     ['connect failures', ...col((r) => fmtCounts(r.connectFailures))],
-    ['backpressure skips / stalls / gaps / dups', ...col((r) => `${num(r.skippedBackpressure)} / ${num(r.stalls)} / ${num(r.gaps)} / ${num(r.duplicates)}`)],
+    [
+      'backpressure skips / stalls / gaps / dups',
+      ...col(
+        (r) => `${num(r.skippedBackpressure)} / ${num(r.stalls)} / ${num(r.gaps)} / ${num(r.duplicates)}`,
+      ),
+    ],
   ];
 }
 

@@ -65,12 +65,17 @@ function transpileBench() {
 }
 
 const args = process.argv.slice(2);
-const noBuild = args.includes('--no-build');
+// BENCH_FERRY_DIR measures another checkout's dist/ (built there); this one is not rebuilt then.
+const noBuild = args.includes('--no-build') || process.env.BENCH_FERRY_DIR !== undefined;
 if (!noBuild) buildIfStale();
 transpileBench();
-const child = spawn(process.execPath, [join(buildDir, 'suite.js'), ...args.filter((a) => a !== '--no-build')], {
-  cwd: root,
-  stdio: 'inherit',
-});
+const child = spawn(
+  process.execPath,
+  [join(buildDir, 'suite.js'), ...args.filter((a) => a !== '--no-build')],
+  {
+    cwd: root,
+    stdio: 'inherit',
+  },
+);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -22,12 +22,14 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONN, connRows, runConnections, type ConnResult } from './connections.js';
 import { DEFAULT_LOAD, autoWindow, loadRows, runLoad, type LoadOptions, type LoadResult } from './loadgen.js';
 import { machineBusy, machineCpu } from './lib/proc.js';
+import { perfAvailable, summarizePerf, type PerfSummary } from './lib/perf.js';
 import { heapGroups, heapGrowth, summarizeCpuProfile, type CpuSummary } from './lib/profile.js';
 import { appendResult, benchDir, mib, num, pct, printTable } from './lib/report.js';
 import { fetchWithTimeout } from './lib/server-probe.js';
 import {
   FERRY_LOAD_ARGS,
   FERRY_LOAD_ENV,
+  ferryDir,
   startBaseline,
   startFerry,
   type RunningServer,
@@ -42,6 +44,7 @@ function log(line: string): void {
 }
 
 function gitRevision(): string {
+  if (process.env.BENCH_FERRY_DIR) return `BENCH_FERRY_DIR=${process.env.BENCH_FERRY_DIR}`;
   try {
     return execSync('git describe --always --dirty', { cwd: repoRoot, encoding: 'utf8' }).trim();
   } catch {
@@ -71,20 +74,32 @@ async function waitQuiet(skip: boolean): Promise<number> {
 interface ServerFlags {
   cpuProf: boolean;
   profDir: string;
+  perf: boolean;
 }
 
 async function startTarget(target: TargetKind, flags: ServerFlags | null): Promise<RunningServer> {
   const nodeArgs = flags?.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', flags.profDir] : [];
+  if (flags?.perf) nodeArgs.push('--perf-basic-prof');
   return target === 'ferry'
     ? startFerry({ extraArgs: FERRY_LOAD_ARGS, env: FERRY_LOAD_ENV, nodeArgs })
     : startBaseline(nodeArgs);
 }
 
 /** Stops the server; with a CPU profile, summarises it and keeps the file under bench/results/profiles. */
-async function stopTarget(server: RunningServer, flags: ServerFlags | null, label: string): Promise<CpuSummary | null> {
+async function stopTarget(
+  server: RunningServer,
+  flags: ServerFlags | null,
+  label: string,
+): Promise<CpuSummary | null> {
   const code = await server.stop();
-  if (code !== 0 && code !== null) log(`  ${server.kind} exited with ${code}: ${server.stderr().slice(-500)}`);
-  if (!flags?.cpuProf) return null;
+  // node --perf-basic-prof leaves its JIT symbol map behind.
+  if (flags?.perf) rmSync(join(os.tmpdir(), `perf-${server.pid}.map`), { force: true });
+  if (code !== 0 && code !== null)
+    log(`  ${server.kind} exited with ${code}: ${server.stderr().slice(-500)}`);
+  if (!flags?.cpuProf) {
+    if (flags?.profDir) rmSync(flags.profDir, { recursive: true, force: true });
+    return null;
+  }
   const files = readdirSync(flags.profDir).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) {
     log(`  no .cpuprofile written by ${server.kind}`);
@@ -93,10 +108,13 @@ async function stopTarget(server: RunningServer, flags: ServerFlags | null, labe
   const src = join(flags.profDir, files[0]!);
   const keepDir = join(benchDir(), 'results', 'profiles');
   mkdirSync(keepDir, { recursive: true });
-  const kept = join(keepDir, `${label.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  const kept = join(
+    keepDir,
+    `${label.replace(/[^A-Za-z0-9_.-]+/g, '-')}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`,
+  );
   copyFileSync(src, kept);
   rmSync(flags.profDir, { recursive: true, force: true });
-  const summary = summarizeCpuProfile(kept, repoRoot);
+  const summary = summarizeCpuProfile(kept, server.kind === 'ferry' ? ferryDir() : repoRoot);
   printCpuSummary(`${label} CPU profile (${kept.slice(repoRoot.length + 1)})`, summary);
   return summary;
 }
@@ -110,6 +128,22 @@ function printCpuSummary(title: string, s: CpuSummary): void {
   printTable('self time (share of busy)', [['function', 'location', 'self', 'share'], ...rows(s.self)]);
   printTable('inclusive time', [['function', 'location', 'total', 'share'], ...rows(s.inclusive)]);
   printTable('self time by file', [['', 'file', 'self', 'share'], ...rows(s.byFile)]);
+}
+
+function printPerfSummary(title: string, p: PerfSummary): void {
+  const cats = Object.entries(p.categories)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${pct(v)}`)
+    .join(', ');
+  process.stdout.write(`\n${title}: ${num(p.samples)} samples; ${cats}\n`);
+  printTable('top symbols (share of all server CPU samples)', [
+    ['symbol', 'where', 'share'],
+    ...p.top.slice(0, 25).map((s) => [s.symbol.slice(0, 70), s.location, pct(s.share, 1)]),
+  ]);
+  printTable('JavaScript self time by file', [
+    ['file', 'share'],
+    ...p.jsByFile.map((f) => [f.file, pct(f.share, 1)]),
+  ]);
 }
 
 // -----------------------------------------------------------------------------------------------------
@@ -129,6 +163,7 @@ const LOAD_FLAGS = {
   procs: { type: 'string', default: String(DEFAULT_LOAD.procs) },
   rounds: { type: 'string', default: '1' },
   'cpu-prof': { type: 'boolean', default: false },
+  perf: { type: 'boolean', default: false },
   'no-quiet-wait': { type: 'boolean', default: false },
 } as const;
 
@@ -167,6 +202,7 @@ interface LoadRun {
   quietBefore: number;
   r: LoadResult;
   cpuProfile: CpuSummary | null;
+  perf: PerfSummary | null;
 }
 
 /** Starts `target`, runs each of `phases` (option overrides) in turn, stops it. */
@@ -175,8 +211,9 @@ async function loadOnTarget(
   v: LoadFlags,
   phases: { label: string; overrides: Partial<LoadOptions> }[],
 ): Promise<LoadRun[]> {
-  const profDir = v['cpu-prof'] ? mkdtempSync(join(os.tmpdir(), 'ferry-prof-')) : '';
-  const flags: ServerFlags = { cpuProf: v['cpu-prof'], profDir };
+  const profDir = v['cpu-prof'] || v.perf ? mkdtempSync(join(os.tmpdir(), 'ferry-prof-')) : '';
+  if (v.perf && !perfAvailable()) throw new Error('--perf needs the `perf` tool (linux-tools)');
+  const flags: ServerFlags = { cpuProf: v['cpu-prof'], profDir, perf: v.perf };
   const server = await startTarget(target, flags);
   const runs: LoadRun[] = [];
   try {
@@ -186,12 +223,18 @@ async function loadOnTarget(
       for (let attempt = 1; ; attempt++) {
         const quietBefore = await waitQuiet(v['no-quiet-wait']);
         log(`  ${phase.label}...`);
-        const r = await runLoad(loadOptions(v, server, phase.overrides));
+        const perfFile = v.perf ? join(profDir, `perf-${runs.length}-${attempt}.data`) : undefined;
+        const r = await runLoad(loadOptions(v, server, { ...phase.overrides, ...(perfFile ? { perfFile } : {}) }));
         if (r.otherCores > 0.25 && attempt < 3 && !v['no-quiet-wait']) {
           log(`  other processes used ${r.otherCores.toFixed(2)} cores during the run; repeating it`);
           continue;
         }
-        runs.push({ label: phase.label, quietBefore, r, cpuProfile: null });
+        let perf: PerfSummary | null = null;
+        if (perfFile !== undefined) {
+          perf = summarizePerf(perfFile, target === 'ferry' ? ferryDir() : repoRoot);
+          printPerfSummary(`${target} ${phase.label}: perf (CPU samples of the server in the measured window)`, perf);
+        }
+        runs.push({ label: phase.label, quietBefore, r, cpuProfile: null, perf });
         break;
       }
     }
@@ -268,7 +311,12 @@ async function compare(argv: string[]): Promise<unknown> {
     const cpuF = median(rounds.map((x) => cpuPerMessageUs(x.ferry[1]!.r)));
     ratios.cpuCapacityRatio = cpuB / cpuF;
     rows.push(
-      [`server CPU µs per message at ${num(rate)} msg/s`, num(cpuB, 1), num(cpuF, 1), `${(cpuB / cpuF).toFixed(2)}x capacity per core`],
+      [
+        `server CPU µs per message at ${num(rate)} msg/s`,
+        num(cpuB, 1),
+        num(cpuF, 1),
+        `${(cpuB / cpuF).toFixed(2)}x capacity per core`,
+      ],
       [
         `latency p50 / p99 at ${num(rate)} msg/s`,
         `${median(rounds.map((x) => x.baseline[1]!.r.latency.p50Ms)).toFixed(2)} / ${median(rounds.map((x) => x.baseline[1]!.r.latency.p99Ms)).toFixed(2)} ms`,
@@ -292,7 +340,8 @@ const CONN_FLAGS = {
 
 async function connectionsScenario(argv: string[]): Promise<unknown> {
   const { values: v } = parseArgs({ args: argv, options: CONN_FLAGS });
-  const targets: TargetKind[] = v.target === 'both' ? ['ferry', 'baseline'] : [v.target === 'baseline' ? 'baseline' : 'ferry'];
+  const targets: TargetKind[] =
+    v.target === 'both' ? ['ferry', 'baseline'] : [v.target === 'baseline' ? 'baseline' : 'ferry'];
   const results: (ConnResult & { serverLog: Record<string, unknown>[] })[] = [];
   for (const target of targets) {
     await waitQuiet(false);
@@ -314,7 +363,8 @@ async function connectionsScenario(argv: string[]): Promise<unknown> {
       // What the node logged at warn or above during the run (e.g. refusals at capacity), deduplicated.
       const seen = new Map<string, Record<string, unknown>>();
       for (const rec of server.logs.slice(logStart)) {
-        if (typeof rec.level === 'number' && rec.level >= 40 && !seen.has(String(rec.msg))) seen.set(String(rec.msg), rec);
+        if (typeof rec.level === 'number' && rec.level >= 40 && !seen.has(String(rec.msg)))
+          seen.set(String(rec.msg), rec);
       }
       results.push({ ...r, serverLog: [...seen.values()] });
     } finally {
@@ -325,10 +375,18 @@ async function connectionsScenario(argv: string[]): Promise<unknown> {
   for (const r of results) {
     printTable(`${r.target}: RSS samples`, [
       ['connections', 'RSS', 'fds', 'V8 heap used', 'step time'],
-      ...r.samples.map((s) => [num(s.connections), mib(s.rssBytes), num(s.fds), mib(s.heapUsedBytes), `${s.rampSeconds.toFixed(1)} s`]),
+      ...r.samples.map((s) => [
+        num(s.connections),
+        mib(s.rssBytes),
+        num(s.fds),
+        mib(s.heapUsedBytes),
+        `${s.rampSeconds.toFixed(1)} s`,
+      ]),
     ]);
     if (r.serverLog.length > 0) {
-      process.stdout.write(`${r.target} warnings logged:\n${r.serverLog.map((x) => `  ${JSON.stringify(x).slice(0, 300)}`).join('\n')}\n`);
+      process.stdout.write(
+        `${r.target} warnings logged:\n${r.serverLog.map((x) => `  ${JSON.stringify(x).slice(0, 300)}`).join('\n')}\n`,
+      );
     }
   }
   return { revision: gitRevision(), results };
@@ -356,7 +414,10 @@ async function heapSnapshot(server: RunningServer, dir: string): Promise<string>
 }
 
 async function memoryProfile(argv: string[]): Promise<unknown> {
-  const { values: v } = parseArgs({ args: argv, options: { count: { type: 'string', default: '5000' }, procs: { type: 'string', default: '2' } } });
+  const { values: v } = parseArgs({
+    args: argv,
+    options: { count: { type: 'string', default: '5000' }, procs: { type: 'string', default: '2' } },
+  });
   const count = Number(v.count);
   const dir = mkdtempSync(join(os.tmpdir(), 'ferry-heap-'));
   const server = await startFerry({
@@ -434,7 +495,7 @@ async function main(): Promise<void> {
   process.stdout.write(`\nresults appended to ${file.slice(repoRoot.length + 1)}\n`);
 }
 
-if (!existsSync(join(repoRoot, 'dist', 'cli.js'))) {
+if (!existsSync(join(ferryDir(), 'dist', 'cli.js'))) {
   process.stderr.write('dist/ is missing: run `npm run build` (bench/run.mjs does this for you)\n');
   process.exitCode = 1;
 } else {

@@ -178,16 +178,6 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
     logger.fatal({ err }, 'start failed');
     throw new Error(`cannot start: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  io.stderr(
-    formatBanner({
-      nodeId: gateway.nodeId,
-      addresses: gateway.addresses,
-      auth,
-      tokenCommand: tokenHint(loadOpts, config),
-    }),
-  );
-  logger.info({ addresses: gateway.addresses }, 'ferry started');
-
   // `start` runs until signalled, even if every listener is disabled and nothing else holds the loop open.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   const exit = (code: number): void => {
@@ -220,6 +210,16 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
   };
   io.onSignal('SIGTERM', onSignal);
   io.onSignal('SIGINT', onSignal);
+  // The banner comes last: whoever waits for it (a supervisor, a test) may signal at once.
+  io.stderr(
+    formatBanner({
+      nodeId: gateway.nodeId,
+      addresses: gateway.addresses,
+      auth,
+      tokenCommand: tokenHint(loadOpts, config),
+    }),
+  );
+  logger.info({ addresses: gateway.addresses }, 'ferry started');
 }
 
 /** `npx ferry token --user alice`, plus whatever this start had that `token` could not know by itself. */

@@ -60,7 +60,10 @@ class IdleClients {
         try {
           const token = await tokenFor(this.init.target, `c${n}`, this.init.secret);
           const localAddress = addrs.length > 0 ? addrs[n % addrs.length] : undefined;
-          conn = await WireConn.connect(this.init.url, localAddress ? { localAddress, timeoutMs: 15_000 } : {});
+          conn = await WireConn.connect(
+            this.init.url,
+            localAddress ? { localAddress, timeoutMs: 15_000 } : {},
+          );
           await authenticate(conn, token, 15_000);
           this.adopt(conn);
           ok++;
@@ -119,23 +122,26 @@ export function connWorkerMain(): void {
     process.send?.(msg);
   };
   process.on('disconnect', () => process.exit(0));
-  process.on('message', (msg: ConnWorkerInit | ConnWorkerOpen | { type: 'status' | 'close-all' | 'exit' }) => {
-    switch (msg.type) {
-      case 'init':
-        clients = new IdleClients(msg);
-        send({ type: 'inited' });
-        return;
-      case 'open':
-        void clients?.open(msg).then(send);
-        return;
-      case 'status':
-        if (clients) send(clients.status());
-        return;
-      case 'close-all':
-        void clients?.closeAll().then(() => send({ type: 'closed' }));
-        return;
-      case 'exit':
-        process.exit(0);
-    }
-  });
+  process.on(
+    'message',
+    (msg: ConnWorkerInit | ConnWorkerOpen | { type: 'status' | 'close-all' | 'exit' }) => {
+      switch (msg.type) {
+        case 'init':
+          clients = new IdleClients(msg);
+          send({ type: 'inited' });
+          return;
+        case 'open':
+          void clients?.open(msg).then(send);
+          return;
+        case 'status':
+          if (clients) send(clients.status());
+          return;
+        case 'close-all':
+          void clients?.closeAll().then(() => send({ type: 'closed' }));
+          return;
+        case 'exit':
+          process.exit(0);
+      }
+    },
+  );
 }

@@ -91,7 +91,8 @@ export function encodeAuthenticate(id: number, token: string, prefixed: boolean,
   const t = Buffer.from(token);
   const d = Buffer.from(deviceId);
   const c = Buffer.from('ferry-bench/1');
-  const bodyLength = lenFieldSize(1, t.length) + (d.length > 0 ? lenFieldSize(1, d.length) : 0) + lenFieldSize(1, c.length);
+  const bodyLength =
+    lenFieldSize(1, t.length) + (d.length > 0 ? lenFieldSize(1, d.length) : 0) + lenFieldSize(1, c.length);
   const [buf, start] = frameShell(id, BODY.authenticate, bodyLength, prefixed);
   let off = writeBytesField(buf, start, 0x0a, t);
   if (d.length > 0) off = writeBytesField(buf, off, 0x12, d);
@@ -197,7 +198,12 @@ export function encodeDeliver(
 /** Frame { disconnect { code, reason } }. */
 export function encodeDisconnect(code: number, reason: string, prefixed: boolean): Buffer {
   const r = Buffer.from(reason);
-  const [buf, start] = frameShell(0, BODY.disconnect, 1 + varintSize(code) + lenFieldSize(1, r.length), prefixed);
+  const [buf, start] = frameShell(
+    0,
+    BODY.disconnect,
+    1 + varintSize(code) + lenFieldSize(1, r.length),
+    prefixed,
+  );
   const off = writeVarintField(buf, start, 0x08, code);
   writeBytesField(buf, off, 0x12, r);
   return buf;
@@ -284,7 +290,13 @@ export interface FrameView {
  * Reads the top level of a Frame: fills `out` with its id and the last body field present (0 when
  * there is none). The body bytes are not copied.
  */
-export function readFrame(reader: FieldReader, buf: Buffer, start: number, end: number, out: FrameView): FrameView {
+export function readFrame(
+  reader: FieldReader,
+  buf: Buffer,
+  start: number,
+  end: number,
+  out: FrameView,
+): FrameView {
   out.id = 0;
   out.body = 0;
   out.start = 0;

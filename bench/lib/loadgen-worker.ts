@@ -14,7 +14,15 @@
  * which measures the maximum sustained rate.
  */
 import { performance } from 'node:perf_hooks';
-import { BODY, FieldReader, SendEncoder, encodeAck, encodePong, readFrame, type FrameView } from './frames.js';
+import {
+  BODY,
+  FieldReader,
+  SendEncoder,
+  encodeAck,
+  encodePong,
+  readFrame,
+  type FrameView,
+} from './frames.js';
 import { Histogram, type HistogramJson } from './histogram.js';
 import { tokenFor, type TargetKind } from './tokens.js';
 import { AuthError, WireConn, authenticate } from './wire-conn.js';
@@ -234,7 +242,8 @@ class Worker {
           const cpu = process.cpuUsage(cpu0);
           stats.cpuSeconds = (cpu.user + cpu.system) / 1e6;
           stats.windowSeconds = (measureEnd - measureStart) / 1000;
-          if (!this.closedLoop) stats.pacerBacklog = Math.max(0, Math.floor((start.rate * (now - t0)) / 1000) - paced);
+          if (!this.closedLoop)
+            stats.pacerBacklog = Math.max(0, Math.floor((start.rate * (now - t0)) / 1000) - paced);
           resolve();
           return;
         }

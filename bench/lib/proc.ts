@@ -20,16 +20,22 @@ export function rssBytes(pid: number): number {
   }
 }
 
-/** User + system CPU seconds consumed by `pid` so far (NaN if gone). */
-export function cpuSeconds(pid: number): number {
+/** User and system (kernel) CPU seconds consumed by `pid` so far (NaN if gone). */
+export function cpuTimes(pid: number): { user: number; system: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the parenthesised command name (which may contain spaces): utime is field 14.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / CLOCK_TICKS;
+    return { user: Number(rest[11]) / CLOCK_TICKS, system: Number(rest[12]) / CLOCK_TICKS };
   } catch {
-    return NaN;
+    return { user: NaN, system: NaN };
   }
+}
+
+/** User + system CPU seconds consumed by `pid` so far (NaN if gone). */
+export function cpuSeconds(pid: number): number {
+  const t = cpuTimes(pid);
+  return t.user + t.system;
 }
 
 /** Number of open file descriptors of `pid` (NaN if unreadable). */
@@ -38,6 +44,16 @@ export function openFds(pid: number): number {
     return readdirSync(`/proc/${pid}/fd`).length;
   } catch {
     return NaN;
+  }
+}
+
+/** Read-like and write-like system calls made by `pid` so far (/proc/<pid>/io; NaN if unreadable). */
+export function syscalls(pid: number): { reads: number; writes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { reads: Number(/^syscr: (\d+)/m.exec(io)?.[1]), writes: Number(/^syscw: (\d+)/m.exec(io)?.[1]) };
+  } catch {
+    return { reads: NaN, writes: NaN };
   }
 }
 
@@ -71,19 +87,29 @@ export function machineBusy(a: MachineCpu, b: MachineCpu): number {
   return total > 0 ? (b.busy - a.busy) / total : 0;
 }
 
-/** Tracks one process's CPU over an interval; `share()` is CPU seconds per wall second (1 = one core). */
+/**
+ * Tracks one process's CPU over an interval; `share()` is CPU seconds per wall second (1 = one core),
+ * `split()` the same for user space and kernel separately.
+ */
 export class CpuMeter {
-  private cpu0: number;
+  private cpu0: { user: number; system: number };
   private wall0: number;
 
   constructor(private readonly pid: number) {
-    this.cpu0 = cpuSeconds(pid);
+    this.cpu0 = cpuTimes(pid);
     this.wall0 = performance.now();
   }
 
-  share(): number {
+  split(): { user: number; system: number } {
     const wall = (performance.now() - this.wall0) / 1000;
-    return wall > 0 ? (cpuSeconds(this.pid) - this.cpu0) / wall : 0;
+    const t = cpuTimes(this.pid);
+    if (wall <= 0) return { user: 0, system: 0 };
+    return { user: (t.user - this.cpu0.user) / wall, system: (t.system - this.cpu0.system) / wall };
+  }
+
+  share(): number {
+    const s = this.split();
+    return s.user + s.system;
   }
 }
 

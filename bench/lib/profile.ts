@@ -64,7 +64,10 @@ export function originalPosition(file: string, line0: number, col0: number, root
     const mapFile = `${file}.map`;
     if (existsSync(mapFile)) {
       const raw = JSON.parse(readFileSync(mapFile, 'utf8')) as { sources: string[]; mappings: string };
-      map = { sources: raw.sources.map((s) => resolve(dirname(file), s)), lines: decodeMappings(raw.mappings) };
+      map = {
+        sources: raw.sources.map((s) => resolve(dirname(file), s)),
+        lines: decodeMappings(raw.mappings),
+      };
     }
     mapCache.set(file, map);
   }
@@ -233,7 +236,10 @@ const ANONYMOUS_KIND = /^(object Object|object Array|array|closure |hidden |obje
  * property backing stores) by the first object holding them and the property it uses
  * ("object Object <- Session.limits"), which is what points at a line of source.
  */
-export function heapGroups(path: string): { byKind: Map<string, HeapGroup>; byRetainer: Map<string, HeapGroup> } {
+export function heapGroups(path: string): {
+  byKind: Map<string, HeapGroup>;
+  byRetainer: Map<string, HeapGroup>;
+} {
   const snap = JSON.parse(readFileSync(path, 'utf8')) as HeapSnapshotJson;
   const meta = snap.snapshot.meta;
   const fields = meta.node_fields;
@@ -258,7 +264,8 @@ export function heapGroups(path: string): { byKind: Map<string, HeapGroup>; byRe
     const type = types[nodes[i + typeAt]!] ?? '?';
     let name = snap.strings[nodes[i + nameAt]!] ?? '?';
     // Strings and numbers are grouped by type only; their text is data, not a kind.
-    if (type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'number') name = '';
+    if (type === 'string' || type === 'concatenated string' || type === 'sliced string' || type === 'number')
+      name = '';
     if (name.length > 60) name = `${name.slice(0, 57)}...`;
     kinds[n] = `${type} ${name}`.trim();
   }
@@ -277,7 +284,9 @@ export function heapGroups(path: string): { byKind: Map<string, HeapGroup>; byRe
       retainer[to] = n;
       const nameOrIndex = edges[e + edgeNameAt]!;
       retainerEdge[to] =
-        edgeType === 'element' || edgeType === 'hidden' ? `[${nameOrIndex}]` : `.${snap.strings[nameOrIndex] ?? '?'}`;
+        edgeType === 'element' || edgeType === 'hidden'
+          ? `[${nameOrIndex}]`
+          : `.${snap.strings[nameOrIndex] ?? '?'}`;
     }
   }
 
@@ -305,7 +314,12 @@ export function heapGroups(path: string): { byKind: Map<string, HeapGroup>; byRe
 }
 
 /** What grew between two snapshots, per `per` (the number of connections opened in between). */
-export function heapGrowth(before: Map<string, HeapGroup>, after: Map<string, HeapGroup>, per: number, top = 25) {
+export function heapGrowth(
+  before: Map<string, HeapGroup>,
+  after: Map<string, HeapGroup>,
+  per: number,
+  top = 25,
+) {
   const rows: { kind: string; countPer: number; bytesPer: number; totalBytes: number }[] = [];
   for (const [kind, a] of after) {
     const b = before.get(kind) ?? { count: 0, bytes: 0 };

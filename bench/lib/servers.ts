@@ -44,8 +44,12 @@ export const FERRY_LOAD_ENV = { FERRY_OUTBOUND_QUEUE_BYTES: '16MiB' };
 
 const MAX_LOGS = 5000;
 
-function repoRoot(): string {
-  return dirname(benchDir());
+/**
+ * The Ferry checkout whose dist/ is measured: this repository, or `BENCH_FERRY_DIR` (another checkout
+ * or an exported revision, e.g. to compare two commits with the same bench).
+ */
+export function ferryDir(): string {
+  return process.env.BENCH_FERRY_DIR ?? dirname(benchDir());
 }
 
 function launch(
@@ -56,7 +60,7 @@ function launch(
   cleanup: () => void,
 ): Promise<RunningServer> {
   const proc: ChildProcess = spawn(process.execPath, args, {
-    cwd: repoRoot(),
+    cwd: kind === 'ferry' ? ferryDir() : dirname(benchDir()),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });

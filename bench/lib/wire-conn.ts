@@ -5,7 +5,14 @@
  */
 import net from 'node:net';
 import WebSocket from 'ws';
-import { BODY, FieldReader, PrefixedReader, encodeAuthenticate, readFrame, type FrameView } from './frames.js';
+import {
+  BODY,
+  FieldReader,
+  PrefixedReader,
+  encodeAuthenticate,
+  readFrame,
+  type FrameView,
+} from './frames.js';
 
 export type FrameHandler = (buf: Buffer, start: number, end: number) => void;
 export type CloseHandler = (code: number, reason: string) => void;
@@ -43,7 +50,11 @@ export class WireConn {
     if (url.startsWith('tcp://')) {
       const u = new URL(url);
       return new Promise((resolve, reject) => {
-        const socket = net.connect({ host: u.hostname, port: Number(u.port), localAddress: opts.localAddress });
+        const socket = net.connect({
+          host: u.hostname,
+          port: Number(u.port),
+          localAddress: opts.localAddress,
+        });
         const timer = setTimeout(() => {
           socket.destroy();
           reject(new Error('connect timeout'));

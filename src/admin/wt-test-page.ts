@@ -171,7 +171,12 @@ export const WT_TEST_PAGE = `<!doctype html>
     try {
       for (;;) {
         var r = await reader.read();
-        if (r.done) return;
+        if (r.done) {
+          // The server finished the frame stream after its Disconnect frame: answer with our FIN so
+          // it closes the session now (docs/protocol.md 2.3) rather than after its linger.
+          this.writer.close().catch(function () {});
+          return;
+        }
         var joined = new Uint8Array(buf.length + r.value.length);
         joined.set(buf); joined.set(r.value, buf.length); buf = joined;
         while (buf.length >= 4) {

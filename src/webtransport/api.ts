@@ -35,7 +35,10 @@ export interface WebTransportLimits {
   maxStreamBufferBytes: number;
   /** Largest QPACK-decoded header section accepted (RFC 9114 SETTINGS_MAX_FIELD_SECTION_SIZE). */
   maxHeaderBytes: number;
-  /** Time from QUIC handshake to a CONNECT request before the connection is closed. */
+  /**
+   * Time from QUIC handshake to a CONNECT request before the connection is closed (also how long an
+   * idle connection without sessions lingers, and how long early streams wait for their session).
+   */
   connectTimeoutMs: number;
   /** QUIC idle timeout. */
   idleTimeoutMs: number;
@@ -78,33 +81,56 @@ export interface WebTransportSession {
   openUniStream(): WtSendStream;
   /** False if dropped (too big, queue full, closed). */
   sendDatagram(bytes: Uint8Array): boolean;
-  /** Sends the CLOSE_WEBTRANSPORT_SESSION capsule with code/reason and FINs the CONNECT stream. Idempotent. */
+  /**
+   * Sends the CLOSE_WEBTRANSPORT_SESSION capsule with code/reason and FINs the CONNECT stream; the
+   * handler's `onClose(code, reason)` follows synchronously. Idempotent.
+   */
   close(code: number, reason: string): void;
 }
 
 export interface StreamHandler {
+  /** Bytes owned by the handler (a copy; keep or modify freely). */
   onData(bytes: Uint8Array): void;
   /** Peer FIN. */
   onEnd(): void;
-  /** Peer reset, or the session/connection went away. */
+  /**
+   * Peer reset, or the session/connection went away. `code` is the WebTransport application code
+   * (u32) when the wire code lies in the draft's mapped range, else the raw HTTP/3 code (Chromium
+   * resets with 0x10f after a session close; Ferry uses WT_SESSION_GONE).
+   */
   onReset(code: number): void;
-  /** Send buffer drained below its low-water mark. */
+  /**
+   * The send queue fell to half the high-water mark after a `write` returned false, or emptied
+   * (also after `end`).
+   */
   onDrain(): void;
 }
 
 export interface WtSendStream {
   readonly id: number;
+  /**
+   * Queues bytes (not copied: don't modify them afterwards). Backpressure: `bufferedAmount()` and
+   * `onDrain`; the implementation also returns false once `maxStreamBufferBytes` are queued (the
+   * bytes are still accepted).
+   */
   write(bytes: Uint8Array): void;
   /** Bytes accepted by `write` not yet taken by QUIC. */
   bufferedAmount(): number;
+  /** FIN after the queued bytes. Idempotent. */
   end(): void;
+  /** RESET_STREAM with the application `code` (u32); queued bytes are dropped. */
   reset(code: number): void;
 }
 
 export interface WtReceiveStream {
   readonly id: number;
+  /**
+   * Starts delivery. Until a handler is set the stream is not read: its bytes wait in QUIC's receive
+   * window, so the peer is held back by flow control, not buffered here. (The implementation also
+   * has `pause()`/`resume()` for inbound backpressure.)
+   */
   setHandler(handler: StreamHandler): void;
-  /** STOP_SENDING to the peer. */
+  /** STOP_SENDING to the peer with the application `code` (u32). */
   stop(code: number): void;
 }
 

@@ -170,9 +170,13 @@ export class WtStream implements WtBidiStream, StreamSink {
     this.checkFinished();
   }
 
-  /** A drain pass moved queued bytes into QUIC. */
+  /**
+   * A drain pass moved queued bytes into QUIC. `onDrain` fires when a refused `write` is below half
+   * the high-water mark again, and whenever the queue empties (also after `end`, so a graceful close
+   * can wait for its last bytes).
+   */
   onWritable(buffered: number): void {
-    if (this.drainWanted && this.sendOpen && buffered <= this.highWaterMark / 2) {
+    if (buffered === 0 || (this.drainWanted && buffered <= this.highWaterMark / 2)) {
       this.drainWanted = false;
       this.handler?.onDrain();
     }

@@ -35,9 +35,15 @@ interface FerryWtPage {
   ): Promise<{ closeCode?: number; reason?: string; error?: string }>;
 }
 
+/** The page's globals, as seen from functions that `page.evaluate` runs in the browser. */
+interface PageGlobals {
+  ferryWt: FerryWtPage;
+}
+
 /**
  * One WebTransport client living in the page, driven by name. Each call is one `page.evaluate`; the
- * functions run in the browser, so they reach the page API through `globalThis` only.
+ * functions are serialized and run in the browser, so they may use nothing but their arguments and
+ * the page's globals.
  */
 class PageClient {
   constructor(
@@ -46,28 +52,42 @@ class PageClient {
   ) {}
 
   connect(opts: { token?: string; deviceId?: string; url?: string }) {
-    return this.page.evaluate(([n, o]) => api().connect(n, o), [this.name, opts] as const);
+    return this.page.evaluate(([n, o]) => (globalThis as unknown as PageGlobals).ferryWt.connect(n, o), [
+      this.name,
+      opts,
+    ] as const);
   }
   send(frame: Record<string, unknown>): Promise<number> {
-    return this.page.evaluate(([n, f]) => api().send(n, f), [this.name, frame] as const);
+    return this.page.evaluate(([n, f]) => (globalThis as unknown as PageGlobals).ferryWt.send(n, f), [
+      this.name,
+      frame,
+    ] as const);
   }
   sendDatagram(frame: Record<string, unknown>): Promise<void> {
-    return this.page.evaluate(([n, f]) => api().sendDatagram(n, f), [this.name, frame] as const);
+    return this.page.evaluate(([n, f]) => (globalThis as unknown as PageGlobals).ferryWt.sendDatagram(n, f), [
+      this.name,
+      frame,
+    ] as const);
   }
   next(body: string, timeoutMs = 5000 * SLOW): Promise<PageFrame> {
-    return this.page.evaluate(([n, b, t]) => api().next(n, b, t), [this.name, body, timeoutMs] as const);
+    return this.page.evaluate(([n, b, t]) => (globalThis as unknown as PageGlobals).ferryWt.next(n, b, t), [
+      this.name,
+      body,
+      timeoutMs,
+    ] as const);
   }
   nextDatagram(timeoutMs = 5000 * SLOW): Promise<PageFrame> {
-    return this.page.evaluate(([n, t]) => api().nextDatagram(n, t), [this.name, timeoutMs] as const);
+    return this.page.evaluate(([n, t]) => (globalThis as unknown as PageGlobals).ferryWt.nextDatagram(n, t), [
+      this.name,
+      timeoutMs,
+    ] as const);
   }
   waitClosed(timeoutMs = 5000 * SLOW) {
-    return this.page.evaluate(([n, t]) => api().waitClosed(n, t), [this.name, timeoutMs] as const);
+    return this.page.evaluate(([n, t]) => (globalThis as unknown as PageGlobals).ferryWt.waitClosed(n, t), [
+      this.name,
+      timeoutMs,
+    ] as const);
   }
-}
-
-/** Runs in the browser: the page's client API. */
-function api(): FerryWtPage {
-  return (globalThis as unknown as { ferryWt: FerryWtPage }).ferryWt;
 }
 
 /**
@@ -107,7 +127,7 @@ describe('WebTransport end to end in headless Chromium', function () {
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed' && consoleLines.length > 0) {
+    if (this.currentTest?.state === 'failed') {
       console.log(`page console:\n  ${consoleLines.join('\n  ')}\ngateway stderr:\n${gw.stderr}`);
     }
   });
@@ -199,6 +219,9 @@ describe('WebTransport end to end in headless Chromium', function () {
     expect(auth.ok, JSON.stringify(auth)).to.equal(true);
     const closed = await alice.waitClosed();
     expect(closed).to.deep.equal({ closeCode: DisconnectCode.REPLACED, reason: REPLACED_REASON });
+    // The Disconnect frame went ahead of the close on the frame stream (docs/protocol.md §6.2).
+    const frame = await alice.next('disconnect');
+    expect(frame.disconnect).to.deep.include({ code: DisconnectCode.REPLACED, reason: REPLACED_REASON });
   });
 
   it('refuses a session on another path, and the page sees the failure', async function () {

@@ -17,7 +17,8 @@ export interface GatewayUrls {
 
 /**
  * A real `ferry start` process for integration tests, on free ports, with its own data dir. It reads
- * the node's JSON log on stdout to learn the bound ports ("ferry ready" line).
+ * the node's JSON log on stdout to learn the bound ports ("ferry started" line, written once the
+ * signal handlers are installed, so a test may send SIGTERM as soon as `start` resolves).
  */
 export class GatewayProcess {
   readonly logs: Record<string, unknown>[] = [];
@@ -86,7 +87,7 @@ export class GatewayProcess {
             continue;
           }
           logs.push(rec);
-          if (rec.msg === 'ferry ready') {
+          if (rec.msg === 'ferry started') {
             const a = rec.addresses as Record<string, { url: string }>;
             resolve({
               ws: a.ws?.url ?? '',

@@ -5,7 +5,7 @@ import type {
   WebTransportSession,
   WtBidiStream,
   WtReceiveStream,
-} from '../../webtransport/api.js';
+} from '../../webtransport/index.js';
 import {
   allocateConnectionId,
   clampCloseReason,
@@ -17,7 +17,7 @@ import {
 
 /** What the listener shares with all of its connections (one object per listener). */
 export interface WtConnectionContext {
-  /** How long `close()` waits for the frame stream to flush before closing the session anyway. */
+  /** How long `close()` waits for the client's FIN on the frame stream before closing the session anyway. */
   readonly closeLingerMs: number;
   /** Bytes `write` keeps while the client has not opened its frame stream yet; more are dropped. */
   readonly maxPendingBytes: number;
@@ -50,7 +50,8 @@ const CLOSED = 2;
  *
  * The WebTransport session close code is Ferry's disconnect code itself (session close codes are u32,
  * so 4000-4999 pass through unchanged) and the reason is the disconnect reason: a browser reads both
- * from `WebTransport.closed` even when the Disconnect frame on the stream is lost in the teardown.
+ * from `WebTransport.closed`. The Disconnect frame before it (the only carrier of reconnect advice)
+ * survives the teardown thanks to the close handshake described at `close()`.
  *
  * This object is the session's and the frame stream's handler as well as the Connection: no closures.
  */
@@ -133,8 +134,12 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
   }
 
   /**
-   * Graceful close: FIN on the frame stream after what was written, then (once QUIC has taken those
-   * bytes, or after the linger) the session close capsule with `code` and `reason`. Idempotent.
+   * Graceful close, a handshake like WebSocket's: FIN on the frame stream after what was written (the
+   * session's Disconnect frame), then the session close capsule with `code` and `reason` once the
+   * client has answered with its own FIN (it has read everything), or after the linger. Closing the
+   * session at once would lose the Disconnect frame: on a session close both sides reset the
+   * session's streams (draft-ietf-webtrans-http3 §6) and a browser drops what its page has not read
+   * yet (W3C WebTransport, "cleanup"), and only the frame carries the reconnect advice. Idempotent.
    */
   close(code: number, reason: string): void {
     if (this.state !== OPEN) return;
@@ -144,8 +149,8 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
     this.pending = [];
     this.pendingBytes = 0;
     const stream = this.stream;
-    if (stream === null || stream.bufferedAmount() === 0) {
-      stream?.end();
+    if (stream === null) {
+      // No frame stream yet (a refusal at admission): the close capsule is all the client gets.
       this.closeSession();
       return;
     }
@@ -205,8 +210,15 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
     else this.handler.onData(bytes);
   }
 
-  /** The client finished its side of the frame stream: it sends nothing more, so the connection is over. */
+  /**
+   * The client finished its side of the frame stream: while we close, that is its answer (close the
+   * session now); otherwise it is leaving and sends nothing more, so the connection is over.
+   */
   onEnd(): void {
+    if (this.state === CLOSING) {
+      this.closeSession();
+      return;
+    }
     if (this.state !== OPEN) return;
     this.state = CLOSING;
     this.stream?.end();
@@ -225,14 +237,10 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
   }
 
   onDrain(): void {
-    if (this.state === CLOSING && this.linger !== null) {
-      if (this.stream === null || this.stream.bufferedAmount() === 0) this.closeSession();
-      return;
-    }
     if (this.state === OPEN) this.handler?.onDrain();
   }
 
-  /** @internal The close linger passed without the frame stream draining. */
+  /** @internal The close linger passed without the client's answer. */
   lingerExpired(): void {
     this.linger = null;
     this.closeSession();

@@ -6,7 +6,7 @@ import type {
   WebTransportLimits,
   WebTransportServerOptions,
   WebTransportSession,
-} from '../../webtransport/api.js';
+} from '../../webtransport/index.js';
 import type { CertificateSource, ServingCertificate } from '../../webtransport/certs.js';
 import { normalizeRemoteAddress } from '../listener-support.js';
 import type { ConnectionCallback, Listener, TransportKind } from '../transport.js';

@@ -46,7 +46,7 @@ export class QuicClientEndpoint extends QuicEndpoint {
       endpoint.socket.connect(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve()));
     });
     const peer = { host: options.host, port: options.port };
-    const serverName = isIP(options.serverName) === 0 ? options.serverName : '';
+    const serverName = isIP(options.serverName) === 0 ? options.serverName : null;
     const engineConn = options.engine.connect(
       serverName,
       randomBytes(CLIENT_INITIAL_DCID_BYTES),

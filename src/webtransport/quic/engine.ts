@@ -200,8 +200,9 @@ export interface QuicEngine {
     peer: QuicAddress,
     config: QuicEngineConfig,
   ): QuicEngineConnection;
+  /** `serverName` is the TLS SNI (RFC 6066 §3); null for IP literals. */
   connect(
-    serverName: string,
+    serverName: string | null,
     scid: Uint8Array,
     local: QuicAddress,
     peer: QuicAddress,

@@ -47,10 +47,17 @@ export class QuicServerEndpoint extends QuicEndpoint {
   private readonly connections = new Set<QuicConnection>();
   private readonly tokens = new RetryTokens();
   private readonly cidLength: number;
+  private config: QuicEngineConfig;
 
   private constructor(private readonly options: QuicServerEndpointOptions) {
     super(options.host, options.logger, false);
     this.cidLength = options.engine.serverCidLength;
+    this.config = options.config;
+  }
+
+  /** New connections use `config` from now on (certificate rotation); existing ones keep theirs. */
+  setConfig(config: QuicEngineConfig): void {
+    this.config = config;
   }
 
   /** Binds the socket and starts accepting. */
@@ -76,23 +83,32 @@ export class QuicServerEndpoint extends QuicEndpoint {
       if (conn !== undefined) conn.receive(msg, rinfo.address, rinfo.port);
       return;
     }
-    const engine = this.options.engine;
-    const header = engine.parseHeader(msg);
-    if (header === null) return;
-    const known = this.routes.get(cidKey(header.dcid));
+    // RFC 8999 §5.1: the version-independent long header (version, DCID, SCID) is all that can be
+    // read before knowing the version; the engine's parser only understands versions it speaks.
+    if (msg.length < 7) return;
+    const version = msg.readUInt32BE(1);
+    const dcidLength = msg[5] as number;
+    if (7 + dcidLength > msg.length) return;
+    const known = this.routes.get(msg.toString('latin1', 6, 6 + dcidLength));
     if (known !== undefined) {
       known.receive(msg, rinfo.address, rinfo.port);
       return;
     }
+    const engine = this.options.engine;
     const peer: QuicAddress = { host: rinfo.address, port: rinfo.port };
-    if (!engine.versionIsSupported(header.version)) {
+    if (version !== 0 && !engine.versionIsSupported(version)) {
+      const scidLength = msg[6 + dcidLength] as number;
       // RFC 9000 §6.1, §5.2.2: answer only datagrams large enough to start a connection.
-      if (msg.length >= MIN_INITIAL_DATAGRAM) {
+      if (msg.length >= MIN_INITIAL_DATAGRAM && 7 + dcidLength + scidLength <= msg.length) {
+        const dcid = msg.subarray(6, 6 + dcidLength);
+        const scid = msg.subarray(7 + dcidLength, 7 + dcidLength + scidLength);
         const out = Buffer.allocUnsafe(STATELESS_PACKET_BYTES);
-        this.sendRaw(out, engine.negotiateVersion(header.scid, header.dcid, out), peer);
+        this.sendRaw(out, engine.negotiateVersion(scid, dcid, out), peer);
       }
       return;
     }
+    const header = engine.parseHeader(msg);
+    if (header === null) return;
     if (header.type !== 'initial' || msg.length < MIN_INITIAL_DATAGRAM) return;
     if (this.connections.size >= this.options.maxConnections) {
       this.logger.debug({ peer }, 'webtransport: connection limit reached, initial dropped');
@@ -109,7 +125,8 @@ export class QuicServerEndpoint extends QuicEndpoint {
     version: number,
     token: Uint8Array | null,
   ): void {
-    const { engine, config } = this.options;
+    const { engine } = this.options;
+    const config = this.config;
     let scid: Uint8Array;
     let originalDcid: Uint8Array | null = null;
     if (this.options.retry) {

@@ -32,10 +32,13 @@ class FakeStream implements WtBidiStream {
   setHandler(h: StreamHandler): void {
     this.handler = h;
   }
-  write(bytes: Uint8Array): void {
+  write(bytes: Uint8Array): boolean {
     this.written.push(bytes);
     this.buffered += bytes.length;
+    return true;
   }
+  pause(): void {}
+  resume(): void {}
   bufferedAmount(): number {
     return this.buffered;
   }
@@ -79,8 +82,11 @@ class FakeSession implements WebTransportSession {
     this.datagrams.push(bytes);
     return true;
   }
+  /** As the engine does: the close capsule goes out and `onClose` follows synchronously. */
   close(code: number, reason: string): void {
-    this.closed ??= { code, reason };
+    if (this.closed !== null) return;
+    this.closed = { code, reason };
+    this.handler?.onClose(code, reason);
   }
   /** The engine reports the end (after our close, or the peer's). */
   ended(code: number, reason: string): void {
@@ -252,23 +258,25 @@ describe('WebTransport gateway adapter', function () {
       expect(session.datagrams.map((b) => Buffer.from(b).toString())).to.deep.equal(['dg-out']);
     });
 
-    it('close() flushes the frame stream, then closes the session with the disconnect code and reason', async function () {
+    it('close() finishes the frame stream, then closes the session with the code once the client answers', async function () {
       const { session, conn, rec } = (await setup()).open();
       const stream = new FakeStream(0);
       session.handler!.onBidiStream(stream);
       conn.write(Buffer.from('disconnect frame'));
       conn.close(4505, 'replaced by a newer connection');
       expect(stream.ended).to.equal(true);
-      expect(session.closed).to.equal(null); // waits for QUIC to take the Disconnect frame
       expect(conn.writeDatagram(Buffer.from('x'))).to.equal(false);
       stream.take();
+      stream.handler!.onData(Buffer.from('late'));
+      expect(session.closed).to.equal(null); // the client has not read the Disconnect frame yet
+      stream.handler!.onEnd(); // its FIN: it has
       expect(session.closed).to.deep.equal({ code: 4505, reason: 'replaced by a newer connection' });
-      session.ended(4505, 'replaced by a newer connection');
       expect(rec.closes).to.deep.equal([[4505, 'replaced by a newer connection']]);
+      expect(rec.data).to.deep.equal([]);
       expect(rec.drains).to.equal(0);
     });
 
-    it('close() without a stream closes the session at once; the linger bounds a stuck stream', async function () {
+    it('close() without a stream closes the session at once; the linger bounds a silent client', async function () {
       const t = await setup({ closeLingerMs: 1 });
       const a = t.open();
       a.conn.close(4008, 'server is full');

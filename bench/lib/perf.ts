@@ -1,0 +1,107 @@
+/**
+ * CPU profiles with Linux `perf` of a server started with `node --perf-basic-prof`: unlike V8's
+ * --cpu-prof (which samples wall time and charges a socket write's kernel work, and any wait for a
+ * core, to "writev"), perf samples where the CPU actually is — kernel TCP stack, V8/Node C++, GC, or
+ * JIT-compiled JavaScript — so the shares add up to the server's real CPU use. JavaScript symbols
+ * ("JS:*fn file:///…/dist/x.js:L:C") are mapped back to src/*.ts:line.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { originalPosition } from './profile.js';
+
+export function perfAvailable(): boolean {
+  return spawnSync('perf', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Samples `pid` at 999 Hz for `seconds` into `outFile`; resolves when perf has written it. */
+export function recordPerf(pid: number, seconds: number, outFile: string): Promise<void> {
+  const child: ChildProcess = spawn(
+    'perf',
+    ['record', '-F', '999', '-p', String(pid), '-o', outFile, '--', 'sleep', String(seconds)],
+    { stdio: 'ignore' },
+  );
+  return new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+export interface PerfSymbol {
+  share: number;
+  dso: string;
+  symbol: string;
+  /** src/…ts:line for JavaScript, else the DSO. */
+  location: string;
+}
+
+export interface PerfSummary {
+  samples: number;
+  /** Share of samples in the kernel, in the node binary (V8, libuv, Node C++, GC), in JIT JS, in libc. */
+  categories: Record<string, number>;
+  top: PerfSymbol[];
+  /** JavaScript self time per file (src/… after mapping, node:…, node_modules/<pkg>), share of all samples. */
+  jsByFile: { file: string; share: number }[];
+}
+
+const JS_SYMBOL = /^JS:[*~^]?(.*?) (\S+):(\d+):(\d+)$/;
+
+function category(dso: string): string {
+  if (dso.includes('kernel')) return 'kernel';
+  if (dso.startsWith('[JIT]') || dso.startsWith('perf-')) return 'JavaScript (JIT)';
+  if (dso === 'node') return 'node binary (V8, GC, libuv, C++)';
+  if (dso.startsWith('libc')) return 'libc';
+  return 'other';
+}
+
+function jsLocation(file: string, line: number, col: number, root: string): string {
+  if (file.startsWith('file://')) {
+    const path = fileURLToPath(file);
+    if (path.startsWith(`${root}/dist/`)) return originalPosition(path, line - 1, col - 1, root);
+    const nm = path.indexOf('/node_modules/');
+    if (nm >= 0) return `${path.slice(nm + 1)}:${line}`;
+    return `${path.startsWith(root) ? path.slice(root.length + 1) : path}:${line}`;
+  }
+  return `${file}:${line}`;
+}
+
+function fileOf(location: string): string {
+  const bare = location.replace(/:\d+$/, '');
+  const m = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(bare);
+  return m ? `node_modules/${m[1]}` : bare;
+}
+
+/** Reads `perf report` for `file`; JS locations are mapped through `root`'s dist/*.js.map files. */
+export function summarizePerf(file: string, root: string, top = 30): PerfSummary {
+  const r = spawnSync(
+    'perf',
+    ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso,sym', '-g', 'none', '--percent-limit', '0.01'],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  const samples = Number(/# Samples: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+  const categories: Record<string, number> = {};
+  const symbols: PerfSymbol[] = [];
+  const files = new Map<string, number>();
+  for (const line of r.stdout.split('\n')) {
+    const m = /^\s+([\d.]+)%\s+(\S+(?: tid \d+)?)\s+\[([.k])\]\s+(.*)$/.exec(line);
+    if (!m) continue;
+    const share = Number(m[1]) / 100;
+    const dso = m[2]!;
+    const symbol = m[4]!.trim();
+    const cat = category(dso);
+    categories[cat] = (categories[cat] ?? 0) + share;
+    let location = dso;
+    const js = JS_SYMBOL.exec(symbol);
+    if (js) {
+      location = jsLocation(js[2]!, Number(js[3]), Number(js[4]), root);
+      const f = fileOf(location);
+      files.set(f, (files.get(f) ?? 0) + share);
+    }
+    symbols.push({ share, dso, symbol: js ? js[1] || '(anonymous)' : symbol, location });
+  }
+  return {
+    samples,
+    categories,
+    top: symbols.slice(0, top),
+    jsByFile: [...files.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 20)
+      .map(([f, share]) => ({ file: f, share })),
+  };
+}
