@@ -180,6 +180,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       };
       return request<WorkerStats>(child, start, 'done');
     });
+    let perfDone: Promise<void> = Promise.resolve();
     // Server and machine CPU over the measured window only.
     const measured = new Promise<{
       serverCpu: number;
@@ -192,7 +193,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         const sysMeter = serverSyscallMeter(opts.server);
         const m0 = machineCpu();
         if (opts.perfFile !== undefined && opts.server.pid !== undefined) {
-          void recordPerf(opts.server.pid, opts.durationS, opts.perfFile);
+          perfDone = recordPerf(opts.server.pid, opts.durationS, opts.perfFile);
         }
         setTimeout(
           () => {
@@ -205,6 +206,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     });
     const stats = await Promise.all(dones);
     const { serverCpu, split, busy, sys } = await measured;
+    await perfDone;
     const rssAfter = await serverRss(opts.server);
 
     const latency = new Histogram();

@@ -51,8 +51,8 @@ function category(dso: string): string {
 }
 
 function jsLocation(file: string, line: number, col: number, root: string): string {
-  if (file.startsWith('file://')) {
-    const path = fileURLToPath(file);
+  if (file.startsWith('file://') || file.startsWith('/')) {
+    const path = file.startsWith('/') ? file : fileURLToPath(file);
     if (path.startsWith(`${root}/dist/`)) return originalPosition(path, line - 1, col - 1, root);
     const nm = path.indexOf('/node_modules/');
     if (nm >= 0) return `${path.slice(nm + 1)}:${line}`;
@@ -71,19 +71,20 @@ function fileOf(location: string): string {
 export function summarizePerf(file: string, root: string, top = 30): PerfSummary {
   const r = spawnSync(
     'perf',
-    ['report', '-i', file, '--stdio', '--no-children', '--sort', 'dso,sym', '-g', 'none', '--percent-limit', '0.01'],
+    ['report', '-i', file, '--stdio', '-n', '--no-children', '--sort', 'dso,sym', '-g', 'none', '--percent-limit', '0.01'],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
-  const samples = Number(/# Samples: (\d+)/.exec(r.stdout)?.[1] ?? 0);
+  let samples = 0;
   const categories: Record<string, number> = {};
   const symbols: PerfSymbol[] = [];
   const files = new Map<string, number>();
   for (const line of r.stdout.split('\n')) {
-    const m = /^\s+([\d.]+)%\s+(\S+(?: tid \d+)?)\s+\[([.k])\]\s+(.*)$/.exec(line);
+    const m = /^\s+([\d.]+)%\s+(\d+)\s+(\S+(?: tid \d+)?)\s+\[([.k])\]\s+(.*)$/.exec(line);
     if (!m) continue;
     const share = Number(m[1]) / 100;
-    const dso = m[2]!;
-    const symbol = m[4]!.trim();
+    samples += Number(m[2]);
+    const dso = m[3]!;
+    const symbol = m[5]!.trim();
     const cat = category(dso);
     categories[cat] = (categories[cat] ?? 0) + share;
     let location = dso;

@@ -12,6 +12,7 @@
  * Production: `CaCertificate` serves a CA-issued pair from files; browsers verify it normally, so no
  * hashes are published and nothing rotates here (renewal is the operator's, followed by a restart).
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { WtLogger } from './api.js';
 import {
@@ -25,7 +26,6 @@ import {
   type CertificateHash,
   type ServingCertificate,
 } from './cert-files.js';
-import { readFile } from 'node:fs/promises';
 
 export {
   DEV_CERT_VALIDITY_MS,

@@ -93,7 +93,12 @@ class ClientH3Connection extends H3Connection {
     limits: WebTransportLimits,
     logger: WtLogger,
   ) {
-    super(false, { quic: endpoint.connection, limits, logger, remoteAddress: endpoint.connection.remote.host });
+    super(false, {
+      quic: endpoint.connection,
+      limits,
+      logger,
+      remoteAddress: endpoint.connection.remote.host,
+    });
     this.ready = new Promise<WtSession>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -154,7 +159,12 @@ class ClientH3Connection extends H3Connection {
     }
     sink.markDone();
     this.sessionRefused(sink.streamId);
-    this.fail(new WebTransportConnectError(`CONNECT refused with status ${status}`, Number.isNaN(status) ? null : status));
+    this.fail(
+      new WebTransportConnectError(
+        `CONNECT refused with status ${status}`,
+        Number.isNaN(status) ? null : status,
+      ),
+    );
     this.closeWhenIdle();
   }
 
@@ -178,7 +188,10 @@ class ClientH3Connection extends H3Connection {
   }
 
   protected afterClosed(info: QuicCloseInfo): void {
-    const why = info.by === 'idle' ? 'idle timeout' : `connection closed (${info.by}, code ${info.code}) ${info.reason}`;
+    const why =
+      info.by === 'idle'
+        ? 'idle timeout'
+        : `connection closed (${info.by}, code ${info.code}) ${info.reason}`;
     this.fail(new WebTransportConnectError(why.trim()));
   }
 
@@ -244,7 +257,10 @@ function parseHashes(hashes: readonly string[]): Buffer[] {
  * answered the CONNECT with 200; rejects with {@link WebTransportConnectError} (refusal status,
  * certificate mismatch, timeout, connection failure).
  */
-export async function connect(url: string, options: WebTransportClientOptions = {}): Promise<WebTransportClientSession> {
+export async function connect(
+  url: string,
+  options: WebTransportClientOptions = {},
+): Promise<WebTransportClientSession> {
   const parsed = new URL(url);
   if (parsed.protocol !== 'https:') throw new TypeError(`WebTransport needs an https: URL, got ${url}`);
   const hostname = parsed.hostname.replace(/^\[|\]$/g, '');
@@ -262,7 +278,14 @@ export async function connect(url: string, options: WebTransportClientOptions = 
       ...(options.caPem !== undefined ? { caPem: options.caPem } : {}),
     }),
   );
-  const endpoint = await QuicClientEndpoint.connect({ host, port, serverName: hostname, engine: quicheEngine, config, logger });
+  const endpoint = await QuicClientEndpoint.connect({
+    host,
+    port,
+    serverName: hostname,
+    engine: quicheEngine,
+    config,
+    logger,
+  });
   const h3 = new ClientH3Connection(
     {
       authority: parsed.host,

@@ -34,7 +34,12 @@ import type { HeaderField } from './qpack/decoder.js';
 import type { QuicConnection, QuicConnectionHandler } from './quic/connection.js';
 import { RECV_DONE, RECV_GONE, RECV_RESET, type QuicCloseInfo, type QuicStreamError } from './quic/engine.js';
 import type { WtSession, SessionHost } from './session.js';
-import { peerWebTransportSupport, serverSettings, type H3Settings, type PeerWebTransportSupport } from './settings.js';
+import {
+  peerWebTransportSupport,
+  serverSettings,
+  type H3Settings,
+  type PeerWebTransportSupport,
+} from './settings.js';
 import { WtStream, type StreamSink } from './stream.js';
 
 /** One read buffer for every connection: processing is synchronous and sinks copy what they keep. */
@@ -161,6 +166,8 @@ export abstract class H3Connection implements QuicConnectionHandler, RequestStre
           this.dropSinkIfDone(streamId, sink);
           return;
         }
+        // quiche fills the buffer while contiguous data lasts: a short read means none is left.
+        if (limit === 0 && n < buf.length) return;
       }
     } catch (err) {
       this.onStreamFailure(streamId, sink, err);
@@ -237,7 +244,9 @@ export abstract class H3Connection implements QuicConnectionHandler, RequestStre
         }
         this.peerUniSeen.add(header.type);
         sink =
-          header.type === STREAM_CONTROL ? new ControlStreamSink(this) : new QpackStreamSink(header.type === 2);
+          header.type === STREAM_CONTROL
+            ? new ControlStreamSink(this)
+            : new QpackStreamSink(header.type === 2);
         break;
       case STREAM_PUSH:
         // RFC 9114 §6.2.2: clients never push; we never sent MAX_PUSH_ID, so a server may not either.
@@ -290,11 +299,12 @@ export abstract class H3Connection implements QuicConnectionHandler, RequestStre
     this.quic.releaseStream(stream.id);
   }
 
-  sessionEnded(session: WtSession): void {
+  sessionEnded(session: WtSession, peerStillSending: boolean): void {
     this.sessions.delete(session.id);
     this.deadSessions.add(session.id);
-    // Whatever still arrives on the CONNECT stream (after a close grace expired) is dropped.
-    this.discardRequest(session.id);
+    // After a close grace expired the peer may still send on the CONNECT stream: drop it.
+    if (peerStillSending) this.discardRequest(session.id);
+    else this.sinks.delete(session.id);
     this.quic.releaseStream(session.id);
     if (!this.closing && this.sessions.size === 0 && !this.hasPendingRequests()) this.onIdle(true);
   }

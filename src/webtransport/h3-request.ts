@@ -136,7 +136,13 @@ export interface RequestRefusal {
 }
 
 /** RFC 9114 §4.2: connection-specific fields make a message malformed. */
-const CONNECTION_SPECIFIC = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
+const CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+]);
 const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path', ':protocol']);
 
 /**
@@ -154,7 +160,8 @@ export function parseConnectRequest(
   const headers = new Map<string, string>();
   let regularSeen = false;
   for (const [name, value] of fields) {
-    if (name !== name.toLowerCase() || name.length === 0) return malformed(`field name ${name} is not lowercase`);
+    if (name !== name.toLowerCase() || name.length === 0)
+      return malformed(`field name ${name} is not lowercase`);
     if (name.startsWith(':')) {
       if (regularSeen) return malformed(`pseudo-header ${name} after a regular field`);
       if (!REQUEST_PSEUDO.has(name)) return malformed(`unknown pseudo-header ${name}`);

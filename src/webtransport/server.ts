@@ -149,7 +149,10 @@ class ServerH3Connection extends H3Connection {
     const session = new WtSession(sink.streamId, request, this);
     sink.startSession(session);
     this.sessionStarted(session);
-    this.logger.debug({ peer: this.remoteAddress, path: request.path, id: session.id }, 'webtransport: session');
+    this.logger.debug(
+      { peer: this.remoteAddress, path: request.path, id: session.id },
+      'webtransport: session',
+    );
     this.options.onSession(session);
   }
 
@@ -159,7 +162,11 @@ class ServerH3Connection extends H3Connection {
     this.pending.delete(sink);
     this.logger.debug({ peer: this.remoteAddress, status, message }, 'webtransport: CONNECT refused');
     const code = status >= 100 && status <= 599 ? Math.trunc(status) : 500;
-    this.quic.streamWrite(streamId, encodeHeadersFrame(encodeFieldSection([[':status', String(code)]])), true);
+    this.quic.streamWrite(
+      streamId,
+      encodeHeadersFrame(encodeFieldSection([[':status', String(code)]])),
+      true,
+    );
     // RFC 9114 §4.1.1 would allow STOP_SENDING(H3_NO_ERROR) here, but Chromium 156 then reports
     // ERR_QUIC_PROTOCOL_ERROR instead of the refusal; read and drop the rest of the request instead.
     this.discardRequest(streamId);
@@ -209,7 +216,8 @@ export class WebTransportServer {
 
   /** Binds UDP `host:port` (port 0 picks a free one) and starts accepting; resolves to the bound address. */
   async listen(): Promise<{ host: string; port: number }> {
-    if (this.endpoint !== null || this.closing !== null) throw new Error('WebTransportServer.listen() called twice');
+    if (this.endpoint !== null || this.closing !== null)
+      throw new Error('WebTransportServer.listen() called twice');
     const { options, limits, logger } = this;
     this.endpoint = await QuicServerEndpoint.listen({
       host: options.host,

@@ -7,8 +7,19 @@
  * session's streams (we use WT_SESSION_GONE). The session is over for Ferry once the CONNECT stream
  * is finished both ways, or after a grace period when the peer never answers.
  */
-import type { SessionHandler, SessionRequest, WebTransportLimits, WebTransportSession, WtBidiStream } from './api.js';
-import { decodeCloseSession, encodeCloseSessionCapsule, writeDatagramHeader } from './capsules.js';
+import type {
+  SessionHandler,
+  SessionRequest,
+  WebTransportLimits,
+  WebTransportSession,
+  WtBidiStream,
+} from './api.js';
+import {
+  datagramHeaderSize,
+  decodeCloseSession,
+  encodeCloseSessionCapsule,
+  writeDatagramHeader,
+} from './capsules.js';
 import {
   CAPSULE_CLOSE_WEBTRANSPORT_SESSION,
   CAPSULE_DATAGRAM,
@@ -38,8 +49,11 @@ export interface SessionHost {
   attachStream(stream: WtStream): void;
   /** Forgets a finished stream. */
   detachStream(stream: WtStream): void;
-  /** The session is over (CONNECT stream finished both ways, or abandoned). */
-  sessionEnded(session: WtSession): void;
+  /**
+   * The session is over (CONNECT stream finished both ways, or abandoned). `peerStillSending` when
+   * we gave up waiting for the peer's FIN, so late bytes on the CONNECT stream must be dropped.
+   */
+  sessionEnded(session: WtSession, peerStillSending: boolean): void;
 }
 
 /** A session over one HTTP/3 connection; implements the public {@link WebTransportSession}. */
@@ -53,6 +67,7 @@ export class WtSession implements WebTransportSession, StreamOwner {
   private localFinSent = false;
   private peerFinReceived = false;
   private ended = false;
+  private graceExpired = false;
   private graceTimer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -69,8 +84,8 @@ export class WtSession implements WebTransportSession, StreamOwner {
   }
 
   get maxDatagramBytes(): number {
-    const max = this.host.quic.maxDatagramBytes;
-    return max > 8 ? max - (this.id / 4 < 64 ? 1 : this.id / 4 < 16384 ? 2 : 4) : 0;
+    // RFC 9297 §2.1: the Quarter Stream ID prefix takes part of each QUIC DATAGRAM frame.
+    return Math.max(0, this.host.quic.maxDatagramBytes - datagramHeaderSize(this.id));
   }
 
   /** True once either side started closing (or the connection went away). */
@@ -220,6 +235,7 @@ export class WtSession implements WebTransportSession, StreamOwner {
     if (this.ended) return;
     // The peer never finished its side: stop reading it and end the session anyway.
     this.host.quic.streamShutdown(this.id, 'read', WT_SESSION_GONE);
+    this.graceExpired = true;
     this.peerFinReceived = true;
     this.checkEnded();
   }
@@ -229,6 +245,6 @@ export class WtSession implements WebTransportSession, StreamOwner {
     this.ended = true;
     if (this.graceTimer !== null) clearTimeout(this.graceTimer);
     this.graceTimer = null;
-    this.host.sessionEnded(this);
+    this.host.sessionEnded(this, this.graceExpired);
   }
 }

@@ -146,15 +146,14 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
     this.state = CLOSING;
     this.closeCode = code;
     this.closeReason = clampCloseReason(reason);
-    this.pending = [];
-    this.pendingBytes = 0;
     const stream = this.stream;
-    if (stream === null) {
-      // No frame stream yet (a refusal at admission): the close capsule is all the client gets.
+    if (stream === null && this.pendingBytes === 0) {
       this.closeSession();
       return;
     }
-    stream.end();
+    // With no frame stream yet (a refusal at admission), the Disconnect frame waits for the stream
+    // the client opens next (`onBidiStream`), within the same linger.
+    stream?.end();
     // One unref'd timer per closing connection, none at rest.
     this.linger = setTimeout(lingerExpired, this.context.closeLingerMs, this);
     this.linger.unref();
@@ -174,7 +173,7 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
 
   /** The first client-opened bidi stream becomes the frame stream; any later one is refused. */
   onBidiStream(stream: WtBidiStream): void {
-    if (this.stream !== null || this.state !== OPEN) {
+    if (this.stream !== null || this.state === CLOSED) {
       stream.reset(EXTRA_STREAM_ERROR_CODE);
       stream.stop(EXTRA_STREAM_ERROR_CODE);
       return;
@@ -185,6 +184,7 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
     this.pending = [];
     this.pendingBytes = 0;
     for (const bytes of pending) stream.write(bytes);
+    if (this.state === CLOSING) stream.end(); // a refusal's Disconnect frame, then the close handshake
   }
 
   /** Ferry uses no client uni streams (docs/protocol.md §2.3). */

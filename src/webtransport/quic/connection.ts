@@ -198,7 +198,6 @@ export class QuicConnection {
     }
     this.host.transmit(this);
     if (!this.closedNotified && engine.isClosing()) {
-      if (process.env.PROBE_STATS) console.error('STATS', process.pid, JSON.stringify(engine.stats()));
       this.closedNotified = true;
       this.queues.clear();
       this.blocked.clear();

@@ -282,8 +282,6 @@ function buildConfig(c: QuicTransportConfig): Config {
   config.setMaxConnectionWindow(c.maxConnectionWindow);
   // We issue no extra connection ids, so a peer may not migrate (RFC 9000 §9, §18.2).
   config.setDisableActiveMigration(true);
-  if (process.env.FERRY_QUIC_CC) config.setCcAlgorithmName(process.env.FERRY_QUIC_CC);
-  if (process.env.FERRY_QUIC_WIN) { config.setMaxStreamWindow(Number(process.env.FERRY_QUIC_WIN)); config.setMaxConnectionWindow(Number(process.env.FERRY_QUIC_WIN) * 1.5); }
   if (c.datagramRecvQueue > 0 || c.datagramSendQueue > 0) {
     config.enableDgram(true, c.datagramRecvQueue, c.datagramSendQueue);
   }

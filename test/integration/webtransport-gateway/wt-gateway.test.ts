@@ -156,6 +156,23 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
     }
   });
 
+  it('refuses a client over the per-IP limit with the Disconnect frame (reconnect advice) and code 4007', async function () {
+    const small = await GatewayProcess.start(['--connections-per-ip', '1'], { wt: true });
+    try {
+      const h = (await certHashes(small.urls.admin)).hashes.map((x) => x.value);
+      const first = await WtWireClient.login(small.urls.wt, h, await testToken('n-ivy'));
+      const second = await WtWireClient.connect(small.urls.wt, h);
+      const closed = await second.waitClosed(10_000 * SLOW);
+      expect(closed.code).to.equal(DisconnectCode.CONNECTION_LIMIT);
+      const f = await second.nextBody('disconnect');
+      expect(f.disconnect).to.deep.include({ code: DisconnectCode.CONNECTION_LIMIT, reconnect: true });
+      expect(f.disconnect?.reconnectDelayMs).to.be.above(0);
+      first.close();
+    } finally {
+      await small.cleanup();
+    }
+  });
+
   it('drains on SIGTERM: open sessions get 4001 GOING_AWAY and the node exits 0', async function () {
     const alice = await login('n-hank');
     const exit = gw.terminate(20_000 * SLOW);

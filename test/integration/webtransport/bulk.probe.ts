@@ -155,14 +155,18 @@ async function main(): Promise<void> {
   }
   readyTimes.sort((a, b) => a - b);
   const median = readyTimes[readyTimes.length >> 1]!;
-  console.log(`session ready (Node client, Retry on): median ${median.toFixed(1)} ms, first ${readyTimes[0]!.toFixed(1)}..max ${readyTimes.at(-1)!.toFixed(1)} ms`);
+  console.log(
+    `session ready (Node client, Retry on): median ${median.toFixed(1)} ms, first ${readyTimes[0]!.toFixed(1)}..max ${readyTimes.at(-1)!.toFixed(1)} ms`,
+  );
   const session = await connect(url, { certHashes: [cert.hash] });
   const size = mib * MIB;
   await run(session, 'U', 4 * MIB); // warm-up
   console.log(`upload   ${(await run(session, 'U', size)).toFixed(1)} MiB/s (${mib} MiB, one stream)`);
   console.log(`download ${(await run(session, 'D', size)).toFixed(1)} MiB/s (${mib} MiB, one stream)`);
-  console.log(`echo     ${(await run(session, 'E', size)).toFixed(1)} MiB/s each way (${mib} MiB, one stream)`);
-  session.close(0, "done"); await new Promise((r) => setTimeout(r, 300));
+  console.log(
+    `echo     ${(await run(session, 'E', size)).toFixed(1)} MiB/s each way (${mib} MiB, one stream)`,
+  );
+  session.close(0, 'done');
   await stop();
   process.exit(0);
 }

@@ -5,11 +5,20 @@
  */
 import { encodeFieldSection, type EncodableField } from '../../../src/webtransport/qpack/encoder.js';
 import { decodeFieldSection, type HeaderField } from '../../../src/webtransport/qpack/decoder.js';
-import { encodeControlStreamPreamble, encodeHeadersFrame, H3FrameReader } from '../../../src/webtransport/h3-frames.js';
+import {
+  encodeControlStreamPreamble,
+  encodeHeadersFrame,
+  H3FrameReader,
+} from '../../../src/webtransport/h3-frames.js';
 import { QuicClientEndpoint } from '../../../src/webtransport/quic/client-endpoint.js';
 import type { QuicConnection, QuicConnectionHandler } from '../../../src/webtransport/quic/connection.js';
 import { transportConfig } from '../../../src/webtransport/quic/defaults.js';
-import { RECV_DONE, RECV_GONE, RECV_RESET, type QuicCloseInfo } from '../../../src/webtransport/quic/engine.js';
+import {
+  RECV_DONE,
+  RECV_GONE,
+  RECV_RESET,
+  type QuicCloseInfo,
+} from '../../../src/webtransport/quic/engine.js';
 import { quicheEngine } from '../../../src/webtransport/quic/quiche-engine.js';
 import { DEFAULT_LIMITS } from '../../../src/webtransport/server.js';
 import { serverSettings } from '../../../src/webtransport/settings.js';

@@ -222,7 +222,11 @@ describe('WebTransport server robustness', function () {
     const client = await raw();
     client.sendSettings();
     // A uni stream for session 0 first, then the CONNECT on stream 0.
-    client.write(14, Buffer.concat([Buffer.from(encodeWebTransportUniHeader(0)), Buffer.from('early')]), true);
+    client.write(
+      14,
+      Buffer.concat([Buffer.from(encodeWebTransportUniHeader(0)), Buffer.from('early')]),
+      true,
+    );
     await new Promise((resolve) => setTimeout(resolve, 30));
     client.sendConnect(0);
     await until(() => server.sessions.length === 1 && server.sessions[0]!.uni.length === 1, 'early stream');

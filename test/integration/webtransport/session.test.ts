@@ -166,7 +166,8 @@ describe('WebTransport server and Node client (loopback UDP)', function () {
     const payload = randomBytes(4 * 1024 * 1024);
     const stream = session.openBidiStream();
     const rec = new StreamRecorder(stream);
-    for (let off = 0; off < payload.length; off += 100_000) stream.write(payload.subarray(off, off + 100_000));
+    for (let off = 0; off < payload.length; off += 100_000)
+      stream.write(payload.subarray(off, off + 100_000));
     stream.end();
     await until(() => rec.ended, '4 MiB echo', 15_000);
     expect(rec.bytes).to.equal(payload.length);

@@ -291,6 +291,21 @@ describe('WebTransport gateway adapter', function () {
       expect(b.session.closed).to.deep.equal({ code: 4003, reason: 'slow consumer' });
     });
 
+    it('a refusal before the stream exists keeps its Disconnect frame for the stream the client opens', async function () {
+      const { session, conn, rec } = (await setup()).open();
+      conn.write(Buffer.from('disconnect 4008'));
+      conn.close(4008, 'server is full');
+      expect(session.closed).to.equal(null);
+      const stream = new FakeStream(0);
+      session.handler!.onBidiStream(stream);
+      expect(stream.written.map((b) => Buffer.from(b).toString())).to.deep.equal(['disconnect 4008']);
+      expect(stream.ended).to.equal(true);
+      stream.handler!.onData(Buffer.from('authenticate'));
+      stream.handler!.onEnd();
+      expect(session.closed).to.deep.equal({ code: 4008, reason: 'server is full' });
+      expect(rec.data).to.deep.equal([]);
+    });
+
     it('reports the peer close exactly once, whatever follows', async function () {
       const { session, rec } = (await setup()).open();
       const stream = new FakeStream(0);
