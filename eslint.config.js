@@ -4,7 +4,14 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'src/protocol/generated/**', 'coverage/**', 'client/dist/**', 'bench/.build/**'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'src/protocol/generated/**',
+      'coverage/**',
+      'client/dist/**',
+      'bench/.build/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,

@@ -463,13 +463,17 @@ async function memoryProfile(argv: string[]): Promise<unknown> {
   return { revision: gitRevision(), count, growth, byRetainer };
 }
 
+/**
+ * Everything bench/RESULTS.md reports, in one go: Ferry vs baseline over WebSocket (3 rounds), Ferry
+ * over TCP and with QoS 1 (closed loop and at 20,000 / 10,000 msg/s), then the connection scenario.
+ * Extra flags go to the load scenarios (e.g. `--duration 10`).
+ */
 async function all(argv: string[]): Promise<unknown> {
   const out: Record<string, unknown> = {};
-  out.compare = await compare(['--transport', 'ws', '--qos', '0', ...argv]);
-  out.tcp = await oneToOne(['--transport', 'tcp', '--qos', '0', '--rate', '0', ...argv]);
-  out.tcpRate = await oneToOne(['--transport', 'tcp', '--qos', '0', ...argv]);
+  out.compare = await compare(['--transport', 'ws', '--qos', '0', '--rounds', '3', ...argv]);
+  out.tcp = await compare(['--transport', 'tcp', '--qos', '0', ...argv]);
   out.qos1 = await oneToOne(['--transport', 'ws', '--qos', '1', '--rate', '0', ...argv]);
-  out.qos1Rate = await oneToOne(['--transport', 'ws', '--qos', '1', ...argv]);
+  out.qos1Rate = await oneToOne(['--transport', 'ws', '--qos', '1', '--rate', '10000', ...argv]);
   out.connections = await connectionsScenario([]);
   return out;
 }

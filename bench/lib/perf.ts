@@ -78,6 +78,7 @@ export function summarizePerf(file: string, root: string, top = 30): PerfSummary
   const categories: Record<string, number> = {};
   const symbols: PerfSymbol[] = [];
   const files = new Map<string, number>();
+  const byKey = new Map<string, PerfSymbol>();
   for (const line of r.stdout.split('\n')) {
     const m = /^\s+([\d.]+)%\s+(\d+)\s+(\S+(?: tid \d+)?)\s+\[([.k])\]\s+(.*)$/.exec(line);
     if (!m) continue;
@@ -94,8 +95,18 @@ export function summarizePerf(file: string, root: string, top = 30): PerfSummary
       const f = fileOf(location);
       files.set(f, (files.get(f) ?? 0) + share);
     }
-    symbols.push({ share, dso, symbol: js ? js[1] || '(anonymous)' : symbol, location });
+    // One function appears once per JIT tier (interpreted, baseline, optimised): merge them.
+    const name = js ? js[1] || '(anonymous)' : symbol;
+    const key = `${name} ${location}`;
+    const seen = byKey.get(key);
+    if (seen) seen.share += share;
+    else {
+      const entry = { share, dso, symbol: name, location };
+      byKey.set(key, entry);
+      symbols.push(entry);
+    }
   }
+  symbols.sort((a, b) => b.share - a.share);
   return {
     samples,
     categories,

@@ -298,8 +298,9 @@ export class MemoryMessageStore implements MessageStore {
 
   private read(log: Log | undefined, afterSeq: number, limit: number): Envelope[] {
     this.assertOpen();
-    if (log === undefined || !(limit >= 1)) return [];
+    // Expire first, whatever the read asks for: every access sees retention applied (stats included).
     this.expireEntries(this.now());
+    if (log === undefined || !(limit >= 1)) return [];
     const skip = afterSeq >= 0 ? Math.max(0, Math.floor(afterSeq) + 1 - firstSeq(log)) : 0;
     const from = log.head + skip;
     const to = from + Math.floor(Math.min(limit, log.entries.length - from));

@@ -18,7 +18,7 @@ import type {
   WebTransportServerOptions,
   WtLogger,
 } from './api.js';
-import { H3_NO_ERROR, H3_REQUEST_REJECTED } from './constants.js';
+import { H3_NO_ERROR } from './constants.js';
 import { H3Connection } from './h3-connection.js';
 import { encodeHeadersFrame } from './h3-frames.js';
 import { parseConnectRequest, RequestStreamSink } from './h3-request.js';
@@ -183,7 +183,8 @@ class ServerH3Connection extends H3Connection {
     this.connectTimer = setTimeout(() => {
       this.connectTimer = null;
       if (this.sessions.size === 0 && this.pending.size === 0) {
-        this.closeConnection(H3_REQUEST_REJECTED, 'no WebTransport session requested in time');
+        // RFC 9114 §5.2: closing an idle connection is not an error.
+        this.closeConnection(H3_NO_ERROR, 'no WebTransport session requested in time');
       }
     }, this.limits.connectTimeoutMs);
     this.connectTimer.unref();

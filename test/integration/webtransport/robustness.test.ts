@@ -6,7 +6,7 @@ import {
   H3_CLOSED_CRITICAL_STREAM,
   H3_FRAME_ERROR,
   H3_MISSING_SETTINGS,
-  H3_REQUEST_REJECTED,
+  H3_NO_ERROR,
 } from '../../../src/webtransport/constants.js';
 import { encodeFrame, encodeWebTransportUniHeader } from '../../../src/webtransport/h3-frames.js';
 import { RawH3Client } from './raw-client.js';
@@ -199,6 +199,43 @@ describe('WebTransport server robustness', function () {
     await stillWorks(s);
   });
 
+  it('ignores GREASE capsules and unknown-session datagrams, and reads a close capsule split over DATA frames', async function () {
+    const client = await raw();
+    client.sendSettings();
+    client.sendConnect(0);
+    await until(() => client.status(0) === 200 && server.sessions.length === 1, 'session');
+    const remote = server.sessions[0]!;
+    // RFC 9297 §5.4: capsule types 0x29 * N + 0x17 are reserved (GREASE), as Chromium sends right away.
+    const grease = Buffer.from([0x40, 0x40, 0x03, 1, 2, 3]); // type 0x40 = 0x29 * 1 + 0x17, length 3
+    const close = Buffer.from([0x80, 0x00, 0x28, 0x43, 0x07, 0, 0, 0x0f, 0xa1, 0x62, 0x79, 0x65]); // 4001 'bye'
+    const capsules = Buffer.concat([grease, close]);
+    client.write(0, encodeFrame(0x00, capsules.subarray(0, 8))); // DATA frames split mid-capsule
+    client.quic.sendDatagram(Uint8Array.of(0x01, 0x99)); // Quarter Stream ID 1: session 4 does not exist
+    client.write(0, encodeFrame(0x00, capsules.subarray(8)), true);
+    await until(() => remote.closed !== null, 'close capsule');
+    expect(remote.closed).to.deep.equal([4001, 'bye']);
+    expect(remote.datagrams).to.have.length(0);
+    await until(() => client.streams.get(0)?.fin === true, 'server FIN on the CONNECT stream');
+    await until(() => client.closed !== null, 'server closes the finished connection');
+    expect(client.closed).to.include({ code: 0x100, by: 'peer' });
+  });
+
+  it('tolerates Chromium-style resets (0x10f) of streams after a session close', async function () {
+    const client = await raw();
+    client.sendSettings();
+    client.sendConnect(0);
+    client.write(4, Uint8Array.of(0x40, 0x41, 0x00, 0x61)); // WebTransport bidi stream, session 0
+    await until(() => server.sessions.length === 1 && server.sessions[0]!.bidi.length === 1, 'stream');
+    const remote = server.sessions[0]!;
+    remote.session.close(9, 'done');
+    client.quic.streamShutdown(4, 'write', 0x10f);
+    client.quic.streamShutdown(4, 'read', 0x10f);
+    client.write(0, new Uint8Array(0), true);
+    await until(() => client.closed !== null, 'connection closed after the session');
+    expect(client.closed).to.include({ code: 0x100 });
+    expect(remote.closes).to.equal(1);
+  });
+
   it('answers a non-CONNECT request with 405 and a malformed CONNECT with 400', async function () {
     const client = await raw();
     client.sendSettings();
@@ -215,7 +252,8 @@ describe('WebTransport server robustness', function () {
     const idle = await raw();
     idle.sendSettings();
     await until(() => idle.closed !== null, 'connect timeout', 5000);
-    expect(idle.closed).to.include({ code: H3_REQUEST_REJECTED, by: 'peer' });
+    expect(idle.closed).to.include({ code: H3_NO_ERROR, by: 'peer' });
+    expect(idle.closed!.reason).to.match(/no WebTransport session/);
   });
 
   it('holds a stream that arrives before its CONNECT and delivers it once the session exists', async function () {

@@ -105,6 +105,26 @@ describe('WebTransport server and Node client (loopback UDP)', function () {
     expect(session.sendDatagram(new Uint8Array(session.maxDatagramBytes + 1))).to.equal(false);
   });
 
+  it('maps stream reset codes both ways (draft §4.3 application error space)', async function () {
+    const [session, client, remote] = await open();
+    const stream = session.openBidiStream();
+    const rec = new StreamRecorder(stream);
+    stream.write(Buffer.from('x'));
+    await until(() => remote.bidi.length === 1, 'server stream');
+    stream.reset(42);
+    await until(() => remote.streams.get(stream.id)!.resetCode !== null, 'reset at the server');
+    expect(remote.streams.get(stream.id)!.resetCode).to.equal(42);
+    // Server resets its stream towards the client with a large u32 code.
+    const down = remote.session.openUniStream();
+    down.write(Buffer.from('y'));
+    await until(() => client.uni.length === 1, 'uni at the client');
+    down.reset(0xfffffffe);
+    await until(() => client.streams.get(client.uni[0]!.id)!.resetCode !== null, 'reset at the client');
+    expect(client.streams.get(client.uni[0]!.id)!.resetCode).to.equal(0xfffffffe);
+    expect(rec.resetCode).to.equal(null);
+    expect(remote.closed).to.equal(null);
+  });
+
   it('closes with code and reason from the client, seen by the server, once', async function () {
     const [session, client, remote] = await open();
     const stream = session.openBidiStream();
