@@ -73,9 +73,9 @@ class ServerH3Connection extends H3Connection {
   }
 
   protected acceptRequestStream(streamId: number): RequestStreamSink {
+    // The connect timer keeps running: only a started session proves the client is real.
     const sink = new RequestStreamSink(streamId, this);
     this.pending.add(sink);
-    this.clearConnectTimer();
     return sink;
   }
 
@@ -86,6 +86,11 @@ class ServerH3Connection extends H3Connection {
       return;
     }
     if (this.peerSupport === null) {
+      // Requests ahead of SETTINGS wait, but no more of them than sessions could be accepted.
+      if (this.waiting.length >= this.limits.maxSessionsPerConnection) {
+        this.refuse(sink, 429, 'too many requests before SETTINGS');
+        return;
+      }
       sink.markWaiting();
       this.waiting.push([sink, parsed]);
       return;
@@ -145,6 +150,7 @@ class ServerH3Connection extends H3Connection {
       return;
     }
     this.pending.delete(sink);
+    this.clearConnectTimer();
     this.quic.streamWrite(sink.streamId, STATUS_200_FRAME, false);
     const session = new WtSession(sink.streamId, request, this);
     sink.startSession(session);
@@ -178,11 +184,12 @@ class ServerH3Connection extends H3Connection {
     if (!this.closing && this.sessions.size === 0 && this.pending.size === 0) this.onIdle(false);
   }
 
+  /** Closes the connection unless a session starts within connectTimeoutMs (kept if already armed). */
   private armConnectTimer(): void {
-    this.clearConnectTimer();
+    if (this.connectTimer !== null || this.closing) return;
     this.connectTimer = setTimeout(() => {
       this.connectTimer = null;
-      if (this.sessions.size === 0 && this.pending.size === 0) {
+      if (this.sessions.size === 0) {
         // RFC 9114 §5.2: closing an idle connection is not an error.
         this.closeConnection(H3_NO_ERROR, 'no WebTransport session requested in time');
       }

@@ -14,6 +14,13 @@ import { QuicEndpoint } from './endpoint.js';
 /** RFC 9000 §7.2: the client's first destination id is random, at least 8 bytes; we use 16. */
 const CLIENT_INITIAL_DCID_BYTES = 16;
 
+/** A loopback server is reached from a loopback address; anything else from the wildcard. */
+function bindAddressFor(host: string): string {
+  if (host.startsWith('127.')) return '127.0.0.1';
+  if (host === '::1') return '::1';
+  return isIP(host) === 6 ? '::' : '0.0.0.0';
+}
+
 /** Settings of {@link QuicClientEndpoint.connect}. */
 export interface QuicClientEndpointOptions {
   /** Server IP literal and port. */
@@ -41,7 +48,7 @@ export class QuicClientEndpoint extends QuicEndpoint {
    */
   static async connect(options: QuicClientEndpointOptions): Promise<QuicClientEndpoint> {
     const endpoint = new QuicClientEndpoint(options.host, options.logger);
-    const local = await endpoint.bind(isIP(options.host) === 6 ? '::' : '0.0.0.0', 0);
+    const local = await endpoint.bind(bindAddressFor(options.host), 0);
     await new Promise<void>((resolve, reject) => {
       endpoint.socket.connect(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve()));
     });

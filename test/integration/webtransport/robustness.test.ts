@@ -246,6 +246,19 @@ describe('WebTransport server robustness', function () {
     expect(client.status(4)).to.equal(400);
   });
 
+  it('refuses sessions beyond maxSessionsPerConnection with 429', async function () {
+    await server.close();
+    server = await new TestServer(cert, { limits: { maxSessionsPerConnection: 1 } }).start();
+    const client = await raw();
+    client.sendSettings();
+    client.sendConnect(0);
+    await until(() => client.status(0) !== null, 'first');
+    client.sendConnect(4);
+    await until(() => client.status(4) !== null, 'second');
+    expect([client.status(0), client.status(4)]).to.deep.equal([200, 429]);
+    expect(server.sessions).to.have.length(1);
+  });
+
   it('closes a connection that sends no CONNECT within connectTimeoutMs', async function () {
     await server.close();
     server = await new TestServer(cert, { limits: { connectTimeoutMs: 200 } }).start();
@@ -254,6 +267,16 @@ describe('WebTransport server robustness', function () {
     await until(() => idle.closed !== null, 'connect timeout', 5000);
     expect(idle.closed).to.include({ code: H3_NO_ERROR, by: 'peer' });
     expect(idle.closed!.reason).to.match(/no WebTransport session/);
+  });
+
+  it('closes a connection whose request never completes within connectTimeoutMs', async function () {
+    await server.close();
+    server = await new TestServer(cert, { limits: { connectTimeoutMs: 200 } }).start();
+    const slow = await raw();
+    slow.sendSettings();
+    slow.write(0, Uint8Array.of(0x01, 0x40, 0x80, 0x00)); // HEADERS frame announcing 128 bytes, 1 sent
+    await until(() => slow.closed !== null, 'connect timeout', 5000);
+    expect(slow.closed).to.include({ code: H3_NO_ERROR, by: 'peer' });
   });
 
   it('holds a stream that arrives before its CONNECT and delivers it once the session exists', async function () {
