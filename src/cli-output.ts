@@ -65,6 +65,10 @@ export function formatBanner(info: {
     if (address) lines.push(`  ${(LISTENER_LABELS[name] ?? name).padEnd(width)}${address.url}`);
   }
   if (entries.length === 0) lines.push('  (no listeners enabled)');
+  const admin = info.addresses.admin?.url;
+  if (info.addresses.wt && admin) {
+    lines.push(`Browsers:   cert hashes ${admin}/webtransport/cert-hashes, test page ${admin}/wt-test`);
+  }
   const kids = (list: string[]): string =>
     list.map((k) => (k === '' ? '(no kid)' : JSON.stringify(k))).join(', ');
   switch (info.auth.kind) {
