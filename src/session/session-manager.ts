@@ -19,7 +19,7 @@ import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { MessageRouter } from '../routing/router.js';
 import type { MessageStore } from '../store/message-store.js';
-import type { Connection, ConnectionHandler, TransportKind } from '../transport/transport.js';
+import { IGNORE_HANDLER, type Connection, type TransportKind } from '../transport/transport.js';
 import type { SessionRegistry } from './registry.js';
 import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS } from './session-context.js';
 import { Session, type SessionOwner } from './session.js';
@@ -80,9 +80,6 @@ export interface DrainResult {
 /** Advised wait before reconnecting after a refusal at admission (client adds jitter). */
 export const REFUSED_RECONNECT_DELAY_MS = 5000;
 const DRAIN_POLL_MS = 20;
-
-/** Refused connections get this handler: their bytes are ignored until the transport closes them. */
-const IGNORE: ConnectionHandler = { onData() {}, onDatagram() {}, onDrain() {}, onClose() {} };
 
 /** Owns every client session of this node. */
 export class SessionManager implements SessionOwner {
@@ -256,7 +253,7 @@ export class SessionManager implements SessionOwner {
   }
 
   private refuse(conn: Connection, code: number, reason: string, label: string): void {
-    conn.setHandler(IGNORE);
+    conn.setHandler(IGNORE_HANDLER);
     const reconnectDelayMs =
       code === DisconnectCode.GOING_AWAY ? this.drainDefaults.reconnectDelayMs : REFUSED_RECONNECT_DELAY_MS;
     const frame = { disconnect: { code, reason, reconnect: shouldReconnect(code), reconnectDelayMs } };

@@ -30,6 +30,14 @@ export interface ConnectionHandler {
   onClose(code: number, reason: string): void;
 }
 
+/** A handler that ignores everything: for connections that are closed or refused (shared, stateless). */
+export const IGNORE_HANDLER: ConnectionHandler = Object.freeze({
+  onData() {},
+  onDatagram() {},
+  onDrain() {},
+  onClose() {},
+});
+
 /** One client connection as the session layer sees it. */
 export interface Connection {
   /** Process-unique id, for logs and the registry. */

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import {
+  IGNORE_HANDLER,
   allocateConnectionId,
   type Connection,
   type ConnectionHandler,
@@ -16,14 +17,6 @@ export interface TcpConnectionContext {
   /** How long `close()` waits for the flush and the peer's FIN before destroying the socket. */
   readonly closeLingerMs: number;
 }
-
-/** Shared handler used once the connection is closed, so late events go nowhere. */
-const CLOSED_HANDLER: ConnectionHandler = {
-  onData() {},
-  onDatagram() {},
-  onDrain() {},
-  onClose() {},
-};
 
 /**
  * One raw TCP (or TLS over TCP) client connection, 'stream' framing: the bytes are u32-BE
@@ -74,7 +67,7 @@ export class TcpConnection implements Connection {
   setHandler(handler: ConnectionHandler): void {
     if (this.handler !== null) throw new Error(`connection ${this.id}: handler already set`);
     if (this.closedBeforeHandler) {
-      this.handler = CLOSED_HANDLER;
+      this.handler = IGNORE_HANDLER;
       process.nextTick(() => handler.onClose(0, ''));
       return;
     }
@@ -133,7 +126,7 @@ export class TcpConnection implements Connection {
       this.closedBeforeHandler = true;
       return;
     }
-    this.handler = CLOSED_HANDLER;
+    this.handler = IGNORE_HANDLER;
     handler.onClose(0, '');
   }
 }

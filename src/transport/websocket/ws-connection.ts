@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
+  IGNORE_HANDLER,
   allocateConnectionId,
   clampCloseReason,
   type Connection,
@@ -23,14 +24,6 @@ export interface WsConnectionHooks {
   /** `ws` reported a protocol error (oversized message, bad UTF-8, bad framing) and is closing. */
   onProtocolError(conn: WsConnection, err: Error): void;
 }
-
-/** Shared handler used once the connection is closed, so late events go nowhere. */
-const CLOSED_HANDLER: ConnectionHandler = {
-  onData() {},
-  onDatagram() {},
-  onDrain() {},
-  onClose() {},
-};
 
 /**
  * One WebSocket client connection ('message' framing: each binary message is one frame).
@@ -84,7 +77,7 @@ export class WsConnection implements Connection {
   setHandler(handler: ConnectionHandler): void {
     if (this.handler !== null) throw new Error(`connection ${this.id}: handler already set`);
     if (this.pendingClose !== null) {
-      this.handler = CLOSED_HANDLER;
+      this.handler = IGNORE_HANDLER;
       const { code, reason } = this.pendingClose;
       this.pendingClose = null;
       process.nextTick(() => handler.onClose(code, reason));
@@ -126,7 +119,7 @@ export class WsConnection implements Connection {
 
   /** @internal */
   dataArrived(bytes: Uint8Array): void {
-    // Events after close (ws flushes bytes it had already read) go to CLOSED_HANDLER.
+    // Events after close (ws flushes bytes it had already read) go to IGNORE_HANDLER.
     this.handler?.onData(bytes);
   }
 
@@ -142,7 +135,7 @@ export class WsConnection implements Connection {
       this.pendingClose = { code, reason };
       return;
     }
-    this.handler = CLOSED_HANDLER;
+    this.handler = IGNORE_HANDLER;
     handler.onClose(code, reason);
   }
 

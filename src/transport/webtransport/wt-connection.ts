@@ -7,6 +7,7 @@ import type {
   WtReceiveStream,
 } from '../../webtransport/index.js';
 import {
+  IGNORE_HANDLER,
   allocateConnectionId,
   clampCloseReason,
   type Connection,
@@ -27,14 +28,6 @@ export interface WtConnectionContext {
 
 /** docs/protocol.md §2.3: streams beyond the first are refused with this application error code. */
 export const EXTRA_STREAM_ERROR_CODE = DisconnectCode.PROTOCOL_VIOLATION;
-
-/** Shared handler used once the connection is closed, so late events go nowhere. */
-const CLOSED_HANDLER: ConnectionHandler = {
-  onData() {},
-  onDatagram() {},
-  onDrain() {},
-  onClose() {},
-};
 
 const OPEN = 0;
 const CLOSING = 1;
@@ -100,7 +93,7 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
   setHandler(handler: ConnectionHandler): void {
     if (this.handler !== null) throw new Error(`connection ${this.id}: handler already set`);
     if (this.pendingClose !== null) {
-      this.handler = CLOSED_HANDLER;
+      this.handler = IGNORE_HANDLER;
       const { code, reason } = this.pendingClose;
       this.pendingClose = null;
       process.nextTick(() => handler.onClose(code, reason));
@@ -266,7 +259,7 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
       this.pendingClose = { code, reason };
       return;
     }
-    this.handler = CLOSED_HANDLER;
+    this.handler = IGNORE_HANDLER;
     handler.onClose(code, reason);
   }
 }
