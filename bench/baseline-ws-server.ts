@@ -116,11 +116,38 @@ function peerOnClose(peer: Peer): void {
   if (users.get(key) === peer) users.delete(key);
 }
 
+/**
+ * `--cork` (an experiment, off by default): writes to a socket are held (socket.cork) until the end of
+ * the current event-loop turn, so all frames for one peer produced while handling one batch of reads
+ * leave in one writev instead of one each. Shows what batching writes would save; not baseline behaviour.
+ */
+let corkWrites = false;
+const corked: (net.Socket & { benchCorked?: boolean })[] = [];
+
+function uncorkAll(): void {
+  for (const socket of corked) {
+    socket.benchCorked = false;
+    socket.uncork();
+  }
+  corked.length = 0;
+}
+
+function corkOnce(socket: net.Socket & { benchCorked?: boolean }): void {
+  if (socket.benchCorked === true) return;
+  socket.benchCorked = true;
+  socket.cork();
+  if (corked.push(socket) === 1) setImmediate(uncorkAll);
+}
+
 function wsOnConnection(ws: WebSocket): void {
+  const socket = (ws as unknown as { _socket: net.Socket })._socket;
   const peer: Peer = {
     userId: null,
     prefixed: false,
-    write: (frame) => ws.send(frame),
+    write: (frame) => {
+      if (corkWrites) corkOnce(socket);
+      ws.send(frame);
+    },
     buffered: () => ws.bufferedAmount,
     close: () => ws.close(4505, 'replaced'),
   };
@@ -137,7 +164,10 @@ function tcpOnConnection(socket: net.Socket): void {
   const peer: Peer = {
     userId: null,
     prefixed: true,
-    write: (frame) => void socket.write(frame),
+    write: (frame) => {
+      if (corkWrites) corkOnce(socket);
+      socket.write(frame);
+    },
     buffered: () => socket.writableLength,
     close: () => socket.destroy(),
   };
@@ -171,9 +201,11 @@ async function main(): Promise<void> {
       'ws-port': { type: 'string', default: '0' },
       'tcp-port': { type: 'string', default: '0' },
       'max-seconds': { type: 'string', default: '3600' },
+      cork: { type: 'boolean', default: false },
     },
   });
   const host = values.host;
+  corkWrites = values.cork;
   const httpServer = http.createServer((_req, res) => res.writeHead(404).end());
   // Accept failures (EMFILE at the fd limit) are reported, never fatal: libuv already closes the
   // connection it could not hand over.

@@ -27,7 +27,13 @@ import { forkWorker, request, stopWorkers } from './lib/ipc.js';
 import { recordPerf } from './lib/perf.js';
 import { machineBusy, machineCpu } from './lib/proc.js';
 import { mib, ms, num, pct, printTable } from './lib/report.js';
-import { serverCpuMeter, serverFds, serverRss, serverSyscallMeter, type ServerRef } from './lib/server-probe.js';
+import {
+  serverCpuMeter,
+  serverFds,
+  serverRss,
+  serverSyscallMeter,
+  type ServerRef,
+} from './lib/server-probe.js';
 import { BENCH_SECRET, type TargetKind } from './lib/tokens.js';
 
 export interface LoadOptions {
@@ -45,7 +51,9 @@ export interface LoadOptions {
   payload: number;
   qos: 0 | 1;
   procs: number;
+  /** QoS 1: ack after this many deliveries or this many ms (docs/protocol.md §5.4 suggests batching). */
   ackEvery: number;
+  ackIntervalMs: number;
   /** Spread connections over this many source addresses 127.0.0.2.. (0 = kernel's choice). */
   localAddressCount: number;
   connectConcurrency: number;
@@ -67,6 +75,7 @@ export const DEFAULT_LOAD: Omit<LoadOptions, 'url' | 'server'> = {
   qos: 0,
   procs: 1,
   ackEvery: 32,
+  ackIntervalMs: 100,
   localAddressCount: 0,
   connectConcurrency: 100,
 };
@@ -155,6 +164,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         qos: opts.qos,
         window: perSender,
         ackEvery: opts.ackEvery,
+        ackIntervalMs: opts.ackIntervalMs,
         localAddresses,
         connectConcurrency: Math.max(1, Math.ceil(opts.connectConcurrency / procs)),
         runTag,
@@ -195,13 +205,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         if (opts.perfFile !== undefined && opts.server.pid !== undefined) {
           perfDone = recordPerf(opts.server.pid, opts.durationS, opts.perfFile);
         }
-        setTimeout(
-          () => {
-            const split = meter.split();
-            resolve({ serverCpu: split.user + split.system, split, busy: machineBusy(m0, machineCpu()), sys: sysMeter.delta() });
-          },
-          opts.durationS * 1000,
-        );
+        setTimeout(() => {
+          const split = meter.split();
+          resolve({
+            serverCpu: split.user + split.system,
+            split,
+            busy: machineBusy(m0, machineCpu()),
+            sys: sysMeter.delta(),
+          });
+        }, opts.durationS * 1000);
       }, opts.warmupS * 1000);
     });
     const stats = await Promise.all(dones);
@@ -304,7 +316,10 @@ export function loadRows(results: { label: string; r: LoadResult }[]): string[][
     ],
     [
       'server syscalls / message (read, write)',
-      ...col((r) => `${r.serverSyscallsPerMessage.reads.toFixed(2)}, ${r.serverSyscallsPerMessage.writes.toFixed(2)}`),
+      ...col(
+        (r) =>
+          `${r.serverSyscallsPerMessage.reads.toFixed(2)}, ${r.serverSyscallsPerMessage.writes.toFixed(2)}`,
+      ),
     ],
     ['generator CPU per process', ...col((r) => r.loadgenCpu.map((c) => pct(c)).join(' '))],
     [
@@ -351,6 +366,7 @@ async function cli(): Promise<void> {
       qos: { type: 'string', default: String(DEFAULT_LOAD.qos) },
       procs: { type: 'string', default: String(DEFAULT_LOAD.procs) },
       'ack-every': { type: 'string', default: String(DEFAULT_LOAD.ackEvery) },
+      'ack-interval': { type: 'string', default: String(DEFAULT_LOAD.ackIntervalMs) },
       'local-addresses': { type: 'string', default: String(DEFAULT_LOAD.localAddressCount) },
       'server-pid': { type: 'string' },
       'admin-url': { type: 'string' },
@@ -376,6 +392,7 @@ async function cli(): Promise<void> {
     qos: values.qos === '1' ? 1 : 0,
     procs: Number(values.procs),
     ackEvery: Number(values['ack-every']),
+    ackIntervalMs: Number(values['ack-interval']),
     localAddressCount: Number(values['local-addresses']),
     server,
   });

@@ -5,7 +5,10 @@
  *
  *   one-to-one      1:1 chat load against one server   --target ferry|baseline --transport ws|tcp
  *                   --clients 1000 --rate 20000 (0 = closed-loop max) --duration 20 --qos 0|1
- *                   --payload 100 --procs 1 --window 16 --cpu-prof
+ *                   --payload 100 --procs 1 --window N (closed loop; default ~4,000 in flight)
+ *                   --perf (Linux perf CPU profile of the server, mapped to src/ lines)
+ *                   --cpu-prof (V8 profile; wall-time based, see lib/perf.ts) --cork (baseline
+ *                   batches its writes per event-loop turn: an experiment) --no-quiet-wait
  *   compare         the same workload on the bare-ws baseline and on Ferry, one run; prints the ratios
  *                   (closed-loop max throughput, and server CPU per message at --rate)
  *   connections     idle authenticated WebSocket connections to --count 19000 and past the fd limit
@@ -22,7 +25,13 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_CONN, connRows, runConnections, type ConnResult } from './connections.js';
 import { DEFAULT_LOAD, autoWindow, loadRows, runLoad, type LoadOptions, type LoadResult } from './loadgen.js';
 import { machineBusy, machineCpu } from './lib/proc.js';
-import { perfAvailable, summarizePerf, type PerfSummary } from './lib/perf.js';
+import {
+  attributeToFrames,
+  perfAvailable,
+  summarizePerf,
+  type FrameAttribution,
+  type PerfSummary,
+} from './lib/perf.js';
 import { heapGroups, heapGrowth, summarizeCpuProfile, type CpuSummary } from './lib/profile.js';
 import { appendResult, benchDir, mib, num, pct, printTable } from './lib/report.js';
 import { fetchWithTimeout } from './lib/server-probe.js';
@@ -75,6 +84,8 @@ interface ServerFlags {
   cpuProf: boolean;
   profDir: string;
   perf: boolean;
+  /** Baseline only: batch writes per event-loop turn (an experiment, see baseline-ws-server.ts). */
+  cork: boolean;
 }
 
 async function startTarget(target: TargetKind, flags: ServerFlags | null): Promise<RunningServer> {
@@ -82,7 +93,7 @@ async function startTarget(target: TargetKind, flags: ServerFlags | null): Promi
   if (flags?.perf) nodeArgs.push('--perf-basic-prof');
   return target === 'ferry'
     ? startFerry({ extraArgs: FERRY_LOAD_ARGS, env: FERRY_LOAD_ENV, nodeArgs })
-    : startBaseline(nodeArgs);
+    : startBaseline(nodeArgs, flags?.cork ? ['--cork'] : []);
 }
 
 /** Stops the server; with a CPU profile, summarises it and keeps the file under bench/results/profiles. */
@@ -130,7 +141,7 @@ function printCpuSummary(title: string, s: CpuSummary): void {
   printTable('self time by file', [['', 'file', 'self', 'share'], ...rows(s.byFile)]);
 }
 
-function printPerfSummary(title: string, p: PerfSummary): void {
+function printPerfSummary(title: string, p: PerfSummary & { frames: FrameAttribution }): void {
   const cats = Object.entries(p.categories)
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${pct(v)}`)
@@ -143,6 +154,14 @@ function printPerfSummary(title: string, p: PerfSummary): void {
   printTable('JavaScript self time by file', [
     ['file', 'share'],
     ...p.jsByFile.map((f) => [f.file, pct(f.share, 1)]),
+  ]);
+  printTable(
+    'server CPU charged to the innermost function of the server code on the stack (callees included)',
+    [['function', 'share'], ...p.frames.nearest.map((f) => [f.frame, pct(f.share, 1)])],
+  );
+  printTable('inclusive: samples with the function anywhere on the stack', [
+    ['function', 'share'],
+    ...p.frames.inclusive.slice(0, 15).map((f) => [f.frame, pct(f.share, 1)]),
   ]);
 }
 
@@ -164,6 +183,7 @@ const LOAD_FLAGS = {
   rounds: { type: 'string', default: '1' },
   'cpu-prof': { type: 'boolean', default: false },
   perf: { type: 'boolean', default: false },
+  cork: { type: 'boolean', default: false },
   'no-quiet-wait': { type: 'boolean', default: false },
 } as const;
 
@@ -202,7 +222,7 @@ interface LoadRun {
   quietBefore: number;
   r: LoadResult;
   cpuProfile: CpuSummary | null;
-  perf: PerfSummary | null;
+  perf: (PerfSummary & { frames: FrameAttribution }) | null;
 }
 
 /** Starts `target`, runs each of `phases` (option overrides) in turn, stops it. */
@@ -213,8 +233,14 @@ async function loadOnTarget(
 ): Promise<LoadRun[]> {
   const profDir = v['cpu-prof'] || v.perf ? mkdtempSync(join(os.tmpdir(), 'ferry-prof-')) : '';
   if (v.perf && !perfAvailable()) throw new Error('--perf needs the `perf` tool (linux-tools)');
-  const flags: ServerFlags = { cpuProf: v['cpu-prof'], profDir, perf: v.perf };
-  const server = await startTarget(target, flags);
+  const flags: ServerFlags = { cpuProf: v['cpu-prof'], profDir, perf: v.perf, cork: v.cork };
+  let server: RunningServer;
+  try {
+    server = await startTarget(target, flags);
+  } catch (err) {
+    if (profDir !== '') rmSync(profDir, { recursive: true, force: true });
+    throw err;
+  }
   const runs: LoadRun[] = [];
   try {
     for (const phase of phases) {
@@ -224,15 +250,22 @@ async function loadOnTarget(
         const quietBefore = await waitQuiet(v['no-quiet-wait']);
         log(`  ${phase.label}...`);
         const perfFile = v.perf ? join(profDir, `perf-${runs.length}-${attempt}.data`) : undefined;
-        const r = await runLoad(loadOptions(v, server, { ...phase.overrides, ...(perfFile ? { perfFile } : {}) }));
+        const r = await runLoad(
+          loadOptions(v, server, { ...phase.overrides, ...(perfFile ? { perfFile } : {}) }),
+        );
         if (r.otherCores > 0.25 && attempt < 3 && !v['no-quiet-wait']) {
           log(`  other processes used ${r.otherCores.toFixed(2)} cores during the run; repeating it`);
           continue;
         }
-        let perf: PerfSummary | null = null;
+        let perf: LoadRun['perf'] = null;
         if (perfFile !== undefined) {
-          perf = summarizePerf(perfFile, target === 'ferry' ? ferryDir() : repoRoot);
-          printPerfSummary(`${target} ${phase.label}: perf (CPU samples of the server in the measured window)`, perf);
+          const root = target === 'ferry' ? ferryDir() : repoRoot;
+          const code = target === 'ferry' ? `${root}/dist/` : `${benchDir()}/.build/`;
+          perf = { ...summarizePerf(perfFile, root), frames: attributeToFrames(perfFile, root, code) };
+          printPerfSummary(
+            `${target} ${phase.label}: perf (CPU samples of the server in the measured window)`,
+            perf,
+          );
         }
         runs.push({ label: phase.label, quietBefore, r, cpuProfile: null, perf });
         break;

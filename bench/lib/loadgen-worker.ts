@@ -41,7 +41,9 @@ export interface WorkerInit {
   payload: number;
   qos: 0 | 1;
   window: number;
+  /** QoS 1: the receiver acks after this many deliveries, or after `ackIntervalMs`, whichever first. */
   ackEvery: number;
+  ackIntervalMs: number;
   /** Source addresses to spread the connections over (empty = the kernel's choice). */
   localAddresses: string[];
   connectConcurrency: number;
@@ -113,6 +115,7 @@ class Client {
   /** QoS 1: highest Deliver seq seen and the last one acked. */
   deliverSeq = 0;
   ackedSeq = 0;
+  lastAckAt = 0;
   /** First message number sent in the measured epoch. */
   firstMeasuredSeq = Number.MAX_SAFE_INTEGER;
   readonly sendTimes = new Float64Array(RING);
@@ -272,7 +275,7 @@ class Worker {
       if (stats.delivered >= stats.sent && (this.init.qos === 0 || stats.acked >= stats.sent)) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    this.housekeeping(performance.now());
+    this.housekeeping(performance.now(), true);
     stats.latency = this.latency.toJSON();
     stats.ackLatency = this.ackLatency.toJSON();
     return stats;
@@ -318,13 +321,14 @@ class Worker {
     }
   }
 
-  /** Flushes QoS-1 acks and restarts stalled closed-loop senders. */
-  private housekeeping(now: number): void {
+  /** Flushes QoS-1 acks that waited `ackIntervalMs` (all with `flush`), restarts stalled senders. */
+  private housekeeping(now: number, flush = false): void {
     for (const c of this.clients) {
       const conn = c.conn;
       if (conn === null || conn.closed) continue;
-      if (c.deliverSeq > c.ackedSeq) {
+      if (c.deliverSeq > c.ackedSeq && (flush || now - c.lastAckAt >= this.init.ackIntervalMs)) {
         c.ackedSeq = c.deliverSeq;
+        c.lastAckAt = now;
         conn.send(encodeAck(c.ackedSeq, conn.prefixed));
       }
       if (this.closedLoop && this.sending && c.inflight > 0 && now - c.lastProgress > STALL_MS) {
@@ -393,6 +397,7 @@ class Worker {
       receiver.deliverSeq = seq;
       if (seq - receiver.ackedSeq >= this.init.ackEvery && receiver.conn !== null) {
         receiver.ackedSeq = seq;
+        receiver.lastAckAt = now;
         receiver.conn.send(encodeAck(seq, receiver.conn.prefixed));
       }
     }

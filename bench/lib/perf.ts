@@ -13,11 +13,11 @@ export function perfAvailable(): boolean {
   return spawnSync('perf', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-/** Samples `pid` at 999 Hz for `seconds` into `outFile`; resolves when perf has written it. */
+/** Samples `pid` (with call graphs) at 999 Hz for `seconds` into `outFile`; resolves once written. */
 export function recordPerf(pid: number, seconds: number, outFile: string): Promise<void> {
   const child: ChildProcess = spawn(
     'perf',
-    ['record', '-F', '999', '-p', String(pid), '-o', outFile, '--', 'sleep', String(seconds)],
+    ['record', '-F', '999', '-g', '-p', String(pid), '-o', outFile, '--', 'sleep', String(seconds)],
     { stdio: 'ignore' },
   );
   return new Promise((resolve) => child.once('exit', () => resolve()));
@@ -71,7 +71,20 @@ function fileOf(location: string): string {
 export function summarizePerf(file: string, root: string, top = 30): PerfSummary {
   const r = spawnSync(
     'perf',
-    ['report', '-i', file, '--stdio', '-n', '--no-children', '--sort', 'dso,sym', '-g', 'none', '--percent-limit', '0.01'],
+    [
+      'report',
+      '-i',
+      file,
+      '--stdio',
+      '-n',
+      '--no-children',
+      '--sort',
+      'dso,sym',
+      '-g',
+      'none',
+      '--percent-limit',
+      '0.01',
+    ],
     { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
   );
   let samples = 0;
@@ -116,4 +129,84 @@ export function summarizePerf(file: string, root: string, top = 30): PerfSummary
       .slice(0, 20)
       .map(([f, share]) => ({ file: f, share })),
   };
+}
+
+export interface FrameCost {
+  /** "fn src/…ts:line", or a description of samples with no Ferry frame on their stack. */
+  frame: string;
+  share: number;
+}
+
+export interface FrameAttribution {
+  samples: number;
+  /** Each sample charged to the innermost frame of the server's own code on its stack: that function plus what it calls below Ferry (ws, Node streams, kernel, GC it triggered). */
+  nearest: FrameCost[];
+  /** Each sample counted once for every Ferry function on its stack. */
+  inclusive: FrameCost[];
+}
+
+/**
+ * Reads a perf recording made with call graphs (`perf record -g`) and charges every sample to the
+ * innermost frame of the measured code (JavaScript under `codeDir`, by default `<root>/dist/`),
+ * mapped to src/*.ts:line.
+ * This answers "which of our functions cost the CPU, kernel work included", which flat profiles do not.
+ */
+export function attributeToFrames(
+  file: string,
+  root: string,
+  codeDir = `${root}/dist/`,
+  top = 25,
+): FrameAttribution {
+  const r = spawnSync('perf', ['script', '-i', file, '-F', 'ip,sym,dso'], {
+    encoding: 'utf8',
+    maxBuffer: 1024 * 1024 * 1024,
+  });
+  const nearest = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  const labelCache = new Map<string, string | null>();
+  /** "fn src/x.ts:line" for a Ferry frame, null for anything else. */
+  const ferryLabel = (symbol: string): string | null => {
+    let label = labelCache.get(symbol);
+    if (label !== undefined) return label;
+    label = null;
+    const js = JS_SYMBOL.exec(symbol);
+    if (js && js[2]!.includes(codeDir)) {
+      label = `${js[1] || '(anonymous)'} ${jsLocation(js[2]!, Number(js[3]), Number(js[4]), root)}`;
+    }
+    labelCache.set(symbol, label);
+    return label;
+  };
+  let samples = 0;
+  for (const block of r.stdout.split(/\n\s*\n/)) {
+    const frames = block
+      .split('\n')
+      .map((l) => /^\s*[0-9a-f]+ (.*) \(([^)]*)\)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ symbol: m[1]!.trim(), dso: m[2]! }));
+    if (frames.length === 0) continue;
+    samples++;
+    let charged: string | null = null;
+    const seen = new Set<string>();
+    for (const f of frames) {
+      const label = ferryLabel(f.symbol);
+      if (label === null) continue;
+      charged ??= label;
+      seen.add(label);
+    }
+    if (charged === null) {
+      const leaf = frames[0]!;
+      const anyJs = frames.find((f) => f.symbol.startsWith('JS:'));
+      charged = anyJs
+        ? `(no server frame) ${anyJs.symbol.replace(JS_SYMBOL, (_m, fn: string, loc: string, line: string) => `${fn} ${jsLocation(loc, Number(line), 1, root)}`)}`
+        : `(no JS frame: ${category(leaf.dso.includes('kernel') ? 'kernel' : (leaf.dso.split('/').pop() ?? leaf.dso))})`;
+    }
+    nearest.set(charged, (nearest.get(charged) ?? 0) + 1);
+    for (const s of seen) inclusive.set(s, (inclusive.get(s) ?? 0) + 1);
+  }
+  const rank = (m: Map<string, number>): FrameCost[] =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([frame, n]) => ({ frame, share: samples > 0 ? n / samples : 0 }));
+  return { samples, nearest: rank(nearest), inclusive: rank(inclusive) };
 }

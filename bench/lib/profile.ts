@@ -227,8 +227,9 @@ interface HeapSnapshotJson {
   strings: string[];
 }
 
-/** Kinds whose name says nothing about where they come from: labelled with their retainer. */
-const ANONYMOUS_KIND = /^(object Object|object Array|array|closure |hidden |object shape )/;
+/** Kinds whose name says nothing about where they come from: labelled with their retainers. */
+const ANONYMOUS_KIND =
+  /^(object Object|object Array|object Map|object Set|array|closure|hidden |object shape |object system)/;
 
 /**
  * Counts and self sizes of every object kind in a .heapsnapshot: `byKind` groups by node type and
@@ -283,10 +284,9 @@ export function heapGroups(path: string): {
       if (retainer[to] !== -1) continue;
       retainer[to] = n;
       const nameOrIndex = edges[e + edgeNameAt]!;
-      retainerEdge[to] =
-        edgeType === 'element' || edgeType === 'hidden'
-          ? `[${nameOrIndex}]`
-          : `.${snap.strings[nameOrIndex] ?? '?'}`;
+      // Indexes (array elements, hash-table slots) are not kinds: "[]" groups them all.
+      const name = edgeType === 'element' || edgeType === 'hidden' ? '' : (snap.strings[nameOrIndex] ?? '?');
+      retainerEdge[to] = name === '' || /^\d+$/.test(name) ? '[]' : `.${name}`;
     }
   }
 
@@ -302,11 +302,14 @@ export function heapGroups(path: string): {
     const kind = kinds[n]!;
     const bytes = nodes[n * width + sizeAt]!;
     add(byKind, kind, bytes);
+    // Walk up (at most four hops) while the holder is itself anonymous: "array <- Map.table" says
+    // little, "array <- Map.table <- SessionRegistry.byUser" says where to look.
     let label = kind;
-    const r = retainer[n]!;
-    if (ANONYMOUS_KIND.test(kind) && r >= 0) {
-      const owner = kinds[r]!.replace(/^object /, '');
-      label = `${kind} <- ${owner}${retainerEdge[n] ?? ''}`;
+    let cur = n;
+    for (let hop = 0; hop < 4 && ANONYMOUS_KIND.test(kinds[cur]!) && retainer[cur]! >= 0; hop++) {
+      const r = retainer[cur]!;
+      label += ` <- ${kinds[r]!.replace(/^object /, '')}${retainerEdge[cur] ?? ''}`;
+      cur = r;
     }
     add(byRetainer, label, bytes);
   }

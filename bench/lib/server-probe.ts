@@ -44,7 +44,10 @@ export function serverFds(ref: ServerRef): number {
 }
 
 /** CPU share of the server (1 = one core) over an interval, and its user/kernel split; NaN without a pid. */
-export function serverCpuMeter(ref: ServerRef): { share(): number; split(): { user: number; system: number } } {
+export function serverCpuMeter(ref: ServerRef): {
+  share(): number;
+  split(): { user: number; system: number };
+} {
   if (ref.pid === undefined) return { share: () => NaN, split: () => ({ user: NaN, system: NaN }) };
   return new CpuMeter(ref.pid);
 }

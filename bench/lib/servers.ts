@@ -164,10 +164,10 @@ export function startFerry(opts: FerryStartOptions = {}): Promise<RunningServer>
 }
 
 /** Starts the bare-ws baseline server (the transpiled .js beside this file when run from bench/.build). */
-export function startBaseline(nodeArgs: string[] = []): Promise<RunningServer> {
+export function startBaseline(nodeArgs: string[] = [], scriptArgs: string[] = []): Promise<RunningServer> {
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
   const script = join(dirname(here), '..', `baseline-ws-server${ext}`);
   const loader = ext === '.ts' ? ['--import', 'tsx'] : [];
-  return launch('baseline', [...loader, ...nodeArgs, script], {}, 'baseline ready', () => {});
+  return launch('baseline', [...loader, ...nodeArgs, script, ...scriptArgs], {}, 'baseline ready', () => {});
 }

@@ -1,0 +1,439 @@
+/**
+ * WebTransport vs WebSocket on one Ferry node, same workload, same machine, one run:
+ *
+ *   npm run bench -- webtransport [flags]             (bench/run.mjs builds dist/ first)
+ *   node --import tsx bench/webtransport.ts [flags]   (measures the current dist/)
+ *
+ * Phases (each transport gets a fresh node, WebSocket first):
+ *   connect   --connects 50 sequential connects incl. Authenticate → AuthResult: p50/p99
+ *   latency   --pairs 50 client pairs, 1:1, open loop at --rate 4000 msg/s: latency p50/p99 and
+ *             server CPU per delivered message (/proc/<pid>/stat delta over the measured window)
+ *   max       --max-pairs 50 pairs, closed loop with --window 8 in flight per sender: msg/s
+ *   sweep     the latency workload again at each of --sweep 1000,16000 msg/s: how server CPU per
+ *             message depends on the per-connection rate (QUIC pays per packet, TCP/WebSocket less so)
+ *   bulk      test/integration/webtransport/bulk.probe.ts: one stream, --bulk-mib 64 MiB each way
+ *   loss      WebTransport through bench/lib/udp-relay.ts at --loss 0,0.01,0.03,0.05 drop each way
+ *             (+ --delay 5 ms + --jitter 2 ms each way), QoS-1 pairs (--loss-pairs 10,
+ *             --loss-rate 400 msg/s, --loss-duration 20 s): closes, QoS-1 loss, duplicates, p50/p99
+ * Common: --duration 15 --warmup 3 --grace 3 --payload 100 --qos 0 --procs 1 --only a,b --cpu-prof
+ * (profile the WebTransport node during its phases and print file:line hot spots) --no-quiet-wait.
+ *
+ * Results: printed tables, and a dated block appended to bench/results/webtransport.json.
+ */
+import { execSync } from 'node:child_process';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { CpuSummary } from './lib/profile.js';
+import { machineBusy, machineCpu, machineInfo } from './lib/proc.js';
+import { appendResult, benchDir, ms, num, pct, printTable } from './lib/report.js';
+import { BENCH_SECRET } from './lib/tokens.js';
+import type { BenchTransport } from './lib/wt-conn.js';
+import { startWtNode } from './lib/wt-gateway.js';
+import { runPairs, type PairResult, type PairWorkload } from './lib/wt-loadgen.js';
+import {
+  measureConnects,
+  runBulkProbe,
+  runLossLevel,
+  type BulkResult,
+  type ConnectResult,
+  type LossRun,
+} from './lib/wt-scenarios.js';
+
+const FLAGS = {
+  connects: { type: 'string', default: '50' },
+  pairs: { type: 'string', default: '50' },
+  rate: { type: 'string', default: '4000' },
+  'max-pairs': { type: 'string', default: '50' },
+  window: { type: 'string', default: '8' },
+  duration: { type: 'string', default: '15' },
+  warmup: { type: 'string', default: '3' },
+  grace: { type: 'string', default: '3' },
+  payload: { type: 'string', default: '100' },
+  qos: { type: 'string', default: '0' },
+  procs: { type: 'string', default: '1' },
+  'bulk-mib': { type: 'string', default: '64' },
+  loss: { type: 'string', default: '0,0.01,0.03,0.05' },
+  'loss-pairs': { type: 'string', default: '10' },
+  'loss-rate': { type: 'string', default: '400' },
+  'loss-duration': { type: 'string', default: '20' },
+  delay: { type: 'string', default: '5' },
+  jitter: { type: 'string', default: '2' },
+  sweep: { type: 'string', default: '1000,16000' },
+  only: { type: 'string', default: 'connect,latency,max,sweep,bulk,loss' },
+  'cpu-prof': { type: 'boolean', default: false },
+  'no-quiet-wait': { type: 'boolean', default: false },
+} as const;
+
+const sleep = (msec: number): Promise<void> => new Promise((r) => setTimeout(r, msec));
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Waits (at most ~3 min) until the machine is quiet: under 0.3 of a core busy, so no build, test or
+ * other benchmark shares the 2 cores with the measurement. Returns the cores busy at the end.
+ */
+async function waitQuiet(skip: boolean): Promise<number> {
+  let busy = 0;
+  for (let i = 0; i < 36; i++) {
+    const a = machineCpu();
+    await sleep(1000);
+    busy = machineBusy(a, machineCpu()) * os.availableParallelism();
+    if (skip || busy < 0.3) return busy;
+    if (i === 0) log(`  waiting for the machine to quiet down (${busy.toFixed(2)} cores busy)...`);
+    await sleep(4000);
+  }
+  log(`  machine still busy (${busy.toFixed(2)} cores); measuring anyway`);
+  return busy;
+}
+
+/**
+ * Runs a load phase after waiting for quiet; repeats it (twice at most) when other processes took
+ * more than a quarter of a core during its measured window.
+ */
+async function measured(v: Values, label: string, run: () => Promise<PairResult>): Promise<PairResult> {
+  for (let attempt = 1; ; attempt++) {
+    await waitQuiet(v['no-quiet-wait']);
+    log(label);
+    const r = await run();
+    if (r.otherCores <= 0.25 || attempt >= 3 || v['no-quiet-wait']) return r;
+    log(`  other processes used ${r.otherCores.toFixed(2)} cores during the run; repeating it`);
+  }
+}
+
+function gitRevision(): string {
+  try {
+    return execSync('git describe --always --dirty', {
+      cwd: join(benchDir(), '..'),
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+interface TransportRun {
+  kind: BenchTransport;
+  connect: ConnectResult | null;
+  latency: PairResult | null;
+  max: PairResult | null;
+  sweep: PairResult[];
+  profile: CpuSummary | null;
+  profileFile: string | null;
+}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
+
+function workload(
+  v: Values,
+  kind: BenchTransport,
+  url: string,
+  hashes: string[],
+  prefix: string,
+): PairWorkload {
+  return {
+    kind,
+    url,
+    certHashes: hashes,
+    secret: BENCH_SECRET,
+    pairs: Number(v.pairs),
+    userPrefix: prefix,
+    payload: Number(v.payload),
+    qos: v.qos === '1' ? 1 : 0,
+    rate: Number(v.rate),
+    window: Number(v.window),
+    ackEvery: 32,
+    verify: false,
+    warmupMs: Number(v.warmup) * 1000,
+    durationMs: Number(v.duration) * 1000,
+    graceMs: Number(v.grace) * 1000,
+    procs: Number(v.procs),
+    connectConcurrency: 20,
+  };
+}
+
+async function runTransport(v: Values, kind: BenchTransport, phases: Set<string>): Promise<TransportRun> {
+  const profile = v['cpu-prof'] && kind === 'wt';
+  const node = await startWtNode(profile ? { cpuProfLabel: `ferry-wt-${[...phases].join('+')}` } : {});
+  const url = kind === 'wt' ? node.urls.wt : node.urls.ws;
+  const run: TransportRun = {
+    kind,
+    connect: null,
+    latency: null,
+    max: null,
+    sweep: [],
+    profile: null,
+    profileFile: null,
+  };
+  try {
+    if (phases.has('connect')) {
+      await waitQuiet(v['no-quiet-wait']);
+      log(`${kind}: ${v.connects} sequential connects`);
+      run.connect = await measureConnects(
+        kind,
+        url,
+        node.certHashes,
+        BENCH_SECRET,
+        Number(v.connects),
+        `${kind}-c`,
+      );
+    }
+    if (phases.has('latency')) {
+      run.latency = await measured(v, `${kind}: ${v.pairs} pairs at ${v.rate} msg/s`, () =>
+        runPairs(workload(v, kind, url, node.certHashes, `${kind}-l`), node.pid),
+      );
+    }
+    if (phases.has('max')) {
+      const w = {
+        ...workload(v, kind, url, node.certHashes, `${kind}-m`),
+        rate: 0,
+        pairs: Number(v['max-pairs']),
+      };
+      run.max = await measured(v, `${kind}: ${v['max-pairs']} pairs, closed loop`, () =>
+        runPairs(w, node.pid),
+      );
+    }
+    if (phases.has('sweep')) {
+      for (const rate of v.sweep
+        .split(',')
+        .map(Number)
+        .filter((r) => r > 0)) {
+        const w = { ...workload(v, kind, url, node.certHashes, `${kind}-s${rate}-`), rate };
+        run.sweep.push(
+          await measured(v, `${kind}: ${v.pairs} pairs at ${rate} msg/s`, () => runPairs(w, node.pid)),
+        );
+      }
+    }
+  } finally {
+    const stopped = await node.stop();
+    run.profile = stopped.profile;
+    run.profileFile = stopped.profileFile;
+  }
+  return run;
+}
+
+function counts(c: Record<string, number>): string {
+  const e = Object.entries(c);
+  return e.length === 0 ? '-' : e.map(([k, n]) => `${k}: ${n}`).join(', ');
+}
+
+function limit(r: PairResult): string {
+  if (r.serverBound && r.generatorBound) return 'server+generator';
+  return r.serverBound ? 'server' : r.generatorBound ? 'generator' : 'neither at 90%';
+}
+
+function loadRows(title: string, cols: { label: string; r: PairResult | null }[]): void {
+  const present = cols.filter((c): c is { label: string; r: PairResult } => c.r !== null);
+  if (present.length === 0) return;
+  const col = (f: (r: PairResult) => string): string[] => present.map((c) => f(c.r));
+  printTable(title, [
+    ['', ...present.map((c) => c.label)],
+    ['mode', ...col((r) => `${r.mode}, qos ${r.qos}, ${r.payload} B`)],
+    ['clients (connected)', ...col((r) => `${r.clients} (${r.connected})`)],
+    ['throughput msg/s (delivered)', ...col((r) => num(r.throughput))],
+    ['latency p50 / p99', ...col((r) => `${ms(r.latency.p50Ms)} / ${ms(r.latency.p99Ms)}`)],
+    ['latency p99.9 / max', ...col((r) => `${ms(r.latency.p999Ms)} / ${ms(r.latency.maxMs)}`)],
+    ['server CPU (1 core = 100%)', ...col((r) => pct(r.serverCpu))],
+    [
+      'server CPU µs / msg (user + sys)',
+      ...col(
+        (r) =>
+          `${num(r.serverCpuPerMessageUs, 1)} (${num((r.serverCpuSplit.user / r.throughput) * 1e6, 1)} + ${num((r.serverCpuSplit.system / r.throughput) * 1e6, 1)})`,
+      ),
+    ],
+    ['generator CPU per process', ...col((r) => r.loadgenCpu.map((c) => pct(c)).join(' '))],
+    ['machine busy / other procs', ...col((r) => `${pct(r.machineBusy)} / ${r.otherCores.toFixed(2)} cores`)],
+    ['limit', ...col(limit)],
+    ['sent / delivered (measured)', ...col((r) => `${num(r.sent)} / ${num(r.delivered)}`)],
+    [
+      'gaps / dups / stalls / skips',
+      ...col((r) => `${r.gaps} / ${r.duplicates} / ${r.stalls} / ${r.skippedBackpressure}`),
+    ],
+    ['errors / closes', ...col((r) => `${counts(r.errors)} / ${counts(r.closes)}`)],
+    ['UDP receive-buffer drops (machine)', ...col((r) => num(r.udpRcvbufErrors))],
+    ['connect failures', ...col((r) => counts(r.connectFailures))],
+  ]);
+}
+
+function printProfile(title: string, s: CpuSummary): void {
+  process.stdout.write(
+    `\n${title}: ${(s.totalMs / 1000).toFixed(1)} s sampled, idle ${pct(s.idleShare)}, GC ${pct(s.gcShare)} of busy\n`,
+  );
+  const rows = (h: CpuSummary['self']): string[][] =>
+    h.slice(0, 15).map((x) => [x.fn || '(anonymous)', x.location, `${x.ms.toFixed(0)} ms`, pct(x.share, 1)]);
+  printTable('self time (share of busy)', [['function', 'location', 'self', 'share'], ...rows(s.self)]);
+  printTable('self time by file', [['', 'file', 'self', 'share'], ...rows(s.byFile)]);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const { values: v } = parseArgs({ args: argv, options: FLAGS });
+  const phases = new Set(v.only.split(',').map((s) => s.trim()));
+  const out: Record<string, unknown> = { revision: gitRevision(), machine: machineInfo(), flags: v };
+  const loadPhases = new Set([...phases].filter((p) => ['connect', 'latency', 'max', 'sweep'].includes(p)));
+
+  if (loadPhases.size > 0) {
+    const ws = await runTransport(v, 'ws', loadPhases);
+    const wt = await runTransport(v, 'wt', loadPhases);
+    out.ws = ws;
+    out.wt = wt;
+    if (ws.connect && wt.connect) {
+      printTable(`sequential connects incl. auth (${v.connects} each)`, [
+        ['', 'WebSocket', 'WebTransport'],
+        ...(['p50Ms', 'p99Ms', 'maxMs'] as const).map((k) => [
+          k.replace('Ms', ''),
+          ms(ws.connect!.latency[k]),
+          ms(wt.connect!.latency[k]),
+        ]),
+        ['failures', String(ws.connect.failures), String(wt.connect.failures)],
+      ]);
+    }
+    loadRows(`1:1 at a fixed rate (${v.pairs} pairs)`, [
+      { label: 'WebSocket', r: ws.latency },
+      { label: 'WebTransport', r: wt.latency },
+    ]);
+    loadRows(`max throughput (${v['max-pairs']} pairs, closed loop)`, [
+      { label: 'WebSocket', r: ws.max },
+      { label: 'WebTransport', r: wt.max },
+    ]);
+    if (ws.sweep.length > 0 && ws.sweep.length === wt.sweep.length) {
+      const rows = [...ws.sweep.map((r, i) => ({ ws: r, wt: wt.sweep[i]! }))];
+      if (ws.latency && wt.latency) rows.push({ ws: ws.latency, wt: wt.latency });
+      rows.sort((a, b) => a.ws.throughput - b.ws.throughput);
+      printTable(`server CPU per message vs rate (${v.pairs} pairs, qos ${v.qos})`, [
+        ['msg/s', 'per sender', 'WS µs/msg', 'WT µs/msg', 'WT / WS', 'WS p50 / p99', 'WT p50 / p99'],
+        ...rows.map(({ ws: a, wt: b }) => [
+          num(a.throughput),
+          `${(a.throughput / a.clients).toFixed(0)}/s`,
+          num(a.serverCpuPerMessageUs, 1),
+          num(b.serverCpuPerMessageUs, 1),
+          `${(b.serverCpuPerMessageUs / a.serverCpuPerMessageUs).toFixed(2)}x`,
+          `${ms(a.latency.p50Ms)} / ${ms(a.latency.p99Ms)}`,
+          `${ms(b.latency.p50Ms)} / ${ms(b.latency.p99Ms)}`,
+        ]),
+      ]);
+    }
+    const ratios: Record<string, number> = {};
+    if (ws.latency && wt.latency) {
+      ratios.cpuPerMessageAtRate = wt.latency.serverCpuPerMessageUs / ws.latency.serverCpuPerMessageUs;
+    }
+    if (ws.max && wt.max) {
+      ratios.cpuPerMessageAtMax = wt.max.serverCpuPerMessageUs / ws.max.serverCpuPerMessageUs;
+      ratios.throughput = wt.max.throughput / ws.max.throughput;
+    }
+    out.ratios = ratios;
+    if (Object.keys(ratios).length > 0) {
+      printTable('WebTransport / WebSocket', [
+        ['', 'ratio', 'target'],
+        ...Object.entries(ratios).map(([k, r]) => [
+          k,
+          `${r.toFixed(2)}x`,
+          k.startsWith('cpu') ? '<= 1.5x' : '',
+        ]),
+      ]);
+    }
+    if (wt.profile) printProfile(`WebTransport node CPU profile (${wt.profileFile})`, wt.profile);
+  }
+
+  if (phases.has('bulk')) {
+    await waitQuiet(v['no-quiet-wait']);
+    log(`bulk: one stream, ${v['bulk-mib']} MiB each way`);
+    const bulk: BulkResult = await runBulkProbe(Number(v['bulk-mib']));
+    out.bulk = bulk;
+    printTable('single-stream bulk (engine server in a child process, Node client)', [
+      ['', 'MiB/s', 'target'],
+      ['upload (client -> server)', bulk.uploadMiBs.toFixed(1), '>= 50'],
+      ['download (server -> client)', bulk.downloadMiBs.toFixed(1), '>= 50'],
+      ['echo, each way at once', bulk.echoMiBsEachWay.toFixed(1), ''],
+    ]);
+  }
+
+  if (phases.has('loss')) {
+    const levels = v.loss.split(',').map(Number);
+    const node = await startWtNode();
+    const runs: LossRun[] = [];
+    try {
+      for (const [i, drop] of levels.entries()) {
+        await waitQuiet(v['no-quiet-wait']);
+        log(`loss: ${pct(drop)} drop each way, ${v.delay} ms + ${v.jitter} ms jitter each way`);
+        const w = {
+          ...workload(v, 'wt', node.urls.wt, node.certHashes, `loss${i}-`),
+          pairs: Number(v['loss-pairs']),
+          rate: Number(v['loss-rate']),
+          qos: 1 as const,
+          durationMs: Number(v['loss-duration']) * 1000,
+          warmupMs: 2000,
+          // Whatever QUIC still has to recover when sending stops must arrive within this.
+          graceMs: 20_000,
+          ackEvery: 8,
+        };
+        runs.push(
+          await runLossLevel(w, node.urls.wt, node.pid, {
+            drop,
+            delayMs: Number(v.delay),
+            jitterMs: Number(v.jitter),
+            seed: 1000 + i,
+          }),
+        );
+      }
+    } finally {
+      await node.stop();
+    }
+    out.loss = runs;
+    printTable(
+      `WebTransport through the lossy relay: QoS 1, ${v['loss-pairs']} pairs, ${v['loss-rate']} msg/s, ${v['loss-duration']} s`,
+      [
+        [
+          'drop each way: set / dropped up, down',
+          'sessions',
+          'closes',
+          'sent',
+          'acked',
+          'delivered',
+          'missing',
+          'twice',
+          'dups',
+          'out of order',
+          'p50',
+          'p99',
+          'p99.9',
+          'max',
+        ],
+        ...runs.map((r) => [
+          `${pct(r.drop)} / ${num(r.relay.up.dropped)} (${pct(r.droppedShare.up, 2)}), ${num(r.relay.down.dropped)} (${pct(r.droppedShare.down, 2)})`,
+          `${r.load.connected}/${r.load.clients}`,
+          String(r.sessionCloses),
+          num(r.load.sentTotal),
+          num(r.load.ackedTotal),
+          num(r.load.deliveredTotal),
+          String(r.load.missingAcked),
+          String(r.load.deliveredTwice),
+          String(r.load.duplicates),
+          String(r.load.outOfOrder),
+          ms(r.load.latency.p50Ms),
+          ms(r.load.latency.p99Ms),
+          ms(r.load.latency.p999Ms),
+          ms(r.load.latency.maxMs),
+        ]),
+      ],
+    );
+  }
+
+  const file = appendResult('webtransport', argv, out);
+  process.stdout.write(`\nresults appended to ${file.slice(join(benchDir(), '..').length + 1)}\n`);
+}
+
+const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
+if (isMain) {
+  // Exit through process.exit so bench/lib/wt-gateway.ts can kill the nodes it started.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+  main().catch((err: unknown) => {
+    process.stderr.write(
+      `bench webtransport: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 1;
+  });
+}
