@@ -51,8 +51,12 @@ export interface MemoryStoreStats {
   dedupEntries: number;
 }
 
-/** Rough per-entry bookkeeping (envelope object, queue slots) counted against maxBytes. */
-const ENTRY_OVERHEAD_BYTES = 128;
+/**
+ * Per-entry bookkeeping counted against maxBytes besides the payload: the frozen envelope and its
+ * strings, the payload's own Buffer object, queue slots and the dedup entry. bench/RESULTS.md measured
+ * ~1 KB of RSS per stored 100-byte message, so maxBytes approximates real memory rather than payload.
+ */
+const ENTRY_OVERHEAD_BYTES = 768;
 /** Deques compact once this many slots (and at least as many as are live) are dead. */
 const COMPACT_MIN = 64;
 

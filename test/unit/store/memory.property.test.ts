@@ -124,8 +124,8 @@ describe('MemoryMessageStore matches a model (fast-check)', () => {
 
   it('agrees on seqs, dedup, reads, cursors and sizes for any sequence of operations', async () => {
     let run = 0;
-    // 140-540 bytes per message: a cap of 600 or 1500 evicts across logs, 1 GiB never does.
-    const maxBytesArb = fc.constantFrom(600, 1500, 1 << 30);
+    // 780-1180 bytes per message: a cap of 1200 or 3000 evicts across logs, 1 GiB never does.
+    const maxBytesArb = fc.constantFrom(1200, 3000, 1 << 30);
     await fc.assert(
       fc.asyncProperty(maxBytesArb, fc.array(opArb, { maxLength: 200 }), async (maxBytes, ops) => {
         const clock = { now: 1_700_000_000_000 };
