@@ -8,7 +8,11 @@ import type { Presence, PresenceEntry } from './presence.js';
 
 /** In-process Presence: one entry per (user, device), the latest add() wins. */
 export class MemoryPresence implements Presence {
-  private readonly users = new Map<string, Map<string, PresenceEntry>>();
+  /**
+   * A user's devices as a small array (a user has a few devices; a Map per user cost ~500 B per idle
+   * connection in bench/RESULTS.md). Arrays are replaced, never mutated, so query results stay valid.
+   */
+  private readonly users = new Map<string, readonly PresenceEntry[]>();
   private devices = 0;
   private closed = false;
 
@@ -18,13 +22,26 @@ export class MemoryPresence implements Presence {
    */
   async add(entry: PresenceEntry): Promise<void> {
     if (this.closed) throw new RequestError(ReplyCode.UNAVAILABLE, 'presence is closed', { retryable: true });
-    let devices = this.users.get(entry.userId);
-    if (devices === undefined) {
-      devices = new Map();
-      this.users.set(entry.userId, devices);
+    const devices = this.users.get(entry.userId) ?? [];
+    // A literal (not a spread) so every entry shares one hidden class.
+    const copy: PresenceEntry = Object.freeze({
+      userId: entry.userId,
+      deviceId: entry.deviceId,
+      sessionId: entry.sessionId,
+      nodeId: entry.nodeId,
+      transport: entry.transport,
+      sinceMs: entry.sinceMs,
+    });
+    const i = devices.findIndex((d) => d.deviceId === entry.deviceId);
+    if (i < 0) {
+      this.devices++;
+      this.users.set(entry.userId, [...devices, copy]);
+    } else {
+      this.users.set(
+        entry.userId,
+        devices.map((d, j) => (j === i ? copy : d)),
+      );
     }
-    if (!devices.has(entry.deviceId)) this.devices++;
-    devices.set(entry.deviceId, Object.freeze({ ...entry }));
   }
 
   /**
@@ -34,10 +51,15 @@ export class MemoryPresence implements Presence {
    */
   async remove(userId: string, deviceId: string, sessionId: string): Promise<void> {
     const devices = this.users.get(userId);
-    if (devices?.get(deviceId)?.sessionId !== sessionId) return;
-    devices.delete(deviceId);
+    const i = devices?.findIndex((d) => d.deviceId === deviceId && d.sessionId === sessionId) ?? -1;
+    if (devices === undefined || i < 0) return;
     this.devices--;
-    if (devices.size === 0) this.users.delete(userId);
+    if (devices.length === 1) this.users.delete(userId);
+    else
+      this.users.set(
+        userId,
+        devices.filter((_, j) => j !== i),
+      );
   }
 
   /** Every requested user maps to its entries (frozen; empty list when offline), in insertion order. */
@@ -46,7 +68,7 @@ export class MemoryPresence implements Presence {
     const out = new Map<string, PresenceEntry[]>();
     for (const userId of userIds) {
       const devices = this.users.get(userId);
-      out.set(userId, devices === undefined ? [] : [...devices.values()]);
+      out.set(userId, devices === undefined ? [] : [...devices]);
     }
     return out;
   }
