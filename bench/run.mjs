@@ -69,13 +69,15 @@ const args = process.argv.slice(2);
 const noBuild = args.includes('--no-build') || process.env.BENCH_FERRY_DIR !== undefined;
 if (!noBuild) buildIfStale();
 transpileBench();
-const child = spawn(
-  process.execPath,
-  [join(buildDir, 'suite.js'), ...args.filter((a) => a !== '--no-build')],
-  {
-    cwd: root,
-    stdio: 'inherit',
-  },
-);
+const passed = args.filter((a) => a !== '--no-build');
+// `webtransport` (bench/webtransport.ts) drives Ferry's WebTransport client from src/, so it runs under tsx.
+const entry =
+  passed[0] === 'webtransport'
+    ? ['--import', 'tsx', join(benchDir, 'webtransport.ts'), ...passed.slice(1)]
+    : [join(buildDir, 'suite.js'), ...passed];
+const child = spawn(process.execPath, entry, {
+  cwd: root,
+  stdio: 'inherit',
+});
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -21,6 +21,7 @@
  * Results: printed tables, and a dated block appended to bench/results/webtransport.json.
  */
 import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +29,7 @@ import { parseArgs } from 'node:util';
 import type { CpuSummary } from './lib/profile.js';
 import { machineBusy, machineCpu, machineInfo } from './lib/proc.js';
 import { appendResult, benchDir, ms, num, pct, printTable } from './lib/report.js';
+import { ferryDir } from './lib/servers.js';
 import { BENCH_SECRET } from './lib/tokens.js';
 import type { BenchTransport } from './lib/wt-conn.js';
 import { startWtNode } from './lib/wt-gateway.js';
@@ -102,6 +104,25 @@ async function measured(v: Values, label: string, run: () => Promise<PairResult>
     if (r.otherCores <= 0.25 || attempt >= 3 || v['no-quiet-wait']) return r;
     log(`  other processes used ${r.otherCores.toFixed(2)} cores during the run; repeating it`);
   }
+}
+
+/**
+ * When dist/ (what the node runs) was built; warns when src/ is newer (bench/run.mjs rebuilds, a
+ * direct `node --import tsx bench/webtransport.ts` does not).
+ */
+function distBuilt(): string {
+  const root = ferryDir();
+  const built = join(root, 'dist', 'cli.js');
+  if (!existsSync(built)) throw new Error('dist/ is missing: run `npm run build` first');
+  const at = statSync(built).mtimeMs;
+  const newer = (dir: string): boolean =>
+    existsSync(dir) &&
+    readdirSync(dir, { withFileTypes: true }).some((e) =>
+      e.isDirectory() ? newer(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs > at,
+    );
+  if (newer(join(root, 'src')))
+    log('WARNING: src/ is newer than dist/; measuring the older build (npm run build)');
+  return new Date(at).toISOString();
 }
 
 function gitRevision(): string {
@@ -253,6 +274,7 @@ function loadRows(title: string, cols: { label: string; r: PairResult | null }[]
       ...col((r) => `${r.gaps} / ${r.duplicates} / ${r.stalls} / ${r.skippedBackpressure}`),
     ],
     ['errors / closes', ...col((r) => `${counts(r.errors)} / ${counts(r.closes)}`)],
+    ['packets / msg (UDP or TCP, machine)', ...col((r) => r.packetsPerMessage.toFixed(2))],
     ['UDP receive-buffer drops (machine)', ...col((r) => num(r.udpRcvbufErrors))],
     ['connect failures', ...col((r) => counts(r.connectFailures))],
   ]);
@@ -272,7 +294,12 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const { values: v } = parseArgs({ args: argv, options: FLAGS });
   const phases = new Set(v.only.split(',').map((s) => s.trim()));
-  const out: Record<string, unknown> = { revision: gitRevision(), machine: machineInfo(), flags: v };
+  const out: Record<string, unknown> = {
+    revision: gitRevision(),
+    distBuilt: distBuilt(),
+    machine: machineInfo(),
+    flags: v,
+  };
   const loadPhases = new Set([...phases].filter((p) => ['connect', 'latency', 'max', 'sweep'].includes(p)));
 
   if (loadPhases.size > 0) {
@@ -304,13 +331,23 @@ async function main(): Promise<void> {
       if (ws.latency && wt.latency) rows.push({ ws: ws.latency, wt: wt.latency });
       rows.sort((a, b) => a.ws.throughput - b.ws.throughput);
       printTable(`server CPU per message vs rate (${v.pairs} pairs, qos ${v.qos})`, [
-        ['msg/s', 'per sender', 'WS µs/msg', 'WT µs/msg', 'WT / WS', 'WS p50 / p99', 'WT p50 / p99'],
+        [
+          'msg/s',
+          'per sender',
+          'WS µs/msg',
+          'WT µs/msg',
+          'WT / WS',
+          'pkts/msg WS, WT',
+          'WS p50 / p99',
+          'WT p50 / p99',
+        ],
         ...rows.map(({ ws: a, wt: b }) => [
           num(a.throughput),
           `${(a.throughput / a.clients).toFixed(0)}/s`,
           num(a.serverCpuPerMessageUs, 1),
           num(b.serverCpuPerMessageUs, 1),
           `${(b.serverCpuPerMessageUs / a.serverCpuPerMessageUs).toFixed(2)}x`,
+          `${a.packetsPerMessage.toFixed(1)}, ${b.packetsPerMessage.toFixed(1)}`,
           `${ms(a.latency.p50Ms)} / ${ms(a.latency.p99Ms)}`,
           `${ms(b.latency.p50Ms)} / ${ms(b.latency.p99Ms)}`,
         ]),

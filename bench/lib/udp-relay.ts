@@ -28,6 +28,7 @@ export interface LinkShape {
   jitterMs: number;
 }
 
+/** Where to relay, how to shape each direction, and the relay's bounds. */
 export interface UdpRelayOptions {
   /** The server to relay to (must be 127.0.0.1). */
   targetPort: number;
@@ -57,6 +58,7 @@ export interface LinkCounters {
   maxQueued: number;
 }
 
+/** Both directions' counters, and how many client addresses the relay has seen (or refused). */
 export interface RelayCounters {
   up: LinkCounters;
   down: LinkCounters;

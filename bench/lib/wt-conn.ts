@@ -15,6 +15,7 @@ import {
 } from './frames.js';
 import { AuthError, WireConn, type CloseHandler, type FrameHandler } from './wire-conn.js';
 
+/** WebSocket (`ws://…/ws`) or WebTransport (`https://…/wt`). */
 export type BenchTransport = 'ws' | 'wt';
 
 /** What the generator needs from a connection (WireConn has exactly these public members). */
@@ -32,6 +33,7 @@ export interface BenchConn {
   terminate(): void;
 }
 
+/** Options of {@link openConn}. */
 export interface OpenOptions {
   /** WebTransport: SHA-256 of the server certificate (the node publishes them on its admin port). */
   certHashes?: string[];

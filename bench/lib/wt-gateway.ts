@@ -14,6 +14,7 @@ import { benchDir } from './report.js';
 import { FERRY_LOAD_ARGS, FERRY_LOAD_ENV, ferryDir } from './servers.js';
 import { BENCH_SECRET } from './tokens.js';
 
+/** A running node and how to reach it. */
 export interface WtNode {
   pid: number;
   urls: { ws: string; wt: string; admin: string };

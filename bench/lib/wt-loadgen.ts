@@ -1,499 +1,31 @@
 /**
  * The pair workload of bench/webtransport.ts, for WebSocket and WebTransport alike: N clients in
- * pairs (client p and client p + N/2 chat with each other), every message a Send to the partner whose
- * payload carries the sender's send time, so latency is send → Deliver on one process clock (the same
- * layout as bench/lib/loadgen-worker.ts: [0,8) send time, [8,12) sender index, [12,16) per-sender
- * message number, [16] epoch, filler).
- *
- * `rate` > 0 paces open loop (a 2 ms tick, round-robin); `rate` = 0 is closed loop with `window`
- * messages in flight per sender. With `verify` (QoS 1) every receiver also checks delivery exactly as
- * docs/protocol.md §5.4 tells a client to: a Deliver whose `seq` is not above the last one processed
- * is a duplicate and dropped; what remains must hold every SendAcked message exactly once, in order.
- *
- * The generator runs in forked worker processes (`--procs`); the coordinator (`runPairs`) measures the
- * server's CPU from /proc over the measured window only.
+ * pairs (client p and client p + N/2 chat with each other), driven by forked workers
+ * (bench/lib/wt-pair-worker.ts: pacing, payload layout, delivery checks). This side forks them,
+ * measures the server's CPU (/proc/<pid>/stat) and the machine's packet counters (/proc/net/snmp)
+ * over the measured window only, and adds the workers' counts up.
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import {
-  BODY,
-  FieldReader,
-  SendEncoder,
-  encodeAck,
-  encodePong,
-  readFrame,
-  type FrameView,
-} from './frames.js';
-import { Histogram, type HistogramJson, type LatencySummary } from './histogram.js';
+import { Histogram, type LatencySummary } from './histogram.js';
 import { forkWorker, request, stopWorkers } from './ipc.js';
 import { CpuMeter, machineBusy, machineCpu } from './proc.js';
-import { tokenFor } from './tokens.js';
-import { AuthError } from './wire-conn.js';
-import { authenticateConn, openConn, type BenchConn, type BenchTransport } from './wt-conn.js';
+import type { BenchTransport } from './wt-conn.js';
+import {
+  MIN_PAYLOAD,
+  type PairStats,
+  type PairWorkload,
+  type WorkerDone,
+  type WorkerInit,
+  type WorkerReady,
+  type WorkerStart,
+} from './wt-pair-worker.js';
 
-export interface PairWorkload {
-  kind: BenchTransport;
-  url: string;
-  certHashes: string[];
-  secret: string;
-  /** Client pairs (2 connections each). */
-  pairs: number;
-  /** User ids are `${userPrefix}${index}`: a fresh prefix per run keeps stored messages apart. */
-  userPrefix: string;
-  payload: number;
-  qos: 0 | 1;
-  /** Aggregate msg/s; 0 = closed loop. */
-  rate: number;
-  /** Closed loop: messages in flight per sender. */
-  window: number;
-  ackEvery: number;
-  verify: boolean;
-  warmupMs: number;
-  durationMs: number;
-  /** After the window: nothing is sent; late deliveries (and SendAcks) still count. */
-  graceMs: number;
-  procs: number;
-  connectConcurrency: number;
-}
+export type { PairWorkload } from './wt-pair-worker.js';
 
-interface WorkerInit {
-  type: 'init';
-  w: PairWorkload;
-  pairStart: number;
-  pairEnd: number;
-  runTag: string;
-}
-
-interface WorkerStart {
-  type: 'start';
-  rate: number;
-}
-
-interface WorkerReady {
-  type: 'ready';
-  connected: number;
-  connectFailures: Record<string, number>;
-}
-
-/** One worker's counts; the coordinator adds them up. */
-export interface PairStats {
-  clients: number;
-  /** Measured-epoch messages sent / delivered (first time, after dedup). */
-  sent: number;
-  delivered: number;
-  /** Sends and unique deliveries of every epoch (verification covers the warm-up too). */
-  sentTotal: number;
-  deliveredTotal: number;
-  /** Deliveries of any epoch that arrived inside the measured window. */
-  deliveredInWindow: number;
-  /** Measured-epoch SendAcks, all SendAcks. */
-  acked: number;
-  ackedTotal: number;
-  /** Deliveries dropped by the seq rule (redeliveries). */
-  duplicates: number;
-  /** Message numbers that arrived ahead of the expected one (a gap: loss or reordering). */
-  gaps: number;
-  /** verify: acked messages never delivered; delivered more than once after dedup; out of order. */
-  missingAcked: number;
-  deliveredTwice: number;
-  outOfOrder: number;
-  /** Sends never acknowledged by the end of the grace period (QoS 1). */
-  unacked: number;
-  skippedBackpressure: number;
-  stalls: number;
-  pacerBacklog: number;
-  errors: Record<string, number>;
-  /** Disconnect frames and transport closes seen during the run, by code. */
-  closes: Record<string, number>;
-  latency: HistogramJson;
-  ackLatency: HistogramJson;
-  cpuSeconds: number;
-  windowSeconds: number;
-}
-
-type WorkerDone = { type: 'done' } & PairStats;
-
-const BACKPRESSURE_BYTES = 4 * 1024 * 1024;
-const RING = 1024;
-const STALL_MS = 2000;
-const MIN_PAYLOAD = 17;
-
-class Client {
-  conn: BenchConn | null = null;
-  partner!: Client;
-  encoder!: SendEncoder;
-  nextSeq = 0;
-  inflight = 0;
-  lastProgress = 0;
-  expected = 0;
-  deliverSeq = 0;
-  ackedSeq = 0;
-  firstMeasuredSeq = Number.MAX_SAFE_INTEGER;
-  readonly sendTimes = new Float64Array(RING);
-  readonly sendSeqs = new Int32Array(RING).fill(-1);
-  /** verify: per message number of this client as sender, 1 once SendAcked. */
-  readonly ackedFlags: number[] = [];
-  /** verify: per message number of the partner, how often it was processed after dedup. */
-  readonly processed: number[] = [];
-
-  constructor(
-    readonly index: number,
-    readonly userId: string,
-  ) {}
-}
-
-class PairWorker {
-  private readonly clients: Client[] = [];
-  private readonly byIndex = new Map<number, Client>();
-  private readonly reader = new FieldReader();
-  private readonly view: FrameView = { id: 0, body: 0, start: 0, end: 0 };
-  private readonly latency = new Histogram();
-  private readonly ackLatency = new Histogram();
-  private readonly stats: PairStats;
-  private sending = false;
-  private epoch = 0;
-  private measuring = false;
-  private closedLoop = false;
-
-  constructor(private readonly init: WorkerInit) {
-    this.stats = {
-      clients: 0,
-      sent: 0,
-      delivered: 0,
-      sentTotal: 0,
-      deliveredTotal: 0,
-      deliveredInWindow: 0,
-      acked: 0,
-      ackedTotal: 0,
-      duplicates: 0,
-      gaps: 0,
-      missingAcked: 0,
-      deliveredTwice: 0,
-      outOfOrder: 0,
-      unacked: 0,
-      skippedBackpressure: 0,
-      stalls: 0,
-      pacerBacklog: 0,
-      errors: {},
-      closes: {},
-      latency: this.latency.toJSON(),
-      ackLatency: this.ackLatency.toJSON(),
-      cpuSeconds: 0,
-      windowSeconds: 0,
-    };
-  }
-
-  async connectAll(): Promise<WorkerReady> {
-    const { w, pairStart, pairEnd } = this.init;
-    for (let p = pairStart; p < pairEnd; p++) {
-      const a = new Client(p, `${w.userPrefix}${p}`);
-      const b = new Client(p + w.pairs, `${w.userPrefix}${p + w.pairs}`);
-      a.partner = b;
-      b.partner = a;
-      this.clients.push(a, b);
-    }
-    for (const c of this.clients) {
-      c.encoder = new SendEncoder(c.partner.userId, Math.max(MIN_PAYLOAD, w.payload), w.qos, w.kind === 'wt');
-      this.byIndex.set(c.index, c);
-    }
-    this.stats.clients = this.clients.length;
-    const failures: Record<string, number> = {};
-    let next = 0;
-    const one = async (): Promise<void> => {
-      while (next < this.clients.length) {
-        const c = this.clients[next++]!;
-        try {
-          const conn = await openConn(w.kind, w.url, { certHashes: w.certHashes });
-          try {
-            await authenticateConn(conn, await tokenFor('ferry', c.userId, w.secret));
-          } catch (err) {
-            conn.terminate();
-            throw err;
-          }
-          c.conn = conn;
-          conn.setFrameHandler((buf, s, e) => this.clientOnFrame(c, buf, s, e));
-          conn.onClose = (code) => this.clientOnClose(c, code);
-        } catch (err) {
-          const key = err instanceof AuthError ? `auth ${err.message}` : (err as Error).message;
-          failures[key] = (failures[key] ?? 0) + 1;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, w.connectConcurrency) }, one));
-    return {
-      type: 'ready',
-      connected: this.clients.filter((c) => c.conn !== null).length,
-      connectFailures: failures,
-    };
-  }
-
-  /** Warm-up, measured window, grace; resolves with the stats. */
-  async run(rate: number): Promise<PairStats> {
-    const { w } = this.init;
-    const stats = this.stats;
-    this.closedLoop = rate <= 0;
-    this.sending = true;
-    const t0 = performance.now();
-    const sendEnd = t0 + w.warmupMs + w.durationMs;
-    let cpu0 = process.cpuUsage();
-    let measureStart = t0;
-    const beginMeasure = (): void => {
-      this.epoch = 1;
-      this.measuring = true;
-      cpu0 = process.cpuUsage();
-      measureStart = performance.now();
-      for (const c of this.clients) c.firstMeasuredSeq = c.nextSeq;
-    };
-    if (w.warmupMs <= 0) beginMeasure();
-    for (const c of this.clients) c.lastProgress = t0;
-    if (this.closedLoop) for (const c of this.clients) this.pump(c);
-    const live = this.clients.filter((c) => c.conn !== null);
-    let rr = 0;
-    let paced = 0;
-    let lastHousekeeping = t0;
-    await new Promise<void>((resolve) => {
-      const tick = (): void => {
-        const now = performance.now();
-        if (!this.measuring && now >= t0 + w.warmupMs) beginMeasure();
-        if (now >= sendEnd) {
-          this.sending = false;
-          this.measuring = false;
-          const cpu = process.cpuUsage(cpu0);
-          stats.cpuSeconds = (cpu.user + cpu.system) / 1e6;
-          stats.windowSeconds = (now - measureStart) / 1000;
-          if (!this.closedLoop)
-            stats.pacerBacklog = Math.max(0, Math.floor((rate * (now - t0)) / 1000) - paced);
-          resolve();
-          return;
-        }
-        if (!this.closedLoop && live.length > 0) {
-          const due = Math.floor((rate * (now - t0)) / 1000) - paced;
-          const n = Math.min(due, Math.ceil(rate / 10)); // never burst more than 100 ms worth
-          for (let i = 0; i < n; i++) this.sendOne(live[rr++ % live.length]!);
-          if (due > 0) paced += due;
-        }
-        if (now - lastHousekeeping >= 20) {
-          lastHousekeeping = now;
-          this.housekeeping(now);
-        }
-        setTimeout(tick, 2);
-      };
-      tick();
-    });
-    const graceEnd = performance.now() + w.graceMs;
-    while (performance.now() < graceEnd) {
-      this.housekeeping(performance.now());
-      const allIn =
-        stats.deliveredTotal >= stats.sentTotal && (w.qos === 0 || stats.ackedTotal >= stats.sentTotal);
-      if (allIn) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    this.housekeeping(performance.now());
-    if (w.verify) this.tally();
-    if (w.qos === 1) stats.unacked = stats.sentTotal - stats.ackedTotal;
-    stats.latency = this.latency.toJSON();
-    stats.ackLatency = this.ackLatency.toJSON();
-    return stats;
-  }
-
-  closeAll(): void {
-    for (const c of this.clients) {
-      if (c.conn !== null) c.conn.onClose = () => {};
-      c.conn?.close();
-    }
-  }
-
-  /** verify: every acked message processed exactly once. */
-  private tally(): void {
-    for (const sender of this.clients) {
-      const processed = sender.partner.processed;
-      for (let seq = 0; seq < sender.nextSeq; seq++) {
-        const n = processed[seq] ?? 0;
-        if (sender.ackedFlags[seq] === 1 && n === 0) this.stats.missingAcked++;
-        if (n > 1) this.stats.deliveredTwice++;
-      }
-    }
-  }
-
-  private sendOne(c: Client): void {
-    const conn = c.conn;
-    if (conn === null || conn.closed) return;
-    if (conn.buffered() > BACKPRESSURE_BYTES) {
-      this.stats.skippedBackpressure++;
-      return;
-    }
-    const { w } = this.init;
-    const seq = c.nextSeq++;
-    const [buf, p] = c.encoder.encode(
-      (seq % 0xffff_fffe) + 1,
-      w.qos === 1 ? `${this.init.runTag}-${seq}` : '',
-    );
-    const payloadLength = Math.max(MIN_PAYLOAD, w.payload);
-    const now = performance.now();
-    buf.writeDoubleLE(now, p);
-    buf.writeUInt32LE(c.index, p + 8);
-    buf.writeUInt32LE(seq, p + 12);
-    buf[p + 16] = this.epoch;
-    if (payloadLength > MIN_PAYLOAD) buf.fill(0x61, p + MIN_PAYLOAD, p + payloadLength);
-    const slot = seq % RING;
-    c.sendTimes[slot] = now;
-    c.sendSeqs[slot] = seq;
-    conn.send(buf);
-    c.inflight++;
-    this.stats.sentTotal++;
-    if (this.epoch === 1) this.stats.sent++;
-  }
-
-  private pump(c: Client): void {
-    const win = this.init.w.window;
-    while (this.sending && c.inflight < win && c.conn !== null && !c.conn.closed) {
-      const before = c.nextSeq;
-      this.sendOne(c);
-      if (c.nextSeq === before) break;
-    }
-  }
-
-  private housekeeping(now: number): void {
-    for (const c of this.clients) {
-      const conn = c.conn;
-      if (conn === null || conn.closed) continue;
-      if (c.deliverSeq > c.ackedSeq) {
-        c.ackedSeq = c.deliverSeq;
-        conn.send(encodeAck(c.ackedSeq, conn.prefixed));
-      }
-      if (this.closedLoop && this.sending && c.inflight > 0 && now - c.lastProgress > STALL_MS) {
-        this.stats.stalls++;
-        c.lastProgress = now;
-        c.inflight = 0;
-        this.pump(c);
-      }
-    }
-  }
-
-  private clientOnFrame(c: Client, buf: Buffer, start: number, end: number): void {
-    const view = readFrame(this.reader, buf, start, end, this.view);
-    switch (view.body) {
-      case BODY.deliver:
-        this.onDeliver(c, buf, view);
-        return;
-      case BODY.sendAck: {
-        const seq = view.id - 1;
-        this.stats.ackedTotal++;
-        if (this.init.w.verify) c.ackedFlags[seq] = 1;
-        if (seq >= c.firstMeasuredSeq) {
-          this.stats.acked++;
-          const slot = seq % RING;
-          if (c.sendSeqs[slot] === seq) this.ackLatency.recordMs(performance.now() - c.sendTimes[slot]!);
-        }
-        return;
-      }
-      case BODY.ping: {
-        let ts = 0;
-        const r = this.reader.reset(buf, view.start, view.end);
-        while (r.next()) if (r.field === 1 && r.wireType === 0) ts = r.value;
-        c.conn?.send(encodePong(view.id, ts, c.conn.prefixed));
-        return;
-      }
-      case BODY.error:
-      case BODY.disconnect: {
-        let code = 0;
-        const r = this.reader.reset(buf, view.start, view.end);
-        while (r.next()) if (r.field === 1 && r.wireType === 0) code = r.value;
-        const bucket = view.body === BODY.error ? this.stats.errors : this.stats.closes;
-        const key = view.body === BODY.error ? String(code) : `disconnect ${code}`;
-        bucket[key] = (bucket[key] ?? 0) + 1;
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
-  private onDeliver(receiver: Client, buf: Buffer, view: FrameView): void {
-    const now = performance.now();
-    const stats = this.stats;
-    let payloadStart = -1;
-    let seq = 0;
-    const r = this.reader.reset(buf, view.start, view.end);
-    while (r.next()) {
-      if (r.field === 6 && r.wireType === 2) payloadStart = r.lenStart;
-      else if (r.field === 2 && r.wireType === 0) seq = r.value;
-    }
-    if (payloadStart < 0) return;
-    // docs/protocol.md §5.4: a QoS-1 Deliver whose seq is not above the last processed is a duplicate.
-    if (seq > 0) {
-      if (seq <= receiver.deliverSeq) {
-        stats.duplicates++;
-        return;
-      }
-      receiver.deliverSeq = seq;
-      if (seq - receiver.ackedSeq >= this.init.w.ackEvery && receiver.conn !== null) {
-        receiver.ackedSeq = seq;
-        receiver.conn.send(encodeAck(seq, receiver.conn.prefixed));
-      }
-    }
-    const sentAt = buf.readDoubleLE(payloadStart);
-    const senderIndex = buf.readUInt32LE(payloadStart + 8);
-    const msgSeq = buf.readUInt32LE(payloadStart + 12);
-    const epoch = buf[payloadStart + 16];
-    const sender = this.byIndex.get(senderIndex);
-    if (sender === undefined || sender !== receiver.partner) return;
-    if (this.init.w.verify) {
-      receiver.processed[msgSeq] = (receiver.processed[msgSeq] ?? 0) + 1;
-      if (msgSeq !== receiver.expected) stats.outOfOrder++;
-    }
-    if (msgSeq < receiver.expected) {
-      if (seq === 0) stats.duplicates++;
-      return;
-    }
-    if (msgSeq > receiver.expected) {
-      const gap = msgSeq - receiver.expected;
-      stats.gaps += gap;
-      sender.inflight = Math.max(0, sender.inflight - gap);
-    }
-    receiver.expected = msgSeq + 1;
-    stats.deliveredTotal++;
-    if (this.measuring) stats.deliveredInWindow++;
-    if (epoch === 1) {
-      stats.delivered++;
-      this.latency.recordMs(now - sentAt);
-    }
-    sender.inflight--;
-    sender.lastProgress = now;
-    if (this.closedLoop && this.sending) this.pump(sender);
-  }
-
-  private clientOnClose(c: Client, code: number): void {
-    const key = `close ${code}`;
-    this.stats.closes[key] = (this.stats.closes[key] ?? 0) + 1;
-    c.conn = null;
-  }
-}
-
-/** Entry point of a forked worker. */
-export function pairWorkerMain(): void {
-  let worker: PairWorker | null = null;
-  const send = (msg: unknown): void => void process.send?.(msg);
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (msg: WorkerInit | WorkerStart | { type: 'exit' }) => {
-    if (msg.type === 'init') {
-      worker = new PairWorker(msg);
-      void worker.connectAll().then(send);
-    } else if (msg.type === 'start' && worker !== null) {
-      void worker.run(msg.rate).then((stats) => send({ type: 'done', ...stats }));
-    } else if (msg.type === 'exit') {
-      worker?.closeAll();
-      setTimeout(() => process.exit(0), 300);
-    }
-  });
-}
-
-// -----------------------------------------------------------------------------------------------------
-// Coordinator
-
+/** A pair run's totals over all workers, with the server's CPU over the measured window. */
 export interface PairResult {
   kind: BenchTransport;
   mode: string;
@@ -536,19 +68,37 @@ export interface PairResult {
   serverBound: boolean;
   /** Machine-wide UDP datagrams dropped for a full receive buffer during the run (/proc/net/snmp). */
   udpRcvbufErrors: number;
+  /**
+   * Packets received machine-wide (server and clients, loopback) per delivered message in the measured
+   * window: UDP datagrams for WebTransport, TCP segments for WebSocket.
+   */
+  packetsPerMessage: number;
 }
 
-/** RcvbufErrors of the Udp line of /proc/net/snmp (NaN if unreadable). */
-export function udpRcvbufErrors(): number {
+/** Machine-wide packet counters from /proc/net/snmp (NaN if unreadable). */
+export interface NetCounters {
+  udpInDatagrams: number;
+  udpRcvbufErrors: number;
+  tcpInSegs: number;
+}
+
+/** Reads {@link NetCounters} now; callers subtract two readings. */
+export function netCounters(): NetCounters {
+  const field = (lines: string[], prefix: string, name: string): number => {
+    const rows = lines.filter((l) => l.startsWith(prefix));
+    const names = rows[0]?.split(/\s+/) ?? [];
+    const values = rows[1]?.split(/\s+/) ?? [];
+    return Number(values[names.indexOf(name)]);
+  };
   try {
-    const lines = readFileSync('/proc/net/snmp', 'utf8')
-      .split('\n')
-      .filter((l) => l.startsWith('Udp:'));
-    const names = lines[0]?.split(/\s+/) ?? [];
-    const values = lines[1]?.split(/\s+/) ?? [];
-    return Number(values[names.indexOf('RcvbufErrors')]);
+    const lines = readFileSync('/proc/net/snmp', 'utf8').split('\n');
+    return {
+      udpInDatagrams: field(lines, 'Udp:', 'InDatagrams'),
+      udpRcvbufErrors: field(lines, 'Udp:', 'RcvbufErrors'),
+      tcpInSegs: field(lines, 'Tcp:', 'InSegs'),
+    };
   } catch {
-    return NaN;
+    return { udpInDatagrams: NaN, udpRcvbufErrors: NaN, tcpInSegs: NaN };
   }
 }
 
@@ -557,13 +107,16 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   return into;
 }
 
+/** The worker entry point, beside this file (.ts under tsx). */
+const WORKER_SCRIPT = fileURLToPath(new URL('./wt-pair-worker.ts', import.meta.url));
+
 /** Runs one pair workload against a running node whose pid is `serverPid`. */
 export async function runPairs(w: PairWorkload, serverPid: number): Promise<PairResult> {
   const procs = Math.max(1, Math.min(w.procs, w.pairs));
   const runTag = `${w.userPrefix}${Date.now().toString(36)}`;
-  const udp0 = udpRcvbufErrors();
+  const net0 = netCounters();
   const workers: ChildProcess[] = [];
-  for (let k = 0; k < procs; k++) workers.push(forkWorker(fileURLToPath(import.meta.url)));
+  for (let k = 0; k < procs; k++) workers.push(forkWorker(WORKER_SCRIPT));
   try {
     const ready = await Promise.all(
       workers.map((child, k) => {
@@ -584,18 +137,23 @@ export async function runPairs(w: PairWorkload, serverPid: number): Promise<Pair
       const start: WorkerStart = { type: 'start', rate: w.rate > 0 ? (w.rate * pairsHere) / w.pairs : 0 };
       return request<WorkerDone>(child, start, 'done', limitMs);
     });
-    const measured = new Promise<{ split: { user: number; system: number }; busy: number }>((resolve) => {
-      setTimeout(() => {
-        const meter = new CpuMeter(serverPid);
-        const m0 = machineCpu();
-        setTimeout(
-          () => resolve({ split: meter.split(), busy: machineBusy(m0, machineCpu()) }),
-          w.durationMs,
-        );
-      }, w.warmupMs);
-    });
+    const measured = new Promise<{ split: { user: number; system: number }; busy: number; packets: number }>(
+      (resolve) => {
+        setTimeout(() => {
+          const meter = new CpuMeter(serverPid);
+          const m0 = machineCpu();
+          const n0 = netCounters();
+          setTimeout(() => {
+            const n1 = netCounters();
+            const packets =
+              w.kind === 'wt' ? n1.udpInDatagrams - n0.udpInDatagrams : n1.tcpInSegs - n0.tcpInSegs;
+            resolve({ split: meter.split(), busy: machineBusy(m0, machineCpu()), packets });
+          }, w.durationMs);
+        }, w.warmupMs);
+      },
+    );
     const stats = await Promise.all(dones);
-    const { split, busy } = await measured;
+    const { split, busy, packets } = await measured;
     const latency = new Histogram();
     const ackLatency = new Histogram();
     for (const s of stats) {
@@ -647,12 +205,10 @@ export async function runPairs(w: PairWorkload, serverPid: number): Promise<Pair
       windowSeconds,
       generatorBound: loadgenCpu.some((c) => c > 0.9),
       serverBound: serverCpu > 0.9,
-      udpRcvbufErrors: udpRcvbufErrors() - udp0,
+      udpRcvbufErrors: netCounters().udpRcvbufErrors - net0.udpRcvbufErrors,
+      packetsPerMessage: packets / (sum((s) => s.deliveredInWindow) || 1),
     };
   } finally {
     await stopWorkers(workers);
   }
 }
-
-const isMain = process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1];
-if (isMain && process.argv.includes('--worker')) pairWorkerMain();

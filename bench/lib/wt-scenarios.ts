@@ -11,6 +11,7 @@ import { UdpRelay, type RelayCounters } from './udp-relay.js';
 import { authenticateConn, openConn, type BenchTransport } from './wt-conn.js';
 import { runPairs, type PairResult, type PairWorkload } from './wt-loadgen.js';
 
+/** Sequential connect times of one transport. */
 export interface ConnectResult {
   kind: BenchTransport;
   count: number;
@@ -53,6 +54,7 @@ export async function measureConnects(
   return { kind, count, failures, latency: h.summary() };
 }
 
+/** The bulk probe's figures (MiB/s, one stream). */
 export interface BulkResult {
   uploadMiBs: number;
   downloadMiBs: number;
@@ -96,6 +98,7 @@ export function runBulkProbe(mib: number, timeoutMs = 300_000): Promise<BulkResu
   });
 }
 
+/** One loss level: what the relay did and what the QoS-1 load saw. */
 export interface LossRun {
   drop: number;
   delayMs: number;
