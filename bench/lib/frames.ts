@@ -339,3 +339,43 @@ export class PrefixedReader {
     if (off < buf.length) this.pending = buf.subarray(off);
   }
 }
+
+/** Where a load generator counts the Error and Disconnect frames it receives, by code. */
+export interface ControlTally {
+  errors: Record<string, number>;
+  closes: Record<string, number>;
+}
+
+/**
+ * The frames every load-generator client answers the same way: Ping gets a Pong on `conn`, Error and
+ * Disconnect are counted by code in `tally`. Returns false for any other body.
+ */
+export function handleControlFrame(
+  reader: FieldReader,
+  buf: Buffer,
+  view: FrameView,
+  conn: { send(frame: Buffer): void; readonly prefixed: boolean } | null,
+  tally: ControlTally,
+): boolean {
+  switch (view.body) {
+    case BODY.ping: {
+      let ts = 0;
+      const r = reader.reset(buf, view.start, view.end);
+      while (r.next()) if (r.field === 1 && r.wireType === 0) ts = r.value;
+      conn?.send(encodePong(view.id, ts, conn.prefixed));
+      return true;
+    }
+    case BODY.error:
+    case BODY.disconnect: {
+      let code = 0;
+      const r = reader.reset(buf, view.start, view.end);
+      while (r.next()) if (r.field === 1 && r.wireType === 0) code = r.value;
+      const bucket = view.body === BODY.error ? tally.errors : tally.closes;
+      const key = view.body === BODY.error ? String(code) : `disconnect ${code}`;
+      bucket[key] = (bucket[key] ?? 0) + 1;
+      return true;
+    }
+    default:
+      return false;
+  }
+}

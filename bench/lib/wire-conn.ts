@@ -157,12 +157,22 @@ export class AuthError extends Error {
   }
 }
 
+/** What `authenticate` needs of a connection: WireConn and bench/lib/wt-conn.ts's BenchConn alike. */
+export interface AuthConn {
+  readonly prefixed: boolean;
+  readonly closed: boolean;
+  readonly closeCode: number;
+  onClose: CloseHandler;
+  setFrameHandler(handler: FrameHandler): void;
+  send(frame: Buffer): void;
+}
+
 /**
  * Sends Authenticate and waits for the first answer. Resolves on AuthResult; rejects with AuthError
  * carrying the Disconnect code (or the close code, or 0 on timeout). The caller replaces the frame
  * handler and `conn.onClose` afterwards.
  */
-export function authenticate(conn: WireConn, token: string, timeoutMs = 15_000): Promise<void> {
+export function authenticate(conn: AuthConn, token: string, timeoutMs = 15_000): Promise<void> {
   const reader = new FieldReader();
   const view: FrameView = { id: 0, body: 0, start: 0, end: 0 };
   return new Promise((resolve, reject) => {

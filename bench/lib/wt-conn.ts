@@ -5,15 +5,8 @@
  * in wt-loadgen.ts drives both with the same code, so the two transports see the same workload.
  */
 import { connect, type WebTransportClientSession, type WtBidiStream } from '../../src/webtransport/index.js';
-import {
-  BODY,
-  FieldReader,
-  PrefixedReader,
-  encodeAuthenticate,
-  readFrame,
-  type FrameView,
-} from './frames.js';
-import { AuthError, WireConn, type CloseHandler, type FrameHandler } from './wire-conn.js';
+import { PrefixedReader } from './frames.js';
+import { WireConn, authenticate, type CloseHandler, type FrameHandler } from './wire-conn.js';
 
 /** WebSocket (`ws://…/ws`) or WebTransport (`https://…/wt`). */
 export type BenchTransport = 'ws' | 'wt';
@@ -129,37 +122,6 @@ export function openConn(kind: BenchTransport, url: string, opts: OpenOptions = 
   return WireConn.connect(url, opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {});
 }
 
-/**
- * Sends Authenticate and resolves on AuthResult; rejects with AuthError (the Disconnect or close code,
- * 0 on timeout). Same contract as wire-conn.ts `authenticate`, for any BenchConn.
- */
-export function authenticateConn(conn: BenchConn, token: string, timeoutMs = 15_000): Promise<void> {
-  const reader = new FieldReader();
-  const view: FrameView = { id: 0, body: 0, start: 0, end: 0 };
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new AuthError(0, 'auth timeout')), timeoutMs);
-    conn.onClose = (code) => {
-      clearTimeout(timer);
-      reject(new AuthError(code, `closed ${code}`));
-    };
-    conn.setFrameHandler((buf, start, end) => {
-      readFrame(reader, buf, start, end, view);
-      if (view.body === BODY.authResult) {
-        clearTimeout(timer);
-        resolve();
-      } else if (view.body === BODY.disconnect) {
-        let code = 0;
-        reader.reset(buf, view.start, view.end);
-        while (reader.next()) if (reader.field === 1 && reader.wireType === 0) code = reader.value;
-        clearTimeout(timer);
-        reject(new AuthError(code, `disconnect ${code}`));
-      }
-    });
-    if (conn.closed) {
-      clearTimeout(timer);
-      reject(new AuthError(conn.closeCode, `closed ${conn.closeCode}`));
-      return;
-    }
-    conn.send(encodeAuthenticate(1, token, conn.prefixed));
-  });
-}
+/** Sends Authenticate on any BenchConn (wire-conn.ts `authenticate`, which both kinds satisfy). */
+export const authenticateConn: (conn: BenchConn, token: string, timeoutMs?: number) => Promise<void> =
+  authenticate;

@@ -18,7 +18,7 @@ import {
   FieldReader,
   SendEncoder,
   encodeAck,
-  encodePong,
+  handleControlFrame,
   readFrame,
   type FrameView,
 } from './frames.js';
@@ -389,24 +389,8 @@ class PairWorker {
         }
         return;
       }
-      case BODY.ping: {
-        let ts = 0;
-        const r = this.reader.reset(buf, view.start, view.end);
-        while (r.next()) if (r.field === 1 && r.wireType === 0) ts = r.value;
-        c.conn?.send(encodePong(view.id, ts, c.conn.prefixed));
-        return;
-      }
-      case BODY.error:
-      case BODY.disconnect: {
-        let code = 0;
-        const r = this.reader.reset(buf, view.start, view.end);
-        while (r.next()) if (r.field === 1 && r.wireType === 0) code = r.value;
-        const bucket = view.body === BODY.error ? this.stats.errors : this.stats.closes;
-        const key = view.body === BODY.error ? String(code) : `disconnect ${code}`;
-        bucket[key] = (bucket[key] ?? 0) + 1;
-        return;
-      }
       default:
+        handleControlFrame(this.reader, buf, view, c.conn, this.stats);
         return;
     }
   }
