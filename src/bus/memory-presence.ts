@@ -4,7 +4,7 @@
  * implementation (issue 4) so the gRPC GetPresence/WatchPresence code does not care which it has.
  */
 import { ReplyCode, RequestError } from '../errors.js';
-import type { Presence, PresenceEntry } from './presence.js';
+import type { Presence, PresenceEntry, PresenceEvent, PresenceListener } from './presence.js';
 
 /** In-process Presence: one entry per (user, device), the latest add() wins. */
 export class MemoryPresence implements Presence {
@@ -15,6 +15,7 @@ export class MemoryPresence implements Presence {
   private readonly users = new Map<string, readonly PresenceEntry[]>();
   private devices = 0;
   private closed = false;
+  private readonly listeners = new Set<PresenceListener>();
 
   /**
    * Records `entry`, replacing any entry of the same (user, device), e.g. an older session that the
@@ -33,6 +34,7 @@ export class MemoryPresence implements Presence {
       sinceMs: entry.sinceMs,
     });
     const i = devices.findIndex((d) => d.deviceId === entry.deviceId);
+    if (i >= 0) this.emit('offline', devices[i]!);
     if (i < 0) {
       this.devices++;
       this.users.set(entry.userId, [...devices, copy]);
@@ -42,6 +44,7 @@ export class MemoryPresence implements Presence {
         devices.map((d, j) => (j === i ? copy : d)),
       );
     }
+    this.emit('online', copy);
   }
 
   /**
@@ -53,6 +56,7 @@ export class MemoryPresence implements Presence {
     const devices = this.users.get(userId);
     const i = devices?.findIndex((d) => d.deviceId === deviceId && d.sessionId === sessionId) ?? -1;
     if (devices === undefined || i < 0) return;
+    const removed = devices[i]!;
     this.devices--;
     if (devices.length === 1) this.users.delete(userId);
     else
@@ -60,6 +64,18 @@ export class MemoryPresence implements Presence {
         userId,
         devices.filter((_, j) => j !== i),
       );
+    this.emit('offline', removed);
+  }
+
+  watch(listener: PresenceListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(kind: PresenceEvent['kind'], entry: PresenceEntry): void {
+    if (this.listeners.size === 0) return;
+    const event: PresenceEvent = { kind, entry };
+    for (const l of this.listeners) l(event);
   }
 
   /** Every requested user maps to its entries (frozen; empty list when offline), in insertion order. */
@@ -81,6 +97,7 @@ export class MemoryPresence implements Presence {
   /** Forgets everything; later add() and query() reject, remove() does nothing. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
+    this.listeners.clear();
     this.users.clear();
     this.devices = 0;
   }

@@ -10,6 +10,15 @@ export interface PresenceEntry {
   sinceMs: number;
 }
 
+/** A device came online or went offline somewhere in the cluster. */
+export interface PresenceEvent {
+  kind: 'online' | 'offline';
+  entry: PresenceEntry;
+}
+
+/** Receives presence events; must not throw (errors are the listener's own business). */
+export type PresenceListener = (event: PresenceEvent) => void;
+
 /**
  * Where users are connected. Single node: the local registry is the whole truth (memory presence);
  * cluster: a shared view in Redis (issue 4).
@@ -21,5 +30,10 @@ export interface Presence {
   remove(userId: string, deviceId: string, sessionId: string): Promise<void>;
   /** Online devices of each requested user (users with none map to an empty list). */
   query(userIds: readonly string[]): Promise<Map<string, PresenceEntry[]>>;
+  /**
+   * Calls `listener` for every online/offline change from now on, on every node's changes (cluster
+   * wide); an offline event carries the entry that was removed. Returns the unsubscribe function.
+   */
+  watch(listener: PresenceListener): () => void;
   close(): Promise<void>;
 }

@@ -4,7 +4,8 @@
  * what one node records must be visible from every node.
  */
 import { expect } from 'chai';
-import type { Presence, PresenceEntry } from '../../src/bus/presence.js';
+import type { Presence, PresenceEntry, PresenceEvent } from '../../src/bus/presence.js';
+import { eventually } from './eventually.js';
 
 /** Fresh, empty views of one shared presence. */
 export interface PresenceFixture {
@@ -100,6 +101,47 @@ export function describePresence(name: string, factory: () => Promise<PresenceFi
       await first.remove('nobody', 'phone', 's1');
       await first.remove('bob', 'tablet', 's1');
       expect((await first.query(['bob', 'nobody'])).get('bob')).to.deep.equal([e]);
+    });
+
+    it("tells every node's watchers when a device comes online and goes offline", async () => {
+      const seen: PresenceEvent[][] = fixture.nodes.map(() => []);
+      const stops = fixture.nodes.map((p, i) => p.watch((ev) => seen[i]!.push(ev)));
+      const e = presenceEntry('dora', 'tab', 's1', { nodeId: 'node-a' });
+      await first.add(e);
+      await first.remove('dora', 'tab', 's1');
+      await eventually(() => {
+        for (const events of seen) {
+          expect(
+            events.map((ev) => [ev.kind, ev.entry.userId, ev.entry.deviceId, ev.entry.sessionId]),
+          ).to.deep.equal([
+            ['online', 'dora', 'tab', 's1'],
+            ['offline', 'dora', 'tab', 's1'],
+          ]);
+        }
+      });
+      for (const stop of stops) stop();
+    });
+
+    it('stops calling a watcher after it unsubscribes, and says nothing for a stale remove', async () => {
+      const events: PresenceEvent[] = [];
+      const stop = last.watch((ev) => events.push(ev));
+      await first.add(presenceEntry('erin', 'pc', 's1'));
+      await eventually(() => {
+        expect(events).to.have.length(1);
+      });
+      await first.remove('erin', 'pc', 'stale-session');
+      stop();
+      await first.remove('erin', 'pc', 's1');
+      await first.add(presenceEntry('erin', 'pc', 's2'));
+      // A later event proves the earlier ones had time to arrive: watch from a fresh listener.
+      const probe: PresenceEvent[] = [];
+      const stopProbe = last.watch((ev) => probe.push(ev));
+      await first.add(presenceEntry('erin', 'tablet', 's3'));
+      await eventually(() => {
+        expect(probe.some((ev) => ev.entry.deviceId === 'tablet')).to.equal(true);
+      });
+      stopProbe();
+      expect(events.map((ev) => ev.kind)).to.deep.equal(['online']);
     });
   });
 }
