@@ -5,9 +5,16 @@
  * {@link QuicConnection.process} turn: deliver readable streams and datagrams, drain blocked send
  * queues (credit arrives with incoming packets), send until the engine has nothing left, then re-arm
  * the single timer at the engine's next deadline.
+ *
+ * Per-packet cost decides WebTransport's CPU per message at moderate rates (bench/RESULTS.md), so a
+ * turn skips every native call it can prove useless: streams and datagrams are only looked at after
+ * input (a received datagram, or `wake` for a resumed stream); streams already known are polled with
+ * the cheap per-stream check and the engine's stream iterator (a napi object per call) is only built
+ * when something else is readable; the timer is only re-armed when a packet went in or out.
  */
 import {
   QuicStreamError,
+  RECV_DONE,
   type QuicAddress,
   type QuicCloseInfo,
   type QuicEngineConnection,
@@ -36,8 +43,8 @@ export interface QuicConnectionHandler {
 export interface QuicConnectionHost {
   /** Runs `process` for this connection soon, once per event-loop turn however often it is asked. */
   schedule(conn: QuicConnection): void;
-  /** Sends every datagram the engine has ready. */
-  transmit(conn: QuicConnection): void;
+  /** Sends every datagram the engine has ready; returns how many. */
+  transmit(conn: QuicConnection): number;
   /** The connection is fully closed: drop its routing entries. */
   forget(conn: QuicConnection): void;
 }
@@ -65,10 +72,31 @@ export class QuicConnection {
   private forgotten = false;
   /** The send loop was put off by one turn (see `process`). */
   private deferred = false;
+  /** A datagram arrived or a stream was resumed since the last delivery pass. */
+  private inputPending = true;
+  /** Packets went in or out (or a timer fired) since the timer was last armed. */
+  private timerDirty = true;
+  /** close() was called: writes are pointless from now on. */
+  private closeRequested = false;
+  /**
+   * Peer-opened and local streams that have been readable and are not finished: polled one by one
+   * (cheap) before asking the engine for its full readable set (costly).
+   */
+  private readonly knownStreams = new Set<number>();
   private timer: NodeJS.Timeout | null = null;
   private timerDeadline = 0;
   private readonly onTimer = (): void => {
     this.timer = null;
+    // The timer is left armed when the engine's deadline moves later (re-arming per packet costs more),
+    // so it often fires early, e.g. at a loss-detection deadline that an ACK has since cancelled.
+    // Then re-arming is all there is to do; a full turn would cost several native calls.
+    const left = this.engine.timeoutMs();
+    if (left !== null && left > 0) {
+      this.armTimer();
+      return;
+    }
+    this.timerDirty = true;
+    this.inputPending = true;
     this.engine.onTimeout();
     this.process();
   };
@@ -83,7 +111,7 @@ export class QuicConnection {
 
   /** True once CONNECTION_CLOSE was sent or received, or the connection was lost. */
   get isClosing(): boolean {
-    return this.closedNotified || this.engine.isClosing();
+    return this.closedNotified || this.closeRequested || this.engine.isClosing();
   }
 
   get isEstablished(): boolean {
@@ -92,18 +120,23 @@ export class QuicConnection {
 
   /** Asks for a `process` turn (e.g. a paused stream was resumed and must be read again). */
   wake(): void {
+    this.inputPending = true;
     this.host.schedule(this);
   }
 
   /** Feeds one datagram; the endpoint schedules `process` after the batch. */
   receive(packet: Uint8Array, fromHost: string, fromPort: number): void {
     this.engine.recv(packet, fromHost, fromPort);
+    this.inputPending = true;
+    this.timerDirty = true;
     this.host.schedule(this);
   }
 
   /** Reads stream bytes; see {@link QuicEngineConnection.streamRecv} for the result encoding. */
   streamRecv(streamId: number, buf: Uint8Array): number {
-    return this.engine.streamRecv(streamId, buf);
+    const n = this.engine.streamRecv(streamId, buf);
+    if (n < 0 ? n !== RECV_DONE : this.engine.lastRecvFin) this.knownStreams.delete(streamId);
+    return n;
   }
 
   get lastRecvFin(): boolean {
@@ -119,7 +152,9 @@ export class QuicConnection {
    * failures reach the handler's `onStreamSendError` from the next `process` turn.
    */
   streamWrite(streamId: number, data: Uint8Array, fin: boolean): void {
-    if (this.isClosing) return;
+    // Not `isClosing`: two native calls per write. A write racing a close the peer sent fails in the
+    // engine and surfaces as onStreamSendError, which the layer above handles anyway.
+    if (this.closedNotified || this.closeRequested) return;
     let queue = this.queues.get(streamId);
     if (queue === undefined) {
       queue = new SendQueue();
@@ -149,6 +184,7 @@ export class QuicConnection {
 
   /** Forgets the send queue of a stream the layer above has finished with. */
   releaseStream(streamId: number): void {
+    this.knownStreams.delete(streamId);
     const queue = this.queues.get(streamId);
     if (queue !== undefined && queue.isEmpty) this.queues.delete(streamId);
   }
@@ -170,6 +206,8 @@ export class QuicConnection {
 
   /** Starts closing with CONNECTION_CLOSE; idempotent. */
   close(isApp: boolean, code: number, reason: string): void {
+    this.closeRequested = true;
+    this.timerDirty = true;
     this.engine.close(isApp, code, reason);
     this.host.schedule(this);
   }
@@ -193,7 +231,7 @@ export class QuicConnection {
           this.established = true;
           handler.onEstablished();
         }
-        if (this.established && this.deliver(handler) && !this.deferred && !engine.isClosing()) {
+        if (this.established && this.deliver(handler) && !this.deferred && !this.closeRequested) {
           // The application usually answers what it just read from a promise callback, after this
           // turn; sending now would put our ACK in a packet of its own and the answer in another.
           // One turn later both leave together (fewer packets per message, bench/RESULTS.md).
@@ -206,11 +244,14 @@ export class QuicConnection {
       }
     }
     this.deferred = false;
-    this.host.transmit(this);
-    if (!this.closedNotified && engine.isClosing()) {
+    if (this.host.transmit(this) > 0) this.timerDirty = true;
+    if (!this.timerDirty) return;
+    const closing = engine.isClosing();
+    if (!this.closedNotified && closing) {
       this.closedNotified = true;
       this.queues.clear();
       this.blocked.clear();
+      this.knownStreams.clear();
       const info = engine.closeInfo() ?? { isApp: false, code: 0, reason: '', by: 'local' as const };
       try {
         handler?.onClosed(info);
@@ -218,7 +259,7 @@ export class QuicConnection {
         // Nothing more to do for a connection that is gone.
       }
     }
-    if (engine.isClosed()) {
+    if (closing && engine.isClosed()) {
       this.forgotten = true;
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = null;
@@ -230,11 +271,25 @@ export class QuicConnection {
 
   /** Hands readable streams and datagrams to the handler; true if there was any. */
   private deliver(handler: QuicConnectionHandler): boolean {
+    if (!this.inputPending) {
+      if (this.sendErrors.length > 0) this.reportSendErrors(handler);
+      return false;
+    }
+    this.inputPending = false;
     const engine = this.engine;
     let input = false;
-    for (const streamId of engine.readableStreams()) {
+    if (engine.isReadable()) {
       input = true;
-      handler.onStreamReadable(streamId);
+      for (const streamId of this.knownStreams) {
+        if (engine.streamReadable(streamId)) handler.onStreamReadable(streamId);
+      }
+      // Something unknown is readable (a new stream, a reset, a stream the handler left unread).
+      if (engine.isReadable()) {
+        for (const streamId of engine.readableStreams()) {
+          this.knownStreams.add(streamId);
+          handler.onStreamReadable(streamId);
+        }
+      }
     }
     for (let d = engine.dgramRecv(); d !== null; d = engine.dgramRecv()) {
       input = true;
@@ -253,12 +308,14 @@ export class QuicConnection {
         handler.onStreamWritable(streamId, queue.bytes);
       }
     }
-    if (this.sendErrors.length > 0) {
-      const errors = this.sendErrors;
-      this.sendErrors = [];
-      for (const [streamId, err] of errors) handler.onStreamSendError(streamId, err);
-    }
+    if (this.sendErrors.length > 0) this.reportSendErrors(handler);
     return input;
+  }
+
+  private reportSendErrors(handler: QuicConnectionHandler): void {
+    const errors = this.sendErrors;
+    this.sendErrors = [];
+    for (const [streamId, err] of errors) handler.onStreamSendError(streamId, err);
   }
 
   private drainStream(streamId: number, queue: SendQueue): void {
@@ -296,6 +353,7 @@ export class QuicConnection {
 
   /** One timer per connection. Firing early is harmless (quiche ignores unexpired timers). */
   private armTimer(): void {
+    this.timerDirty = false;
     const ms = this.engine.timeoutMs();
     if (ms === null) {
       if (this.timer !== null) clearTimeout(this.timer);

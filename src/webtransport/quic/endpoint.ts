@@ -105,14 +105,16 @@ export abstract class QuicEndpoint implements QuicConnectionHost {
     if (this.immediate === null) this.immediate = setImmediate(this.runPending);
   }
 
-  transmit(conn: QuicConnection): void {
-    if (this.closed) return;
+  transmit(conn: QuicConnection): number {
+    if (this.closed) return 0;
     const engine = conn.engine;
     const socket = this.socket;
     let buf = this.sendBuffer;
+    let sent = 0;
     for (;;) {
       const length = engine.send(buf);
       if (length === 0) break;
+      sent++;
       if (this.connected) {
         socket.send(buf, 0, length);
       } else {
@@ -121,6 +123,7 @@ export abstract class QuicEndpoint implements QuicConnectionHost {
       }
       if (socket.getSendQueueCount() !== 0) buf = this.sendBuffer = Buffer.allocUnsafe(SEND_BUFFER_BYTES);
     }
+    return sent;
   }
 
   /** Sends a stateless packet (Version Negotiation, Retry) built in a scratch buffer. */

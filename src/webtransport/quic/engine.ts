@@ -130,8 +130,12 @@ export interface QuicEngineConnection {
   streamSend(streamId: number, data: Uint8Array, fin: boolean): number;
   /** RESET_STREAM ('write') or STOP_SENDING ('read') with `code`; a no-op on unknown/finished streams. */
   streamShutdown(streamId: number, direction: 'read' | 'write', code: number): void;
-  /** Stream ids with data, FIN or a reset to read, in the engine's order. */
+  /** Stream ids with data, FIN or a reset to read, in the engine's order (may be costly: see connection.ts). */
   readableStreams(): Iterable<number>;
+  /** Whether any stream has something to read (cheap). */
+  isReadable(): boolean;
+  /** Whether this stream has data or a FIN to read (cheap; a pending reset may answer false). */
+  streamReadable(streamId: number): boolean;
   peerStreamsLeftBidi(): number;
   peerStreamsLeftUni(): number;
 

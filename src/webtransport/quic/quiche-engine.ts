@@ -175,6 +175,14 @@ class QuicheConnection implements QuicEngineConnection {
     return this.native.isReadable() ? this.native.readable() : NO_STREAMS;
   }
 
+  isReadable(): boolean {
+    return this.native.isReadable();
+  }
+
+  streamReadable(streamId: number): boolean {
+    return this.native.streamReadable(streamId);
+  }
+
   peerStreamsLeftBidi(): number {
     return this.native.peerStreamsLeftBidi();
   }
