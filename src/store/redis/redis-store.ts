@@ -1,0 +1,319 @@
+/**
+ * The QoS-1 log in Redis, shared by every gateway node of a cluster: a user reconnecting to any node
+ * is replayed from the cursor its device acked on any other.
+ *
+ * Key layout (prefix `ferry` by default; `<U>`/`<T>` are the user id / topic with `%{}` %-escaped):
+ *   ferry:{u:<U>}:log   stream, one entry per stored message, entry id `<seq>-0`
+ *   ferry:{u:<U>}:seq   string, last seq assigned (INCR); never expires
+ *   ferry:{u:<U>}:cur   hash deviceId -> acked seq
+ *   ferry:{u:<U>}:d:<len(sender)>:<sender><clientMsgId>   "ts|seq|serverId", PX = dedup window
+ *   ferry:{t:<T>}:log / :seq / :d:…   the same for a topic (no cursors)
+ * The hash tag keeps one log's keys on one Cluster slot, so each operation is one Lua script (one
+ * round trip) over keys of one slot: append = dedup check + INCR + XADD + dedup SET + trim;
+ * read = trim + XRANGE COUNT; ack = clamp to seq + move the cursor forward only. See scripts.ts.
+ *
+ * Differences from MemoryMessageStore, by design:
+ *  - dedup is per (log, sender, clientMsgId): an atomic check must live on the log's slot;
+ *  - `maxBytes` caps one message, not the whole store (a global oldest-first cap would need every
+ *    slot; size Redis with `maxmemory` and rely on count and age retention);
+ *  - stats() is synchronous, so it is this instance's local view (see RedisStoreStats).
+ * Every Redis failure (refused, timed out, disconnected) rejects with a StoreError, which the router
+ * answers with 107 UNAVAILABLE (retryable). Commands carry a timeout (`commandTimeoutMs`) that also
+ * bounds time spent in node-redis's offline queue, so a Redis outage fails callers quickly instead of
+ * parking them until reconnection; a retry after such a timeout is safe because appends dedup.
+ */
+import { RESP_TYPES } from 'redis';
+import type { Envelope } from '../../bus/bus.js';
+import { ConfigError, StoreError } from '../../errors.js';
+import { storedBytes } from '../memory.js';
+import type { AppendResult, MessageStore, NewMessage } from '../message-store.js';
+import { checkKeyPrefix, dedupKey, logKeys, type LogKind } from './keys.js';
+import { SCRIPTS, type Script } from './scripts.js';
+
+type Arg = string | Buffer;
+
+/**
+ * What the store needs of a node-redis client. Both `createClient()` and `createCluster()` results
+ * fit; the caller connects and closes it (the store never does).
+ */
+export interface RedisScriptClient {
+  withCommandOptions(options: object): unknown;
+  evalSha(sha1: string, options: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
+  eval(script: string, options: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
+  get(key: string): Promise<unknown>;
+  hGet(key: string, field: string): Promise<unknown>;
+}
+
+export interface RedisMessageStoreOptions {
+  client: RedisScriptClient;
+  /** Prefix of every serverId this store assigns. */
+  nodeId: string;
+  /** Entries kept per user log and per topic log (>= 1); the oldest go first. */
+  maxMessagesPerLog: number;
+  /** Entries older than this are dropped (Infinity = never). */
+  retentionMs: number;
+  /** A repeated (sender, clientMsgId) within this window is a duplicate (0 = no dedup). */
+  dedupWindowMs: number;
+  /** Largest message accepted, counted as MemoryMessageStore counts it (storedBytes). */
+  maxBytes: number;
+  /** First part of every key. Default 'ferry'. */
+  keyPrefix?: string;
+  /** Per-command timeout, including time queued while disconnected. Default 2000. */
+  commandTimeoutMs?: number;
+  /** Clock for timestamps, age retention and the dedup window. Default Date.now. */
+  now?: () => number;
+}
+
+/**
+ * This instance's view, not the cluster's: users/topics = logs this instance created (appended
+ * seq 1 to); messages/bytes = what it appended minus what its own trims removed (another node's
+ * trims and Redis key expiry are not seen). Summed over all nodes, messages and bytes approximate
+ * the store's contents.
+ */
+export interface RedisStoreStats {
+  users: number;
+  topics: number;
+  messages: number;
+  bytes: number;
+}
+
+/** Raised inside the store when Redis answers something the scripts never return. */
+class ReplyShapeError extends Error {}
+
+function toText(v: unknown): string {
+  if (Buffer.isBuffer(v)) return v.toString('utf8');
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  throw new ReplyShapeError(`unexpected reply element ${typeof v}`);
+}
+
+function toNumber(v: unknown): number {
+  const n = typeof v === 'number' ? v : Number(toText(v));
+  if (!Number.isFinite(n)) throw new ReplyShapeError('unexpected non-numeric reply');
+  return n;
+}
+
+function asArray(v: unknown): unknown[] {
+  if (!Array.isArray(v)) throw new ReplyShapeError('unexpected non-array reply');
+  return v;
+}
+
+/** Redis MessageStore; see the file comment for the key layout and semantics. */
+export class RedisMessageStore implements MessageStore {
+  private readonly redis: RedisScriptClient;
+  private readonly prefix: string;
+  private readonly nodeId: string;
+  private readonly maxLen: string;
+  /** '0' = never. */
+  private readonly retention: string;
+  /** '0' = no dedup, '-1' = forever. */
+  private readonly dedupWindow: string;
+  private readonly maxBytes: number;
+  private readonly now: () => number;
+  private counter = 0;
+  private closed = false;
+  private readonly local = { users: 0, topics: 0, messages: 0, bytes: 0 };
+
+  /** Throws ConfigError when a limit is out of range. */
+  constructor(opts: RedisMessageStoreOptions) {
+    const { maxMessagesPerLog, retentionMs, dedupWindowMs, maxBytes } = opts;
+    if (!Number.isInteger(maxMessagesPerLog) || maxMessagesPerLog < 1) {
+      throw new ConfigError(`store.maxMessagesPerLog must be a positive integer, got ${maxMessagesPerLog}`);
+    }
+    if (!(retentionMs > 0)) throw new ConfigError(`store.retentionMs must be > 0, got ${retentionMs}`);
+    if (!(dedupWindowMs >= 0))
+      throw new ConfigError(`store.dedupWindowMs must be >= 0, got ${dedupWindowMs}`);
+    if (!(maxBytes > 0)) throw new ConfigError(`store.maxBytes must be > 0, got ${maxBytes}`);
+    const timeout = opts.commandTimeoutMs ?? 2000;
+    if (!(timeout > 0)) throw new ConfigError(`store command timeout must be > 0, got ${timeout}`);
+    this.prefix = opts.keyPrefix ?? 'ferry';
+    checkKeyPrefix(this.prefix);
+    this.nodeId = opts.nodeId;
+    this.maxLen = String(maxMessagesPerLog);
+    this.retention = Number.isFinite(retentionMs) ? String(Math.max(1, Math.floor(retentionMs))) : '0';
+    this.dedupWindow = !Number.isFinite(dedupWindowMs)
+      ? '-1'
+      : dedupWindowMs > 0
+        ? String(Math.max(1, Math.floor(dedupWindowMs)))
+        : '0';
+    this.maxBytes = maxBytes;
+    this.now = opts.now ?? Date.now;
+    // Payloads are binary: every blob string comes back as a Buffer and is decoded field by field.
+    this.redis = opts.client.withCommandOptions({
+      timeout,
+      typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
+    }) as RedisScriptClient;
+  }
+
+  appendToUser(msg: NewMessage): Promise<AppendResult> {
+    return this.append(msg, 'u', msg.toUser);
+  }
+
+  appendToTopic(msg: NewMessage): Promise<AppendResult> {
+    return this.append(msg, 't', msg.topic);
+  }
+
+  readUser(userId: string, afterSeq: number, limit: number): Promise<Envelope[]> {
+    return this.read('u', userId, afterSeq, limit);
+  }
+
+  readTopic(topic: string, afterSeq: number, limit: number): Promise<Envelope[]> {
+    return this.read('t', topic, afterSeq, limit);
+  }
+
+  /** Cumulative: a lower seq is ignored; a seq past lastUserSeq is clamped to it. */
+  async ackUser(userId: string, deviceId: string, seq: number): Promise<void> {
+    this.assertOpen();
+    if (!(seq >= 1)) return; // 0, negative or NaN can never move a cursor
+    const k = logKeys(this.prefix, 'u', userId);
+    await this.run(SCRIPTS.ack, [k.cursors, k.seq], [deviceId, String(Math.floor(Math.min(seq, 2 ** 53)))]);
+  }
+
+  async userCursor(userId: string, deviceId: string): Promise<number> {
+    this.assertOpen();
+    const k = logKeys(this.prefix, 'u', userId);
+    return this.readNumber(() => this.redis.hGet(k.cursors, deviceId));
+  }
+
+  lastUserSeq(userId: string): Promise<number> {
+    return this.lastSeq('u', userId);
+  }
+
+  lastTopicSeq(topic: string): Promise<number> {
+    return this.lastSeq('t', topic);
+  }
+
+  /** This instance's approximate view; see RedisStoreStats. */
+  stats(): RedisStoreStats {
+    const { users, topics, messages, bytes } = this.local;
+    return { users, topics, messages: Math.max(0, messages), bytes: Math.max(0, bytes) };
+  }
+
+  /** Later operations reject. The Redis client stays open: its owner closes it. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private async append(msg: NewMessage, kind: LogKind, name: string): Promise<AppendResult> {
+    this.assertOpen();
+    if (msg.qos !== 1) throw new StoreError('only QoS-1 messages are stored');
+    if (name === '') {
+      throw new StoreError(kind === 'u' ? 'user message without toUser' : 'topic message without topic');
+    }
+    const bytes = storedBytes(msg);
+    if (bytes > this.maxBytes) {
+      throw new StoreError(`message of ${bytes} bytes exceeds store.maxBytes (${this.maxBytes})`);
+    }
+    const now = Math.floor(this.now());
+    const k = logKeys(this.prefix, kind, name);
+    const keys = [k.log, k.seq];
+    if (msg.clientMsgId !== '' && this.dedupWindow !== '0')
+      keys.push(dedupKey(k, msg.fromUser, msg.clientMsgId));
+    const serverId = `${this.nodeId}-${now.toString(36)}-${(this.counter++).toString(36)}`;
+    const reply = await this.run(SCRIPTS.append, keys, [
+      String(now),
+      this.dedupWindow,
+      this.maxLen,
+      this.retention,
+      serverId,
+      String(bytes),
+      msg.fromUser,
+      msg.fromDevice,
+      msg.clientMsgId,
+      msg.ephemeral ? '1' : '0',
+      Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength),
+    ]);
+    return this.decode(() => {
+      const r = asArray(reply);
+      const duplicate = toNumber(r[0]) === 1;
+      const seq = toNumber(r[2]);
+      if (!duplicate) {
+        this.local.messages += 1 - toNumber(r[4]);
+        this.local.bytes += bytes - toNumber(r[5]);
+        if (seq === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
+      }
+      return { serverId: toText(r[1]), seq, timestampMs: toNumber(r[3]), duplicate };
+    });
+  }
+
+  private async read(kind: LogKind, name: string, afterSeq: number, limit: number): Promise<Envelope[]> {
+    this.assertOpen();
+    if (!(limit >= 1)) return [];
+    const from = afterSeq >= 0 ? Math.floor(Math.min(afterSeq, 2 ** 53)) + 1 : 1;
+    const k = logKeys(this.prefix, kind, name);
+    const count = String(Math.floor(Math.min(limit, 2 ** 31)));
+    const args = [String(Math.floor(this.now())), this.maxLen, this.retention, `${from}-0`, count];
+    const reply = await this.run(SCRIPTS.read, [k.log], args);
+    return this.decode(() => {
+      const [removed, removedBytes, entries] = asArray(reply);
+      this.local.messages -= toNumber(removed);
+      this.local.bytes -= toNumber(removedBytes);
+      return asArray(entries).map((e) => this.entryToEnvelope(kind, name, e));
+    });
+  }
+
+  private entryToEnvelope(kind: LogKind, name: string, entry: unknown): Envelope {
+    const [id, fieldList] = asArray(entry);
+    const fields = asArray(fieldList);
+    const f = new Map<string, unknown>();
+    for (let i = 0; i + 1 < fields.length; i += 2) f.set(toText(fields[i]), fields[i + 1]);
+    const payload = f.get('p');
+    return {
+      serverId: toText(f.get('s')),
+      seq: Number.parseInt(toText(id), 10),
+      fromUser: toText(f.get('f')),
+      fromDevice: toText(f.get('d')),
+      toUser: kind === 'u' ? name : '',
+      topic: kind === 't' ? name : '',
+      payload: Buffer.isBuffer(payload) ? new Uint8Array(payload) : new TextEncoder().encode(toText(payload)),
+      timestampMs: toNumber(f.get('t')),
+      qos: 1,
+      clientMsgId: toText(f.get('c')),
+      ephemeral: toText(f.get('e')) === '1',
+    };
+  }
+
+  private async lastSeq(kind: LogKind, name: string): Promise<number> {
+    this.assertOpen();
+    const k = logKeys(this.prefix, kind, name);
+    return this.readNumber(() => this.redis.get(k.seq));
+  }
+
+  private async readNumber(fetch: () => Promise<unknown>): Promise<number> {
+    const v = await this.guard(fetch);
+    return v === null || v === undefined ? 0 : this.decode(() => toNumber(v));
+  }
+
+  /** EVALSHA, falling back to EVAL on NOSCRIPT (script cache empty after a restart or failover). */
+  private run(s: Script, keys: string[], args: Arg[]): Promise<unknown> {
+    return this.guard(async () => {
+      try {
+        return await this.redis.evalSha(s.sha1, { keys, arguments: args });
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        return await this.redis.eval(s.source, { keys, arguments: args });
+      }
+    });
+  }
+
+  /** Every Redis failure becomes a StoreError (107 UNAVAILABLE, retryable, at the router). */
+  private async guard<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new StoreError(`redis message store unavailable: ${why}`, { cause: err });
+    }
+  }
+
+  private decode<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw new StoreError(`redis message store: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('message store is closed');
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The Lua scripts of the Redis message store. Each runs atomically on the slot of its keys (all of
+ * one log, see keys.ts), which is what makes dedup-and-append and clamp-and-ack race-free between
+ * gateway nodes, in one round trip each. Sent with EVALSHA; on NOSCRIPT (a restarted or failed-over
+ * Redis, a new cluster master) sent once with EVAL, which also caches it there again.
+ *
+ * Stream entries have the fields, in this order: s serverId, t timestampMs, b counted bytes,
+ * f fromUser, d fromDevice, c clientMsgId, e ephemeral ('1'/'0'), p payload. `trim` reads `t` and
+ * `b` by position (4th and 6th element of the field list) to avoid building a table per entry.
+ */
+import { createHash } from 'node:crypto';
+
+/**
+ * Drops, oldest first, entries beyond `maxlen` and entries older than `now - ret` (ret 0 = no age
+ * limit). Bounded work per call (at most 1 + 15*32 entries); a backlog past that is trimmed by the
+ * next call. Returns removed count and removed bytes, for the node's approximate stats.
+ */
+const TRIM = `
+local function trim(key, now, maxlen, ret)
+  local excess = redis.call('XLEN', key) - maxlen
+  local removed, bytes, last = 0, 0, nil
+  local from, n = '-', 1
+  for _ = 1, 16 do
+    local batch = redis.call('XRANGE', key, from, '+', 'COUNT', n)
+    local stop = #batch < n
+    for _, e in ipairs(batch) do
+      local f = e[2]
+      if removed < excess or (ret > 0 and tonumber(f[4]) <= now - ret) then
+        removed = removed + 1
+        bytes = bytes + tonumber(f[6])
+        last = e[1]
+      else
+        stop = true
+        break
+      end
+    end
+    if stop or last == nil then break end
+    from, n = '(' .. last, 32
+  end
+  if last ~= nil then
+    local s = tonumber(string.match(last, '^(%d+)'))
+    redis.call('XTRIM', key, 'MINID', string.format('%d-0', s + 1))
+  end
+  return removed, bytes
+end
+`;
+
+/**
+ * KEYS: log, seq[, dedup]. ARGV: now, dedupWindow (-1 = forever), maxlen, retention (0 = forever),
+ * serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload.
+ * Returns {duplicate 0/1, serverId, seq, timestampMs, removed, removedBytes}. A duplicate inside the
+ * window returns the first append's ids and writes nothing.
+ */
+export const APPEND_SCRIPT = `${TRIM}
+local now = tonumber(ARGV[1])
+local win = tonumber(ARGV[2])
+local ret = tonumber(ARGV[4])
+if KEYS[3] then
+  local d = redis.call('GET', KEYS[3])
+  if d then
+    local ts, seq, sid = string.match(d, '^(%d+)|(%d+)|(.*)$')
+    if ts and (win < 0 or tonumber(ts) > now - win) then
+      return {1, sid, tonumber(seq), ts, 0, 0}
+    end
+  end
+end
+local seq = redis.call('INCR', KEYS[2])
+local id = string.format('%d-0', seq)
+redis.call('XADD', KEYS[1], id, 's', ARGV[5], 't', ARGV[1], 'b', ARGV[6], 'f', ARGV[7], 'd', ARGV[8],
+  'c', ARGV[9], 'e', ARGV[10], 'p', ARGV[11])
+if KEYS[3] then
+  local v = ARGV[1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[5]
+  if win < 0 then redis.call('SET', KEYS[3], v) else redis.call('SET', KEYS[3], v, 'PX', win) end
+end
+local removed, bytes = trim(KEYS[1], now, tonumber(ARGV[3]), ret)
+-- The newest entry is past retention once ret has gone by without appends: let Redis free the
+-- whole stream then. The seq counter stays (seqs are never reused).
+if ret > 0 then redis.call('PEXPIRE', KEYS[1], ret) end
+return {0, ARGV[5], seq, ARGV[1], removed, bytes}
+`;
+
+/**
+ * KEYS: log. ARGV: now, maxlen, retention, start id, count. Trims first so a read never returns
+ * what retention has dropped. Returns {removed, removedBytes, XRANGE entries}.
+ */
+export const READ_SCRIPT = `${TRIM}
+local removed, bytes = trim(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+return {removed, bytes, redis.call('XRANGE', KEYS[1], ARGV[4], '+', 'COUNT', ARGV[5])}
+`;
+
+/**
+ * KEYS: cursors, seq. ARGV: deviceId, seq (integer >= 1). Cumulative: clamps to the last assigned
+ * seq and never moves a cursor back. Returns the cursor after the call.
+ */
+export const ACK_SCRIPT = `
+local last = tonumber(redis.call('GET', KEYS[2]) or '0')
+local target = math.min(tonumber(ARGV[2]), last)
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if target > cur then
+  redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', target))
+  return target
+end
+return cur
+`;
+
+/** A script with its SHA1, as EVALSHA wants it. */
+export interface Script {
+  readonly source: string;
+  readonly sha1: string;
+}
+
+function script(source: string): Script {
+  return { source, sha1: createHash('sha1').update(source).digest('hex') };
+}
+
+export const SCRIPTS = {
+  append: script(APPEND_SCRIPT),
+  read: script(READ_SCRIPT),
+  ack: script(ACK_SCRIPT),
+} as const;

@@ -1,0 +1,247 @@
+/**
+ * RedisMessageStore against real redis-servers: the shared MessageStore conformance suite on a
+ * standalone server and on a 3-master Redis Cluster, plus what only a shared store has to get
+ * right: two instances ("nodes") on one Redis agreeing on dedup, seqs and cursors.
+ */
+import { expect } from 'chai';
+import { createClient, createCluster } from 'redis';
+import { ConfigError, StoreError } from '../../../src/errors.js';
+import { RedisMessageStore, type RedisScriptClient } from '../../../src/store/redis/redis-store.js';
+import { describeMessageStore, topicMsg, userMsg } from '../../conformance/describe-store.js';
+import {
+  startRedisCluster,
+  startRedisServer,
+  type RedisCluster,
+  type RedisServer,
+} from '../../helpers/redis-server.js';
+
+let prefixes = 0;
+/** A fresh key prefix per store: each factory call must see an empty store, without FLUSHALL. */
+const freshPrefix = (): string => `ferry-test-${process.pid}-${++prefixes}`;
+
+const LIMITS = { maxMessagesPerLog: 100, retentionMs: 3600_000, dedupWindowMs: 600_000, maxBytes: 1 << 20 };
+
+describe('RedisMessageStore on a standalone redis-server', function () {
+  this.timeout(30_000);
+  let server: RedisServer;
+  let client: ReturnType<typeof createClient>;
+
+  before(async () => {
+    server = await startRedisServer();
+    client = createClient({ url: server.url });
+    client.on('error', () => {}); // reconnects are tested elsewhere; errors surface on commands
+    await client.connect();
+  });
+  after(async () => {
+    await client?.close();
+    await server?.stop();
+  });
+
+  describeMessageStore(
+    'redis (standalone)',
+    async (s) => new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), ...s }),
+    { byteCap: false },
+  );
+
+  const twoNodes = () => {
+    const keyPrefix = freshPrefix();
+    const a = new RedisMessageStore({ client, nodeId: 'a', keyPrefix, ...LIMITS });
+    const b = new RedisMessageStore({ client, nodeId: 'b', keyPrefix, ...LIMITS });
+    return { a, b, keyPrefix };
+  };
+
+  it('dedups atomically when two nodes append the same message concurrently', async () => {
+    const { a, b } = twoNodes();
+    const msgs = Array.from({ length: 50 }, (_, i) => userMsg({ clientMsgId: `race-${i}`, toUser: 'bob' }));
+    const results = await Promise.all(msgs.flatMap((m) => [a.appendToUser(m), b.appendToUser(m)]));
+    for (let i = 0; i < msgs.length; i++) {
+      const [x, y] = [results[2 * i]!, results[2 * i + 1]!];
+      expect([x.duplicate, y.duplicate].sort()).to.deep.equal([false, true]);
+      expect({ ...x, duplicate: false }).to.deep.equal({ ...y, duplicate: false });
+    }
+    expect(await a.lastUserSeq('bob')).to.equal(50);
+    const seqs = (await b.readUser('bob', 0, 100)).map((e) => e.seq);
+    expect(seqs).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
+  });
+
+  it('continues one seq per log across nodes, without gaps', async () => {
+    const { a, b } = twoNodes();
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).appendToTopic(topicMsg('room'))),
+    );
+    expect(results.map((r) => r.seq).sort((x, y) => x - y)).to.deep.equal(
+      Array.from({ length: 40 }, (_, i) => i + 1),
+    );
+    expect(new Set(results.map((r) => r.serverId)).size).to.equal(40);
+    expect(await b.lastTopicSeq('room')).to.equal(40);
+    expect((await a.readTopic('room', 38, 10)).map((e) => e.seq)).to.deep.equal([39, 40]);
+  });
+
+  it('shares device cursors: an ack on one node is the replay position on the other', async () => {
+    const { a, b } = twoNodes();
+    for (let i = 0; i < 6; i++) await a.appendToUser(userMsg({ toUser: 'bob' }));
+    await a.ackUser('bob', 'phone', 4);
+    expect(await b.userCursor('bob', 'phone')).to.equal(4);
+    await b.ackUser('bob', 'phone', 2);
+    expect(await a.userCursor('bob', 'phone')).to.equal(4);
+    const replay = await b.readUser('bob', await b.userCursor('bob', 'phone'), 100);
+    expect(replay.map((e) => e.seq)).to.deep.equal([5, 6]);
+  });
+
+  it('keeps one log per user id even for ids with braces, percent signs and colons', async () => {
+    const { a } = twoNodes();
+    const names = ['x}y', 'x', '{x}', 'x%7Dy', 'a:b', 'x}:log'];
+    for (const toUser of names) await a.appendToUser(userMsg({ toUser }));
+    for (const toUser of names) {
+      expect(await a.lastUserSeq(toUser), toUser).to.equal(1);
+      expect((await a.readUser(toUser, 0, 10)).map((e) => e.toUser)).to.deep.equal([toUser]);
+    }
+  });
+
+  it('round-trips binary payloads and unicode names byte for byte', async () => {
+    const { a } = twoNodes();
+    const payload = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const r = await a.appendToUser(userMsg({ toUser: 'zoë', fromUser: '用户', fromDevice: '📱', payload }));
+    const [env] = await a.readUser('zoë', 0, 1);
+    expect([...env!.payload]).to.deep.equal([...payload]);
+    expect([env!.fromUser, env!.fromDevice, env!.serverId]).to.deep.equal(['用户', '📱', r.serverId]);
+  });
+
+  it('keeps approximate stats of what this node appended and trimmed', async () => {
+    const keyPrefix = freshPrefix();
+    const s = new RedisMessageStore({ client, nodeId: 'a', keyPrefix, ...LIMITS, maxMessagesPerLog: 3 });
+    for (let i = 0; i < 5; i++) await s.appendToUser(userMsg({ toUser: 'bob' }));
+    await s.appendToTopic(topicMsg('room'));
+    const st = s.stats();
+    expect([st.users, st.topics, st.messages]).to.deep.equal([1, 1, 4]);
+    expect(st.bytes).to.be.greaterThan(0);
+  });
+
+  it('speaks to a RESP3 client the same way (Lua replies and Buffers map alike)', async () => {
+    const resp3 = createClient({ url: server.url, RESP: 3 });
+    await resp3.connect();
+    try {
+      const keyPrefix = freshPrefix();
+      const s = new RedisMessageStore({
+        client: resp3,
+        nodeId: 'r3',
+        keyPrefix,
+        ...LIMITS,
+        maxMessagesPerLog: 2,
+      });
+      const first = await s.appendToUser(userMsg({ clientMsgId: 'k', payload: new Uint8Array([0, 200]) }));
+      expect(await s.appendToUser(userMsg({ clientMsgId: 'k' }))).to.deep.equal({
+        ...first,
+        duplicate: true,
+      });
+      for (let i = 0; i < 2; i++) await s.appendToUser(userMsg());
+      const got = await s.readUser('bob', 0, 10);
+      expect(got.map((e) => e.seq)).to.deep.equal([2, 3]);
+      await s.ackUser('bob', 'phone', 99);
+      expect(await s.userCursor('bob', 'phone')).to.equal(3);
+      // The same keys read through a RESP2 client: one format on the server.
+      const viaResp2 = new RedisMessageStore({ client, nodeId: 'r2', keyPrefix, ...LIMITS });
+      expect((await viaResp2.readUser('bob', 2, 10)).map((e) => e.serverId)).to.deep.equal([
+        got[1]!.serverId,
+      ]);
+    } finally {
+      await resp3.close();
+    }
+  });
+
+  it('refuses bad limits and key prefixes', () => {
+    const bad: Array<Record<string, unknown>> = [
+      { maxMessagesPerLog: 0 },
+      { retentionMs: 0 },
+      { dedupWindowMs: -1 },
+      { maxBytes: 0 },
+      { commandTimeoutMs: 0 },
+      { keyPrefix: 'a{b' },
+      { keyPrefix: '' },
+    ];
+    for (const over of bad) {
+      expect(
+        () => new RedisMessageStore({ client, nodeId: 'n', ...LIMITS, ...over }),
+        JSON.stringify(over),
+      ).to.throw(ConfigError);
+    }
+  });
+
+  it('rejects with StoreError on a Redis error reply and after close', async () => {
+    const keyPrefix = freshPrefix();
+    const s = new RedisMessageStore({ client, nodeId: 'a', keyPrefix, ...LIMITS });
+    // A non-stream value where the log should be: XADD answers WRONGTYPE.
+    await client.set(`${keyPrefix}:{u:bob}:log`, 'not a stream');
+    const err = await s.appendToUser(userMsg({ toUser: 'bob' })).then(
+      () => expect.fail('expected a rejection'),
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(StoreError);
+    expect((err as Error).message).to.match(/WRONGTYPE/);
+    await s.close();
+    await s.close();
+    for (const op of [
+      () => s.readUser('bob', 0, 1),
+      () => s.lastUserSeq('bob'),
+      () => s.ackUser('bob', 'd', 1),
+    ]) {
+      expect(
+        await op().then(
+          () => null,
+          (e: unknown) => e,
+        ),
+      ).to.be.instanceOf(StoreError);
+    }
+  });
+});
+
+describe('RedisMessageStore on a 3-master Redis Cluster', function () {
+  this.timeout(60_000);
+  let cluster: RedisCluster;
+  let client: ReturnType<typeof createCluster>;
+
+  before(async () => {
+    cluster = await startRedisCluster(3);
+    client = createCluster({ rootNodes: cluster.urls.map((url) => ({ url })) });
+    client.on('error', () => {});
+    await client.connect();
+  });
+  after(async () => {
+    await client?.close();
+    await cluster?.stop();
+  });
+
+  describeMessageStore(
+    'redis (cluster)',
+    async (s) => new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), ...s }),
+    { byteCap: false },
+  );
+
+  it('spreads logs over the masters while each log stays on one slot', async () => {
+    const keyPrefix = freshPrefix();
+    const a = new RedisMessageStore({ client, nodeId: 'a', keyPrefix, ...LIMITS });
+    const b = new RedisMessageStore({
+      client: client as RedisScriptClient,
+      nodeId: 'b',
+      keyPrefix,
+      ...LIMITS,
+    });
+    const users = Array.from({ length: 30 }, (_, i) => `user-${i}`);
+    for (const toUser of users) {
+      await a.appendToUser(userMsg({ toUser, clientMsgId: `m-${toUser}` }));
+      expect((await b.appendToUser(userMsg({ toUser, clientMsgId: `m-${toUser}` }))).duplicate).to.equal(
+        true,
+      );
+      await b.appendToUser(userMsg({ toUser }));
+      await b.ackUser(toUser, 'phone', 1);
+    }
+    for (const toUser of users) {
+      expect(await a.lastUserSeq(toUser)).to.equal(2);
+      expect(await a.userCursor(toUser, 'phone')).to.equal(1);
+    }
+    const counts = await Promise.all(
+      cluster.servers.map(async (s) => Number((await s.cli('dbsize')).trim())),
+    );
+    expect(counts.filter((n) => n > 0).length, `keys per master: ${counts.join(',')}`).to.be.at.least(2);
+  });
+});
