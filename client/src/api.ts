@@ -1,0 +1,18 @@
+/** The public types and classes both entry points export. */
+export { Backoff, type BackoffOptions } from './backoff.js';
+export {
+  FerryClient,
+  type ClientEvents,
+  type ClientState,
+  type DisconnectInfo,
+  type OpenInfo,
+  type TransportFactories,
+  type UserPresence,
+} from './client.js';
+export { FerryClientError, TransportUnavailableError, type ClientErrorCode } from './errors.js';
+export type { Message } from './inbox.js';
+export type { ConnectOptions, Endpoints } from './options.js';
+export type { SendOptions, SendResult } from './outbox.js';
+export { adviseReconnect, type ConnectionEnd, type ReconnectAdvice } from './reconnect-advice.js';
+export { MemoryStorage, type KeyValueStorage } from './transport-memory.js';
+export type { TransportKind } from './transports/transport.js';
