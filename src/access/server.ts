@@ -1,0 +1,185 @@
+/**
+ * The gRPC server of the access gateway: AccessGateway (every call authenticated by CallerAuth),
+ * grpc.health.v1 and server reflection (v1 and v1alpha; both without a key, so grpcurl, grpc_health_probe
+ * and load balancers work), message size limits, keepalive, and optional TLS / mTLS.
+ */
+import { readFile } from 'node:fs/promises';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Presence } from '../bus/presence.js';
+import type { Logger } from '../observability/logger.js';
+import type { AccessService, Caller } from './access-service.js';
+import { CallerAuth } from './caller-auth.js';
+import { parseFilter, runPresenceStream } from './presence-stream.js';
+import { ACCESS_SERVICE_NAME, accessPackageDefinition, accessServiceDefinition } from './proto.js';
+import { toServiceError } from './status-mapping.js';
+
+/** How the server listens and whom it lets in. */
+export interface AccessServerOptions {
+  host: string;
+  port: number;
+  /** TLS on the gRPC port; `clientCa` set = client certificates required (mTLS). */
+  tls: { cert: string; key: string; clientCa: string } | null;
+  apiKeys: Record<string, string>;
+  maxMessageBytes: number;
+  keepaliveMs: number;
+  keepaliveTimeoutMs: number;
+  maxUserIdLength: number;
+  presence: Presence;
+  logger: Logger;
+}
+
+type UnaryMethod = 'login' | 'logout' | 'refreshToken' | 'heartbeat' | 'getPresence' | 'listSessions';
+type UnaryMethod2 = 'push' | 'broadcast' | 'kick' | 'stats' | 'validateToken';
+const UNARY: Record<string, UnaryMethod | UnaryMethod2> = {
+  Login: 'login',
+  Logout: 'logout',
+  RefreshToken: 'refreshToken',
+  Heartbeat: 'heartbeat',
+  GetPresence: 'getPresence',
+  ListSessions: 'listSessions',
+  Push: 'push',
+  Broadcast: 'broadcast',
+  Kick: 'kick',
+  Stats: 'stats',
+  ValidateToken: 'validateToken',
+};
+
+/** A running access gateway server. */
+export class AccessServer {
+  private readonly server: grpc.Server;
+  private readonly health = new HealthImplementation({ '': 'SERVING', [ACCESS_SERVICE_NAME]: 'SERVING' });
+  private readonly auth: CallerAuth;
+  private readonly streams = new Set<() => void>();
+  private closed = false;
+
+  constructor(
+    private readonly service: AccessService,
+    private readonly opts: AccessServerOptions,
+  ) {
+    this.auth = new CallerAuth(opts.apiKeys);
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': opts.maxMessageBytes,
+      'grpc.max_send_message_length': opts.maxMessageBytes,
+      'grpc.keepalive_time_ms': opts.keepaliveMs,
+      'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    this.server.addService(accessServiceDefinition(), this.handlers());
+    this.health.addToServer(this.server);
+    new ReflectionService(accessPackageDefinition()).addToServer(this.server);
+  }
+
+  /** Binds `host:port` (0 = any free port); resolves with the bound address. */
+  async listen(): Promise<{ host: string; port: number }> {
+    const { host, port } = this.opts;
+    const creds = await this.credentials();
+    const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const bound = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    return { host, port: bound };
+  }
+
+  /** Adds another service on this port (the business-service `Upstream`, issue 7); before or after listen. */
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.server.addService(definition, implementation);
+  }
+
+  /** Health turns NOT_SERVING (drain): load balancers stop sending new calls. */
+  setNotServing(): void {
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus(ACCESS_SERVICE_NAME, 'NOT_SERVING');
+  }
+
+  /** Ends presence streams, lets unary calls finish (up to `graceMs`), then closes. Idempotent. */
+  async close(graceMs = 2000): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.setNotServing();
+    for (const stop of [...this.streams]) stop();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private async credentials(): Promise<grpc.ServerCredentials> {
+    const tls = this.opts.tls;
+    if (tls === null) return grpc.ServerCredentials.createInsecure();
+    const [cert, key, ca] = await Promise.all([
+      readFile(tls.cert),
+      readFile(tls.key),
+      tls.clientCa === '' ? null : readFile(tls.clientCa),
+    ]);
+    return grpc.ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], ca !== null);
+  }
+
+  private handlers(): grpc.UntypedServiceImplementation {
+    const out: grpc.UntypedServiceImplementation = {};
+    for (const [rpc, method] of Object.entries(UNARY)) out[rpc] = this.unary(rpc, method);
+    out.WatchPresence = (call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) =>
+      this.watchPresence(call);
+    return out;
+  }
+
+  private unary(
+    rpc: string,
+    method: UnaryMethod | UnaryMethod2,
+  ): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
+    const log = this.opts.logger;
+    return (call, callback) => {
+      this.service.count(rpc);
+      let caller: Caller;
+      try {
+        caller = this.auth.identify(call);
+      } catch (err) {
+        callback(toServiceError(err));
+        return;
+      }
+      // grpc-js answers DEADLINE_EXCEEDED itself when the deadline passes; a call already past it when it
+      // gets here (queued behind others) is not started, so no side effect happens after the caller gave up.
+      if (call.cancelled || deadlinePassed(call.getDeadline())) {
+        callback({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline passed before the call started' });
+        return;
+      }
+      this.service[method](caller, call.request).then(
+        (res) => callback(null, res),
+        (err: unknown) => {
+          const e = toServiceError(err);
+          if (e.code === grpc.status.INTERNAL) log.error({ err, rpc }, 'access call failed');
+          else log.debug({ rpc, code: e.code, details: e.details }, 'access call refused');
+          callback(e);
+        },
+      );
+    };
+  }
+
+  private watchPresence(call: grpc.ServerWritableStream<Record<string, unknown>, unknown>): void {
+    this.service.count('WatchPresence');
+    try {
+      this.auth.identify(call);
+      const filter = parseFilter(call.request, this.opts.maxUserIdLength);
+      const stop = runPresenceStream(call, filter, this.opts.presence, this.service);
+      this.streams.add(stop);
+      const forget = (): boolean => this.streams.delete(stop);
+      call.on('cancelled', forget);
+      call.on('close', forget);
+    } catch (err) {
+      call.emit('error', toServiceError(err));
+    }
+  }
+}
+
+function deadlinePassed(deadline: grpc.Deadline): boolean {
+  const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+  return Number.isFinite(ms) && ms > 0 && ms <= Date.now();
+}

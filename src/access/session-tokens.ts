@@ -1,0 +1,113 @@
+/**
+ * Ferry session tokens: what Login returns. A session token is an ordinary HS256 JWT signed with the
+ * node's own secret (the configured kid-less secret, else the only or first configured one, else the
+ * development secret, as `ferry token` picks it), so every transport's JwtAuthenticator accepts it with
+ * no extra setup. It carries `sub` (user), `did` (device: a session is one device), `sid` (the login
+ * session, what Logout revokes), `jti` and `typ: "ferry-session"`.
+ */
+import { randomBytes } from 'node:crypto';
+import { SignJWT, type CryptoKey } from 'jose';
+import type { Authenticator, Identity } from '../auth/authenticator.js';
+import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
+import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
+import { importHmacKey } from '../auth/jwt/key-ring.js';
+import type { FerryConfig } from '../config-types.js';
+import { AuthError, ConfigError } from '../errors.js';
+import type { SessionTokenStore } from './session-token-store.js';
+
+/** `typ` claim of session tokens. */
+export const SESSION_TOKEN_TYPE = 'ferry-session';
+
+/** Signs session tokens. */
+export interface SessionTokenIssuer {
+  issue(opts: { userId: string; deviceId: string; sessionId: string; ttlMs: number }): Promise<{
+    token: string;
+    expiresAtMs: number;
+  }>;
+}
+
+/** The HS256 key a node signs session tokens with, or null when it only has public keys. */
+export async function signingSecret(
+  config: Pick<FerryConfig, 'auth' | 'dataDir'>,
+): Promise<{ secret: string; kid: string } | null> {
+  const secrets = config.auth.hmacSecrets;
+  if (!hasConfiguredKeys(config.auth)) {
+    const dev = await loadOrCreateDevSecret(config.dataDir);
+    return { secret: dev.secret, kid: dev.kid };
+  }
+  const kid = '' in secrets ? '' : Object.keys(secrets).sort()[0];
+  if (kid === undefined) return null;
+  return { secret: secrets[kid] ?? '', kid };
+}
+
+/** A random id (sessions, generated devices): 16 bytes, base64url. */
+export function randomId(prefix: string): string {
+  return prefix + randomBytes(16).toString('base64url');
+}
+
+/** Issues HS256 session tokens with a fixed key; `null` key = Login is refused with a clear reason. */
+export class JwtSessionTokenIssuer implements SessionTokenIssuer {
+  private constructor(
+    private readonly key: CryptoKey | null,
+    private readonly kid: string,
+    private readonly claims: { issuer: string; audience: string },
+    private readonly now: () => number,
+  ) {}
+
+  static async fromConfig(
+    config: Pick<FerryConfig, 'auth' | 'dataDir'>,
+    now: () => number = Date.now,
+  ): Promise<JwtSessionTokenIssuer> {
+    const s = await signingSecret(config);
+    const key = s === null ? null : await importHmacKey(new TextEncoder().encode(s.secret));
+    const claims = { issuer: config.auth.issuer, audience: config.auth.audience };
+    return new JwtSessionTokenIssuer(key, s?.kid ?? '', claims, now);
+  }
+
+  async issue(opts: { userId: string; deviceId: string; sessionId: string; ttlMs: number }): Promise<{
+    token: string;
+    expiresAtMs: number;
+  }> {
+    if (this.key === null) {
+      throw new ConfigError(
+        'this node has no HS256 secret to sign session tokens with (auth.publicKeys only); configure auth.hmacSecrets',
+      );
+    }
+    const now = this.now();
+    const exp = Math.ceil((now + opts.ttlMs) / 1000);
+    const header = this.kid ? { alg: 'HS256', typ: 'JWT', kid: this.kid } : { alg: 'HS256', typ: 'JWT' };
+    const jwt = new SignJWT({ did: opts.deviceId, sid: opts.sessionId, typ: SESSION_TOKEN_TYPE })
+      .setProtectedHeader(header)
+      .setSubject(opts.userId)
+      .setJti(randomId(''))
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(exp);
+    if (this.claims.issuer) jwt.setIssuer(this.claims.issuer);
+    if (this.claims.audience) jwt.setAudience(this.claims.audience);
+    return { token: await jwt.sign(this.key), expiresAtMs: exp * 1000 };
+  }
+}
+
+/** The login session id a verified token belongs to, or '' for tokens not issued by Login. */
+export function sessionIdOf(identity: Identity): string {
+  const sid = identity.claims.sid;
+  return identity.claims.typ === SESSION_TOKEN_TYPE && typeof sid === 'string' ? sid : '';
+}
+
+/**
+ * The authenticator transports use on a node that runs the access service: the JWT check, then, for
+ * session tokens, the revocation check (a logged-out session's tokens are refused with 4504).
+ */
+export class SessionAwareAuthenticator implements Authenticator {
+  constructor(
+    private readonly inner: Authenticator,
+    private readonly store: SessionTokenStore,
+  ) {}
+
+  async authenticate(token: string): Promise<Identity> {
+    const identity = await this.inner.authenticate(token);
+    const sid = sessionIdOf(identity);
+    if (sid !== '' && (await this.store.isRevoked(sid))) throw new AuthError('session revoked (logged out)');
+    return identity;
+  }
+}
