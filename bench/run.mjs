@@ -71,9 +71,17 @@ if (!noBuild) buildIfStale();
 transpileBench();
 const passed = args.filter((a) => a !== '--no-build');
 // `webtransport` (bench/webtransport.ts) drives Ferry's WebTransport client from src/, so it runs under tsx.
+// `access-push` (bench/access-push.ts) drives the gRPC client and codec from src/, so it runs under tsx too.
+// `upstream` (bench/upstream.ts) drives the Upstream gRPC client and codec from src/, so it runs under tsx.
+const tsxScenarios = {
+  webtransport: 'webtransport.ts',
+  'access-push': 'access-push.ts',
+  upstream: 'upstream.ts',
+};
+const tsxScript = tsxScenarios[passed[0]];
 const entry =
-  passed[0] === 'webtransport'
-    ? ['--import', 'tsx', join(benchDir, 'webtransport.ts'), ...passed.slice(1)]
+  tsxScript !== undefined
+    ? ['--import', 'tsx', join(benchDir, tsxScript), ...passed.slice(1)]
     : [join(buildDir, 'suite.js'), ...passed];
 const child = spawn(process.execPath, entry, {
   cwd: root,

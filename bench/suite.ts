@@ -16,12 +16,15 @@
  *   memory-profile  heap snapshots of Ferry at 0 and at --count 5000 idle connections: what each
  *                   connection retains, by object kind
  *   all             compare, TCP and QoS-1 runs, and connections: everything RESULTS.md reports
+ *   cluster         two nodes + Redis, every message cross-node: Ferry (--redis) vs Socket.IO with the
+ *                   Redis Streams adapter, and a lag test (bench/cluster.ts lists its flags)
  */
 import { execSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { clusterScenario } from './cluster.js';
 import { DEFAULT_CONN, connRows, runConnections, type ConnResult } from './connections.js';
 import { DEFAULT_LOAD, autoWindow, loadRows, runLoad, type LoadOptions, type LoadResult } from './loadgen.js';
 import { machineBusy, machineCpu } from './lib/proc.js';
@@ -517,6 +520,7 @@ const SCENARIOS: Record<string, (argv: string[]) => Promise<unknown>> = {
   connections: connectionsScenario,
   'memory-profile': memoryProfile,
   all,
+  cluster: async (argv) => ({ revision: gitRevision(), ...((await clusterScenario(argv)) as object) }),
 };
 
 async function main(): Promise<void> {

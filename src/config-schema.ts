@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { MIN_HMAC_SECRET_BYTES, isKeyPath } from './auth/jwt/key-ring.js';
+import { parseRouteTarget, parseUpstreamKind } from './upstream/route-table.js';
 
 /** Where a value came from, for messages like `ws.port (from env FERRY_WS_PORT)`. */
 export type ConfigSource =
@@ -36,7 +37,7 @@ type LeafKind =
   | { type: 'duration'; min: number; max: number }
   | { type: 'size'; min: number; max: number }
   | { type: 'origins' }
-  | { type: 'map'; entry: 'secret' | 'key' };
+  | { type: 'map'; entry: 'secret' | 'key' | 'apiKey' | 'route' | 'upstreamKind' };
 
 /** One configuration leaf (a dotted path into FerryConfig). */
 export interface LeafSpec {
@@ -83,6 +84,7 @@ export const LEAVES: Record<string, LeafSpec> = {
   'admin.enabled': { kind: { type: 'bool' } },
   'admin.host': { kind: HOST },
   'admin.port': { kind: { type: 'port' } },
+  'admin.demo': { kind: { type: 'enum', values: ['auto', 'on', 'off'] } },
   'auth.hmacSecrets': { kind: { type: 'map', entry: 'secret' }, secret: true },
   'auth.publicKeys': { kind: { type: 'map', entry: 'key' } },
   'auth.issuer': { kind: { type: 'string' } },
@@ -108,6 +110,41 @@ export const LEAVES: Record<string, LeafSpec> = {
   'store.retentionMs': { kind: { type: 'duration', min: 1000, max: 24 * DAY } },
   'store.dedupWindowMs': { kind: { type: 'duration', min: 0, max: 24 * DAY } },
   'store.maxBytes': { kind: { type: 'size', min: 1024, max: 1024 * 1024 * MIB } },
+  'redis.url': { kind: { type: 'string', pattern: /^$|^rediss?:\/\/[^\s/]+(\/\d+)?$/, expected: 'a URL like redis://127.0.0.1:6379' } },
+  'redis.cluster': { kind: { type: 'string', pattern: /^$|^[^\s,:]+:\d{1,5}(,[^\s,:]+:\d{1,5})*$/, expected: 'a list like 10.0.0.1:7000,10.0.0.2:7000' } },
+  'redis.keyPrefix': { kind: { type: 'string', pattern: /^[A-Za-z0-9._-]{1,32}$/, expected: '1-32 of A-Z a-z 0-9 . _ -' } },
+  'redis.livenessTtlMs': { kind: { type: 'duration', min: 1000, max: 3600_000 } },
+  'redis.presenceTtlMs': { kind: { type: 'duration', min: 3000, max: DAY } },
+  'redis.presenceCacheMs': { kind: { type: 'duration', min: 0, max: 60_000 } },
+  'redis.claimIdleMs': { kind: { type: 'duration', min: 100, max: 3600_000 } },
+  'redis.readBatch': { kind: { type: 'int', min: 1, max: 10_000 } },
+  'redis.streamMaxLen': { kind: { type: 'int', min: 1000, max: 1_000_000_000 } },
+  'access.role': { kind: { type: 'enum', values: ['all', 'access', 'message'] } },
+  'access.apiKeys': { kind: { type: 'map', entry: 'apiKey' }, secret: true },
+  'access.callerKey': { kind: { type: 'string', pattern: /^$|^\S{16,1024}$/, expected: '16-1024 characters without spaces' }, secret: true },
+  'access.accessUrl': { kind: { type: 'string', pattern: /^$|^[^\s/]+:\d{1,5}$/, expected: 'host:port of the access service' } },
+  'access.tlsCert': { kind: { type: 'path' } },
+  'access.tlsKey': { kind: { type: 'path' } },
+  'access.clientCa': { kind: { type: 'path' } },
+  'access.maxMessageBytes': { kind: { type: 'size', min: 1024, max: 256 * MIB } },
+  'access.keepaliveMs': { kind: { type: 'duration', min: 1000, max: DAY } },
+  'access.keepaliveTimeoutMs': { kind: { type: 'duration', min: 100, max: 3600_000 } },
+  'access.sessionTokenTtlMs': { kind: { type: 'duration', min: 60_000, max: 365 * DAY } },
+  'access.validationCacheMs': { kind: { type: 'duration', min: 0, max: 3600_000 } },
+  routes: { kind: { type: 'map', entry: 'route' } },
+  'upstream.services': { kind: { type: 'map', entry: 'upstreamKind' } },
+  'upstream.batchSize': { kind: { type: 'int', min: 1, max: 10_000 } },
+  'upstream.batchMs': { kind: { type: 'duration', min: 0, max: 60_000 } },
+  'upstream.queueCritical': { kind: { type: 'int', min: 1, max: 10_000_000 } },
+  'upstream.queueHigh': { kind: { type: 'int', min: 1, max: 10_000_000 } },
+  'upstream.queueNormal': { kind: { type: 'int', min: 1, max: 10_000_000 } },
+  'upstream.queueLow': { kind: { type: 'int', min: 1, max: 10_000_000 } },
+  'upstream.maxInflightBatches': { kind: { type: 'int', min: 1, max: 10_000 } },
+  'upstream.maxAttempts': { kind: { type: 'int', min: 1, max: 100 } },
+  'upstream.retryBaseMs': { kind: { type: 'duration', min: 1, max: 600_000 } },
+  'upstream.retryMaxMs': { kind: { type: 'duration', min: 1, max: 3600_000 } },
+  'upstream.ackTimeoutMs': { kind: { type: 'duration', min: 10, max: 3600_000 } },
+  'upstream.dedupWindowMs': { kind: { type: 'duration', min: 0, max: DAY } },
   'drain.timeoutMs': { kind: { type: 'duration', min: 0, max: 3600_000 } },
   'drain.reconnectDelayMs': { kind: { type: 'duration', min: 0, max: 3600_000 } },
 };
@@ -152,6 +189,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'grpc.port', flag: 'grpc-port', env: 'FERRY_GRPC_PORT', arg: 'port', help: 'gRPC access gateway port' },
   { path: 'admin.port', flag: 'admin-port', env: 'FERRY_ADMIN_PORT', arg: 'port', help: 'admin HTTP port' },
   { path: 'admin.host', flag: 'admin-host', env: 'FERRY_ADMIN_HOST', arg: 'addr', help: 'address the admin port binds' },
+  { path: 'admin.demo', flag: 'admin-demo', env: 'FERRY_ADMIN_DEMO', arg: 'mode', help: 'demo token endpoint: auto (only with the dev secret), on, off' },
   { path: 'ws.enabled', flag: 'ws', env: 'FERRY_WS_ENABLED', negate: true, help: 'disable the WebSocket listener' },
   { path: 'tcp.enabled', flag: 'tcp', env: 'FERRY_TCP_ENABLED', negate: true, help: 'disable the TCP listener' },
   { path: 'wt.enabled', flag: 'wt', env: 'FERRY_WT_ENABLED', negate: true, help: 'disable the WebTransport listener' },
@@ -169,6 +207,21 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'limits.outboundQueueBytes', flag: 'outbound-queue-bytes', env: 'FERRY_OUTBOUND_QUEUE_BYTES', arg: 'size', help: 'per-connection send queue cap' },
   { path: 'limits.framesPerSecond', flag: 'rate-frames', env: 'FERRY_RATE_FRAMES', arg: 'n', help: 'frames/s per connection (burst 2x)' },
   { path: 'limits.bytesPerSecond', flag: 'rate-bytes', env: 'FERRY_RATE_BYTES', arg: 'size', help: 'bytes/s per connection (burst 2x)' },
+  { path: 'redis.url', flag: 'redis', env: 'FERRY_REDIS_URL', arg: 'url', help: 'join a cluster through this Redis (redis://host:port)' },
+  { path: 'redis.cluster', flag: 'redis-cluster', env: 'FERRY_REDIS_CLUSTER', arg: 'list', help: 'join a cluster through Redis Cluster (host:port,...)' },
+  { path: 'redis.keyPrefix', flag: 'redis-prefix', env: 'FERRY_REDIS_PREFIX', arg: 'prefix', help: 'prefix of every Redis key' },
+  { path: 'redis.livenessTtlMs', flag: 'redis-liveness-ttl', env: 'FERRY_REDIS_LIVENESS_TTL', arg: 'duration', help: 'a node silent this long counts as dead' },
+  { path: 'redis.claimIdleMs', flag: 'redis-claim-idle', env: 'FERRY_REDIS_CLAIM_IDLE', arg: 'duration', help: "idle time before a dead node's inbox entries are claimed" },
+  { path: 'access.role', flag: 'role', env: 'FERRY_ROLE', arg: 'role', help: 'all (listeners + access service), access (gRPC only) or message (listeners; tokens checked by --access-url)' },
+  { path: 'access.apiKeys', mapKey: 'default', flag: 'access-api-key', env: 'FERRY_ACCESS_API_KEY', arg: 'key', help: 'API key "default" for gRPC callers, >= 16 characters (prefer the env var)' },
+  { path: 'access.callerKey', flag: 'access-caller-key', env: 'FERRY_ACCESS_CALLER_KEY', arg: 'key', help: 'role message: API key presented to the access service' },
+  { path: 'access.accessUrl', flag: 'access-url', env: 'FERRY_ACCESS_URL', arg: 'host:port', help: 'role message: the access service' },
+  { path: 'access.tlsCert', flag: 'grpc-tls-cert', env: 'FERRY_GRPC_TLS_CERT', arg: 'file', help: 'gRPC TLS certificate (PEM)' },
+  { path: 'access.tlsKey', flag: 'grpc-tls-key', env: 'FERRY_GRPC_TLS_KEY', arg: 'file', help: 'gRPC TLS private key (PEM)' },
+  { path: 'access.clientCa', flag: 'grpc-client-ca', env: 'FERRY_GRPC_CLIENT_CA', arg: 'file', help: 'require gRPC client certificates signed by this CA (mTLS)' },
+  { path: 'access.maxMessageBytes', flag: 'grpc-max-message-bytes', env: 'FERRY_GRPC_MAX_MESSAGE_BYTES', arg: 'size', help: 'largest gRPC request or response' },
+  { path: 'access.sessionTokenTtlMs', flag: 'session-token-ttl', env: 'FERRY_SESSION_TOKEN_TTL', arg: 'duration', help: 'longest lifetime of a Login session token' },
+  { path: 'access.validationCacheMs', flag: 'access-cache-ttl', env: 'FERRY_ACCESS_CACHE_TTL', arg: 'duration', help: 'role message: how long an accepted token is cached' },
   { path: 'drain.timeoutMs', flag: 'drain-timeout', env: 'FERRY_DRAIN_TIMEOUT', arg: 'duration', help: 'how long a drain may take' },
 ];
 
@@ -242,6 +295,9 @@ export function parseLeaf(spec: LeafSpec, raw: unknown, ctx: ParseContext): Pars
     case 'origins':
       return parseOrigins(raw);
     case 'map':
+      if (k.entry === 'apiKey') return parseApiKey(raw);
+      if (k.entry === 'route') return parseRouteTarget(raw);
+      if (k.entry === 'upstreamKind') return parseUpstreamKind(raw);
       return k.entry === 'secret' ? parseSecret(raw) : parseKey(raw, ctx.baseDir);
   }
 }
@@ -363,6 +419,14 @@ function parseSecret(raw: unknown): ParseResult {
   const bytes = Buffer.byteLength(raw);
   if (bytes >= MIN_HMAC_SECRET_BYTES) return { ok: true, value: raw };
   return { ok: false, expected, got: `${bytes} byte${bytes === 1 ? '' : 's'}` };
+}
+
+/** API keys are compared as given; 16+ characters keeps guessing out of reach. The value is never echoed. */
+function parseApiKey(raw: unknown): ParseResult {
+  const expected = 'an API key of 16-1024 characters without spaces';
+  if (typeof raw !== 'string') return { ok: false, expected, got: `a ${raw === null ? 'null' : typeof raw}` };
+  if (/^\S{16,1024}$/.test(raw)) return { ok: true, value: raw };
+  return { ok: false, expected, got: `${raw.length} characters` };
 }
 
 function parseKey(raw: unknown, baseDir: string): ParseResult {

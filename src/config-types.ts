@@ -32,7 +32,12 @@ export interface FerryConfig {
     key: string;
   };
   grpc: { enabled: boolean; port: number };
-  admin: { enabled: boolean; host: string; port: number };
+  /**
+   * `demo`: the dev-only /demo page's token endpoint (POST /demo/token mints a token for any user).
+   * 'auto' = on only while the node signs with its generated dev secret (no auth keys configured);
+   * 'on' = also with a configured HS256 secret (staging, tests); 'off' = never.
+   */
+  admin: { enabled: boolean; host: string; port: number; demo: 'auto' | 'on' | 'off' };
 
   auth: {
     /** Shared secrets for HS256, by key id ("" = no kid). */
@@ -83,6 +88,91 @@ export interface FerryConfig {
     maxBytes: number;
   };
 
+  /**
+   * Cluster mode (issue 4, docs/cluster.md): set `url` (one Redis) or `cluster` (Redis Cluster seed
+   * nodes) and the node forwards through Redis Streams and keeps presence and the QoS-1 store in Redis.
+   * Both empty = a single node with the in-process bus and the in-memory store.
+   */
+  redis: {
+    /** `redis://[user:pass@]host:port[/db]` (or `rediss://`); '' = not set. */
+    url: string;
+    /** Redis Cluster seed nodes, `host:port,host:port`; '' = not set. */
+    cluster: string;
+    /** Prefix of every key Ferry writes, so several deployments can share one Redis. */
+    keyPrefix: string;
+    /** TTL of this node's liveness key; a node whose key expired counts as dead (refreshed every TTL/3). */
+    livenessTtlMs: number;
+    /** TTL of a user's presence key (refreshed every TTL/3 while the user has a session here). */
+    presenceTtlMs: number;
+    /** How long a presence look-up is cached for QoS-0 routing (dropped early on presence events). */
+    presenceCacheMs: number;
+    /** How long a dead node's inbox entry must have been idle before a live node claims it (XAUTOCLAIM). */
+    claimIdleMs: number;
+    /** Stream entries read per XREADGROUP call. */
+    readBatch: number;
+    /** Safety cap: approximate MAXLEN of every stream, only reached when a consumer lags this far. */
+    streamMaxLen: number;
+  };
+
+  /**
+   * The gRPC access gateway (issue 5, docs/access-api.md). The port is `grpc.port`.
+   * Roles: 'all' = client listeners and the access service in one process; 'access' = only the access
+   * service (no client listeners); 'message' = only client listeners, validating tokens through the
+   * access service at `accessUrl` (no gRPC server).
+   */
+  access: {
+    role: 'all' | 'access' | 'message';
+    /** API keys callers present, by name (the name is logged and becomes the push sender's device). */
+    apiKeys: Record<string, string>;
+    /** Key a message node presents to the access service; '' = `apiKeys.default`, else the dev key. */
+    callerKey: string;
+    /** `host:port` of the access service, for role 'message'. */
+    accessUrl: string;
+    /** TLS for the gRPC port (PEM paths, '' = plaintext); `clientCa` set = client certificates required. */
+    tlsCert: string;
+    tlsKey: string;
+    clientCa: string;
+    maxMessageBytes: number;
+    /** Server keepalive pings, and how long to wait for their answer. */
+    keepaliveMs: number;
+    keepaliveTimeoutMs: number;
+    /** Longest (and default) lifetime of a Login session token. */
+    sessionTokenTtlMs: number;
+    /** Role 'message': how long an accepted token is trusted without asking the access service again. */
+    validationCacheMs: number;
+  };
+
+  /**
+   * Client ServiceRequest types -> business service (issue 7, docs/upstreams.md): a type or range
+   * ("1000-1999") -> "service" or "service:priority" (critical, high, normal, low; default normal).
+   * The service "gateway" is built in (echo). Reloadable at run time (SIGHUP, POST /routes/reload).
+   */
+  routes: Record<string, string>;
+
+  /** How routed messages reach services (issue 7, docs/upstreams.md). */
+  upstream: {
+    /** Service name -> kind: "grpc" (instances connect to Upstream.Connect) or "redis" (a stream). */
+    services: Record<string, string>;
+    /** A batch leaves with this many messages, or when its oldest has waited `batchMs`. */
+    batchSize: number;
+    batchMs: number;
+    /** Bound of each priority's queue, per service; a full queue answers 109 BUSY (retryable). */
+    queueCritical: number;
+    queueHigh: number;
+    queueNormal: number;
+    queueLow: number;
+    /** Batches outstanding per service before messages wait in the queue. */
+    maxInflightBatches: number;
+    /** Delivery attempts before a message fails with 107 UNAVAILABLE; backoff doubles from base to max. */
+    maxAttempts: number;
+    retryBaseMs: number;
+    retryMaxMs: number;
+    /** How long a gRPC instance has to ack a batch before it is sent again (to the ring's owner). */
+    ackTimeoutMs: number;
+    /** A repeated (user, msg_id) within this window is answered as a duplicate, not forwarded. */
+    dedupWindowMs: number;
+  };
+
   drain: {
     /** On SIGTERM, how long to wait for queues to flush before closing anyway. */
     timeoutMs: number;
@@ -102,7 +192,7 @@ export function defaultConfig(): FerryConfig {
     tcp: { enabled: true, port: 7000, tls: null },
     wt: { enabled: true, port: 4433, path: '/wt', cert: '', key: '' },
     grpc: { enabled: true, port: 50051 },
-    admin: { enabled: true, host: '127.0.0.1', port: 9090 },
+    admin: { enabled: true, host: '127.0.0.1', port: 9090, demo: 'auto' },
     auth: {
       hmacSecrets: {},
       publicKeys: {},
@@ -130,6 +220,47 @@ export function defaultConfig(): FerryConfig {
       retentionMs: 24 * 3600_000,
       dedupWindowMs: 10 * 60_000,
       maxBytes: 256 * 1024 * 1024,
+    },
+    redis: {
+      url: '',
+      cluster: '',
+      keyPrefix: 'ferry',
+      livenessTtlMs: 10_000,
+      presenceTtlMs: 90_000,
+      presenceCacheMs: 1000,
+      claimIdleMs: 5000,
+      readBatch: 256,
+      streamMaxLen: 1_000_000,
+    },
+    access: {
+      role: 'all',
+      apiKeys: {},
+      callerKey: '',
+      accessUrl: '',
+      tlsCert: '',
+      tlsKey: '',
+      clientCa: '',
+      maxMessageBytes: 4 * 1024 * 1024,
+      keepaliveMs: 30_000,
+      keepaliveTimeoutMs: 10_000,
+      sessionTokenTtlMs: 24 * 3600_000,
+      validationCacheMs: 30_000,
+    },
+    routes: {},
+    upstream: {
+      services: {},
+      batchSize: 64,
+      batchMs: 2,
+      queueCritical: 10_000,
+      queueHigh: 10_000,
+      queueNormal: 10_000,
+      queueLow: 5_000,
+      maxInflightBatches: 8,
+      maxAttempts: 5,
+      retryBaseMs: 100,
+      retryMaxMs: 5000,
+      ackTimeoutMs: 5000,
+      dedupWindowMs: 10 * 60_000,
     },
     drain: { timeoutMs: 10_000, reconnectDelayMs: 1000 },
   };

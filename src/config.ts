@@ -16,6 +16,7 @@ import {
 } from './config-schema.js';
 import { isKeyPath } from './auth/jwt/key-ring.js';
 import { ConfigError } from './errors.js';
+import { routeProblems } from './upstream/route-table.js';
 
 /** Looked for in the working directory when no config path is given. */
 export const CONFIG_FILE_NAME = 'ferry.config.json';
@@ -140,6 +141,8 @@ export function loadConfigWithSources(opts: LoadConfigOptions = {}): LoadedConfi
 export function redactConfig(config: FerryConfig): FerryConfig {
   const copy = structuredClone(config);
   for (const kid of Object.keys(copy.auth.hmacSecrets)) copy.auth.hmacSecrets[kid] = '[redacted]';
+  for (const name of Object.keys(copy.access.apiKeys)) copy.access.apiKeys[name] = '[redacted]';
+  if (copy.access.callerKey !== '') copy.access.callerKey = '[redacted]';
   return copy;
 }
 
@@ -376,6 +379,22 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
     );
   }
 
+  if (get<string>('redis.url') !== '' && get<string>('redis.cluster') !== '') {
+    problems.push(
+      `redis.url (from ${src('redis.url')}) and redis.cluster (from ${src('redis.cluster')}) are both set; ` +
+        'use one: redis.url for a single Redis, redis.cluster for Redis Cluster',
+    );
+  }
+
+  problems.push(...accessProblems(get, src));
+
+  // Issue 7: the route table as a whole (ranges, overlaps, unknown services; docs/upstreams.md).
+  const upstreamServices = get<Record<string, string>>('upstream.services');
+  problems.push(...routeProblems(get<Record<string, string>>('routes'), upstreamServices));
+  const needsRedis = Object.entries(upstreamServices).find(([, kind]) => kind === 'redis');
+  if (needsRedis && get<string>('redis.url') === '' && get<string>('redis.cluster') === '')
+    problems.push(`upstream.services.${needsRedis[0]} is redis, which needs redis.url or redis.cluster`);
+
   // UDP (WebTransport) may share a number with a TCP listener; two TCP listeners may not.
   const byPort = new Map<number, string>();
   for (const listener of ['ws', 'tcp', 'grpc', 'admin']) {
@@ -386,6 +405,35 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
     if (other)
       problems.push(`${other} (from ${src(other)}) and ${label} (from ${src(label)}) are both ${port}`);
     else byPort.set(port, label);
+  }
+  return problems;
+}
+
+/** The access section's cross-setting rules (issue 5). */
+function accessProblems(get: <T>(path: string) => T, src: (label: string) => string): string[] {
+  const problems: string[] = [];
+  const role = get<string>('access.role');
+  if (role === 'message' && get<string>('access.accessUrl') === '') {
+    problems.push(`access.accessUrl must be set when access.role (from ${src('access.role')}) is message`);
+  }
+  const [cert, key, ca] = [
+    get<string>('access.tlsCert'),
+    get<string>('access.tlsKey'),
+    get<string>('access.clientCa'),
+  ];
+  if ((cert === '') !== (key === '')) {
+    const [set, missing] = cert ? ['tlsCert', 'tlsKey'] : ['tlsKey', 'tlsCert'];
+    problems.push(`access.${missing} must be set together with access.${set} (from ${src(`access.${set}`)})`);
+  }
+  if (ca !== '' && cert === '') {
+    problems.push(
+      `access.clientCa (from ${src('access.clientCa')}) needs access.tlsCert and access.tlsKey (mTLS is TLS)`,
+    );
+  }
+  for (const label of ['access.tlsCert', 'access.tlsKey', 'access.clientCa']) {
+    const file = get<string>(label);
+    if (file !== '' && !isFile(file))
+      problems.push(`${label} (from ${src(label)}) must be a readable file, got ${JSON.stringify(file)}`);
   }
   return problems;
 }

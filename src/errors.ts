@@ -38,6 +38,7 @@ export const DisconnectCode = {
   CONNECTION_LIMIT: 4007,
   SERVER_FULL: 4008,
   TOKEN_EXPIRED: 4009,
+  AUTH_UNAVAILABLE: 4010,
   // 4500-4999: do not reconnect without a change.
   BAD_FRAME: 4500,
   FRAME_TOO_LARGE: 4501,

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AdminServer } from './admin/admin-server.js';
+import { registerDemoRoutes } from './admin/demo-routes.js';
 import { registerWebTransportRoutes } from './admin/webtransport-routes.js';
+import { remoteAuthenticator, startAccess, type StartedAccess } from './access/access-node.js';
+import type { AccessClient } from './access/client.js';
+import { MemorySessionTokenStore, type SessionTokenStore } from './access/session-token-store.js';
+import { SessionAwareAuthenticator } from './access/session-tokens.js';
+import type { Authenticator } from './auth/authenticator.js';
 import { JwtAuthenticator } from './auth/jwt/jwt-authenticator.js';
 import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
@@ -13,8 +19,16 @@ import { componentLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Router } from './routing/router.js';
 import { SessionManager } from './session/session-manager.js';
+import { registerRoutesReload } from './admin/routes-reload.js';
+import { CallerAuth } from './access/caller-auth.js';
+import { callerKeys } from './access/access-node.js';
+import { UpstreamNode } from './upstream/upstream-node.js';
+import { ConfigError } from './errors.js';
 import { SessionRegistry } from './session/registry.js';
 import { MemoryMessageStore, SnapshotError } from './store/memory.js';
+import type { MessageStore } from './store/message-store.js';
+import { RedisMessageStore, type RedisScriptClient } from './store/redis/redis-store.js';
+import { ClusterNode, clusterEnabled } from './cluster/cluster-node.js';
 import { TcpListener } from './transport/tcp/tcp-listener.js';
 import type { ConnectionCallback, Listener } from './transport/transport.js';
 import { WebTransportListener } from './transport/webtransport/wt-listener.js';
@@ -29,6 +43,8 @@ export interface GatewayAddresses {
   /** UDP (QUIC); `url` is the session URL a browser opens. */
   wt?: { host: string; port: number; url: string };
   admin?: { host: string; port: number; url: string };
+  /** The gRPC access gateway; `url` is the `host:port` target a gRPC client dials. */
+  grpc?: { host: string; port: number; url: string };
 }
 
 /** File the in-memory store is saved to on drain and loaded from on start. */
@@ -48,9 +64,18 @@ export class Gateway {
   private admin: AdminServer | null = null;
   private certificates: CertificateSource | null = null;
   private sessions!: SessionManager;
-  private store!: MemoryMessageStore;
+  private store!: MessageStore;
+  /** Set in cluster mode (`redis.url` / `redis.cluster`): Redis link, presence, bus, housekeeping. */
+  private cluster: ClusterNode | null = null;
   private bus!: Bus;
   private presence!: Presence;
+  private access: StartedAccess | null = null;
+  private accessClient: AccessClient | null = null;
+  private sessionTokens: SessionTokenStore | null = null;
+  /** Routing of ServiceRequest frames to business services (issue 7, docs/upstreams.md). */
+  private upstreams: UpstreamNode | null = null;
+  /** Re-reads the configuration for a routes reload (SIGHUP, POST /routes/reload); null = not possible. */
+  private reloadConfig: (() => FerryConfig) | null = null;
   private ready = false;
   private draining: Promise<{ clean: boolean }> | null = null;
   private closed = false;
@@ -63,8 +88,12 @@ export class Gateway {
   }
 
   /** Starts every enabled listener on `config`; resolves when all are bound. */
-  static async start(config: FerryConfig, opts: { logger: Logger }): Promise<Gateway> {
+  static async start(
+    config: FerryConfig,
+    opts: { logger: Logger; reloadConfig?: () => FerryConfig },
+  ): Promise<Gateway> {
     const gw = new Gateway(config, opts.logger);
+    gw.reloadConfig = opts.reloadConfig ?? null;
     try {
       await gw.startAll();
     } catch (err) {
@@ -77,14 +106,47 @@ export class Gateway {
   private async startAll(): Promise<void> {
     const { config, log, metrics, nodeId } = this;
     clampToFileLimit(config, log);
-    const authenticator = await JwtAuthenticator.fromConfig(config);
-    this.store = await this.loadStore();
-    this.bus = new MemoryBus({
-      onError: (err, channel) => log.error({ err, channel }, 'bus handler failed'),
-    });
-    this.presence = new MemoryPresence();
+    const verifier = await JwtAuthenticator.fromConfig(config);
+    // Roles (issue 5): 'access' runs no client listeners; 'message' no gRPC server, and asks the access
+    // service about every token; 'all' checks tokens itself, refusing those of logged-out sessions.
+    const role = config.access.role;
+    if (role === 'access') config.ws.enabled = config.tcp.enabled = config.wt.enabled = false;
+    if (role === 'message') config.grpc.enabled = false;
+    this.sessionTokens = new MemorySessionTokenStore();
+    let authenticator: Authenticator = new SessionAwareAuthenticator(verifier, this.sessionTokens);
+    if (role === 'message') {
+      const remote = await remoteAuthenticator(config, log);
+      this.accessClient = remote.client;
+      authenticator = remote.authenticator;
+    }
+    if (clusterEnabled(config)) {
+      const cluster = await ClusterNode.start({ redis: config.redis, nodeId, logger: log, metrics });
+      this.cluster = cluster;
+      this.store = new RedisMessageStore({
+        client: cluster.link.native as unknown as RedisScriptClient,
+        nodeId,
+        keyPrefix: config.redis.keyPrefix,
+        ...config.store,
+      });
+      this.bus = cluster.bus;
+      this.presence = cluster.presence;
+    } else {
+      this.store = await this.loadStore();
+      this.bus = new MemoryBus({
+        onError: (err, channel) => log.error({ err, channel }, 'bus handler failed'),
+      });
+      this.presence = new MemoryPresence();
+    }
     const registry = new SessionRegistry({ nodeId, presence: this.presence, logger: log });
     const router = new Router({ nodeId, store: this.store, bus: this.bus, registry, metrics, logger: log });
+    this.upstreams = await UpstreamNode.start({
+      config,
+      nodeId,
+      replies: router,
+      registry: metrics.registry,
+      redis: this.cluster?.link ?? null,
+      logger: log,
+    });
     this.sessions = new SessionManager({
       config,
       nodeId,
@@ -95,8 +157,10 @@ export class Gateway {
       presence: this.presence,
       metrics,
       logger: log,
+      services: this.upstreams.router,
     });
     await this.bus.start(router);
+    this.cluster?.startJanitor();
 
     const onConnection = this.sessions.accept.bind(this.sessions);
     const host = config.host;
@@ -132,8 +196,25 @@ export class Gateway {
       this.addresses.tcp = { ...a, url: `${scheme}://${urlHost(a.host)}:${a.port}` };
     }
     if (config.wt.enabled) await this.startWebTransport(onConnection);
-    if (config.grpc.enabled)
-      log.warn('gRPC access service is not available in this build yet (issue 5); skipped');
+    if (config.grpc.enabled) {
+      this.access = await startAccess({
+        config,
+        nodeId,
+        busName: this.bus.name,
+        presence: this.presence,
+        router,
+        sessions: this.sessionTokens,
+        authenticator,
+        verifier,
+        localStats: () => {
+          const s = this.sessions.stats();
+          return { connections: s.connections.total, users: s.users };
+        },
+        logger: log,
+      });
+      this.addresses.grpc = this.access.address;
+      this.upstreams.registerOn(this.access.server, new CallerAuth(await callerKeys(config, log)));
+    }
     if (config.admin.enabled) {
       this.admin = new AdminServer({
         host: config.admin.host,
@@ -142,11 +223,16 @@ export class Gateway {
         logger: componentLogger(log, 'admin'),
         stats: () => this.stats(),
         isReady: () => this.ready,
-        beforeMetrics: () => this.sessions.flushMetrics(),
+        beforeMetrics: () => {
+          this.sessions.flushMetrics();
+          this.cluster?.flushMetrics();
+        },
       });
       const wt = this.addresses.wt;
       if (this.certificates !== null && wt !== undefined)
         registerWebTransportRoutes(this.admin, { certificates: this.certificates, url: wt.url });
+      await registerDemoRoutes(this.admin, { config, ws: this.addresses.ws?.url ?? '', wt: wt?.url ?? '' });
+      registerRoutesReload(this.admin, { reload: () => this.reloadRoutes() });
       const a = await this.admin.listen();
       this.addresses.admin = { ...a, url: `http://${urlHost(a.host)}:${a.port}` };
     }
@@ -223,9 +309,22 @@ export class Gateway {
       uptimeSeconds: Math.round(process.uptime()),
       bus: this.bus.name,
       sessions: this.sessions.stats(),
+      upstream: this.upstreams?.stats(),
       store: this.store.stats(),
+      ...(this.cluster !== null ? { cluster: this.cluster.stats() } : {}),
       memory: { rssBytes: process.memoryUsage.rss() },
     };
+  }
+
+  /**
+   * Re-reads the configuration and applies its `routes` and `upstream` sections (SIGHUP, POST
+   * /routes/reload). Throws ConfigError, keeping the current table, when the new one is invalid.
+   */
+  async reloadRoutes(): Promise<unknown> {
+    if (this.reloadConfig === null || this.upstreams === null)
+      throw new ConfigError('invalid config: this node was started without a configuration to reload');
+    const table = await this.upstreams.reload(this.reloadConfig());
+    return table.describe();
   }
 
   /**
@@ -239,6 +338,7 @@ export class Gateway {
 
   private async doDrain(): Promise<{ clean: boolean }> {
     this.ready = false;
+    this.access?.server.setNotServing();
     const started = Date.now();
     this.log.info({ connections: this.sessions.size }, 'draining: no longer accepting connections');
     await Promise.all(this.listeners.map((l) => l.stopAccepting()));
@@ -246,7 +346,8 @@ export class Gateway {
     const path = join(this.config.dataDir, STORE_SNAPSHOT_FILE);
     let saved = true;
     try {
-      await this.store.saveSnapshot(path);
+      // With Redis the store is shared and durable there: nothing to save.
+      if (this.store instanceof MemoryMessageStore) await this.store.saveSnapshot(path);
     } catch (err) {
       saved = false;
       this.log.error({ err, path }, 'could not save the message store snapshot');
@@ -263,11 +364,18 @@ export class Gateway {
     this.closed = true;
     this.ready = false;
     await Promise.all(this.listeners.map((l) => l.close()));
+    await this.access?.server.close();
+    this.accessClient?.close();
+    await this.sessionTokens?.close();
     // Parts may be missing when start() failed half-way.
     await this.sessions?.close();
+    await this.upstreams?.close();
     await this.bus?.close();
     await this.presence?.close();
     await this.store?.close();
+    // Last: bus and presence are closed, so nothing needs Redis any more. Deleting the liveness key
+    // lets other nodes take over whatever reaches this node's inbox from now on.
+    await this.cluster?.close(true);
     await this.admin?.close();
     this.certificates?.close();
   }

@@ -35,6 +35,13 @@ export interface WorkerInit {
   secret: string;
   /** Total clients over all workers (even). */
   clients: number;
+  /**
+   * Where the second client of each pair (p + clients/2) connects; default `url`. Another node's URL
+   * makes every message cross nodes (bench/cluster.ts).
+   */
+  partnerUrl?: string;
+  /** User ids are `${userPrefix}${index}` (default `u`): a fresh prefix per run keeps runs apart. */
+  userPrefix?: string;
   /** This worker's pairs: [pairStart, pairEnd), pair p = clients p and p + clients/2. */
   pairStart: number;
   pairEnd: number;
@@ -167,9 +174,10 @@ class Worker {
   async connectAll(): Promise<WorkerReady> {
     const { clients: n, pairStart, pairEnd, payload, qos } = this.init;
     const half = n / 2;
+    const prefix = this.init.userPrefix ?? 'u';
     for (let p = pairStart; p < pairEnd; p++) {
-      const a = new Client(p, `u${p}`);
-      const b = new Client(p + half, `u${p + half}`);
+      const a = new Client(p, `${prefix}${p}`);
+      const b = new Client(p + half, `${prefix}${p + half}`);
       a.partner = b;
       b.partner = a;
       this.clients.push(a, b);
@@ -189,7 +197,8 @@ class Worker {
         const c = this.clients[next++]!;
         try {
           const localAddress = addrs.length > 0 ? addrs[c.index % addrs.length] : undefined;
-          const conn = await WireConn.connect(this.init.url, localAddress ? { localAddress } : {});
+          const url = c.index >= half ? (this.init.partnerUrl ?? this.init.url) : this.init.url;
+          const conn = await WireConn.connect(url, localAddress ? { localAddress } : {});
           await authenticate(conn, await tokenFor(this.init.target, c.userId, this.init.secret));
           c.conn = conn;
           conn.setFrameHandler((buf, s, e) => this.clientOnFrame(c, buf, s, e));

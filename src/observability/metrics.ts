@@ -113,6 +113,42 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // Cluster mode (issue 4, docs/cluster.md): sampled by the cluster janitor, counted by the Redis bus.
+  readonly clusterStreamLag = new Gauge({
+    name: 'ferry_cluster_stream_lag',
+    help: "Entries not yet read by this node's consumer group, by stream (inbox, broadcast)",
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+  });
+  readonly clusterStreamPending = new Gauge({
+    name: 'ferry_cluster_stream_pending',
+    help: "Entries read by this node's consumer group but not yet acknowledged, by stream",
+    labelNames: ['stream'] as const,
+    registers: [this.registry],
+  });
+  readonly clusterReclaimed = new Counter({
+    name: 'ferry_cluster_reclaimed_total',
+    help: "Stream entries taken over from dead nodes' inboxes (XAUTOCLAIM or unread) and re-routed",
+    registers: [this.registry],
+  });
+  readonly clusterRedisErrors = new Counter({
+    name: 'ferry_cluster_redis_errors_total',
+    help: 'Redis command and connection errors, by operation',
+    labelNames: ['op'] as const,
+    registers: [this.registry],
+  });
+  readonly clusterMessages = new Counter({
+    name: 'ferry_cluster_messages_total',
+    help: 'Items forwarded through Redis streams, by direction (out = XADDed, in = read and handled)',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
+  readonly clusterRedisUp = new Gauge({
+    name: 'ferry_cluster_redis_up',
+    help: '1 while the connection to Redis is ready, 0 while it is down (cluster mode only)',
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
   }

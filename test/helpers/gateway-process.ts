@@ -13,6 +13,8 @@ export interface GatewayUrls {
   admin: string;
   /** https://127.0.0.1:<port>/wt when started with `wt: true`, else ''. */
   wt: string;
+  /** `127.0.0.1:<port>` of the gRPC access gateway when started with `grpc: true`, else ''. */
+  grpc: string;
 }
 
 /**
@@ -36,11 +38,12 @@ export class GatewayProcess {
 
   /**
    * Starts a node; extra CLI flags go after the defaults (and win). WebTransport is off unless `wt`
-   * is set, which starts it on a free UDP port (`--wt-port 0`).
+   * is set, which starts it on a free UDP port (`--wt-port 0`); likewise the gRPC access gateway and
+   * `grpc` (`--grpc-port 0`).
    */
   static async start(
     extraArgs: string[] = [],
-    opts: { dataDir?: string; env?: NodeJS.ProcessEnv; wt?: boolean } = {},
+    opts: { dataDir?: string; env?: NodeJS.ProcessEnv; wt?: boolean; grpc?: boolean } = {},
   ): Promise<GatewayProcess> {
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ferry-test-'));
     const args = [
@@ -55,7 +58,7 @@ export class GatewayProcess {
       '--admin-port',
       '0',
       ...(opts.wt === true ? ['--wt-port', '0'] : ['--no-wt']),
-      '--no-grpc',
+      ...(opts.grpc === true ? ['--grpc-port', '0'] : ['--no-grpc']),
       '--data-dir',
       dataDir,
       '--auth-secret',
@@ -94,6 +97,7 @@ export class GatewayProcess {
               tcp: a.tcp?.url ?? '',
               admin: a.admin?.url ?? '',
               wt: a.wt?.url ?? '',
+              grpc: a.grpc?.url ?? '',
             });
           }
         }

@@ -1,0 +1,154 @@
+/**
+ * The two-node clusters under test in bench/cluster.ts, each with its own fresh redis-server:
+ * two `ferry start --redis …` nodes (bench/lib/servers.ts's startFerry, with the load-test flags), or
+ * two bench/lib/socketio-node.ts processes sharing one Redis Streams adapter stream.
+ */
+import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ClusterTarget } from './cluster-load.js';
+import { startBenchRedis, type BenchRedis } from './cluster-redis.js';
+import { FERRY_LOAD_ARGS, FERRY_LOAD_ENV, startFerry } from './servers.js';
+
+export interface ClusterNode {
+  label: string;
+  pid: number;
+  /** The URL the generator's clients connect to. */
+  url: string;
+  stderr(): string;
+  /** What the node logged at warn level or above so far (Ferry: by message, with counts; Socket.IO: stderr). */
+  warnings(): Record<string, number>;
+  stop(): Promise<number | null>;
+}
+
+export interface RunningCluster {
+  target: ClusterTarget;
+  redis: BenchRedis;
+  nodes: [ClusterNode, ClusterNode];
+  stop(): Promise<void>;
+}
+
+export interface ClusterStartOptions {
+  /** Socket.IO adapter MAXLEN (its default is 10,000). */
+  sioMaxLen: number;
+  logLevel: string;
+}
+
+async function startFerryNode(redisUrl: string, label: string, o: ClusterStartOptions): Promise<ClusterNode> {
+  const s = await startFerry({
+    extraArgs: [...FERRY_LOAD_ARGS, '--redis', redisUrl, '--node-id', label],
+    env: FERRY_LOAD_ENV,
+    logLevel: o.logLevel,
+  });
+  const counts: Record<string, number> = {};
+  let last: Record<string, unknown> | undefined;
+  // servers.ts keeps only the last 5,000 records: tally what came after the last record seen (call
+  // this after every step so nothing scrolls out unseen).
+  const warnings = (): Record<string, number> => {
+    const from = last === undefined ? 0 : s.logs.lastIndexOf(last) + 1;
+    for (const rec of s.logs.slice(from)) {
+      if (typeof rec.level === 'number' && rec.level >= 40) {
+        const err = rec.err as { message?: unknown } | string | undefined;
+        const why = typeof err === 'string' ? err : typeof err?.message === 'string' ? err.message : '';
+        const key = `${String(rec.msg ?? '?')}${why !== '' ? `: ${why.slice(0, 160)}` : ''}`;
+        counts[key] = (counts[key] ?? 0) + 1;
+      }
+    }
+    last = s.logs.at(-1) ?? last;
+    return { ...counts };
+  };
+  return { label, pid: s.pid, url: s.urls.ws, stderr: s.stderr, warnings, stop: () => s.stop() };
+}
+
+/** Starts bench/lib/socketio-node (the transpiled .js beside this file, or the .ts under tsx). */
+function startSocketIoNode(redisUrl: string, label: string, o: ClusterStartOptions): Promise<ClusterNode> {
+  const here = fileURLToPath(import.meta.url);
+  const ts = here.endsWith('.ts');
+  const script = join(dirname(here), `socketio-node${ts ? '.ts' : '.js'}`);
+  const args = [
+    ...(ts ? ['--import', 'tsx'] : []),
+    script,
+    '--redis',
+    redisUrl,
+    '--max-len',
+    String(o.sioMaxLen),
+  ];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-64 * 1024)));
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`socketio node not ready after 30 s:\n${stderr}`));
+    }, 30_000);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`socketio node exited with ${code} before ready:\n${stderr}`));
+    });
+    let buf = '';
+    proc.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        if (!line.includes('"socketio ready"')) continue;
+        clearTimeout(timer);
+        const rec = JSON.parse(line) as { addresses: { ws: { url: string } } };
+        resolve({
+          label,
+          pid: proc.pid!,
+          url: rec.addresses.ws.url,
+          stderr: () => stderr,
+          warnings: () => {
+            const counts: Record<string, number> = {};
+            for (const line of stderr.split('\n').filter((l) => l.trim() !== '')) {
+              const key = line.slice(0, 200);
+              counts[key] = (counts[key] ?? 0) + 1;
+            }
+            return counts;
+          },
+          stop: async () => {
+            if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+            proc.kill('SIGCONT');
+            proc.kill('SIGTERM');
+            const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+            const code = await exited;
+            clearTimeout(timer);
+            return code;
+          },
+        });
+      }
+    });
+  });
+}
+
+/** A fresh redis-server and two nodes of `target` on it (stopped again if any fails to start). */
+export async function startCluster(target: ClusterTarget, o: ClusterStartOptions): Promise<RunningCluster> {
+  const redis = await startBenchRedis();
+  const started: ClusterNode[] = [];
+  try {
+    for (const label of ['node1', 'node2']) {
+      started.push(
+        target === 'ferry'
+          ? await startFerryNode(redis.url, label, o)
+          : await startSocketIoNode(redis.url, label, o),
+      );
+    }
+  } catch (err) {
+    await Promise.all(started.map((n) => n.stop()));
+    await redis.stop();
+    throw err;
+  }
+  const nodes = started as [ClusterNode, ClusterNode];
+  return {
+    target,
+    redis,
+    nodes,
+    stop: async () => {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await redis.stop();
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Everything one gateway node needs to be part of a Redis cluster, started and stopped in the right
+ * order: the Redis connection, the liveness heartbeat, presence, the Redis Streams bus and the janitor.
+ * gateway.ts picks this instead of the in-process bus and presence when `redis.url` or
+ * `redis.cluster` is set, and hands `link.native` to the Redis message store.
+ */
+import type { FerryConfig } from '../config-types.js';
+import { componentLogger, type Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { ClusterJanitor } from './janitor.js';
+import { ClusterKeys } from './keys.js';
+import { NodeLiveness } from './node-liveness.js';
+import { RedisStreamsBus } from './redis-bus.js';
+import { isConnectionError, RedisLink } from './redis-link.js';
+import { RedisPresence } from './redis-presence.js';
+
+/** True when the config asks for cluster mode. */
+export function clusterEnabled(config: FerryConfig): boolean {
+  return config.redis.url !== '' || config.redis.cluster !== '';
+}
+
+/** How long one XREADGROUP blocks (bounds how long a reader takes to notice close()). */
+const BLOCK_MS = 2000;
+
+/** Constructor options of ClusterNode.start. */
+export interface ClusterNodeOptions {
+  redis: FerryConfig['redis'];
+  nodeId: string;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** One node's membership of the cluster. */
+export class ClusterNode {
+  readonly link: RedisLink;
+  readonly keys: ClusterKeys;
+  readonly bus: RedisStreamsBus;
+  readonly presence: RedisPresence;
+  private readonly liveness: NodeLiveness;
+  private readonly janitor: ClusterJanitor;
+  private readonly metrics: Metrics;
+  private readonly log: Logger;
+  /** Redis errors by operation since the last metrics flush. */
+  private readonly errors = new Map<string, number>();
+  private totalErrors = 0;
+  private reclaimedTotal = 0;
+  private closed = false;
+
+  private constructor(opts: ClusterNodeOptions, link: RedisLink) {
+    const { redis, nodeId, metrics } = opts;
+    this.link = link;
+    this.metrics = metrics;
+    this.log = componentLogger(opts.logger, 'cluster');
+    const log = this.log;
+    const onError = (op: string, err: unknown): void => this.countError(op, err);
+    this.keys = new ClusterKeys(redis.keyPrefix);
+    const keys = this.keys;
+    this.liveness = new NodeLiveness({
+      link,
+      keys,
+      nodeId,
+      ttlMs: redis.livenessTtlMs,
+      logger: log,
+      onError,
+      onRevived: () => this.presence.refreshNow(),
+    });
+    this.presence = new RedisPresence({
+      link,
+      keys,
+      nodeId,
+      liveness: this.liveness,
+      ttlMs: redis.presenceTtlMs,
+      cacheMs: redis.presenceCacheMs,
+      logger: log,
+      onError,
+    });
+    this.bus = new RedisStreamsBus({
+      link,
+      keys,
+      nodeId,
+      presence: this.presence,
+      readBatch: redis.readBatch,
+      blockMs: BLOCK_MS,
+      streamMaxLen: redis.streamMaxLen,
+      logger: log,
+      onError,
+    });
+    this.janitor = new ClusterJanitor({
+      link,
+      keys,
+      nodeId,
+      liveness: this.liveness,
+      reroute: (env) => this.bus.reroute(env),
+      claimIdleMs: redis.claimIdleMs,
+      batch: redis.readBatch,
+      intervalMs: Math.max(500, Math.floor(redis.livenessTtlMs / 3)),
+      logger: log,
+      onError,
+    });
+  }
+
+  /**
+   * Connects to Redis, announces this node and starts presence. The bus is started by the caller
+   * (it needs the router as its handler), then `startJanitor()`. Rejects when Redis is unreachable.
+   */
+  static async start(opts: ClusterNodeOptions): Promise<ClusterNode> {
+    const { redis, nodeId, logger, metrics } = opts;
+    const node = new ClusterNode(
+      opts,
+      await RedisLink.connect({
+        url: redis.url,
+        cluster: redis.cluster === '' ? [] : redis.cluster.split(','),
+        name: `ferry-${nodeId}`,
+        logger: componentLogger(logger, 'cluster'),
+        onError: () => metrics.clusterRedisErrors.inc({ op: 'connection' }),
+      }),
+    );
+    try {
+      await node.liveness.start();
+      await node.presence.start();
+    } catch (err) {
+      await node.close(false);
+      throw err;
+    }
+    return node;
+  }
+
+  /** Starts housekeeping (dead-node take-over, trimming, lag sampling). Call after the bus started. */
+  startJanitor(): void {
+    this.janitor.start();
+  }
+
+  /** Runs one housekeeping round now (tests, and the first round after start). */
+  housekeep(): Promise<void> {
+    return this.janitor.runOnce();
+  }
+
+  private countError(op: string, err: unknown): void {
+    this.totalErrors++;
+    this.errors.set(op, (this.errors.get(op) ?? 0) + 1);
+    // Connection errors are logged (rate-limited) by the link; the rest are worth a line each.
+    if (!isConnectionError(err)) this.log.warn({ err, op }, 'redis operation failed');
+  }
+
+  /** Moves counters kept as plain numbers into Prometheus (called before /metrics is served). */
+  flushMetrics(): void {
+    const m = this.metrics;
+    for (const [op, n] of this.errors) m.clusterRedisErrors.inc({ op }, n);
+    this.errors.clear();
+    const c = this.bus.counters;
+    if (c.out > 0) m.clusterMessages.inc({ direction: 'out' }, c.out);
+    if (c.in > 0) m.clusterMessages.inc({ direction: 'in' }, c.in);
+    c.out = c.in = 0;
+    if (this.janitor.reclaimed > 0) {
+      m.clusterReclaimed.inc(this.janitor.reclaimed);
+      this.reclaimedTotal += this.janitor.reclaimed;
+      this.janitor.reclaimed = 0;
+    }
+    const s = this.janitor.sample;
+    m.clusterStreamLag.set({ stream: 'inbox' }, s.inboxLag);
+    m.clusterStreamLag.set({ stream: 'broadcast' }, s.broadcastLag);
+    m.clusterStreamPending.set({ stream: 'inbox' }, s.inboxPending);
+    m.clusterStreamPending.set({ stream: 'broadcast' }, s.broadcastPending);
+    m.clusterRedisUp.set(this.link.isReady ? 1 : 0);
+  }
+
+  /** The `cluster` part of /stats. */
+  stats(): Record<string, unknown> {
+    this.flushMetrics();
+    return {
+      mode: this.link.mode,
+      redisReady: this.link.isReady,
+      localPresence: this.presence.localCounts(),
+      streams: { ...this.janitor.sample },
+      reclaimedEntries: this.reclaimedTotal,
+      redisErrors: this.totalErrors,
+      badEntries: this.bus.counters.badEntries,
+    };
+  }
+
+  /**
+   * Stops housekeeping and the heartbeat and closes the connection; bus and presence must be closed
+   * first. `graceful` deletes the liveness key so other nodes take over at once. Idempotent.
+   */
+  async close(graceful: boolean): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.janitor.stop();
+    await this.liveness.stop(graceful && this.link.isReady);
+    await this.link.close();
+  }
+}

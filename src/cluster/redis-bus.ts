@@ -1,0 +1,331 @@
+/**
+ * The Bus over Redis Streams (docs/cluster.md). Every publish is first handed to this node's handler
+ * (local recipients get it without a Redis round trip, and still get it while Redis is down); then:
+ *  - a user message goes to the inbox stream of every other live node holding the user, found through
+ *    presence (cached for QoS 0, read fresh for QoS 1);
+ *  - a topic or control message goes to the broadcast stream, which every node reads through its own
+ *    consumer group (a node skips the entries it wrote itself).
+ * Items published to the same stream in one event-loop turn travel as one entry (one XADD, one XACK;
+ * envelope-codec.ts), so the per-message cost is an encode and a share of a round trip.
+ */
+import type { Bus, BusHandler, ControlMessage, Envelope } from '../bus/bus.js';
+import { ReplyCode, RequestError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { decodeBatch, encodeItem, ITEM_CONTROL, ITEM_TOPIC, ITEM_USER } from './envelope-codec.js';
+import { GroupReader, type StreamEntry } from './group-reader.js';
+import { INBOX_GROUP, type ClusterKeys } from './keys.js';
+import type { RedisLink } from './redis-link.js';
+import type { RedisPresence } from './redis-presence.js';
+
+/** Constructor options of RedisStreamsBus. */
+export interface RedisStreamsBusOptions {
+  link: RedisLink;
+  keys: ClusterKeys;
+  nodeId: string;
+  presence: RedisPresence;
+  readBatch: number;
+  /** How long one XREADGROUP blocks; bounds how long close() waits for a reader. */
+  blockMs: number;
+  /** Approximate MAXLEN on every XADD: the safety cap (docs/cluster.md, "Trimming"). */
+  streamMaxLen: number;
+  logger: Logger;
+  onError: (op: string, err: unknown) => void;
+}
+
+/** Items moved, as plain numbers (flushed into Prometheus by the cluster sampler). */
+export interface BusCounters {
+  out: number;
+  in: number;
+  badEntries: number;
+  handlerErrors: number;
+}
+
+interface OutBatch {
+  parts: Buffer[];
+  items: number;
+  /**
+   * An inbox is only ever created by its owner (with its group): NOMKSTREAM, so a write racing the
+   * clean-up of a dead node's inbox cannot leave a stream that no group reads.
+   */
+  inbox: boolean;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Waiter {
+  env: Envelope;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+const FIELD_ORIGIN = 'o';
+const FIELD_BATCH = 'b';
+
+/** A Bus whose nodes meet in Redis. */
+export class RedisStreamsBus implements Bus {
+  readonly name = 'redis-streams';
+  readonly counters: BusCounters = { out: 0, in: 0, badEntries: 0, handlerErrors: 0 };
+  private readonly o: RedisStreamsBusOptions;
+  private handler: BusHandler | undefined;
+  private state: 'new' | 'started' | 'closed' = 'new';
+  private readers: GroupReader[] = [];
+  private blockingLinks: RedisLink[] = [];
+  private outbox = new Map<string, OutBatch>();
+  private flushScheduled = false;
+  private readonly inflightFlushes = new Set<Promise<void>>();
+  /** Per user: messages waiting for a presence look-up, in publish order. */
+  private readonly waiting = new Map<string, Waiter[]>();
+  private readonly flush = (): void => this.flushOutbox();
+
+  constructor(opts: RedisStreamsBusOptions) {
+    this.o = opts;
+  }
+
+  /** Creates this node's consumer groups and starts reading its inbox and the broadcast stream. */
+  async start(handler: BusHandler): Promise<void> {
+    if (this.state !== 'new') throw unavailable(`cannot start: already ${this.state}`);
+    this.handler = handler;
+    const { link, keys, nodeId, readBatch, blockMs, logger } = this.o;
+    const onError = this.o.onError;
+    try {
+      const [inboxLink, broadcastLink] = await Promise.all([
+        link.duplicate('inbox'),
+        link.duplicate('broadcast'),
+      ]);
+      this.blockingLinks = [inboxLink, broadcastLink];
+      const common = { link, consumer: nodeId, count: readBatch, blockMs, onError, logger };
+      this.readers = [
+        new GroupReader({
+          ...common,
+          blocking: inboxLink,
+          stream: keys.inbox(nodeId),
+          group: INBOX_GROUP,
+          createAt: '0',
+          onEntries: (entries) => this.onInbox(entries),
+        }),
+        new GroupReader({
+          ...common,
+          blocking: broadcastLink,
+          stream: keys.broadcast(),
+          group: keys.broadcastGroup(nodeId),
+          // A new node has no sessions that older broadcasts could concern.
+          createAt: '$',
+          onEntries: (entries) => this.onBroadcast(entries),
+        }),
+      ];
+      await Promise.all(this.readers.map((r) => r.start()));
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+    this.state = 'started';
+  }
+
+  publishToUser(env: Envelope): Promise<void> {
+    if (this.state !== 'started') return Promise.reject(this.notStarted());
+    this.deliverLocal(ITEM_USER, env);
+    const user = env.toUser;
+    if (env.qos === 0 && !this.waiting.has(user)) {
+      const nodes = this.o.presence.cachedNodes(user);
+      if (nodes !== undefined) return this.forward(env, nodes);
+    }
+    return new Promise<void>((resolve, reject) => {
+      const list = this.waiting.get(user);
+      if (list !== undefined) list.push({ env, resolve, reject });
+      else {
+        this.waiting.set(user, [{ env, resolve, reject }]);
+        this.lookUp(user);
+      }
+    });
+  }
+
+  publishToTopic(env: Envelope): Promise<void> {
+    if (this.state !== 'started') return Promise.reject(this.notStarted());
+    this.deliverLocal(ITEM_TOPIC, env);
+    return this.enqueue(this.o.keys.broadcast(), encodeItem(ITEM_TOPIC, env));
+  }
+
+  publishControl(msg: ControlMessage): Promise<void> {
+    if (this.state !== 'started') return Promise.reject(this.notStarted());
+    this.deliverLocal(ITEM_CONTROL, msg);
+    return this.enqueue(this.o.keys.broadcast(), encodeItem(ITEM_CONTROL, msg));
+  }
+
+  /**
+   * Routes a user message taken over from a dead node's inbox to wherever its user is now (this node
+   * included). Resolves once forwarded; offline users are skipped (they replay from the store).
+   */
+  async reroute(env: Envelope): Promise<void> {
+    if (this.state !== 'started') throw this.notStarted();
+    const nodes = await this.o.presence.lookupNodes(env.toUser);
+    if (nodes.includes(this.o.nodeId)) this.deliverLocal(ITEM_USER, env);
+    await this.forward(env, nodes);
+  }
+
+  /**
+   * Reads presence for the messages waiting on `user` (queued before the read was issued) and
+   * forwards them in order; messages queued meanwhile get a read of their own.
+   */
+  private lookUp(user: string): void {
+    const list = this.waiting.get(user)!;
+    const n = list.length;
+    const settle = (apply: (w: Waiter) => void): void => {
+      for (const w of list.splice(0, n)) apply(w);
+      if (list.length > 0) this.lookUp(user);
+      else this.waiting.delete(user);
+    };
+    this.o.presence.lookupNodes(user).then(
+      (nodes) =>
+        settle((w) => {
+          this.forward(w.env, nodes).then(w.resolve, w.reject);
+        }),
+      (err: unknown) => {
+        this.o.onError('presence', err);
+        // QoS 0 to a user with sessions here was delivered above; remote devices miss it (at most once).
+        const local = this.o.presence.hasLocal(user);
+        settle((w) => (w.env.qos === 0 && local ? w.resolve() : w.reject(unavailable('Redis unavailable'))));
+      },
+    );
+  }
+
+  /** To the inbox of each node in `nodes` other than this one. */
+  private forward(env: Envelope, nodes: readonly string[]): Promise<void> {
+    const self = this.o.nodeId;
+    let item: Buffer | null = null;
+    let first: Promise<void> | null = null;
+    let more: Promise<void>[] | null = null;
+    for (const node of nodes) {
+      if (node === self) continue;
+      item ??= encodeItem(ITEM_USER, env);
+      const p = this.enqueue(this.o.keys.inbox(node), item, true);
+      if (first === null) first = p;
+      else (more ??= [first]).push(p);
+    }
+    if (more !== null) return Promise.all(more).then(() => undefined);
+    return first ?? RESOLVED;
+  }
+
+  /** Adds an item to this turn's entry for `stream`; resolves when the entry is in Redis. */
+  private enqueue(stream: string, item: Buffer, inbox = false): Promise<void> {
+    let batch = this.outbox.get(stream);
+    if (batch === undefined) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => undefined); // callers that ignore the result must not cause unhandled rejections
+      batch = { parts: [], items: 0, inbox, promise, resolve, reject };
+      this.outbox.set(stream, batch);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // After every I/O callback of this loop turn: everything the turn published goes in one XADD.
+        setImmediate(this.flush);
+      }
+    }
+    batch.parts.push(item);
+    batch.items++;
+    return batch.promise;
+  }
+
+  private flushOutbox(): void {
+    this.flushScheduled = false;
+    const outbox = this.outbox;
+    if (outbox.size === 0) return;
+    this.outbox = new Map();
+    const { link, nodeId, streamMaxLen } = this.o;
+    for (const [stream, batch] of outbox) {
+      const body = batch.parts.length === 1 ? batch.parts[0]! : Buffer.concat(batch.parts);
+      const args = ['XADD', stream, 'MAXLEN', '~', String(streamMaxLen), '*', FIELD_ORIGIN, nodeId];
+      if (batch.inbox) args.splice(2, 0, 'NOMKSTREAM');
+      const p = link.call(stream, [...args, FIELD_BATCH, body]).then(
+        () => {
+          this.counters.out += batch.items;
+          batch.resolve();
+        },
+        (err: unknown) => {
+          this.o.onError('publish', err);
+          batch.reject(unavailable('Redis unavailable'));
+        },
+      );
+      this.inflightFlushes.add(p);
+      void p.then(() => this.inflightFlushes.delete(p));
+    }
+  }
+
+  private onInbox(entries: StreamEntry[]): void {
+    for (const entry of entries) this.handleEntry(entry, false);
+  }
+
+  private onBroadcast(entries: StreamEntry[]): void {
+    for (const entry of entries) this.handleEntry(entry, true);
+  }
+
+  private handleEntry(entry: StreamEntry, broadcast: boolean): void {
+    const body = entry.fields.get(FIELD_BATCH);
+    // Our own broadcasts were delivered here when published.
+    if (broadcast && entry.fields.get(FIELD_ORIGIN)?.toString() === this.o.nodeId) return;
+    let items;
+    try {
+      if (body === undefined) throw new Error('entry without a batch field');
+      items = decodeBatch(body);
+    } catch (err) {
+      this.counters.badEntries++;
+      this.o.logger.error({ err, id: entry.id }, 'dropping a malformed cluster stream entry');
+      return;
+    }
+    for (const item of items) {
+      this.counters.in++;
+      if (item.kind === ITEM_CONTROL) this.deliverLocal(ITEM_CONTROL, item.msg);
+      else this.deliverLocal(item.kind, item.env);
+    }
+  }
+
+  private deliverLocal(kind: number, msg: Envelope | ControlMessage): void {
+    const h = this.handler;
+    if (h === undefined) return;
+    try {
+      if (kind === ITEM_USER) h.onUserMessage(msg as Envelope);
+      else if (kind === ITEM_TOPIC) h.onTopicMessage(msg as Envelope);
+      else h.onControl(msg as ControlMessage);
+    } catch (err) {
+      this.counters.handlerErrors++;
+      this.o.logger.error({ err }, 'bus handler failed');
+    }
+  }
+
+  /**
+   * Stops reading, sends what this turn queued and waits for it. Publishing afterwards rejects with
+   * 107. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    this.flushOutbox();
+    const readers = this.readers;
+    this.readers = [];
+    const closing = readers.map((r) => r.close());
+    // Destroying the blocking connections ends reads blocked in Redis at once.
+    for (const l of this.blockingLinks) l.destroy();
+    this.blockingLinks = [];
+    await Promise.all(closing);
+    await Promise.allSettled([...this.inflightFlushes]);
+    for (const list of this.waiting.values()) for (const w of list) w.reject(unavailable('bus closed'));
+    this.waiting.clear();
+    this.handler = undefined;
+  }
+
+  private notStarted(): RequestError {
+    return unavailable(this.state === 'new' ? 'publish before start()' : 'publish after close()');
+  }
+}
+
+function unavailable(why: string): RequestError {
+  return new RequestError(ReplyCode.UNAVAILABLE, `redis bus: ${why}`, {
+    retryable: true,
+    retryAfterMs: 1000,
+  });
+}

@@ -1,0 +1,121 @@
+/**
+ * Shared pieces of the cluster integration tests: real `ferry start --redis ...` processes on one
+ * real redis-server, and a receiver that acks every QoS-1 delivery and remembers them by seq.
+ */
+import type { Frame } from '../../../src/protocol/codec.js';
+import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
+import { WireClient } from '../../helpers/wire-client.js';
+
+export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const text = (b: Uint8Array | null | undefined): string =>
+  new TextDecoder().decode(b ?? new Uint8Array());
+
+/** A gateway node joined to the cluster at `redisFlags` (e.g. ['--redis', url]), short failure timers. */
+export function startNode(
+  redisFlags: string[],
+  nodeId: string,
+  extra: string[] = [],
+): Promise<GatewayProcess> {
+  return GatewayProcess.start([
+    ...redisFlags,
+    '--node-id',
+    nodeId,
+    '--redis-liveness-ttl',
+    '1s',
+    '--redis-claim-idle',
+    '300ms',
+    ...extra,
+  ]);
+}
+
+/** Logs `user` (device `deviceId`) in at `url`. */
+export async function login(url: string, user: string, deviceId = 'd1', lastSeq = 0): Promise<WireClient> {
+  return WireClient.login(url, await testToken(user), { deviceId, lastSeq });
+}
+
+/** Sends a QoS-1 message and resolves with its SendAck or Error frame. */
+export async function sendQos1(
+  c: WireClient,
+  toUser: string,
+  payload: string,
+  clientMsgId: string,
+): Promise<Frame> {
+  const id = c.send({ send: { toUser, payload: bytes(payload), qos: 1, clientMsgId } });
+  return c.next((f) => f.id === id && (f.body === 'sendAck' || f.body === 'error'), 10_000);
+}
+
+/**
+ * Sends until acked, retrying (same clientMsgId, so the store dedups) while the answer is a
+ * retryable error; returns the acked seq.
+ */
+export async function sendUntilAcked(
+  c: WireClient,
+  toUser: string,
+  payload: string,
+  clientMsgId: string,
+): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const f = await sendQos1(c, toUser, payload, clientMsgId);
+    if (f.body === 'sendAck') return Number(f.sendAck!.seq);
+    if (!f.error?.retryable || attempt > 200)
+      throw new Error(`send failed: ${f.error?.code} ${f.error?.message}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Receives user deliveries on a connection, acks each QoS-1 one, records payload by seq. */
+export class Receiver {
+  readonly bySeq = new Map<number, string>();
+  /** Every QoS-1 delivery seen, duplicates included. */
+  deliveries = 0;
+  lastSeq = 0;
+  private client: WireClient | null = null;
+
+  attach(c: WireClient): void {
+    this.client = c;
+    const take = (): void => {
+      for (;;) {
+        const i = c.frames.findIndex((f) => f.body === 'deliver' && f.deliver?.qos === 1);
+        if (i < 0) break;
+        const d = c.frames.splice(i, 1)[0]!.deliver!;
+        const seq = Number(d.seq);
+        this.deliveries++;
+        this.bySeq.set(seq, text(d.payload));
+        this.lastSeq = Math.max(this.lastSeq, seq);
+        c.send({ ack: { seq } });
+      }
+    };
+    const poll = setInterval(() => {
+      if (this.client !== c || c.closed) clearInterval(poll);
+      take();
+    }, 5);
+  }
+}
+
+/** Reads one counter or gauge from a node's /metrics (summing over labels matching `labels`). */
+export async function metricValue(gw: GatewayProcess, name: string, labels = ''): Promise<number> {
+  const body = (await gw.admin('/metrics')).body;
+  let sum = 0;
+  for (const line of body.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const rest = line.slice(name.length);
+    if (!(rest.startsWith(' ') || rest.startsWith('{'))) continue;
+    if (labels !== '' && !rest.includes(labels)) continue;
+    sum += Number(line.split(' ').pop());
+  }
+  return sum;
+}
+
+/**
+ * Waits until `asker`'s node sees `userId` online. A login's presence write is not awaited before
+ * AuthResult, so a QoS-0 message sent the instant a user logs in elsewhere may find no one (at most once).
+ */
+export async function waitPresent(asker: WireClient, userId: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const id = asker.send({ presenceQuery: { userIds: [userId] } });
+    const r = await asker.next((f) => f.id === id);
+    if ((r.presenceResult?.users?.[0]?.devices ?? []).length > 0) return;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+  throw new Error(`${userId} never showed up in presence`);
+}

@@ -1,0 +1,69 @@
+/**
+ * Cluster nodes for the conformance suites and unit tests: real ClusterNode instances (Redis link,
+ * liveness, presence, Redis Streams bus) on a real redis-server, each fixture under its own key
+ * prefix so tests never see each other's keys.
+ */
+import { randomBytes } from 'node:crypto';
+import { ClusterNode } from '../../../src/cluster/cluster-node.js';
+import { defaultConfig, type FerryConfig } from '../../../src/config-types.js';
+import { silentLogger } from '../../../src/observability/logger.js';
+import { Metrics } from '../../../src/observability/metrics.js';
+
+/** Where the test Redis is: a single URL or cluster seed nodes. */
+export interface RedisTarget {
+  url?: string;
+  cluster?: string[];
+}
+
+/** Redis settings for a fixture: a fresh key prefix, short timers. */
+export function redisConfig(
+  target: RedisTarget,
+  over: Partial<FerryConfig['redis']> = {},
+): FerryConfig['redis'] {
+  return {
+    ...defaultConfig().redis,
+    url: target.url ?? '',
+    cluster: (target.cluster ?? []).join(','),
+    keyPrefix: `t${randomBytes(4).toString('hex')}`,
+    livenessTtlMs: 3000,
+    claimIdleMs: 200,
+    ...over,
+  };
+}
+
+/** Starts `count` cluster nodes sharing one prefix; node ids are `<tag>-<i>`. */
+export async function startNodes(
+  target: RedisTarget,
+  count: number,
+  over: Partial<FerryConfig['redis']> = {},
+): Promise<ClusterNode[]> {
+  const redis = redisConfig(target, over);
+  const tag = randomBytes(3).toString('hex');
+  const nodes: ClusterNode[] = [];
+  for (let i = 0; i < count; i++) {
+    nodes.push(
+      await ClusterNode.start({
+        redis,
+        nodeId: `${tag}-${i}`,
+        logger: silentLogger(),
+        metrics: new Metrics({ defaultMetrics: false }),
+      }),
+    );
+  }
+  return nodes;
+}
+
+/** Marks node ids that are not real nodes (entries in test data) as alive for a minute. */
+export async function markAlive(node: ClusterNode, nodeIds: string[]): Promise<void> {
+  for (const id of nodeIds)
+    await node.link.call(node.keys.alive(id), ['SET', node.keys.alive(id), '1', 'PX', '60000']);
+}
+
+/** Closes presence and the node of each (the buses are closed by the suites). */
+export async function closeNodes(nodes: ClusterNode[]): Promise<void> {
+  for (const n of nodes) {
+    await n.bus.close();
+    await n.presence.close();
+    await n.close(true);
+  }
+}
