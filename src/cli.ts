@@ -32,7 +32,7 @@ export interface CliIo {
   exit: (code: number) => void;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  onSignal: (signal: 'SIGTERM' | 'SIGINT', handler: (signal: string) => void) => void;
+  onSignal: (signal: 'SIGTERM' | 'SIGINT' | 'SIGHUP', handler: (signal: string) => void) => void;
 }
 
 /** Exit code for invalid configuration and command-line usage. */
@@ -172,7 +172,7 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
 
   let gateway: Gateway;
   try {
-    gateway = await Gateway.start(config, { logger });
+    gateway = await Gateway.start(config, { logger, reloadConfig: () => loadConfig(loadOpts) });
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     logger.fatal({ err }, 'start failed');
@@ -210,6 +210,15 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
   };
   io.onSignal('SIGTERM', onSignal);
   io.onSignal('SIGINT', onSignal);
+  // SIGHUP: re-read the configuration and swap in its service routes (docs/upstreams.md); a bad file
+  // is logged and the running table stays.
+  io.onSignal('SIGHUP', () => {
+    gateway.reloadRoutes().then(
+      (routes) => logger.info({ routes }, 'routes reloaded (SIGHUP)'),
+      (err: unknown) =>
+        logger.error({ err: err instanceof Error ? err.message : err }, 'routes reload failed'),
+    );
+  });
   // The banner comes last: whoever waits for it (a supervisor, a test) may signal at once.
   io.stderr(
     formatBanner({

@@ -7,6 +7,7 @@ import { registerWebTransportRoutes } from './admin/webtransport-routes.js';
 import { remoteAuthenticator, startAccess, type StartedAccess } from './access/access-node.js';
 import type { AccessClient } from './access/client.js';
 import { MemorySessionTokenStore, type SessionTokenStore } from './access/session-token-store.js';
+import { RedisSessionTokenStore } from './access/redis-session-token-store.js';
 import { SessionAwareAuthenticator } from './access/session-tokens.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { JwtAuthenticator } from './auth/jwt/jwt-authenticator.js';
@@ -112,13 +113,6 @@ export class Gateway {
     const role = config.access.role;
     if (role === 'access') config.ws.enabled = config.tcp.enabled = config.wt.enabled = false;
     if (role === 'message') config.grpc.enabled = false;
-    this.sessionTokens = new MemorySessionTokenStore();
-    let authenticator: Authenticator = new SessionAwareAuthenticator(verifier, this.sessionTokens);
-    if (role === 'message') {
-      const remote = await remoteAuthenticator(config, log);
-      this.accessClient = remote.client;
-      authenticator = remote.authenticator;
-    }
     if (clusterEnabled(config)) {
       const cluster = await ClusterNode.start({ redis: config.redis, nodeId, logger: log, metrics });
       this.cluster = cluster;
@@ -136,6 +130,23 @@ export class Gateway {
         onError: (err, channel) => log.error({ err, channel }, 'bus handler failed'),
       });
       this.presence = new MemoryPresence();
+    }
+    // In a cluster, login sessions and revocations live in Redis: a Logout through any node is refused
+    // at every node (docs/access-api.md, "Cluster").
+    this.sessionTokens =
+      this.cluster !== null
+        ? new RedisSessionTokenStore({
+            link: this.cluster.link,
+            keyPrefix: config.redis.keyPrefix,
+            logger: componentLogger(log, 'access'),
+            onError: () => metrics.clusterRedisErrors.inc({ op: 'session-tokens' }),
+          })
+        : new MemorySessionTokenStore();
+    let authenticator: Authenticator = new SessionAwareAuthenticator(verifier, this.sessionTokens);
+    if (role === 'message') {
+      const remote = await remoteAuthenticator(config, log);
+      this.accessClient = remote.client;
+      authenticator = remote.authenticator;
     }
     const registry = new SessionRegistry({ nodeId, presence: this.presence, logger: log });
     const router = new Router({ nodeId, store: this.store, bus: this.bus, registry, metrics, logger: log });
@@ -197,6 +208,8 @@ export class Gateway {
     }
     if (config.wt.enabled) await this.startWebTransport(onConnection);
     if (config.grpc.enabled) {
+      const upstreams = this.upstreams;
+      const callerAuth = new CallerAuth(await callerKeys(config, log));
       this.access = await startAccess({
         config,
         nodeId,
@@ -211,9 +224,10 @@ export class Gateway {
           return { connections: s.connections.total, users: s.users };
         },
         logger: log,
+        // Before the port is bound, so server reflection lists ferry.upstream.v1.Upstream too.
+        addServices: (server) => upstreams.registerOn(server, callerAuth),
       });
       this.addresses.grpc = this.access.address;
-      this.upstreams.registerOn(this.access.server, new CallerAuth(await callerKeys(config, log)));
     }
     if (config.admin.enabled) {
       this.admin = new AdminServer({

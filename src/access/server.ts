@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
+import type { MessageTypeDefinition, PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Presence } from '../bus/presence.js';
@@ -52,6 +53,9 @@ export class AccessServer {
   private readonly health = new HealthImplementation({ '': 'SERVING', [ACCESS_SERVICE_NAME]: 'SERVING' });
   private readonly auth: CallerAuth;
   private readonly streams = new Set<() => void>();
+  /** Services added besides AccessGateway, for reflection. */
+  private readonly extraServices: grpc.ServiceDefinition[] = [];
+  private listening = false;
   private closed = false;
 
   constructor(
@@ -68,12 +72,16 @@ export class AccessServer {
     });
     this.server.addService(accessServiceDefinition(), this.handlers());
     this.health.addToServer(this.server);
-    new ReflectionService(accessPackageDefinition()).addToServer(this.server);
   }
 
-  /** Binds `host:port` (0 = any free port); resolves with the bound address. */
+  /**
+   * Binds `host:port` (0 = any free port); resolves with the bound address. Reflection is added here,
+   * built from every service added so far: it indexes its descriptors once, when it is created.
+   */
   async listen(): Promise<{ host: string; port: number }> {
     const { host, port } = this.opts;
+    this.listening = true;
+    new ReflectionService(reflectedPackages(this.extraServices)).addToServer(this.server);
     const creds = await this.credentials();
     const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
     const bound = await new Promise<number>((resolve, reject) =>
@@ -82,9 +90,14 @@ export class AccessServer {
     return { host, port: bound };
   }
 
-  /** Adds another service on this port (the business-service `Upstream`, issue 7); before or after listen. */
+  /**
+   * Adds another service on this port (the business-service `Upstream`, issue 7). Only before listen():
+   * a service added later would be served but missing from server reflection.
+   */
   addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    if (this.listening) throw new Error('AccessServer.addService must be called before listen()');
     this.server.addService(definition, implementation);
+    this.extraServices.push(definition);
   }
 
   /** Health turns NOT_SERVING (drain): load balancers stop sending new calls. */
@@ -177,6 +190,23 @@ export class AccessServer {
       call.emit('error', toServiceError(err));
     }
   }
+}
+
+/**
+ * What reflection indexes: the AccessGateway package plus the file descriptors of every added service
+ * (proto-loader puts them on each method's message types; reflection reads only `fileDescriptorProtos`
+ * and de-duplicates files by name).
+ */
+function reflectedPackages(services: grpc.ServiceDefinition[]): PackageDefinition {
+  const out: PackageDefinition = { ...accessPackageDefinition() };
+  services.forEach((service, i) => {
+    Object.values(service).forEach((method, j) => {
+      const m = method as { requestType?: MessageTypeDefinition; responseType?: MessageTypeDefinition };
+      if (m.requestType !== undefined) out[`$extra.${i}.${j}.req`] = m.requestType;
+      if (m.responseType !== undefined) out[`$extra.${i}.${j}.res`] = m.responseType;
+    });
+  });
+  return out;
 }
 
 function deadlinePassed(deadline: grpc.Deadline): boolean {

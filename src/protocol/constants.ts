@@ -65,6 +65,8 @@ export const BODY_FIELD_NUMBERS = {
   reply: 23,
   error: 24,
   disconnect: 25,
+  serviceRequest: 26,
+  serviceAck: 27,
 } as const;
 
 /** §3.1: the Frame field number of the request id. */

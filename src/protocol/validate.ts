@@ -49,6 +49,7 @@ export const CLIENT_BODIES: ReadonlySet<FrameBody> = new Set<FrameBody>([
   'publish',
   'presenceQuery',
   'disconnect',
+  'serviceRequest',
 ]);
 
 /**
@@ -132,8 +133,25 @@ export function validateClientFrame(frame: Frame, limits: ValidationLimits): voi
       checkMaxBytes('disconnect.reason', frame.disconnect?.reason ?? '', MAX_DISCONNECT_REASON_BYTES);
       return;
     }
+    case 'serviceRequest': {
+      const b = frame.serviceRequest ?? {};
+      if ((b.type ?? 0) === 0) throw badRequest('service_request.type must be non-zero');
+      const payloadBytes = b.payload?.length ?? 0;
+      if (payloadBytes > limits.maxPayloadBytes) {
+        throw new RequestError(
+          ReplyCode.PAYLOAD_TOO_LARGE,
+          `service_request.payload is ${payloadBytes} bytes; the limit is ${limits.maxPayloadBytes}`,
+        );
+      }
+      const msgId = b.msgId ?? '';
+      if (msgId === '') throw badRequest('service_request.msg_id is required');
+      checkMaxBytes('service_request.msg_id', msgId, MAX_CLIENT_MSG_ID_BYTES);
+      checkNoControl('service_request.msg_id', msgId);
+      return;
+    }
     case 'authResult':
     case 'sendAck':
+    case 'serviceAck':
     case 'deliver':
     case 'presenceResult':
     case 'reply':

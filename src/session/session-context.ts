@@ -14,6 +14,7 @@ import { encodeFrame, encodeFramePrefixed, type FrameInit } from '../protocol/co
 import { validationLimits, type ValidationLimits } from '../protocol/validate.js';
 import type { MessageRouter } from '../routing/router.js';
 import type { MessageStore } from '../store/message-store.js';
+import type { ServiceRouter } from '../upstream/service-router.js';
 import type { Framing, TransportKind } from '../transport/transport.js';
 import { PRIORITY_EPHEMERAL, type QueueSettings } from './outbound-queue.js';
 import type { RateLimits } from './rate-limiter.js';
@@ -83,6 +84,8 @@ export interface SessionServices {
   metrics: Metrics;
   logger: Logger;
   now: () => number;
+  /** Routes ServiceRequest frames to business services; absent = none configured (102 NOT_FOUND). */
+  services?: ServiceRouter | null;
 }
 
 /** Shared state of all sessions of one gateway. Built by the SessionManager. */
@@ -101,6 +104,7 @@ export class SessionContext {
 
   readonly authenticator: Authenticator;
   readonly router: MessageRouter;
+  readonly services: ServiceRouter | null;
   readonly store: MessageStore;
   readonly presence: Presence;
   readonly registry: SessionRegistry;
@@ -155,6 +159,7 @@ export class SessionContext {
     };
     this.authenticator = s.authenticator;
     this.router = s.router;
+    this.services = s.services ?? null;
     this.store = s.store;
     this.presence = s.presence;
     this.registry = s.registry;

@@ -19,6 +19,7 @@ import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { MessageRouter } from '../routing/router.js';
 import type { MessageStore } from '../store/message-store.js';
+import type { ServiceRouter } from '../upstream/service-router.js';
 import { IGNORE_HANDLER, type Connection, type TransportKind } from '../transport/transport.js';
 import type { SessionRegistry } from './registry.js';
 import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS } from './session-context.js';
@@ -36,6 +37,8 @@ export interface SessionManagerDeps {
   presence: Presence;
   metrics: Metrics;
   logger: Logger;
+  /** Routes ServiceRequest frames to business services (docs/upstreams.md); absent = none. */
+  services?: ServiceRouter | null;
   /** Clock (ms since the epoch). Default Date.now. */
   now?: () => number;
   /** Period of the shared sweep. Default 1000; 0 = no timer (tests call `sweep()`). */

@@ -14,6 +14,7 @@ export interface RequestHost {
   readonly ctx: SessionContext;
   readonly userId: string;
   readonly deviceId: string;
+  readonly sessionId: string;
   /** Sends a control-priority frame (no-op once the session is closing). */
   sendFrame(frame: FrameInit): void;
   /** Sends an Error frame for request `id`; non-RequestErrors become 100 INTERNAL. */
@@ -54,6 +55,24 @@ export function handlePublish(host: RequestHost, frame: Frame): void {
     ephemeral: b.ephemeral === true,
   });
   answerAccepted(host, frame.id, qos, clientMsgId, accepted);
+}
+
+/**
+ * ServiceRequest -> the configured ServiceRouter (docs/upstreams.md); ServiceAck once the service's
+ * upstream holds it, else the router's RequestError (102 no route, 109 BUSY, 107 UNAVAILABLE).
+ */
+export function handleServiceRequest(host: RequestHost, frame: Frame): void {
+  const b = frame.serviceRequest!;
+  refuseWhileDraining(host.ctx);
+  const router = host.ctx.services;
+  const type = b.type ?? 0;
+  if (router === null) throw new RequestError(ReplyCode.NOT_FOUND, `no service route for type ${type}`);
+  const msgId = b.msgId ?? '';
+  const id = frame.id;
+  router.route(host, { type, payload: b.payload ?? EMPTY, msgId }).then(
+    (r) => host.sendFrame({ id, serviceAck: { msgId, service: r.service, duplicate: r.duplicate } }),
+    (err: unknown) => host.sendError(id, err),
+  );
 }
 
 /** PresenceQuery -> PresenceResult, one entry per asked user, in the order asked. */

@@ -27,7 +27,13 @@ import type { RegisteredSession } from './registry.js';
 import type { SessionContext } from './session-context.js';
 import { SessionDelivery } from './session-delivery.js';
 import { STATE_AUTHENTICATING, STATE_CLOSED, STATE_CLOSING, STATE_OPEN } from './session-output.js';
-import { handlePresenceQuery, handlePublish, handleSend, type RequestHost } from './session-requests.js';
+import {
+  handlePresenceQuery,
+  handlePublish,
+  handleSend,
+  handleServiceRequest,
+  type RequestHost,
+} from './session-requests.js';
 
 /** The manager's bookkeeping hooks. */
 export interface SessionOwner {
@@ -374,6 +380,9 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
         return;
       case 'presenceQuery':
         handlePresenceQuery(this, frame);
+        return;
+      case 'serviceRequest':
+        handleServiceRequest(this, frame);
         return;
       case 'authenticate':
         throw new RequestError(ReplyCode.ALREADY_AUTHENTICATED, 'this connection is already authenticated');

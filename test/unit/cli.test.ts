@@ -281,7 +281,10 @@ describe('ferry CLI', () => {
       expect(out.stderr).to.include('Ferry node cli-node is running');
       expect(out.stderr).to.include(`development HS256 secret ${join(dataDir, 'dev-secret')}`);
       expect(out.stderr).to.include(`npx ferry token --user alice --data-dir ${dataDir}`);
-      expect([...out.signals.keys()].sort()).to.deep.equal(['SIGINT', 'SIGTERM']);
+      // SIGHUP reloads the service route table (docs/upstreams.md); the others drain.
+      expect([...out.signals.keys()].sort()).to.deep.equal(['SIGHUP', 'SIGINT', 'SIGTERM']);
+      out.signals.get('SIGHUP')?.('SIGHUP'); // reloads routes, does not drain
+      expect(out.exits).to.deep.equal([]);
 
       out.signals.get('SIGTERM')?.('SIGTERM');
       await waitFor(() => out.exits.length > 0, 15_000 * SLOW);

@@ -77,8 +77,14 @@ export namespace ferry {
             /** Frame disconnect. */
             disconnect?: (ferry.v1.Disconnect.$Properties|null);
 
+            /** Frame serviceRequest. */
+            serviceRequest?: (ferry.v1.ServiceRequest.$Properties|null);
+
+            /** Frame serviceAck. */
+            serviceAck?: (ferry.v1.ServiceAck.$Properties|null);
+
             /** Frame body. */
-            body?: ("authenticate"|"authResult"|"send"|"sendAck"|"deliver"|"ack"|"ping"|"pong"|"subscribe"|"unsubscribe"|"publish"|"presenceQuery"|"presenceResult"|"reply"|"error"|"disconnect");
+            body?: ("authenticate"|"authResult"|"send"|"sendAck"|"deliver"|"ack"|"ping"|"pong"|"subscribe"|"unsubscribe"|"publish"|"presenceQuery"|"presenceResult"|"reply"|"error"|"disconnect"|"serviceRequest"|"serviceAck");
 
             /**
              * Creates a new Frame instance using the specified properties.
@@ -170,8 +176,14 @@ export namespace ferry {
                 /** Frame disconnect */
                 disconnect?: (ferry.v1.Disconnect.$Properties|null);
 
+                /** Frame serviceRequest */
+                serviceRequest?: (ferry.v1.ServiceRequest.$Properties|null);
+
+                /** Frame serviceAck */
+                serviceAck?: (ferry.v1.ServiceAck.$Properties|null);
+
                 /** Frame body */
-                body?: ("authenticate"|"authResult"|"send"|"sendAck"|"deliver"|"ack"|"ping"|"pong"|"subscribe"|"unsubscribe"|"publish"|"presenceQuery"|"presenceResult"|"reply"|"error"|"disconnect");
+                body?: ("authenticate"|"authResult"|"send"|"sendAck"|"deliver"|"ack"|"ping"|"pong"|"subscribe"|"unsubscribe"|"publish"|"presenceQuery"|"presenceResult"|"reply"|"error"|"disconnect"|"serviceRequest"|"serviceAck");
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];
@@ -196,9 +208,11 @@ export namespace ferry {
               reply?: ferry.v1.Reply.$Shape|null;
               error?: ferry.v1.Error.$Shape|null;
               disconnect?: ferry.v1.Disconnect.$Shape|null;
+              serviceRequest?: ferry.v1.ServiceRequest.$Shape|null;
+              serviceAck?: ferry.v1.ServiceAck.$Shape|null;
               $unknowns?: Uint8Array[];
             } & (
-              ({ body?: undefined; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "authenticate"; authenticate: ferry.v1.Authenticate.$Shape; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "authResult"; authenticate?: null; authResult: ferry.v1.AuthResult.$Shape; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "send"; authenticate?: null; authResult?: null; send: ferry.v1.Send.$Shape; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "sendAck"; authenticate?: null; authResult?: null; send?: null; sendAck: ferry.v1.SendAck.$Shape; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "deliver"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver: ferry.v1.Deliver.$Shape; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "ack"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack: ferry.v1.Ack.$Shape; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "ping"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping: ferry.v1.Ping.$Shape; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "pong"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong: ferry.v1.Pong.$Shape; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "subscribe"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe: ferry.v1.Subscribe.$Shape; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "unsubscribe"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe: ferry.v1.Unsubscribe.$Shape; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "publish"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish: ferry.v1.Publish.$Shape; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "presenceQuery"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery: ferry.v1.PresenceQuery.$Shape; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "presenceResult"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult: ferry.v1.PresenceResult.$Shape; reply?: null; error?: null; disconnect?: null }|{ body?: "reply"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply: ferry.v1.Reply.$Shape; error?: null; disconnect?: null }|{ body?: "error"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error: ferry.v1.Error.$Shape; disconnect?: null }|{ body?: "disconnect"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect: ferry.v1.Disconnect.$Shape })
+              ({ body?: undefined; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "authenticate"; authenticate: ferry.v1.Authenticate.$Shape; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "authResult"; authenticate?: null; authResult: ferry.v1.AuthResult.$Shape; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "send"; authenticate?: null; authResult?: null; send: ferry.v1.Send.$Shape; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "sendAck"; authenticate?: null; authResult?: null; send?: null; sendAck: ferry.v1.SendAck.$Shape; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "deliver"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver: ferry.v1.Deliver.$Shape; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "ack"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack: ferry.v1.Ack.$Shape; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "ping"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping: ferry.v1.Ping.$Shape; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "pong"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong: ferry.v1.Pong.$Shape; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "subscribe"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe: ferry.v1.Subscribe.$Shape; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "unsubscribe"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe: ferry.v1.Unsubscribe.$Shape; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "publish"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish: ferry.v1.Publish.$Shape; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "presenceQuery"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery: ferry.v1.PresenceQuery.$Shape; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "presenceResult"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult: ferry.v1.PresenceResult.$Shape; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "reply"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply: ferry.v1.Reply.$Shape; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "error"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error: ferry.v1.Error.$Shape; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "disconnect"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect: ferry.v1.Disconnect.$Shape; serviceRequest?: null; serviceAck?: null }|{ body?: "serviceRequest"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest: ferry.v1.ServiceRequest.$Shape; serviceAck?: null }|{ body?: "serviceAck"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck: ferry.v1.ServiceAck.$Shape })
             );
         }
 
@@ -1776,6 +1790,174 @@ export namespace ferry {
 
             /** Shape of a Disconnect. */
             type $Shape = ferry.v1.Disconnect.$Properties;
+        }
+
+        /**
+         * Properties of a ServiceRequest.
+         * @deprecated Use ferry.v1.ServiceRequest.$Properties instead.
+         */
+        interface IServiceRequest extends ferry.v1.ServiceRequest.$Properties {
+        }
+
+        /** Represents a ServiceRequest. */
+        class ServiceRequest {
+
+            /**
+             * Constructs a new ServiceRequest.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: ferry.v1.ServiceRequest.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ServiceRequest type. */
+            type: number;
+
+            /** ServiceRequest payload. */
+            payload: Uint8Array;
+
+            /** ServiceRequest msgId. */
+            msgId: string;
+
+            /**
+             * Creates a new ServiceRequest instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ServiceRequest instance
+             */
+            static create(properties: ferry.v1.ServiceRequest.$Shape): ferry.v1.ServiceRequest & ferry.v1.ServiceRequest.$Shape;
+            static create(properties?: ferry.v1.ServiceRequest.$Properties): ferry.v1.ServiceRequest;
+
+            /**
+             * Encodes the specified ServiceRequest message. Does not implicitly {@link ferry.v1.ServiceRequest.verify|verify} messages.
+             * @param message ServiceRequest message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: ferry.v1.ServiceRequest.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ServiceRequest message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {ferry.v1.ServiceRequest & ferry.v1.ServiceRequest.$Shape} ServiceRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): ferry.v1.ServiceRequest & ferry.v1.ServiceRequest.$Shape;
+
+            /**
+             * Gets the type url for ServiceRequest
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ServiceRequest {
+
+            /** Properties of a ServiceRequest. */
+            interface $Properties {
+
+                /** ServiceRequest type */
+                type?: (number|null);
+
+                /** ServiceRequest payload */
+                payload?: (Uint8Array|null);
+
+                /** ServiceRequest msgId */
+                msgId?: (string|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ServiceRequest. */
+            type $Shape = ferry.v1.ServiceRequest.$Properties;
+        }
+
+        /**
+         * Properties of a ServiceAck.
+         * @deprecated Use ferry.v1.ServiceAck.$Properties instead.
+         */
+        interface IServiceAck extends ferry.v1.ServiceAck.$Properties {
+        }
+
+        /** Represents a ServiceAck. */
+        class ServiceAck {
+
+            /**
+             * Constructs a new ServiceAck.
+             * @param [properties] Properties to set
+             */
+            constructor(properties?: ferry.v1.ServiceAck.$Properties);
+
+            /** Unknown fields preserved while decoding when enabled */
+            $unknowns?: Uint8Array[];
+
+            /** ServiceAck msgId. */
+            msgId: string;
+
+            /** ServiceAck service. */
+            service: string;
+
+            /** ServiceAck duplicate. */
+            duplicate: boolean;
+
+            /**
+             * Creates a new ServiceAck instance using the specified properties.
+             * @param [properties] Properties to set
+             * @returns ServiceAck instance
+             */
+            static create(properties: ferry.v1.ServiceAck.$Shape): ferry.v1.ServiceAck & ferry.v1.ServiceAck.$Shape;
+            static create(properties?: ferry.v1.ServiceAck.$Properties): ferry.v1.ServiceAck;
+
+            /**
+             * Encodes the specified ServiceAck message. Does not implicitly {@link ferry.v1.ServiceAck.verify|verify} messages.
+             * @param message ServiceAck message or plain object to encode
+             * @param [writer] Writer to encode to
+             * @returns Writer
+             */
+            static encode(message: ferry.v1.ServiceAck.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+
+            /**
+             * Decodes a ServiceAck message from the specified reader or buffer.
+             * @param reader Reader or buffer to decode from
+             * @param [length] Message length if known beforehand
+             * @returns {ferry.v1.ServiceAck & ferry.v1.ServiceAck.$Shape} ServiceAck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): ferry.v1.ServiceAck & ferry.v1.ServiceAck.$Shape;
+
+            /**
+             * Gets the type url for ServiceAck
+             * @param [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns The type url
+             */
+            static getTypeUrl(prefix?: string): string;
+        }
+
+        namespace ServiceAck {
+
+            /** Properties of a ServiceAck. */
+            interface $Properties {
+
+                /** ServiceAck msgId */
+                msgId?: (string|null);
+
+                /** ServiceAck service */
+                service?: (string|null);
+
+                /** ServiceAck duplicate */
+                duplicate?: (boolean|null);
+
+                /** Unknown fields preserved while decoding when enabled */
+                $unknowns?: Uint8Array[];
+            }
+
+            /** Shape of a ServiceAck. */
+            type $Shape = ferry.v1.ServiceAck.$Properties;
         }
     }
 }

@@ -48,7 +48,9 @@ export const ferry = $root.ferry = (() => {
              * @property {ferry.v1.Reply.$Properties|null} [reply] Frame reply
              * @property {ferry.v1.Error.$Properties|null} [error] Frame error
              * @property {ferry.v1.Disconnect.$Properties|null} [disconnect] Frame disconnect
-             * @property {"authenticate"|"authResult"|"send"|"sendAck"|"deliver"|"ack"|"ping"|"pong"|"subscribe"|"unsubscribe"|"publish"|"presenceQuery"|"presenceResult"|"reply"|"error"|"disconnect"} [body] Frame body
+             * @property {ferry.v1.ServiceRequest.$Properties|null} [serviceRequest] Frame serviceRequest
+             * @property {ferry.v1.ServiceAck.$Properties|null} [serviceAck] Frame serviceAck
+             * @property {"authenticate"|"authResult"|"send"|"sendAck"|"deliver"|"ack"|"ping"|"pong"|"subscribe"|"unsubscribe"|"publish"|"presenceQuery"|"presenceResult"|"reply"|"error"|"disconnect"|"serviceRequest"|"serviceAck"} [body] Frame body
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -80,9 +82,11 @@ export const ferry = $root.ferry = (() => {
              *   reply?: ferry.v1.Reply.$Shape|null;
              *   error?: ferry.v1.Error.$Shape|null;
              *   disconnect?: ferry.v1.Disconnect.$Shape|null;
+             *   serviceRequest?: ferry.v1.ServiceRequest.$Shape|null;
+             *   serviceAck?: ferry.v1.ServiceAck.$Shape|null;
              *   $unknowns?: Array.<Uint8Array>;
              * } & (
-             *   ({ body?: undefined; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "authenticate"; authenticate: ferry.v1.Authenticate.$Shape; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "authResult"; authenticate?: null; authResult: ferry.v1.AuthResult.$Shape; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "send"; authenticate?: null; authResult?: null; send: ferry.v1.Send.$Shape; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "sendAck"; authenticate?: null; authResult?: null; send?: null; sendAck: ferry.v1.SendAck.$Shape; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "deliver"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver: ferry.v1.Deliver.$Shape; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "ack"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack: ferry.v1.Ack.$Shape; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "ping"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping: ferry.v1.Ping.$Shape; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "pong"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong: ferry.v1.Pong.$Shape; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "subscribe"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe: ferry.v1.Subscribe.$Shape; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "unsubscribe"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe: ferry.v1.Unsubscribe.$Shape; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "publish"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish: ferry.v1.Publish.$Shape; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "presenceQuery"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery: ferry.v1.PresenceQuery.$Shape; presenceResult?: null; reply?: null; error?: null; disconnect?: null }|{ body?: "presenceResult"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult: ferry.v1.PresenceResult.$Shape; reply?: null; error?: null; disconnect?: null }|{ body?: "reply"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply: ferry.v1.Reply.$Shape; error?: null; disconnect?: null }|{ body?: "error"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error: ferry.v1.Error.$Shape; disconnect?: null }|{ body?: "disconnect"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect: ferry.v1.Disconnect.$Shape })
+             *   ({ body?: undefined; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "authenticate"; authenticate: ferry.v1.Authenticate.$Shape; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "authResult"; authenticate?: null; authResult: ferry.v1.AuthResult.$Shape; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "send"; authenticate?: null; authResult?: null; send: ferry.v1.Send.$Shape; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "sendAck"; authenticate?: null; authResult?: null; send?: null; sendAck: ferry.v1.SendAck.$Shape; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "deliver"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver: ferry.v1.Deliver.$Shape; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "ack"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack: ferry.v1.Ack.$Shape; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "ping"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping: ferry.v1.Ping.$Shape; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "pong"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong: ferry.v1.Pong.$Shape; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "subscribe"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe: ferry.v1.Subscribe.$Shape; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "unsubscribe"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe: ferry.v1.Unsubscribe.$Shape; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "publish"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish: ferry.v1.Publish.$Shape; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "presenceQuery"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery: ferry.v1.PresenceQuery.$Shape; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "presenceResult"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult: ferry.v1.PresenceResult.$Shape; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "reply"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply: ferry.v1.Reply.$Shape; error?: null; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "error"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error: ferry.v1.Error.$Shape; disconnect?: null; serviceRequest?: null; serviceAck?: null }|{ body?: "disconnect"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect: ferry.v1.Disconnect.$Shape; serviceRequest?: null; serviceAck?: null }|{ body?: "serviceRequest"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest: ferry.v1.ServiceRequest.$Shape; serviceAck?: null }|{ body?: "serviceAck"; authenticate?: null; authResult?: null; send?: null; sendAck?: null; deliver?: null; ack?: null; ping?: null; pong?: null; subscribe?: null; unsubscribe?: null; publish?: null; presenceQuery?: null; presenceResult?: null; reply?: null; error?: null; disconnect?: null; serviceRequest?: null; serviceAck: ferry.v1.ServiceAck.$Shape })
              * )} ferry.v1.Frame.$Shape
              */
 
@@ -237,17 +241,33 @@ export const ferry = $root.ferry = (() => {
              */
             Frame.prototype.disconnect = null;
 
+            /**
+             * Frame serviceRequest.
+             * @member {ferry.v1.ServiceRequest.$Properties|null|undefined} serviceRequest
+             * @memberof ferry.v1.Frame
+             * @instance
+             */
+            Frame.prototype.serviceRequest = null;
+
+            /**
+             * Frame serviceAck.
+             * @member {ferry.v1.ServiceAck.$Properties|null|undefined} serviceAck
+             * @memberof ferry.v1.Frame
+             * @instance
+             */
+            Frame.prototype.serviceAck = null;
+
             // OneOf field names bound to virtual getters and setters
             let $oneOfFields;
 
             /**
              * Frame body.
-             * @member {"authenticate"|"authResult"|"send"|"sendAck"|"deliver"|"ack"|"ping"|"pong"|"subscribe"|"unsubscribe"|"publish"|"presenceQuery"|"presenceResult"|"reply"|"error"|"disconnect"|undefined} body
+             * @member {"authenticate"|"authResult"|"send"|"sendAck"|"deliver"|"ack"|"ping"|"pong"|"subscribe"|"unsubscribe"|"publish"|"presenceQuery"|"presenceResult"|"reply"|"error"|"disconnect"|"serviceRequest"|"serviceAck"|undefined} body
              * @memberof ferry.v1.Frame
              * @instance
              */
             $Object.defineProperty(Frame.prototype, "body", {
-                get: $util.oneOfGetter($oneOfFields = ["authenticate", "authResult", "send", "sendAck", "deliver", "ack", "ping", "pong", "subscribe", "unsubscribe", "publish", "presenceQuery", "presenceResult", "reply", "error", "disconnect"]),
+                get: $util.oneOfGetter($oneOfFields = ["authenticate", "authResult", "send", "sendAck", "deliver", "ack", "ping", "pong", "subscribe", "unsubscribe", "publish", "presenceQuery", "presenceResult", "reply", "error", "disconnect", "serviceRequest", "serviceAck"]),
                 set: $util.oneOfSetter($oneOfFields)
             });
 
@@ -317,6 +337,10 @@ export const ferry = $root.ferry = (() => {
                     $root.ferry.v1.Error.encode(message.error, writer.uint32(/* id 24, wireType 2 =*/194).fork(), _depth + 1).ldelim();
                 if (message.disconnect != null && $Object.hasOwnProperty.call(message, "disconnect"))
                     $root.ferry.v1.Disconnect.encode(message.disconnect, writer.uint32(/* id 25, wireType 2 =*/202).fork(), _depth + 1).ldelim();
+                if (message.serviceRequest != null && $Object.hasOwnProperty.call(message, "serviceRequest"))
+                    $root.ferry.v1.ServiceRequest.encode(message.serviceRequest, writer.uint32(/* id 26, wireType 2 =*/210).fork(), _depth + 1).ldelim();
+                if (message.serviceAck != null && $Object.hasOwnProperty.call(message, "serviceAck"))
+                    $root.ferry.v1.ServiceAck.encode(message.serviceAck, writer.uint32(/* id 27, wireType 2 =*/218).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -480,6 +504,20 @@ export const ferry = $root.ferry = (() => {
                                 break;
                             message.disconnect = $root.ferry.v1.Disconnect.decode(reader, reader.size(), $undefined, _depth + 1, message.disconnect);
                             message.body = "disconnect";
+                            continue;
+                        }
+                    case 26: {
+                            if (wireType !== 2)
+                                break;
+                            message.serviceRequest = $root.ferry.v1.ServiceRequest.decode(reader, reader.size(), $undefined, _depth + 1, message.serviceRequest);
+                            message.body = "serviceRequest";
+                            continue;
+                        }
+                    case 27: {
+                            if (wireType !== 2)
+                                break;
+                            message.serviceAck = $root.ferry.v1.ServiceAck.decode(reader, reader.size(), $undefined, _depth + 1, message.serviceAck);
+                            message.body = "serviceAck";
                             continue;
                         }
                     }
@@ -4419,6 +4457,418 @@ export const ferry = $root.ferry = (() => {
             };
 
             return Disconnect;
+        })();
+
+        v1.ServiceRequest = (function() {
+
+            /**
+             * Properties of a ServiceRequest.
+             * @typedef {Object} ferry.v1.ServiceRequest.$Properties
+             * @property {number|null} [type] ServiceRequest type
+             * @property {Uint8Array|null} [payload] ServiceRequest payload
+             * @property {string|null} [msgId] ServiceRequest msgId
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ServiceRequest.
+             * @memberof ferry.v1
+             * @interface IServiceRequest
+             * @augments ferry.v1.ServiceRequest.$Properties
+             * @deprecated Use ferry.v1.ServiceRequest.$Properties instead.
+             */
+
+            /**
+             * Shape of a ServiceRequest.
+             * @typedef {ferry.v1.ServiceRequest.$Properties} ferry.v1.ServiceRequest.$Shape
+             */
+
+            /**
+             * Constructs a new ServiceRequest.
+             * @memberof ferry.v1
+             * @classdesc Represents a ServiceRequest.
+             * @constructor
+             * @param {ferry.v1.ServiceRequest.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ServiceRequest = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ServiceRequest type.
+             * @member {number} type
+             * @memberof ferry.v1.ServiceRequest
+             * @instance
+             */
+            ServiceRequest.prototype.type = 0;
+
+            /**
+             * ServiceRequest payload.
+             * @member {Uint8Array} payload
+             * @memberof ferry.v1.ServiceRequest
+             * @instance
+             */
+            ServiceRequest.prototype.payload = $util.newBuffer([]);
+
+            /**
+             * ServiceRequest msgId.
+             * @member {string} msgId
+             * @memberof ferry.v1.ServiceRequest
+             * @instance
+             */
+            ServiceRequest.prototype.msgId = "";
+
+            /**
+             * Creates a new ServiceRequest instance using the specified properties.
+             * @function create
+             * @memberof ferry.v1.ServiceRequest
+             * @static
+             * @param {ferry.v1.ServiceRequest.$Properties=} [properties] Properties to set
+             * @returns {ferry.v1.ServiceRequest} ServiceRequest instance
+             * @type {{
+             *   (properties: ferry.v1.ServiceRequest.$Shape): ferry.v1.ServiceRequest & ferry.v1.ServiceRequest.$Shape;
+             *   (properties?: ferry.v1.ServiceRequest.$Properties): ferry.v1.ServiceRequest;
+             * }}
+             */
+            ServiceRequest.create = function(properties) {
+                return new ServiceRequest(properties);
+            };
+
+            /**
+             * Encodes the specified ServiceRequest message. Does not implicitly {@link ferry.v1.ServiceRequest.verify|verify} messages.
+             * @function encode
+             * @memberof ferry.v1.ServiceRequest
+             * @static
+             * @param {ferry.v1.ServiceRequest.$Properties} message ServiceRequest message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ServiceRequest.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type") && message.type !== 0)
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.type);
+                if (message.payload != null && $Object.hasOwnProperty.call(message, "payload") && message.payload.length)
+                    writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.payload);
+                if (message.msgId != null && $Object.hasOwnProperty.call(message, "msgId") && message.msgId !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.msgId);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ServiceRequest message from the specified reader or buffer.
+             * @function decode
+             * @memberof ferry.v1.ServiceRequest
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {ferry.v1.ServiceRequest & ferry.v1.ServiceRequest.$Shape} ServiceRequest
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ServiceRequest.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.ferry.v1.ServiceRequest();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.uint32())
+                                message.type = value;
+                            else
+                                delete message.type;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.bytes()).length)
+                                message.payload = value;
+                            else
+                                delete message.payload;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.msgId = value;
+                            else
+                                delete message.msgId;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ServiceRequest
+             * @function getTypeUrl
+             * @memberof ferry.v1.ServiceRequest
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ServiceRequest.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/ferry.v1.ServiceRequest";
+            };
+
+            return ServiceRequest;
+        })();
+
+        v1.ServiceAck = (function() {
+
+            /**
+             * Properties of a ServiceAck.
+             * @typedef {Object} ferry.v1.ServiceAck.$Properties
+             * @property {string|null} [msgId] ServiceAck msgId
+             * @property {string|null} [service] ServiceAck service
+             * @property {boolean|null} [duplicate] ServiceAck duplicate
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ServiceAck.
+             * @memberof ferry.v1
+             * @interface IServiceAck
+             * @augments ferry.v1.ServiceAck.$Properties
+             * @deprecated Use ferry.v1.ServiceAck.$Properties instead.
+             */
+
+            /**
+             * Shape of a ServiceAck.
+             * @typedef {ferry.v1.ServiceAck.$Properties} ferry.v1.ServiceAck.$Shape
+             */
+
+            /**
+             * Constructs a new ServiceAck.
+             * @memberof ferry.v1
+             * @classdesc Represents a ServiceAck.
+             * @constructor
+             * @param {ferry.v1.ServiceAck.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ServiceAck = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ServiceAck msgId.
+             * @member {string} msgId
+             * @memberof ferry.v1.ServiceAck
+             * @instance
+             */
+            ServiceAck.prototype.msgId = "";
+
+            /**
+             * ServiceAck service.
+             * @member {string} service
+             * @memberof ferry.v1.ServiceAck
+             * @instance
+             */
+            ServiceAck.prototype.service = "";
+
+            /**
+             * ServiceAck duplicate.
+             * @member {boolean} duplicate
+             * @memberof ferry.v1.ServiceAck
+             * @instance
+             */
+            ServiceAck.prototype.duplicate = false;
+
+            /**
+             * Creates a new ServiceAck instance using the specified properties.
+             * @function create
+             * @memberof ferry.v1.ServiceAck
+             * @static
+             * @param {ferry.v1.ServiceAck.$Properties=} [properties] Properties to set
+             * @returns {ferry.v1.ServiceAck} ServiceAck instance
+             * @type {{
+             *   (properties: ferry.v1.ServiceAck.$Shape): ferry.v1.ServiceAck & ferry.v1.ServiceAck.$Shape;
+             *   (properties?: ferry.v1.ServiceAck.$Properties): ferry.v1.ServiceAck;
+             * }}
+             */
+            ServiceAck.create = function(properties) {
+                return new ServiceAck(properties);
+            };
+
+            /**
+             * Encodes the specified ServiceAck message. Does not implicitly {@link ferry.v1.ServiceAck.verify|verify} messages.
+             * @function encode
+             * @memberof ferry.v1.ServiceAck
+             * @static
+             * @param {ferry.v1.ServiceAck.$Properties} message ServiceAck message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ServiceAck.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.msgId != null && $Object.hasOwnProperty.call(message, "msgId") && message.msgId !== "")
+                    writer.uint32(/* id 1, wireType 2 =*/10).string(message.msgId);
+                if (message.service != null && $Object.hasOwnProperty.call(message, "service") && message.service !== "")
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.service);
+                if (message.duplicate != null && $Object.hasOwnProperty.call(message, "duplicate") && message.duplicate !== false)
+                    writer.uint32(/* id 3, wireType 0 =*/24).bool(message.duplicate);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ServiceAck message from the specified reader or buffer.
+             * @function decode
+             * @memberof ferry.v1.ServiceAck
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {ferry.v1.ServiceAck & ferry.v1.ServiceAck.$Shape} ServiceAck
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ServiceAck.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.ferry.v1.ServiceAck();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.msgId = value;
+                            else
+                                delete message.msgId;
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.service = value;
+                            else
+                                delete message.service;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.duplicate = value;
+                            else
+                                delete message.duplicate;
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Gets the type url for ServiceAck
+             * @function getTypeUrl
+             * @memberof ferry.v1.ServiceAck
+             * @static
+             * @param {string} [prefix] Custom type url prefix, defaults to `"type.googleapis.com"`
+             * @returns {string} The type url
+             */
+            ServiceAck.getTypeUrl = function(prefix) {
+                if (prefix === $undefined)
+                    prefix = "type.googleapis.com";
+                return prefix + "/ferry.v1.ServiceAck";
+            };
+
+            return ServiceAck;
         })();
 
         return v1;

@@ -146,7 +146,7 @@ describe('protocol/codec', () => {
     });
 
     const unknown: [string, string][] = [
-      ['an unknown body field (26)', 'd2 01 00'],
+      ['an unknown body field (40)', 'c2 02 00'],
       ['an unknown body field (1000) after an id', '08 01 c2 3e 01 00'],
       ['an unknown varint field', '10 01'],
     ];
@@ -169,8 +169,8 @@ describe('protocol/codec', () => {
 
   describe('forward compatibility and oneof rules', () => {
     it('ignores unknown fields beside a known body, at the top level and inside it', () => {
-      // ping {} + unknown field 26 at top level; ack with an unknown field 9 (varint) inside.
-      expect(decodeFrame(fromHex('82 01 00 d2 01 00'), MAX).body).to.equal('ping');
+      // ping {} + unknown field 40 at top level; ack with an unknown field 9 (varint) inside.
+      expect(decodeFrame(fromHex('82 01 00 c2 02 00'), MAX).body).to.equal('ping');
       const ack = decodeFrame(fromHex('7a 04 48 01 08 05'), MAX);
       expect(ack.ack?.seq).to.equal(5);
       expect(Object.keys(ack.ack ?? {})).to.deep.equal(['seq']);

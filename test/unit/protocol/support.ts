@@ -167,6 +167,8 @@ export const bodyArbitraries: Record<BodyName, fc.Arbitrary<object>> = {
     { code: u32, reason: str, reconnect: fc.boolean(), reconnectDelayMs: u32, reconnectUrl: str },
     opt,
   ),
+  serviceRequest: fc.record({ type: u32, payload, msgId: str }, opt),
+  serviceAck: fc.record({ msgId: str, service: str, duplicate: fc.boolean() }, opt),
 };
 
 /** Any well-formed frame: an optional id and exactly one body. */

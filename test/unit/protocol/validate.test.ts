@@ -37,10 +37,10 @@ const bad = (frame: FrameInit, message: RegExp): void =>
 const SERVER_BODIES = BODY_NAMES.filter((b) => !CLIENT_BODIES.has(b));
 
 describe('protocol/validate', () => {
-  it('classifies the ten client bodies and six server bodies', () => {
-    expect(CLIENT_BODIES.size).to.equal(10);
+  it('classifies the eleven client bodies and seven server bodies', () => {
+    expect(CLIENT_BODIES.size).to.equal(11);
     expect(SERVER_BODIES.sort()).to.deep.equal(
-      ['authResult', 'deliver', 'error', 'presenceResult', 'reply', 'sendAck'].sort(),
+      ['authResult', 'deliver', 'error', 'presenceResult', 'reply', 'sendAck', 'serviceAck'].sort(),
     );
   });
 

@@ -1,0 +1,114 @@
+/**
+ * The `ferry.upstream.v1.Upstream` gRPC service: one `Connect` stream per business-service instance.
+ * Registered on the access API's grpc-js server (same port, same API keys), so a deployment has one
+ * gRPC endpoint. The stream's protocol: Hello first (service, instance id), then BatchAck per Batch
+ * received and Reply whenever the service answers a user.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { AuthError } from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { GrpcUpstream, InstanceLink } from './grpc-upstream.js';
+import { upstreamServiceDefinition, type GatewayMessageOut, type InstanceMessageIn } from './grpc-proto.js';
+import { sendServiceReply, type ReplyRouter } from './reply-sender.js';
+
+/** Who may connect (the access API's caller check: API key metadata or mTLS). */
+export interface UpstreamCallerCheck {
+  identify(call: Pick<grpc.ServerDuplexStream<unknown, unknown>, 'metadata' | 'getAuthContext'>): {
+    name: string;
+  };
+}
+
+export interface UpstreamServiceDeps {
+  upstream: GrpcUpstream;
+  auth: UpstreamCallerCheck;
+  nodeId: string;
+  replies: ReplyRouter;
+  /** True when the current route table has a grpc service of this name. */
+  isGrpcService: (service: string) => boolean;
+  maxUserIdLength: number;
+  logger: Logger;
+}
+
+type Call = grpc.ServerDuplexStream<InstanceMessageIn, GatewayMessageOut>;
+
+/** Adds the Upstream service to `server` (before it binds). */
+export function registerUpstreamService(
+  server: Pick<grpc.Server, 'addService'>,
+  deps: UpstreamServiceDeps,
+): void {
+  server.addService(upstreamServiceDefinition(), {
+    Connect: (call: Call) => connect(call, deps),
+  });
+}
+
+function connect(call: Call, deps: UpstreamServiceDeps): void {
+  const log = deps.logger;
+  try {
+    deps.auth.identify(call);
+  } catch (err) {
+    const details = err instanceof AuthError ? err.message : 'not authenticated';
+    call.emit('error', { code: grpc.status.UNAUTHENTICATED, details });
+    return;
+  }
+  let who: { service: string; instanceId: string } | null = null;
+  const link: InstanceLink = {
+    write: (msg) => void call.write(msg),
+    end: () => call.end(),
+  };
+  const fail = (code: grpc.status, details: string): void => {
+    call.emit('error', { code, details });
+  };
+  call.on('data', (m: InstanceMessageIn) => {
+    if (who === null) {
+      const service = m.hello?.service ?? '';
+      const instanceId = m.hello?.instanceId ?? '';
+      if (m.kind !== 'hello') return fail(grpc.status.FAILED_PRECONDITION, 'the first message must be hello');
+      if (!deps.isGrpcService(service))
+        return fail(grpc.status.NOT_FOUND, `no grpc service ${JSON.stringify(service)} in the route table`);
+      if (instanceId === '' || instanceId.length > 128)
+        return fail(grpc.status.INVALID_ARGUMENT, 'hello.instance_id must be 1-128 characters');
+      who = { service, instanceId };
+      call.write({ welcome: { nodeId: deps.nodeId } });
+      deps.upstream.attach(service, instanceId, link);
+      return;
+    }
+    if (m.kind === 'ack') {
+      deps.upstream.ack(who.service, who.instanceId, Number(m.ack?.batchId ?? 0));
+    } else if (m.kind === 'reply') {
+      onReply(who, m.reply ?? {}, deps).catch((err: unknown) =>
+        log.warn({ err, service: who?.service }, 'a service reply could not be delivered'),
+      );
+    }
+    return undefined;
+  });
+  const gone = (): void => {
+    if (who !== null) deps.upstream.detach(who.service, who.instanceId, link);
+  };
+  call.on('end', () => {
+    gone();
+    call.end();
+  });
+  call.on('error', gone);
+  call.on('cancelled', gone);
+  call.on('close', gone);
+}
+
+async function onReply(
+  who: { service: string; instanceId: string },
+  r: NonNullable<InstanceMessageIn['reply']>,
+  deps: UpstreamServiceDeps,
+): Promise<void> {
+  const userId = r.userId ?? '';
+  if (userId === '' || Buffer.byteLength(userId) > deps.maxUserIdLength) {
+    deps.logger.warn({ service: who.service }, 'service reply without a valid user_id ignored');
+    return;
+  }
+  await sendServiceReply(deps.replies, {
+    service: who.service,
+    instanceId: who.instanceId,
+    userId,
+    payload: r.payload ?? new Uint8Array(0),
+    qos: r.qos === 1 ? 1 : 0,
+    replyTo: r.replyTo ?? '',
+  });
+}
