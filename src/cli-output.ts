@@ -57,6 +57,8 @@ export function formatBanner(info: {
   addresses: GatewayAddresses;
   auth: BannerAuth;
   tokenCommand: string;
+  /** Where the generated development API key of the gRPC access service is, when it is in use. */
+  grpcDevKeyPath?: string;
 }): string {
   const lines = [`Ferry node ${info.nodeId} is running`];
   const entries = Object.entries(info.addresses as Record<string, { url: string } | undefined>);
@@ -68,6 +70,10 @@ export function formatBanner(info: {
   const admin = info.addresses.admin?.url;
   if (info.addresses.wt && admin) {
     lines.push(`Browsers:   cert hashes ${admin}/webtransport/cert-hashes, test page ${admin}/wt-test`);
+  }
+  if (admin) lines.push(`Demo:       ${admin}/demo (chat between two tabs through the client SDK)`);
+  if (info.addresses.grpc && info.grpcDevKeyPath !== undefined) {
+    lines.push(`gRPC API:   header x-api-key = contents of ${info.grpcDevKeyPath} (docs/access-api.md)`);
   }
   const kids = (list: string[]): string =>
     list.map((k) => (k === '' ? '(no kid)' : JSON.stringify(k))).join(', ');

@@ -3,7 +3,7 @@
  * failure or unclean drain, 2 invalid configuration or usage (one message on stderr, no stack trace).
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { loadOrCreateDevSecret } from './auth/jwt/dev-secret.js';
@@ -226,6 +226,9 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
       addresses: gateway.addresses,
       auth,
       tokenCommand: tokenHint(loadOpts, config),
+      ...(Object.keys(config.access.apiKeys).length === 0 && config.access.clientCa === ''
+        ? { grpcDevKeyPath: join(config.dataDir, 'access', 'dev-secret') }
+        : {}),
     }),
   );
   logger.info({ addresses: gateway.addresses }, 'ferry started');
