@@ -121,6 +121,9 @@ export class Gateway {
         nodeId,
         keyPrefix: config.redis.keyPrefix,
         ...config.store,
+        // The link has no offline queue (commands fail at once while Redis is away); a write-queue
+        // timeout would only turn a busy node's queueing into 107s (docs/cluster.md).
+        commandTimeoutMs: Infinity,
       });
       this.bus = cluster.bus;
       this.presence = cluster.presence;

@@ -18,9 +18,12 @@
  *    slot; size Redis with `maxmemory` and rely on count and age retention);
  *  - stats() is synchronous, so it is this instance's local view (see RedisStoreStats).
  * Every Redis failure (refused, timed out, disconnected) rejects with a StoreError, which the router
- * answers with 107 UNAVAILABLE (retryable). Commands carry a timeout (`commandTimeoutMs`) that also
- * bounds time spent in node-redis's offline queue, so a Redis outage fails callers quickly instead of
- * parking them until reconnection; a retry after such a timeout is safe because appends dedup.
+ * answers with 107 UNAVAILABLE (retryable). With a client that has an offline queue, commands carry
+ * a timeout (`commandTimeoutMs`) so a Redis outage fails callers quickly instead of parking them until
+ * reconnection; a retry after such a timeout is safe because appends dedup. node-redis only applies it
+ * while a command waits to be written (never once sent), and each one costs an AbortSignal timer that
+ * later fires and builds a DOMException: a client without an offline queue (the cluster link) fails
+ * at once when disconnected, so the gateway passes Infinity and a busy node queues instead of refusing.
  */
 import { RESP_TYPES } from 'redis';
 import type { Envelope } from '../../bus/bus.js';
@@ -58,7 +61,10 @@ export interface RedisMessageStoreOptions {
   maxBytes: number;
   /** First part of every key. Default 'ferry'. */
   keyPrefix?: string;
-  /** Per-command timeout, including time queued while disconnected. Default 2000. */
+  /**
+   * Most time a command may wait in the client's write queue (which includes node-redis's offline
+   * queue); Infinity = no timeout (for clients with `disableOfflineQueue`). Default 2000.
+   */
   commandTimeoutMs?: number;
   /** Clock for timestamps, age retention and the dedup window. Default Date.now. */
   now?: () => number;
@@ -75,6 +81,17 @@ export interface RedisStoreStats {
   topics: number;
   messages: number;
   bytes: number;
+}
+
+/**
+ * Some node-redis errors have an empty message (its TimeoutError for a command that waited
+ * `commandTimeoutMs` to be written): name the error class then, so an operator's log says why.
+ */
+export function describeCause(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  if (err.message !== '') return err.message;
+  const name = err.constructor.name;
+  return name === 'TimeoutError' ? 'TimeoutError (command not sent within commandTimeoutMs)' : name;
 }
 
 /** Raised inside the store when Redis answers something the scripts never return. */
@@ -138,10 +155,10 @@ export class RedisMessageStore implements MessageStore {
     this.maxBytes = maxBytes;
     this.now = opts.now ?? Date.now;
     // Payloads are binary: every blob string comes back as a Buffer and is decoded field by field.
-    this.redis = opts.client.withCommandOptions({
-      timeout,
-      typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
-    }) as RedisScriptClient;
+    const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer };
+    this.redis = opts.client.withCommandOptions(
+      Number.isFinite(timeout) ? { timeout, typeMapping } : { typeMapping },
+    ) as RedisScriptClient;
   }
 
   appendToUser(msg: NewMessage): Promise<AppendResult> {
@@ -300,8 +317,7 @@ export class RedisMessageStore implements MessageStore {
     try {
       return await op();
     } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new StoreError(`redis message store unavailable: ${why}`, { cause: err });
+      throw new StoreError(`redis message store unavailable: ${describeCause(err)}`, { cause: err });
     }
   }
 

@@ -52,6 +52,7 @@ end
  * window returns the first append's ids and writes nothing.
  */
 export const APPEND_SCRIPT = `${TRIM}
+local AGE_CHECK_EVERY = 16
 local now = tonumber(ARGV[1])
 local win = tonumber(ARGV[2])
 local ret = tonumber(ARGV[4])
@@ -72,7 +73,13 @@ if KEYS[3] then
   local v = ARGV[1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[5]
   if win < 0 then redis.call('SET', KEYS[3], v) else redis.call('SET', KEYS[3], v, 'PX', win) end
 end
-local removed, bytes = trim(KEYS[1], now, tonumber(ARGV[3]), ret)
+local removed, bytes, maxlen = 0, 0, tonumber(ARGV[3])
+-- Trimming on every append cost an XLEN and an XRANGE each time: trim when the log is over its
+-- cap (XLEN is O(1)) and check age only every AGE_CHECK_EVERY-th seq. Reads trim by age before
+-- returning anything, so the skipped checks only delay freeing memory.
+if redis.call('XLEN', KEYS[1]) > maxlen or (ret > 0 and seq % AGE_CHECK_EVERY == 1) then
+  removed, bytes = trim(KEYS[1], now, maxlen, ret)
+end
 -- The newest entry is past retention once ret has gone by without appends: let Redis free the
 -- whole stream then. The seq counter stays (seqs are never reused).
 if ret > 0 then redis.call('PEXPIRE', KEYS[1], ret) end

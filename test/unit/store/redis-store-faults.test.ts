@@ -61,7 +61,18 @@ describe('RedisMessageStore when Redis fails', function () {
       const err = await rejection(op());
       expect(err).to.be.instanceOf(StoreError);
       expect((err as StoreError).code).to.equal('FERRY_ERR_STORE');
+      // node-redis's TimeoutError has an empty message: the store names it.
+      expect((err as StoreError).message).to.match(/unavailable: TimeoutError \(command not sent within/);
     }
+  });
+
+  it('with commandTimeoutMs Infinity, waits in the offline queue and completes after a restart', async () => {
+    const patient = new RedisMessageStore({ client, nodeId: 'n2', ...LIMITS, commandTimeoutMs: Infinity });
+    await server.kill9();
+    const appended = patient.appendToUser(userMsg({ clientMsgId: 'patient' }));
+    await new Promise((r) => setTimeout(r, 600));
+    await server.restart();
+    expect((await appended).duplicate).to.equal(false);
   });
 
   it('surfaces to the sender as 107 UNAVAILABLE, retryable, through the router', async () => {

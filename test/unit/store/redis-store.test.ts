@@ -6,7 +6,11 @@
 import { expect } from 'chai';
 import { createClient, createCluster } from 'redis';
 import { ConfigError, StoreError } from '../../../src/errors.js';
-import { RedisMessageStore, type RedisScriptClient } from '../../../src/store/redis/redis-store.js';
+import {
+  describeCause,
+  RedisMessageStore,
+  type RedisScriptClient,
+} from '../../../src/store/redis/redis-store.js';
 import { describeMessageStore, topicMsg, userMsg } from '../../conformance/describe-store.js';
 import {
   startRedisCluster,
@@ -192,6 +196,17 @@ describe('RedisMessageStore on a standalone redis-server', function () {
         ),
       ).to.be.instanceOf(StoreError);
     }
+  });
+});
+
+describe('describeCause', () => {
+  it('names an error whose message is empty instead of logging nothing', () => {
+    expect(describeCause(new Error('ECONNREFUSED'))).to.equal('ECONNREFUSED');
+    expect(describeCause(new (class OddError extends Error {})())).to.equal('OddError');
+    expect(describeCause(new (class TimeoutError extends Error {})())).to.match(
+      /^TimeoutError \(command not sent/,
+    );
+    expect(describeCause('plain')).to.equal('plain');
   });
 });
 
