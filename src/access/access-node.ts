@@ -36,6 +36,8 @@ export interface AccessNodeDeps {
   verifier: Authenticator;
   localStats: () => { connections: number; users: number };
   logger: Logger;
+  /** Adds other services to the same port (the business-service Upstream) before it is bound. */
+  addServices?: (server: AccessServer) => void;
 }
 
 /** A started access gateway. */
@@ -96,6 +98,7 @@ export async function startAccess(deps: AccessNodeDeps): Promise<StartedAccess> 
     presence: deps.presence,
     logger: log,
   });
+  deps.addServices?.(server);
   const bound = await server.listen();
   const host = bound.host === '0.0.0.0' || bound.host === '::' ? '127.0.0.1' : bound.host;
   return {

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
-import type { MessageTypeDefinition, PackageDefinition } from '@grpc/proto-loader';
+import type { AnyDefinition, PackageDefinition } from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Presence } from '../bus/presence.js';
@@ -201,7 +201,7 @@ function reflectedPackages(services: grpc.ServiceDefinition[]): PackageDefinitio
   const out: PackageDefinition = { ...accessPackageDefinition() };
   services.forEach((service, i) => {
     Object.values(service).forEach((method, j) => {
-      const m = method as { requestType?: MessageTypeDefinition; responseType?: MessageTypeDefinition };
+      const m = method as { requestType?: AnyDefinition; responseType?: AnyDefinition };
       if (m.requestType !== undefined) out[`$extra.${i}.${j}.req`] = m.requestType;
       if (m.responseType !== undefined) out[`$extra.${i}.${j}.res`] = m.responseType;
     });

@@ -240,10 +240,13 @@ describe('access gateway over gRPC (real ferry process)', function () {
   });
 
   for (const version of ['v1', 'v1alpha'] as const) {
-    it(`lists AccessGateway through server reflection ${version}`, async () => {
+    it(`lists AccessGateway and Upstream through server reflection ${version}`, async () => {
       const r = reflectionClient(gw.urls.grpc, version);
       try {
-        expect(await listServices(r)).to.include('ferry.access.v1.AccessGateway');
+        const services = await listServices(r);
+        expect(services).to.include('ferry.access.v1.AccessGateway');
+        // Registered on the same port by the upstream layer (proto/ferry/v1/upstream.proto).
+        expect(services).to.include('ferry.upstream.v1.Upstream');
       } finally {
         r.close();
       }
