@@ -3,129 +3,103 @@
  * closed. One connection at a time; QoS-1 sends wait in the outbox until their SendAck and are sent
  * again on every new connection with the same `client_msg_id` (the server deduplicates), so they
  * survive reconnects, transport changes and node changes. Deliveries resume from the last processed
- * seq (docs/protocol.md §5.4).
+ * seq (docs/protocol.md §5.4). The pieces: `dialer.ts` picks node and transport, `connection.ts` holds
+ * one connection, `heartbeat.ts` and `token-source.ts` end it when due, `outbox.ts`/`outgoing.ts`
+ * send, `inbox.ts` receives, `subscriptions.ts` keeps topics.
  */
 import { Backoff } from './backoff.js';
-import { FerryClientError } from './errors.js';
+import {
+  openInfoOf,
+  presenceOf,
+  type ClientEvents,
+  type ClientState,
+  type OpenInfo,
+  type UserPresence,
+} from './client-events.js';
+import { authenticate, disconnectOf, dropConnection, newConnection, type Connection } from './connection.js';
+import { Dialer, type TransportFactories } from './dialer.js';
+import { DISCONNECT_GOING_AWAY, FerryClientError } from './errors.js';
 import { TypedEmitter } from './events.js';
+import { watchHeartbeat } from './heartbeat.js';
 import { Inbox, type Message } from './inbox.js';
-import { resolveOptions, transportOfUrl, type ConnectOptions, type ResolvedOptions } from './options.js';
-import { Outbox, type OutgoingBody, type SendOptions, type SendResult } from './outbox.js';
+import { NodeList } from './node-list.js';
+import { resolveOptions, type ConnectOptions, type ResolvedOptions } from './options.js';
+import { sendOutgoing } from './outgoing.js';
+import { Outbox, type SendOptions, type SendResult } from './outbox.js';
 import { adviseReconnect, type ConnectionEnd } from './reconnect-advice.js';
 import { PendingRequests } from './requests.js';
+import { Subscriptions } from './subscriptions.js';
+import { Timers } from './timers.js';
+import { TokenSource } from './token-source.js';
 import { defaultStorage, TransportMemory } from './transport-memory.js';
-import type { ClientTransport, TransportFactory, TransportKind } from './transports/transport.js';
+import type { TransportClose, TransportKind } from './transports/transport.js';
 import type { Frame, FrameInit } from './wire.js';
 
-export type ClientState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
-
-/** Facts about the open connection (from AuthResult). */
-export interface OpenInfo {
-  transport: TransportKind;
-  url: string;
-  userId: string;
-  deviceId: string;
-  sessionId: string;
-  nodeId: string;
-  heartbeatMs: number;
-  maxFrameBytes: number;
-  /** The server's resume point: QoS-1 user messages after it follow. */
-  ackedSeq: number;
-  /** Token expiry (Unix ms, 0 = none). */
-  expiresAtMs: number;
-}
-
-/** A connection ended. `willReconnect` says whether the client tries again, after `delayMs`. */
-export interface DisconnectInfo {
-  code: number;
-  reason: string;
-  willReconnect: boolean;
-  delayMs: number;
-  transport: TransportKind | null;
-}
-
-/** Presence of one user (docs/protocol.md §5.7). */
-export interface UserPresence {
-  userId: string;
-  online: boolean;
-  devices: { deviceId: string; transport: string; nodeId: string; sinceMs: number }[];
-}
-
-/** Every event a client emits, with its value type. */
-export interface ClientEvents {
-  state: { state: ClientState; previous: ClientState };
-  open: OpenInfo;
-  message: Message;
-  /** A Send or Publish was accepted by the server (QoS 1: stored). */
-  ack: SendResult;
-  presence: UserPresence[];
-  disconnect: DisconnectInfo;
-  /** One transport attempt: which, and whether it opened (fallbacks are visible here). */
-  transport: { kind: TransportKind; url: string; ok: boolean; error?: string };
-  error: FerryClientError;
-}
-
-/** The transports an entry point (browser, Node) can open. */
-export type TransportFactories = Partial<Record<TransportKind, TransportFactory>>;
-
-/** One transport connection and what happened on it. */
-interface Connection {
-  transport: ClientTransport | null;
-  kind: TransportKind;
-  authed: boolean;
-  disconnect?: ConnectionEnd['disconnect'];
-  heartbeatTimeout: boolean;
-  lastRxMs: number;
-  ended: Promise<ConnectionEnd>;
-  end(e: ConnectionEnd): void;
-}
+export type { ClientEvents, ClientState, DisconnectInfo, OpenInfo, UserPresence } from './client-events.js';
+export type { TransportFactories } from './dialer.js';
 
 export class FerryClient extends TypedEmitter<ClientEvents> {
   private readonly opts: ResolvedOptions;
   private readonly backoff: Backoff;
-  private readonly memory: TransportMemory;
+  private readonly nodes: NodeList;
+  private readonly dialer: Dialer;
+  private readonly tokens: TokenSource;
+  private readonly timers = new Timers();
   private readonly requests = new PendingRequests();
   private readonly outbox: Outbox;
   private readonly inbox: Inbox;
-  /** Topics to (re)subscribe on every connection. */
-  private readonly topics = new Set<string>();
+  private readonly subscriptions: Subscriptions;
   private stateValue: ClientState = 'idle';
   private conn: Connection | null = null;
   private info: OpenInfo | null = null;
-  private token: string | undefined;
-  private tokenStale = false;
+  /** The connection ended for a token refresh: reconnect at once, not after backoff. */
   private refreshing = false;
   private closing = false;
-  private timers = new Set<ReturnType<typeof setTimeout>>();
-  private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
   private openWaiters: { resolve(): void; reject(err: Error): void }[] = [];
 
-  constructor(
-    private readonly options: ConnectOptions,
-    private readonly factories: TransportFactories,
-    defaultOrder: TransportKind[],
-  ) {
+  constructor(options: ConnectOptions, factories: TransportFactories, defaultOrder: TransportKind[]) {
     super();
     this.opts = resolveOptions(
       options,
       defaultOrder.filter((k) => factories[k] !== undefined),
     );
     this.backoff = new Backoff(options.backoff);
-    const e = this.opts.endpoints;
-    this.memory = new TransportMemory(
+    this.nodes = new NodeList(this.opts.nodes);
+    const memory = new TransportMemory(
       options.storage ?? defaultStorage(),
-      `ferry:transport:${e.wt ?? ''}|${e.ws ?? ''}|${e.tcp ?? ''}`,
+      `ferry:transport:${this.nodes.key()}`,
       this.opts.rememberFallbackMs,
     );
-    this.token = options.token;
+    this.dialer = new Dialer(
+      this.nodes,
+      this.opts.transports,
+      factories,
+      memory,
+      this.opts.transportTimeoutMs,
+      {
+        isClosing: () => this.closing,
+        certHashes: async () => {
+          const h = options.certHashes;
+          return h === undefined ? [] : typeof h === 'function' ? h() : h;
+        },
+        onAttempt: (a) => this.emit('transport', a),
+      },
+    );
+    this.tokens = new TokenSource(options.token, options.getToken, this.opts.tokenRefreshMarginMs);
     this.inbox = new Inbox(this.opts.lastSeq, this.opts.ackDelayMs, (seq) => this.write({ ack: { seq } }));
     this.outbox = new Outbox(this.requests, {
       write: (frame) => this.write(frame),
       isOpen: () => this.conn?.authed === true,
       timeoutMs: this.opts.requestTimeoutMs,
       onAck: (r) => this.emit('ack', r),
-      setTimer: (fn, ms) => this.timer(fn, ms),
+      setTimer: (fn, ms) => this.timers.set(fn, ms),
+    });
+    this.subscriptions = new Subscriptions(this.inbox.topicOffsets, {
+      isOpen: () => this.conn?.authed === true,
+      whenOpen: () => this.whenOpen(),
+      request: (body) => this.request(body),
+      onError: (err) => this.emitError(err),
     });
     this.onListenerAdded = (event) => {
       if (event === 'message') queueMicrotask(() => this.flushHeld());
@@ -171,7 +145,7 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
   /** Resolves at the next (or current) open connection; rejects when the client closes first. */
   whenOpen(): Promise<void> {
     if (this.stateValue === 'open') return Promise.resolve();
-    if (this.stateValue === 'closed') return Promise.reject(this.closedError());
+    if (this.stateValue === 'closed') return Promise.reject(closedError());
     return new Promise((resolve, reject) => this.openWaiters.push({ resolve, reject }));
   }
 
@@ -193,34 +167,18 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
    * received, so retained QoS-1 topic messages missed meanwhile are replayed). Resolves with the
    * topic's current offset once the server confirmed.
    */
-  async subscribe(topic: string, opts: { sinceSeq?: number } = {}): Promise<{ topicSeq: number }> {
-    this.topics.add(topic);
-    if (!this.inbox.topicOffsets.has(topic) || opts.sinceSeq !== undefined)
-      this.inbox.topicOffsets.set(topic, opts.sinceSeq ?? 0);
-    if (this.conn?.authed !== true) await this.whenOpen();
-    return this.subscribeNow(topic);
+  subscribe(topic: string, opts: { sinceSeq?: number } = {}): Promise<{ topicSeq: number }> {
+    return this.subscriptions.subscribe(topic, opts.sinceSeq);
   }
 
   /** Leaves `topic` (no more resubscribing). */
-  async unsubscribe(topic: string): Promise<void> {
-    this.topics.delete(topic);
-    this.inbox.topicOffsets.delete(topic);
-    if (this.conn?.authed === true) await this.request({ unsubscribe: { topic } });
+  unsubscribe(topic: string): Promise<void> {
+    return this.subscriptions.unsubscribe(topic);
   }
 
   /** Asks which of `userIds` (1-100) are online, on which devices and nodes. */
   async presence(userIds: string[]): Promise<UserPresence[]> {
-    const reply = await this.request({ presenceQuery: { userIds } });
-    const users = (reply.presenceResult?.users ?? []).map((u) => ({
-      userId: u.userId ?? '',
-      online: u.online === true,
-      devices: (u.devices ?? []).map((d) => ({
-        deviceId: d.deviceId ?? '',
-        transport: d.transport ?? '',
-        nodeId: d.nodeId ?? '',
-        sinceMs: Number(d.sinceMs ?? 0),
-      })),
-    }));
+    const users = presenceOf(await this.request({ presenceQuery: { userIds } }));
     this.emit('presence', users);
     return users;
   }
@@ -247,8 +205,8 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
       conn.transport.close(4000, 'client closed');
     }
     conn?.end({ closeCode: 4000, closeReason: 'client closed' });
-    this.wake?.();
-    if (this.stateValue === 'idle') this.finish(this.closedError());
+    this.timers.wake();
+    if (this.stateValue === 'idle') this.finish(closedError());
     await this.loopDone;
   }
 
@@ -281,15 +239,16 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
           delayMs: 0,
           transport,
         });
-        this.finish(
-          new FerryClientError('FERRY_CLIENT_CLOSED', `stopped: ${advice.code} ${advice.reason}`, {
-            disconnectCode: advice.code,
-          }),
-        );
+        const err = new FerryClientError('FERRY_CLIENT_CLOSED', `stopped: ${advice.code} ${advice.reason}`, {
+          disconnectCode: advice.code,
+        });
+        this.finish(err);
         return;
       }
-      if (advice.refreshToken) this.tokenStale = true;
-      if (advice.url !== '') this.redirect(advice.url);
+      if (advice.refreshToken) this.tokens.markStale();
+      if (advice.url !== '') this.nodes.redirect(advice.url);
+      // A draining node refuses new sessions until it exits: start with the next node, if any.
+      else if (advice.code === DISCONNECT_GOING_AWAY) this.nodes.advance();
       const delayMs = this.refreshing ? 0 : this.backoff.next(advice.minDelayMs);
       this.refreshing = false;
       this.emit('disconnect', {
@@ -300,119 +259,43 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
         transport,
       });
       this.setState('reconnecting');
-      await this.sleep(delayMs);
+      await this.timers.sleep(delayMs);
     }
-    this.finish(this.closedError());
+    this.finish(closedError());
   }
 
   /** One connection from transport choice to its end; resolves with how it ended. */
   private async runConnection(): Promise<ConnectionEnd> {
-    const token = await this.currentToken();
-    const conn = this.newConnection();
+    const token = await this.tokens.current();
+    const conn = newConnection(this.opts.transports[0] ?? 'ws');
     this.conn = conn;
-    const transport = await this.openTransport(conn);
+    const transport = await this.dialer.open({
+      onFrame: (frame) => this.onFrame(conn, frame),
+      onClose: (info) => this.onTransportClose(conn, info),
+    });
     if (this.closing) {
       transport.close(4000, 'client closed');
       return conn.ended;
     }
     conn.transport = transport;
     conn.kind = transport.kind;
-    const authId = this.requests.allocate();
-    transport.send({
-      id: authId,
-      authenticate: {
-        token,
-        deviceId: this.opts.deviceId,
-        lastSeq: this.inbox.processedSeq,
-        client: this.opts.clientName,
-      },
+    authenticate(conn, this.requests, this.timers, {
+      token,
+      deviceId: this.opts.deviceId,
+      lastSeq: this.inbox.processedSeq,
+      client: this.opts.clientName,
+      timeoutMs: this.opts.authTimeoutMs,
+      onAuthenticated: (frame) => this.onAuthenticated(conn, frame),
     });
-    const authTimer = this.timer(() => {
-      if (conn.authed) return;
-      transport.close(4000, 'no AuthResult');
-      conn.end({ closeCode: 0, closeReason: `no AuthResult within ${this.opts.authTimeoutMs} ms` });
-    }, this.opts.authTimeoutMs);
-    this.requests.wait(authId, 0).then(
-      (frame) => {
-        clearTimeout(authTimer);
-        this.onAuthenticated(conn, frame);
-      },
-      () => clearTimeout(authTimer),
-    );
     return conn.ended;
   }
 
-  private newConnection(): Connection {
-    let resolveEnd!: (e: ConnectionEnd) => void;
-    const ended = new Promise<ConnectionEnd>((r) => (resolveEnd = r));
-    let done = false;
-    const conn: Connection = {
-      transport: null,
-      kind: this.opts.transports[0] ?? 'ws',
-      authed: false,
-      heartbeatTimeout: false,
-      lastRxMs: Date.now(),
-      ended,
-      end: (e) => {
-        if (done) return;
-        done = true;
-        conn.authed = false;
-        resolveEnd({
-          ...e,
-          disconnect: conn.disconnect ?? e.disconnect,
-          heartbeatTimeout: conn.heartbeatTimeout,
-        });
-      },
-    };
-    return conn;
-  }
-
-  /** Tries the transports in order (a remembered fallback first); throws FERRY_CLIENT_NO_TRANSPORT. */
-  private async openTransport(conn: Connection): Promise<ClientTransport> {
-    const preferred = this.opts.transports[0];
-    const failures: Error[] = [];
-    let preferredFailed = false;
-    const events = {
-      onFrame: (frame: Frame) => this.onFrame(conn, frame),
-      onClose: (info: { code: number; reason: string; protocolError?: boolean }) => {
-        if (info.protocolError === true)
-          this.emitError(
-            new FerryClientError(
-              'FERRY_CLIENT_PROTOCOL',
-              `unreadable frames from the server: ${info.reason}`,
-            ),
-          );
-        conn.end({
-          closeCode: info.code,
-          closeReason: info.reason,
-          protocolError: info.protocolError === true,
-        });
-      },
-    };
-    for (const kind of this.memory.order(this.opts.transports)) {
-      if (this.closing) break;
-      const url = this.opts.endpoints[kind];
-      const factory = this.factories[kind];
-      if (url === undefined || factory === undefined) continue;
-      try {
-        const certHashes = kind === 'wt' ? await this.certHashes() : [];
-        const transport = await factory({ url, certHashes, timeoutMs: this.opts.transportTimeoutMs, events });
-        this.emit('transport', { kind, url, ok: true });
-        if (kind === preferred) this.memory.forget();
-        else if (preferredFailed) this.memory.rememberFallback(kind);
-        return transport;
-      } catch (err) {
-        const e = err instanceof Error ? err : new Error(String(err));
-        failures.push(e);
-        if (kind === preferred) preferredFailed = true;
-        this.emit('transport', { kind, url, ok: false, error: e.message });
-      }
-    }
-    throw new FerryClientError(
-      this.closing ? 'FERRY_CLIENT_CLOSED' : 'FERRY_CLIENT_NO_TRANSPORT',
-      `no transport could connect: ${failures.map((f) => f.message).join('; ') || 'none configured'}`,
-      { cause: failures },
-    );
+  private onTransportClose(conn: Connection, info: TransportClose): void {
+    if (info.protocolError === true)
+      this.emitError(
+        new FerryClientError('FERRY_CLIENT_PROTOCOL', `unreadable frames from the server: ${info.reason}`),
+      );
+    conn.end({ closeCode: info.code, closeReason: info.reason, protocolError: info.protocolError === true });
   }
 
   private onAuthenticated(conn: Connection, frame: Frame): void {
@@ -420,29 +303,31 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
     if (r === undefined || r === null || conn.transport === null || this.conn !== conn) return;
     conn.authed = true;
     const transport = conn.transport;
-    const maxFrameBytes = r.maxFrameBytes ?? 0;
-    transport.setMaxFrameBytes(maxFrameBytes);
-    this.info = {
-      transport: transport.kind,
-      url: this.opts.endpoints[transport.kind] ?? '',
-      userId: r.userId ?? '',
-      deviceId: r.deviceId ?? '',
-      sessionId: r.sessionId ?? '',
-      nodeId: r.nodeId ?? '',
-      heartbeatMs: r.heartbeatMs ?? 0,
-      maxFrameBytes,
-      ackedSeq: Number(r.ackedSeq ?? 0),
-      expiresAtMs: Number(r.expiresAtMs ?? 0),
-    };
+    this.info = openInfoOf(r, transport.kind, this.nodes.current[transport.kind] ?? '');
+    transport.setMaxFrameBytes(this.info.maxFrameBytes);
     this.backoff.reset();
     this.inbox.resumed(this.info.ackedSeq);
-    this.startHeartbeatWatch(conn, this.info.heartbeatMs);
+    watchHeartbeat(conn, this.info.heartbeatMs, this.timers, (c) => this.conn === c && c.authed);
     this.scheduleTokenRefresh(conn, this.info.expiresAtMs);
     this.setState('open');
     this.emit('open', this.info);
-    for (const topic of this.topics) this.subscribeNow(topic).catch((err: unknown) => this.emitError(err));
+    this.subscriptions.resubscribeAll();
     this.outbox.resendAll();
     for (const w of this.openWaiters.splice(0)) w.resolve();
+  }
+
+  /** Reconnects with a fresh token shortly before the current one expires (§5.1 step 6). */
+  private scheduleTokenRefresh(conn: Connection, expiresAtMs: number): void {
+    const delay = this.tokens.refreshDelay(expiresAtMs);
+    if (delay === null) return;
+    this.timers.set(() => {
+      if (this.conn !== conn || !conn.authed || this.closing) return;
+      this.tokens.markStale();
+      this.refreshing = true;
+      this.inbox.flush();
+      conn.transport?.send({ disconnect: { code: 4000, reason: 'token refresh' } });
+      dropConnection(conn, 'token refresh', { closeCode: 4000, closeReason: 'token refresh' });
+    }, delay);
   }
 
   // -- inbound frames ------------------------------------------------------------------------------
@@ -457,26 +342,16 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
       case 'ping':
         conn.transport?.send({ id: frame.id, pong: { timestampMs: frame.ping?.timestampMs ?? 0 } });
         return;
-      case 'disconnect': {
-        const d = frame.disconnect;
-        conn.disconnect = {
-          code: d?.code ?? 0,
-          reason: d?.reason ?? '',
-          reconnect: d?.reconnect === true,
-          reconnectDelayMs: d?.reconnectDelayMs ?? 0,
-          reconnectUrl: d?.reconnectUrl ?? '',
-        };
+      case 'disconnect':
+        conn.disconnect = disconnectOf(frame);
         return;
-      }
       default:
         if (!this.requests.settle(frame) && frame.body === 'error')
           this.emitError(
             new FerryClientError(
               'FERRY_CLIENT_REQUEST_FAILED',
               `server error ${frame.error?.code}: ${frame.error?.message}`,
-              {
-                replyCode: frame.error?.code ?? 0,
-              },
+              { replyCode: frame.error?.code ?? 0 },
             ),
           );
     }
@@ -506,45 +381,9 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
     payload: Uint8Array | string,
     opts: SendOptions,
   ): Promise<SendResult> {
-    if (this.closing || this.stateValue === 'closed') return Promise.reject(this.closedError());
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
-    if (!(bytes instanceof Uint8Array))
-      return Promise.reject(
-        new FerryClientError('FERRY_CLIENT_BAD_ARGUMENT', 'payload must be a Uint8Array or a string'),
-      );
-    const body: OutgoingBody = { ...target, payload: bytes };
-    const qos = opts.qos ?? 1;
-    if (
-      qos === 0 &&
-      opts.ephemeral === true &&
-      this.conn?.authed === true &&
-      this.conn.transport?.datagrams === true
-    ) {
-      // §2.3: ephemeral QoS-0 frames may ride as datagrams; they are never acknowledged.
-      const frame = Outbox.frameOf(body, { qos: 0, ephemeral: true, clientMsgId: opts.clientMsgId ?? '' }, 0);
-      if (this.conn.transport.sendDatagram(frame))
-        return Promise.resolve({
-          clientMsgId: opts.clientMsgId ?? '',
-          serverId: '',
-          seq: 0,
-          timestampMs: 0,
-          duplicate: false,
-          latencyMs: 0,
-          target: body.target,
-          kind: body.kind,
-        });
-    }
-    return this.outbox.submit(body, opts);
-  }
-
-  private async subscribeNow(topic: string): Promise<{ topicSeq: number }> {
-    const sinceSeq = this.inbox.topicOffsets.get(topic) ?? 0;
-    const reply = await this.request({ subscribe: { topic, sinceSeq } });
-    const topicSeq = Number(reply.reply?.topicSeq ?? 0);
-    // Live-only subscription: nothing at or below the current offset will come.
-    if ((this.inbox.topicOffsets.get(topic) ?? 0) === 0 && this.topics.has(topic))
-      this.inbox.topicOffsets.set(topic, topicSeq);
-    return { topicSeq };
+    if (this.closing || this.stateValue === 'closed') return Promise.reject(closedError());
+    const transport = this.conn?.authed === true ? this.conn.transport : null;
+    return sendOutgoing(this.outbox, transport, target, payload, opts);
   }
 
   /** Sends a request on the open connection and waits for its reply (requestTimeoutMs). */
@@ -567,70 +406,6 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
     return true;
   }
 
-  /** §5.6: a connection silent for about two heartbeats is dead; drop it instead of waiting for TCP. */
-  private startHeartbeatWatch(conn: Connection, heartbeatMs: number): void {
-    if (!(heartbeatMs > 0)) return;
-    const check = (): void => {
-      if (this.conn !== conn || !conn.authed) return;
-      if (Date.now() - conn.lastRxMs > 2 * heartbeatMs + 1000) {
-        conn.heartbeatTimeout = true;
-        conn.transport?.close(4000, 'heartbeat timeout');
-        conn.end({
-          closeCode: 0,
-          closeReason: 'no frame from the server for two heartbeats',
-          heartbeatTimeout: true,
-        });
-        return;
-      }
-      this.timer(check, heartbeatMs);
-    };
-    this.timer(check, heartbeatMs);
-  }
-
-  /** Reconnects with a fresh token shortly before the current one expires (§5.1 step 6). */
-  private scheduleTokenRefresh(conn: Connection, expiresAtMs: number): void {
-    if (!(expiresAtMs > 0) || this.options.getToken === undefined) return;
-    const remaining = expiresAtMs - Date.now();
-    const delay = Math.max(
-      0,
-      remaining > 2 * this.opts.tokenRefreshMarginMs
-        ? remaining - this.opts.tokenRefreshMarginMs
-        : remaining / 2,
-    );
-    this.timer(() => {
-      if (this.conn !== conn || !conn.authed || this.closing) return;
-      this.tokenStale = true;
-      this.refreshing = true;
-      this.inbox.flush();
-      conn.transport?.send({ disconnect: { code: 4000, reason: 'token refresh' } });
-      conn.transport?.close(4000, 'token refresh');
-      conn.end({ closeCode: 4000, closeReason: 'token refresh' });
-    }, delay);
-  }
-
-  private async currentToken(): Promise<string> {
-    if (this.options.getToken !== undefined && (this.token === undefined || this.tokenStale)) {
-      this.token = await this.options.getToken();
-      this.tokenStale = false;
-    }
-    return this.token ?? '';
-  }
-
-  private async certHashes(): Promise<readonly string[]> {
-    const h = this.options.certHashes;
-    if (h === undefined) return [];
-    return typeof h === 'function' ? h() : h;
-  }
-
-  /** §5.8: `reconnect_url` names another node; use it for that transport from now on. */
-  private redirect(url: string): void {
-    try {
-      this.opts.endpoints[transportOfUrl(url)] = url;
-    } catch {
-      // A URL for a transport this SDK does not speak: keep the current endpoints.
-    }
-  }
-
   private setState(state: ClientState): void {
     const previous = this.stateValue;
     if (previous === state) return;
@@ -640,17 +415,12 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
 
   private finish(err: FerryClientError): void {
     this.closing = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    this.timers.clearAll();
     this.inbox.dispose();
     this.requests.failAll(err);
     this.outbox.failAll(err);
     for (const w of this.openWaiters.splice(0)) w.reject(err);
     this.setState('closed');
-  }
-
-  private closedError(): FerryClientError {
-    return new FerryClientError('FERRY_CLIENT_CLOSED', 'the client is closed');
   }
 
   private emitError(err: unknown): void {
@@ -661,28 +431,8 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
     if (e.code === 'FERRY_CLIENT_DISCONNECTED' || e.code === 'FERRY_CLIENT_CLOSED') return;
     if (this.listenerCount('error') > 0) this.emit('error', e);
   }
+}
 
-  private timer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      fn();
-    }, ms);
-    this.timers.add(t);
-    return t;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = this.timer(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
-        clearTimeout(t);
-        this.timers.delete(t);
-        this.wake = null;
-        resolve();
-      };
-    });
-  }
+function closedError(): FerryClientError {
+  return new FerryClientError('FERRY_CLIENT_CLOSED', 'the client is closed');
 }

@@ -17,8 +17,12 @@ export interface Endpoints {
 export interface ConnectOptions {
   /** One URL; its scheme picks the transport (`https:` WebTransport, `ws(s):` WebSocket, `tcp:`/`tls:`). */
   url?: string;
-  /** Several transports of the same node; the client picks one (see `transports`). */
-  endpoints?: Endpoints;
+  /**
+   * Several transports of the same node (the client picks one, see `transports`), or a list of nodes,
+   * each an `Endpoints` or one URL. With a list the client stays on the node that worked last and moves
+   * to the next one when that node cannot be reached or sends 4001 GOING_AWAY (docs/client.md).
+   */
+  endpoints?: Endpoints | readonly (Endpoints | string)[];
   /** A fixed token (JWT or access-gateway session token). Use `getToken` when tokens expire. */
   token?: string;
   /**
@@ -65,7 +69,9 @@ export interface ConnectOptions {
 
 /** The resolved values the client runs with. */
 export interface ResolvedOptions {
-  endpoints: Endpoints;
+  /** One entry per node, in the order given (at least one; each with at least one chosen transport). */
+  nodes: Endpoints[];
+  /** Order of preference over every node's transports. */
   transports: TransportKind[];
   transportTimeoutMs: number;
   rememberFallbackMs: number;
@@ -93,10 +99,10 @@ export function transportOfUrl(url: string): TransportKind {
 
 /** Validates `opts` and fills in defaults; throws TypeError on a configuration that cannot work. */
 export function resolveOptions(opts: ConnectOptions, defaultOrder: TransportKind[]): ResolvedOptions {
-  const endpoints: Endpoints = { ...opts.endpoints };
-  if (opts.url !== undefined) endpoints[transportOfUrl(opts.url)] = opts.url;
-  const order = (opts.transports ?? defaultOrder).filter((k) => endpoints[k] !== undefined);
-  if (order.length === 0)
+  const nodes = nodesOf(opts);
+  const wanted = opts.transports ?? defaultOrder;
+  const order = wanted.filter((k) => nodes.some((n) => n[k] !== undefined));
+  if (order.length === 0 || nodes.some((n) => !wanted.some((k) => n[k] !== undefined)))
     throw new TypeError('connect() needs a url, or endpoints for the chosen transports');
   if (opts.token === undefined && opts.getToken === undefined)
     throw new TypeError('connect() needs token or getToken');
@@ -104,7 +110,7 @@ export function resolveOptions(opts: ConnectOptions, defaultOrder: TransportKind
   if (!Number.isSafeInteger(lastSeq) || lastSeq < 0)
     throw new TypeError('lastSeq must be a safe non-negative integer');
   return {
-    endpoints,
+    nodes,
     transports: order,
     transportTimeoutMs: opts.transportTimeoutMs ?? 5000,
     rememberFallbackMs: opts.rememberFallbackMs ?? 10 * 60_000,
@@ -117,4 +123,17 @@ export function resolveOptions(opts: ConnectOptions, defaultOrder: TransportKind
     clientName: opts.clientName ?? `ferry-client/${CLIENT_VERSION}`,
     lastSeq,
   };
+}
+
+/** The nodes `opts` names: `url` merged into a single `endpoints` object, or the list as given. */
+function nodesOf(opts: ConnectOptions): Endpoints[] {
+  const e = opts.endpoints;
+  if (!Array.isArray(e)) {
+    const endpoints: Endpoints = { ...(e as Endpoints | undefined) };
+    if (opts.url !== undefined) endpoints[transportOfUrl(opts.url)] = opts.url;
+    return [endpoints];
+  }
+  if (opts.url !== undefined) throw new TypeError('connect() takes a url or a list of endpoints, not both');
+  if (e.length === 0) throw new TypeError('connect() needs at least one endpoint');
+  return e.map((n: Endpoints | string) => (typeof n === 'string' ? { [transportOfUrl(n)]: n } : { ...n }));
 }

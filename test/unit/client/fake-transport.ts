@@ -20,6 +20,7 @@ export class FakeServerConn {
   constructor(
     readonly kind: TransportKind,
     private readonly events: TransportEvents,
+    readonly url = '',
   ) {}
 
   /** The client wrote a frame. */
@@ -87,12 +88,15 @@ const claimed = new WeakSet<Frame>();
 export class FakeNetwork {
   readonly conns: FakeServerConn[] = [];
   refuse = new Set<TransportKind>();
+  /** URLs that refuse connections (a node that is down). */
+  refuseUrls = new Set<string>();
   private waiters: ((c: FakeServerConn) => void)[] = [];
 
   factory(kind: TransportKind): TransportFactory {
     return async (opts) => {
-      if (this.refuse.has(kind)) throw new TransportUnavailableError(kind, 'refused by the test');
-      const server = new FakeServerConn(kind, opts.events);
+      if (this.refuse.has(kind) || this.refuseUrls.has(opts.url))
+        throw new TransportUnavailableError(kind, 'refused by the test');
+      const server = new FakeServerConn(kind, opts.events, opts.url);
       const transport: ClientTransport = {
         kind,
         datagrams: false,
