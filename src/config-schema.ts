@@ -118,7 +118,7 @@ export const LEAVES: Record<string, LeafSpec> = {
   'redis.presenceCacheMs': { kind: { type: 'duration', min: 0, max: 60_000 } },
   'redis.claimIdleMs': { kind: { type: 'duration', min: 100, max: 3600_000 } },
   'redis.readBatch': { kind: { type: 'int', min: 1, max: 10_000 } },
-  'redis.streamMaxLen': { kind: { type: 'int', min: 1000, max: 1_000_000_000 } },
+  'redis.streamMaxLen': { kind: { type: 'int', min: 0, max: 1_000_000_000 } },
   'access.role': { kind: { type: 'enum', values: ['all', 'access', 'message'] } },
   'access.apiKeys': { kind: { type: 'map', entry: 'apiKey' }, secret: true },
   'access.callerKey': { kind: { type: 'string', pattern: /^$|^\S{16,1024}$/, expected: '16-1024 characters without spaces' }, secret: true },

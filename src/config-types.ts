@@ -110,7 +110,11 @@ export interface FerryConfig {
     claimIdleMs: number;
     /** Stream entries read per XREADGROUP call. */
     readBatch: number;
-    /** Safety cap: approximate MAXLEN of every stream, only reached when a consumer lags this far. */
+    /**
+     * Optional safety cap (0 = none, the default): approximate MAXLEN of the bus streams, which are
+     * otherwise trimmed only behind every consumer group. A cap can drop entries a lagging group has
+     * not read, so it is for operators who prefer bounded Redis memory to that guarantee.
+     */
     streamMaxLen: number;
   };
 
@@ -230,7 +234,7 @@ export function defaultConfig(): FerryConfig {
       presenceCacheMs: 1000,
       claimIdleMs: 5000,
       readBatch: 256,
-      streamMaxLen: 1_000_000,
+      streamMaxLen: 0,
     },
     access: {
       role: 'all',

@@ -138,6 +138,7 @@ export class ClusterNode {
   private countError(op: string, err: unknown): void {
     this.totalErrors++;
     this.errors.set(op, (this.errors.get(op) ?? 0) + 1);
+    if (isConnectionError(err)) this.liveness.noteTrouble();
     // Connection errors are logged (rate-limited) by the link; the rest are worth a line each.
     if (!isConnectionError(err)) this.log.warn({ err, op }, 'redis operation failed');
   }
@@ -175,6 +176,8 @@ export class ClusterNode {
       reclaimedEntries: this.reclaimedTotal,
       redisErrors: this.totalErrors,
       badEntries: this.bus.counters.badEntries,
+      reforwarded: this.bus.counters.reforwarded,
+      retainDropped: this.bus.counters.retainDropped,
     };
   }
 

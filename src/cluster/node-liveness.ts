@@ -3,6 +3,11 @@
  * it every TTL/3, and records itself in the `{cluster}:nodes` registry so that others can find its
  * inbox after it dies. A node whose key has expired is dead: its presence entries are ignored and
  * cleaned, and its inbox is claimed by the janitor (janitor.ts).
+ *
+ * An expired key only means "dead" when Redis itself was fine: during a Redis outage or restart every
+ * node's key can expire, and judging others then would delete live nodes' inboxes and presence.
+ * So after this node sees trouble (a failed heartbeat, or its own key gone) it judges nobody dead for
+ * two TTLs, time for every live node to write its key again.
  */
 import type { Logger } from '../observability/logger.js';
 import type { ClusterKeys } from './keys.js';
@@ -32,6 +37,8 @@ export class NodeLiveness {
   private readonly o: NodeLivenessOptions;
   private timer: NodeJS.Timeout | null = null;
   private readonly cache = new Map<string, { alive: boolean; atMs: number }>();
+  /** When this node last saw Redis trouble (0 = never). */
+  private troubleAtMs = 0;
 
   constructor(opts: NodeLivenessOptions) {
     this.o = opts;
@@ -42,7 +49,10 @@ export class NodeLiveness {
     await this.beat();
     this.timer = setInterval(
       () => {
-        this.beat().catch((err: unknown) => this.o.onError('liveness', err));
+        this.beat().catch((err: unknown) => {
+          this.noteTrouble();
+          this.o.onError('liveness', err);
+        });
       },
       Math.max(100, Math.floor(this.o.ttlMs / 3)),
     );
@@ -57,6 +67,7 @@ export class NodeLiveness {
       link.call(keys.nodes(), ['ZADD', keys.nodes(), String(Date.now()), nodeId]),
     ]);
     if (previous === null && this.timer !== null) {
+      this.noteTrouble();
       this.o.logger.warn('liveness key had expired (Redis unreachable?); re-asserting presence');
       this.o.onRevived?.();
     }
@@ -68,6 +79,7 @@ export class NodeLiveness {
    */
   async aliveOf(nodeIds: Iterable<string>): Promise<Set<string>> {
     const now = Date.now();
+    if (this.inGrace(now)) return new Set(nodeIds);
     const alive = new Set<string>();
     const ask: string[] = [];
     for (const id of nodeIds) {
@@ -96,11 +108,21 @@ export class NodeLiveness {
 
   /** True when `nodeId`'s liveness key is missing right now (no cache); refreshes the cache. */
   async confirmedDead(nodeId: string): Promise<boolean> {
-    if (nodeId === this.o.nodeId) return false;
+    if (nodeId === this.o.nodeId || this.inGrace(Date.now())) return false;
     const { link, keys } = this.o;
     const exists = await link.call<number>(keys.alive(nodeId), ['EXISTS', keys.alive(nodeId)]);
     this.cache.set(nodeId, { alive: exists === 1, atMs: Date.now() });
     return exists !== 1;
+  }
+
+  /** Redis misbehaved: nobody is judged dead for a while (see the file comment). */
+  noteTrouble(): void {
+    this.troubleAtMs = Date.now();
+    this.cache.clear();
+  }
+
+  private inGrace(now: number): boolean {
+    return this.troubleAtMs !== 0 && now - this.troubleAtMs < 2 * this.o.ttlMs;
   }
 
   /** Every node in the registry (alive or not). */

@@ -26,8 +26,10 @@ export interface RedisStreamsBusOptions {
   readBatch: number;
   /** How long one XREADGROUP blocks; bounds how long close() waits for a reader. */
   blockMs: number;
-  /** Approximate MAXLEN on every XADD: the safety cap (docs/cluster.md, "Trimming"). */
+  /** Approximate MAXLEN on every XADD, 0 = none: an opt-in safety cap (docs/cluster.md, "Trimming"). */
   streamMaxLen: number;
+  /** Stored (QoS-1) messages whose forward failed, kept for a retry once Redis answers again. */
+  maxRetained?: number;
   logger: Logger;
   onError: (op: string, err: unknown) => void;
 }
@@ -38,6 +40,10 @@ export interface BusCounters {
   in: number;
   badEntries: number;
   handlerErrors: number;
+  /** QoS-1 forwards that failed and were sent again later. */
+  reforwarded: number;
+  /** QoS-1 forwards given up because too many were waiting (recipients catch up from the store). */
+  retainDropped: number;
 }
 
 interface OutBatch {
@@ -60,13 +66,23 @@ interface Waiter {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+const DEFAULT_MAX_RETAINED = 100_000;
+const RETAIN_FIRST_DELAY_MS = 500;
+const RETAIN_MAX_DELAY_MS = 5_000;
 const FIELD_ORIGIN = 'o';
 const FIELD_BATCH = 'b';
 
 /** A Bus whose nodes meet in Redis. */
 export class RedisStreamsBus implements Bus {
   readonly name = 'redis-streams';
-  readonly counters: BusCounters = { out: 0, in: 0, badEntries: 0, handlerErrors: 0 };
+  readonly counters: BusCounters = {
+    out: 0,
+    in: 0,
+    badEntries: 0,
+    handlerErrors: 0,
+    reforwarded: 0,
+    retainDropped: 0,
+  };
   private readonly o: RedisStreamsBusOptions;
   private handler: BusHandler | undefined;
   private state: 'new' | 'started' | 'closed' = 'new';
@@ -78,6 +94,13 @@ export class RedisStreamsBus implements Bus {
   /** Per user: messages waiting for a presence look-up, in publish order. */
   private readonly waiting = new Map<string, Waiter[]>();
   private readonly flush = (): void => this.flushOutbox();
+  /**
+   * Stored messages whose forward failed (Redis unreachable). A recipient on another node would only
+   * see them at its next seq gap or reconnect, so they are forwarded again once Redis answers.
+   */
+  private retained: Envelope[] = [];
+  private retainTimer: NodeJS.Timeout | null = null;
+  private retainDelayMs = RETAIN_FIRST_DELAY_MS;
 
   constructor(opts: RedisStreamsBusOptions) {
     this.o = opts;
@@ -126,6 +149,13 @@ export class RedisStreamsBus implements Bus {
   publishToUser(env: Envelope): Promise<void> {
     if (this.state !== 'started') return Promise.reject(this.notStarted());
     this.deliverLocal(ITEM_USER, env);
+    const routed = this.routeUser(env);
+    if (env.qos === 1) routed.catch(() => this.retain(env));
+    return routed;
+  }
+
+  /** Forwards a user message to the other nodes holding its user (presence cached for QoS 0 only). */
+  private routeUser(env: Envelope): Promise<void> {
     const user = env.toUser;
     if (env.qos === 0 && !this.waiting.has(user)) {
       const nodes = this.o.presence.cachedNodes(user);
@@ -151,6 +181,45 @@ export class RedisStreamsBus implements Bus {
     if (this.state !== 'started') return Promise.reject(this.notStarted());
     this.deliverLocal(ITEM_CONTROL, msg);
     return this.enqueue(this.o.keys.broadcast(), encodeItem(ITEM_CONTROL, msg));
+  }
+
+  private retain(env: Envelope): void {
+    if (this.state !== 'started') return;
+    const max = this.o.maxRetained ?? DEFAULT_MAX_RETAINED;
+    if (this.retained.length >= max) {
+      this.retained.shift();
+      this.counters.retainDropped++;
+    }
+    this.retained.push(env);
+    if (this.retainTimer === null) {
+      this.retainTimer = setTimeout(() => this.reforward(), this.retainDelayMs);
+      this.retainTimer.unref();
+    }
+  }
+
+  /** Sends the retained messages again, in order; what fails again is retained with a longer delay. */
+  private reforward(): void {
+    this.retainTimer = null;
+    const batch = this.retained;
+    this.retained = [];
+    if (this.state !== 'started' || batch.length === 0) return;
+    let failed = false;
+    const sends = batch.map((env) =>
+      this.routeUser(env).then(
+        () => {
+          this.counters.reforwarded++;
+        },
+        () => {
+          failed = true;
+          this.retain(env);
+        },
+      ),
+    );
+    void Promise.all(sends).then(() => {
+      this.retainDelayMs = failed
+        ? Math.min(this.retainDelayMs * 2, RETAIN_MAX_DELAY_MS)
+        : RETAIN_FIRST_DELAY_MS;
+    });
   }
 
   /**
@@ -239,10 +308,18 @@ export class RedisStreamsBus implements Bus {
     const { link, nodeId, streamMaxLen } = this.o;
     for (const [stream, batch] of outbox) {
       const body = batch.parts.length === 1 ? batch.parts[0]! : Buffer.concat(batch.parts);
-      const args = ['XADD', stream, 'MAXLEN', '~', String(streamMaxLen), '*', FIELD_ORIGIN, nodeId];
-      if (batch.inbox) args.splice(2, 0, 'NOMKSTREAM');
-      const p = link.call(stream, [...args, FIELD_BATCH, body]).then(
-        () => {
+      const args = ['XADD', stream];
+      if (batch.inbox) args.push('NOMKSTREAM');
+      if (streamMaxLen > 0) args.push('MAXLEN', '~', String(streamMaxLen));
+      args.push('*', FIELD_ORIGIN, nodeId);
+      const p = link.call<string | null>(stream, [...args, FIELD_BATCH, body]).then(
+        (id) => {
+          // NOMKSTREAM answers nil when the inbox is gone (its node was cleaned up as dead, or Redis
+          // lost it): nothing was written, which a QoS-1 sender must hear about (it is retried).
+          if (id === null) {
+            batch.reject(unavailable('the recipient node has no inbox'));
+            return;
+          }
           this.counters.out += batch.items;
           batch.resolve();
         },
@@ -304,6 +381,14 @@ export class RedisStreamsBus implements Bus {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
+    if (this.retainTimer !== null) clearTimeout(this.retainTimer);
+    this.retainTimer = null;
+    if (this.retained.length > 0)
+      this.o.logger.warn(
+        { messages: this.retained.length },
+        'closing with QoS-1 forwards not sent; recipients catch up from the store',
+      );
+    this.retained = [];
     this.flushOutbox();
     const readers = this.readers;
     this.readers = [];

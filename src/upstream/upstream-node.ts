@@ -17,6 +17,9 @@ import type { ReplyRouter } from './reply-sender.js';
 import { RouteTable } from './route-table.js';
 import { UpstreamRouter } from './upstream-router.js';
 
+/** Approximate length cap of a service's request stream when `redis.streamMaxLen` is 0. */
+const SERVICE_STREAM_CAP = 1_000_000;
+
 export interface UpstreamNodeDeps {
   config: FerryConfig;
   nodeId: string;
@@ -74,7 +77,9 @@ export class UpstreamNode {
             redis: new RedisUpstream({
               redis: deps.redis,
               keyPrefix: config.redis.keyPrefix,
-              streamMaxLen: config.redis.streamMaxLen,
+              // Service streams have no group-position trim (services own their groups), so they keep
+              // a cap even when the bus streams run without one.
+              streamMaxLen: config.redis.streamMaxLen > 0 ? config.redis.streamMaxLen : SERVICE_STREAM_CAP,
               logger: log,
             }),
           }),

@@ -117,6 +117,55 @@ describe('cluster node on a real redis-server', function () {
   });
 });
 
+describe('cluster bus across a Redis restart', function () {
+  this.timeout(30_000);
+
+  it('forwards a stored message again once Redis is back when its first forward failed', async () => {
+    const r = await startRedisServer({ appendonly: true });
+    const nodes = await startNodes({ url: r.url }, 2);
+    const [a, b] = nodes as [ClusterNode, ClusterNode];
+    const hb = new RecordingHandler();
+    await a.bus.start(new RecordingHandler());
+    await b.bus.start(hb);
+    await b.presence.add(presenceEntry('erin', 'phone', 's1', { nodeId: idOf(b) }));
+    await r.kill9();
+    // The router has stored it (QoS 1) and acked the sender; only the forward fails.
+    const stored = envelope({ toUser: 'erin', qos: 1, seq: 7 });
+    const err = await a.bus.publishToUser(stored).catch((e: unknown) => e);
+    expect(err).to.have.property('replyCode', 107);
+    expect(hb.users).to.have.length(0);
+    await r.restart();
+    await eventually(() => {
+      expect(hb.users.map((e) => e.serverId)).to.deep.equal([stored.serverId]);
+    }, 15_000);
+    expect(a.stats()).to.include({ reforwarded: 1, retainDropped: 0 });
+    await closeNodes(nodes);
+    await r.stop();
+  });
+});
+
+describe('node liveness after Redis trouble', function () {
+  this.timeout(30_000);
+
+  it('judges nobody dead for two TTLs after seeing Redis trouble, then again by the keys', async () => {
+    const r = await startRedisServer();
+    const nodes = await startNodes({ url: r.url }, 2, { livenessTtlMs: 600 });
+    const [a, b] = nodes as [ClusterNode, ClusterNode];
+    await b.close(false); // b stops its heartbeat without announcing: its key expires after the TTL
+    await eventually(async () => {
+      expect(await a['liveness'].confirmedDead(idOf(b))).to.equal(true);
+    }, 5000);
+    a['liveness'].noteTrouble();
+    expect(await a['liveness'].confirmedDead(idOf(b))).to.equal(false);
+    expect([...(await a['liveness'].aliveOf([idOf(b)]))]).to.deep.equal([idOf(b)]);
+    await eventually(async () => {
+      expect(await a['liveness'].confirmedDead(idOf(b))).to.equal(true);
+    }, 5000);
+    await closeNodes([a]);
+    await r.stop();
+  });
+});
+
 describe('cluster helpers', () => {
   it('orders stream ids numerically and finds the next one', () => {
     expect(compareIds('9-1', '10-0')).to.equal(-1);
