@@ -43,6 +43,7 @@ export class GroupReader {
   private loop: Promise<void> = Promise.resolve();
   /** Ids whose XACK failed; retried with the next batch's. */
   private unacked: string[] = [];
+  private acking = false;
   private failures = 0;
 
   constructor(opts: GroupReaderOptions) {
@@ -112,15 +113,32 @@ export class GroupReader {
     this.ack(entries.map((e) => e.id));
   }
 
+  /**
+   * XACKs `ids` (handed off) with any left over. One XACK at a time: ids handed off while one is in
+   * flight go in the next, so acks cost a round trip per batch of batches under load.
+   */
   private ack(ids: string[]): void {
     const all = this.unacked.length > 0 ? this.unacked.concat(ids) : ids;
     this.unacked = [];
     if (all.length === 0) return;
+    if (this.acking) {
+      this.unacked = all;
+      return;
+    }
+    this.acking = true;
     const { link, stream, group } = this.o;
-    link.call(stream, ['XACK', stream, group, ...all]).catch((err: unknown) => {
-      this.o.onError('ack', err);
-      this.unacked.push(...all);
-    });
+    link.call(stream, ['XACK', stream, group, ...all]).then(
+      () => {
+        this.acking = false;
+        if (this.unacked.length > 0 && this.running) this.ack([]);
+      },
+      (err: unknown) => {
+        // Kept for the next read's ack (reads back off while Redis is away).
+        this.acking = false;
+        this.o.onError('ack', err);
+        this.unacked.push(...all);
+      },
+    );
   }
 
   /** Stops reading. The blocking connection is the caller's to close (that also ends a blocked read). */

@@ -91,6 +91,13 @@ export class RedisStreamsBus implements Bus {
   private outbox = new Map<string, OutBatch>();
   private flushScheduled = false;
   private readonly inflightFlushes = new Set<Promise<void>>();
+  /**
+   * Streams with an XADD in flight. A stream gets one XADD at a time: what is published meanwhile
+   * waits and goes in the next one, so under load a single round trip carries many messages (at
+   * moderate rates almost every message arrives in an event-loop turn of its own, and per-turn
+   * batching alone would cost one XADD per message), while an idle stream still sends at once.
+   */
+  private readonly sending = new Set<string>();
   /** Per user: messages waiting for a presence look-up, in publish order. */
   private readonly waiting = new Map<string, Waiter[]>();
   private readonly flush = (): void => this.flushOutbox();
@@ -300,13 +307,18 @@ export class RedisStreamsBus implements Bus {
     return batch.promise;
   }
 
-  private flushOutbox(): void {
+  private flushOutbox(force = false): void {
     this.flushScheduled = false;
     const outbox = this.outbox;
     if (outbox.size === 0) return;
     this.outbox = new Map();
     const { link, nodeId, streamMaxLen } = this.o;
     for (const [stream, batch] of outbox) {
+      if (!force && this.sending.has(stream)) {
+        this.outbox.set(stream, batch); // sent when the XADD in flight returns
+        continue;
+      }
+      this.sending.add(stream);
       const body = batch.parts.length === 1 ? batch.parts[0]! : Buffer.concat(batch.parts);
       const args = ['XADD', stream];
       if (batch.inbox) args.push('NOMKSTREAM');
@@ -329,7 +341,14 @@ export class RedisStreamsBus implements Bus {
         },
       );
       this.inflightFlushes.add(p);
-      void p.then(() => this.inflightFlushes.delete(p));
+      void p.then(() => {
+        this.inflightFlushes.delete(p);
+        this.sending.delete(stream);
+        if (this.outbox.has(stream) && !this.flushScheduled) {
+          this.flushScheduled = true;
+          setImmediate(this.flush);
+        }
+      });
     }
   }
 
@@ -389,7 +408,7 @@ export class RedisStreamsBus implements Bus {
         'closing with QoS-1 forwards not sent; recipients catch up from the store',
       );
     this.retained = [];
-    this.flushOutbox();
+    this.flushOutbox(true);
     const readers = this.readers;
     this.readers = [];
     const closing = readers.map((r) => r.close());

@@ -54,12 +54,18 @@ export class RedisLink {
     this.opts = opts;
     const socket = { reconnectStrategy: (retries: number) => backoffMs(retries), connectTimeout: 5000 };
     const onError = (err: Error): void => this.reportError(err);
+    // node-redis arms a 5 s AbortSignal.timeout per command by default: a timer, listeners and, when it
+    // fires after the reply, a DOMException. Profiled at ~10% of a cluster node's CPU. Commands fail at
+    // once when the connection is down (no offline queue) and a lost connection is detected by the
+    // socket, so no per-command timer is kept.
+    const commandOptions = { timeout: 0 };
     if (opts.cluster.length > 0) {
       this.mode = 'cluster';
       this.client = null;
       this.clusterClient = createCluster({
         rootNodes: opts.cluster.map((hp) => ({ url: `redis://${hp}` })),
         defaults: { socket, disableOfflineQueue: true, name: opts.name },
+        commandOptions,
         // Slot moves are followed by the client; refresh the map at most this often on MOVED storms.
         minimizeConnections: false,
       });
@@ -67,7 +73,13 @@ export class RedisLink {
     } else {
       this.mode = 'standalone';
       this.clusterClient = null;
-      this.client = createClient({ url: opts.url, socket, disableOfflineQueue: true, name: opts.name });
+      this.client = createClient({
+        url: opts.url,
+        socket,
+        disableOfflineQueue: true,
+        name: opts.name,
+        commandOptions,
+      });
       this.client.on('error', onError);
     }
   }
