@@ -311,6 +311,9 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
     this.scheduleTokenRefresh(conn, this.info.expiresAtMs);
     this.setState('open');
     this.emit('open', this.info);
+    const early = conn.early;
+    conn.early = undefined;
+    if (early !== undefined) for (const d of early) this.onDeliver(d);
     this.subscriptions.resubscribeAll();
     this.outbox.resendAll();
     for (const w of this.openWaiters.splice(0)) w.resolve();
@@ -337,7 +340,9 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
     conn.lastRxMs = Date.now();
     switch (frame.body) {
       case 'deliver':
-        if (conn.authed && frame.deliver) this.onDeliver(frame.deliver);
+        if (!frame.deliver) return;
+        if (conn.authed) this.onDeliver(frame.deliver);
+        else (conn.early ??= []).push(frame.deliver);
         return;
       case 'ping':
         conn.transport?.send({ id: frame.id, pong: { timestampMs: frame.ping?.timestampMs ?? 0 } });

@@ -14,6 +14,11 @@ export interface Connection {
   kind: TransportKind;
   /** AuthResult arrived: the connection carries application traffic. */
   authed: boolean;
+  /**
+   * Delivers read before the AuthResult was handled: the server sends its replay right after the
+   * AuthResult, often in the same chunk, while the AuthResult reaches the client through a promise.
+   */
+  early?: NonNullable<Frame['deliver']>[];
   /** The server's Disconnect frame, if one arrived (it wins over the close code). */
   disconnect?: ConnectionEnd['disconnect'];
   heartbeatTimeout: boolean;

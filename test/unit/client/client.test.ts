@@ -102,6 +102,35 @@ describe('client state machine (fake transport)', function () {
     expect(c.lastSeq).to.equal(3);
   });
 
+  it('keeps the replay that arrives in the same read as the AuthResult (none lost, none skipped by later acks)', async function () {
+    const net = new FakeNetwork();
+    const c = make(net);
+    const seen: number[] = [];
+    c.on('message', (m) => seen.push(m.seq));
+    const conn = net.nextConn();
+    const started = c.start();
+    const server = await conn;
+    const auth = await server.next('authenticate');
+    // One synchronous burst, as a TCP read hands them over: AuthResult, then the replay.
+    server.send({
+      id: auth.id,
+      authResult: {
+        userId: 'u',
+        deviceId: 'd',
+        sessionId: 's',
+        nodeId: 'n1',
+        maxFrameBytes: 65536,
+        ackedSeq: 4,
+      },
+    });
+    for (const seq of [5, 6, 7])
+      server.send({ deliver: { seq, qos: 1, fromUser: 'x', payload: Buffer.from('m') } });
+    await started;
+    const ack = await server.next('ack');
+    expect(seen).to.deep.equal([5, 6, 7]);
+    expect(ack.ack!.seq).to.equal(7);
+  });
+
   it('follows GOING_AWAY advice: reconnects after at least the advised delay', async function () {
     const net = new FakeNetwork();
     const c = make(net);
