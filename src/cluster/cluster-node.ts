@@ -138,7 +138,10 @@ export class ClusterNode {
   private countError(op: string, err: unknown): void {
     this.totalErrors++;
     this.errors.set(op, (this.errors.get(op) ?? 0) + 1);
-    if (isConnectionError(err)) this.liveness.noteTrouble();
+    if (isConnectionError(err)) {
+      this.liveness.noteTrouble();
+      this.presence.dropCache();
+    }
     // Connection errors are logged (rate-limited) by the link; the rest are worth a line each.
     if (!isConnectionError(err)) this.log.warn({ err, op }, 'redis operation failed');
   }

@@ -285,6 +285,14 @@ export class RedisPresence implements Presence {
    * Waits for adds and removes already sent (a session closing during shutdown still clears its
    * entry), then stops listening. Later add() and query() reject; remove() does nothing. Idempotent.
    */
+  /**
+   * Forgets every cached route. Called when Redis connections had trouble: presence events published
+   * meanwhile may never have arrived, and the cache relies on them to drop changed users early.
+   */
+  dropCache(): void {
+    this.cache.clear();
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -41,7 +41,6 @@ type Arg = string | Buffer;
  */
 export interface RedisScriptClient {
   withCommandOptions(options: object): unknown;
-  evalSha(sha1: string, options: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
   eval(script: string, options: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
   get(key: string): Promise<unknown>;
   hGet(key: string, field: string): Promise<unknown>;
@@ -300,16 +299,13 @@ export class RedisMessageStore implements MessageStore {
     return v === null || v === undefined ? 0 : this.decode(() => toNumber(v));
   }
 
-  /** EVALSHA, falling back to EVAL on NOSCRIPT (script cache empty after a restart or failover). */
+  /** Runs one of the store's scripts (atomic on the slot of `keys`). */
   private run(s: Script, keys: string[], args: Arg[]): Promise<unknown> {
-    return this.guard(async () => {
-      try {
-        return await this.redis.evalSha(s.sha1, { keys, arguments: args });
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        return await this.redis.eval(s.source, { keys, arguments: args });
-      }
-    });
+    // EVAL, not EVALSHA with an EVAL fallback: after NOSCRIPT (a fresh or restarted Redis, a failover)
+    // the fallback retries ran behind later calls that were already pipelined and succeeded once the
+    // first retry had loaded the script, so a sender's pipelined messages got seqs out of send order.
+    // EVAL costs the script text on the wire and a hash per call; Redis caches the compiled script.
+    return this.guard(() => this.redis.eval(s.source, { keys, arguments: args }));
   }
 
   /** Every Redis failure becomes a StoreError (107 UNAVAILABLE, retryable, at the router). */

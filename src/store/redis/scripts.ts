@@ -1,8 +1,8 @@
 /**
  * The Lua scripts of the Redis message store. Each runs atomically on the slot of its keys (all of
  * one log, see keys.ts), which is what makes dedup-and-append and clamp-and-ack race-free between
- * gateway nodes, in one round trip each. Sent with EVALSHA; on NOSCRIPT (a restarted or failed-over
- * Redis, a new cluster master) sent once with EVAL, which also caches it there again.
+ * gateway nodes, in one round trip each. Sent with EVAL, not EVALSHA: retries after NOSCRIPT could
+ * reorder pipelined appends (see redis-store.ts `run`).
  *
  * Stream entries have the fields, in this order: s serverId, t timestampMs, b counted bytes,
  * f fromUser, d fromDevice, c clientMsgId, e ephemeral ('1'/'0'), p payload. `trim` reads `t` and
