@@ -8,8 +8,6 @@
  * f fromUser, d fromDevice, c clientMsgId, e ephemeral ('1'/'0'), p payload. `trim` reads `t` and
  * `b` by position (4th and 6th element of the field list) to avoid building a table per entry.
  */
-import { createHash } from 'node:crypto';
-
 /**
  * Drops, oldest first, entries beyond `maxlen` and entries older than `now - ret` (ret 0 = no age
  * limit). Bounded work per call (at most 1 + 15*32 entries); a backlog past that is trimmed by the
@@ -110,14 +108,13 @@ end
 return cur
 `;
 
-/** A script with its SHA1, as EVALSHA wants it. */
+/** A script as EVAL takes it. */
 export interface Script {
   readonly source: string;
-  readonly sha1: string;
 }
 
 function script(source: string): Script {
-  return { source, sha1: createHash('sha1').update(source).digest('hex') };
+  return { source };
 }
 
 export const SCRIPTS = {
