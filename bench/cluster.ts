@@ -1,7 +1,9 @@
 /**
  * Cross-node 1:1 chat on this machine (issue 4, item 8): two nodes + one redis-server + the load
- * generator in its own process(es); Ferry (`ferry start --redis`) and Socket.IO with
- * `@socket.io/redis-streams-adapter` (bench/lib/socketio-node.ts), same workload, one command:
+ * generator in its own process(es); Ferry (`ferry start --redis`), Socket.IO with
+ * `@socket.io/redis-streams-adapter` (bench/lib/socketio-node.ts) and the issue's reference floor, two
+ * bare `ws` processes with a minimal batched XADD/XREADGROUP forward (bench/lib/minimal-forward-node.ts,
+ * Ferry's frames, QoS 0 only), same workload, one command:
  *
  *   npm run bench -- cluster [flags]          (bench/run.mjs builds dist/, transpiles bench/)
  *
@@ -18,8 +20,9 @@
  *           and the generator waits up to --lag-grace 30 s: Ferry must deliver everything; the
  *           Socket.IO adapter's stream (MAXLEN ~ --sio-max-len 10000) is trimmed under the paused
  *           reader and messages are lost (reported, never a failure of the bench)
- * Ferry runs each of --qos 0,1; Socket.IO has no QoS (its rows are emits with an ack callback).
- * Other flags: --only ferry,socketio,lag (default all three) --lag-targets ferry,socketio --warmup 3
+ * Ferry runs each of --qos 0,1; Socket.IO has no QoS (its rows are emits with an ack callback); the
+ * minimal forward stores nothing (its rows are QoS-0 sends) and is not in the lag test.
+ * Other flags: --only ferry,socketio,minimal,lag (default all four) --lag-targets ferry,socketio --warmup 3
  * --procs 1 (generator processes) --lag-after 3 --log-level info --no-quiet-wait.
  *
  * Results: tables on stdout and a dated block appended to bench/results/cluster.json.
@@ -50,7 +53,7 @@ const FLAGS = {
   },
   'step-duration': { type: 'string', default: '8' },
   'p99-limit': { type: 'string', default: '50' },
-  only: { type: 'string', default: 'ferry,socketio,lag' },
+  only: { type: 'string', default: 'ferry,socketio,minimal,lag' },
   qos: { type: 'string', default: '0,1' },
   procs: { type: 'string', default: '1' },
   'lag-rate': { type: 'string', default: '5000' },
@@ -72,7 +75,7 @@ function parseFlags(argv: string[]) {
     if (bad.length > 0)
       throw new Error(`--${flag}: unknown ${bad.join(', ')} (one or more of ${allowed.join(',')})`);
   };
-  check('only', v.only, ['ferry', 'socketio', 'lag']);
+  check('only', v.only, ['ferry', 'socketio', 'minimal', 'lag']);
   check('lag-targets', v['lag-targets'], ['ferry', 'socketio']);
   check('qos', v.qos, ['0', '1']);
   return v;
@@ -173,6 +176,14 @@ interface QosRun {
   warnings: Record<string, Record<string, number>>;
 }
 
+const MINIMAL_LABEL = 'Minimal ws + XADD';
+
+/** Column label of a target's run. */
+function targetLabel(target: ClusterTarget, qos: 0 | 1): string {
+  if (target === 'ferry') return `Ferry QoS ${qos}`;
+  return target === 'socketio' ? 'Socket.IO' : MINIMAL_LABEL;
+}
+
 async function measureTarget(v: Flags, target: ClusterTarget, qosList: (0 | 1)[]): Promise<QosRun[]> {
   const runs: QosRun[] = [];
   const p99Limit = Number(v['p99-limit']);
@@ -180,8 +191,8 @@ async function measureTarget(v: Flags, target: ClusterTarget, qosList: (0 | 1)[]
     .split(',')
     .map(Number)
     .filter((x) => x > 0);
-  for (const qos of target === 'socketio' ? [0 as const] : qosList) {
-    const label = target === 'ferry' ? `Ferry QoS ${qos}` : 'Socket.IO';
+  for (const qos of target === 'ferry' ? qosList : [0 as const]) {
+    const label = targetLabel(target, qos);
     // A fresh cluster per QoS: streams, stores and presence start empty.
     const cluster = await startCluster(target, {
       sioMaxLen: Number(v['sio-max-len']),
@@ -235,7 +246,7 @@ interface LagRun {
 }
 
 async function lagTest(v: Flags, target: ClusterTarget, qos: 0 | 1): Promise<LagRun> {
-  const label = target === 'ferry' ? `Ferry QoS ${qos}` : 'Socket.IO';
+  const label = targetLabel(target, qos);
   const cluster = await startCluster(target, {
     sioMaxLen: Number(v['sio-max-len']),
     logLevel: v['log-level'],
@@ -350,6 +361,40 @@ function lagRows(lags: LagRun[]): string[][] {
 }
 
 /**
+ * How far each target is from the minimal forward of the same run (the issue's floor: ~100 µs per
+ * message at 5,000 msg/s and ~50k msg/s sustained on its reference machine); [] without that run.
+ */
+function floorRows(runs: QosRun[], rate: number): string[][] {
+  const floor = runs.find((x) => x.label === MINIMAL_LABEL);
+  const others = runs.filter((x) => x !== floor);
+  if (floor === undefined || others.length === 0) return [];
+  const times = (a: number, b: number): string =>
+    b > 0 && Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : '-';
+  const f = floor.fixed;
+  const redisUs = (r: ClusterStepResult): number => r.cpuPerMessageUs - r.nodeCpuPerMessageUs;
+  return [
+    ['', ...others.map((x) => x.label)],
+    [
+      `CPU µs / message at ${num(rate)} msg/s (floor ${num(f.cpuPerMessageUs, 1)})`,
+      ...others.map((x) => times(x.fixed.cpuPerMessageUs, f.cpuPerMessageUs)),
+    ],
+    [
+      `  nodes only (floor ${num(f.nodeCpuPerMessageUs, 1)})`,
+      ...others.map((x) => times(x.fixed.nodeCpuPerMessageUs, f.nodeCpuPerMessageUs)),
+    ],
+    [`  redis only (floor ${num(redisUs(f), 1)})`, ...others.map((x) => times(redisUs(x.fixed), redisUs(f)))],
+    [
+      `sustainable msg/s, share of the floor's (${num(floor.sustainable)})`,
+      ...others.map((x) => (floor.sustainable > 0 ? pct(x.sustainable / floor.sustainable) : '-')),
+    ],
+    [
+      `p99 at ${num(rate)} msg/s (floor ${ms(f.latency.p99Ms)})`,
+      ...others.map((x) => times(x.fixed.latency.p99Ms, f.latency.p99Ms)),
+    ],
+  ];
+}
+
+/**
  * Messages lost against the contract: QoS 0 and Socket.IO, sent but never delivered; QoS 1, acknowledged
  * to the sender but never delivered (a send refused with Error 107 was never promised).
  */
@@ -405,6 +450,7 @@ export async function clusterScenario(argv: string[]): Promise<unknown> {
   const lags: LagRun[] = [];
   if (only.has('ferry')) runs.push(...(await measureTarget(v, 'ferry', qosList)));
   if (only.has('socketio')) runs.push(...(await measureTarget(v, 'socketio', qosList)));
+  if (only.has('minimal')) runs.push(...(await measureTarget(v, 'minimal', qosList)));
   if (only.has('lag')) {
     const lagTargets = new Set(v['lag-targets'].split(','));
     if (lagTargets.has('ferry')) for (const qos of qosList) lags.push(await lagTest(v, 'ferry', qos));
@@ -416,6 +462,8 @@ export async function clusterScenario(argv: string[]): Promise<unknown> {
     for (const run of runs)
       printTable(`${run.label}: rate sweep (${v['step-duration']} s per step)`, sweepRows(run));
   }
+  const floor = floorRows(runs, rate);
+  if (floor.length > 0) printTable('compared with the minimal forward of this run (the floor)', floor);
   if (lags.length > 0) printTable('lag test: node2 SIGSTOPped while messages flow to it', lagRows(lags));
   for (const x of runs) printWarnings(x.label, x.warnings);
   for (const x of lags) printWarnings(`lag test, ${x.label}`, x.warnings);

@@ -231,7 +231,7 @@ export function defaultConfig(): FerryConfig {
       keyPrefix: 'ferry',
       livenessTtlMs: 10_000,
       presenceTtlMs: 90_000,
-      presenceCacheMs: 1000,
+      presenceCacheMs: 10_000,
       claimIdleMs: 5000,
       readBatch: 256,
       streamMaxLen: 0,

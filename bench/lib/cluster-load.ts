@@ -1,9 +1,10 @@
 /**
  * One open-loop load step against a two-node cluster (bench/cluster.ts): forks the generator
- * processes (Ferry: bench/lib/loadgen-worker.ts through bench/loadgen.ts; Socket.IO:
- * bench/lib/socketio-worker.ts), connects client p to node 1 and its partner p + N/2 to node 2 so that
- * every message crosses nodes, paces `rate` msg/s, and measures over the window: latency, loss, acks,
- * CPU of each node and of redis-server (/proc), their RSS, and each generator process's own CPU.
+ * processes (Ferry and the minimal forward, which speaks Ferry's frames: bench/lib/loadgen-worker.ts
+ * through bench/loadgen.ts; Socket.IO: bench/lib/socketio-worker.ts), connects client p to node 1 and
+ * its partner p + N/2 to node 2 so that every message crosses nodes, paces `rate` msg/s, and measures
+ * over the window: latency, loss, acks, CPU of each node and of redis-server (/proc), their RSS, and
+ * each generator process's own CPU.
  * Optionally SIGSTOPs one node for a while during the window (the lag test).
  */
 import type { ChildProcess } from 'node:child_process';
@@ -16,7 +17,8 @@ import type { WorkerInit, WorkerReady, WorkerStart, WorkerStats } from './loadge
 import { CpuMeter, machineBusy, machineCpu, rssBytes } from './proc.js';
 import { BENCH_SECRET } from './tokens.js';
 
-export type ClusterTarget = 'ferry' | 'socketio';
+/** Ferry, Socket.IO + adapter, or bench/lib/minimal-forward-node.ts (the floor). */
+export type ClusterTarget = 'ferry' | 'socketio' | 'minimal';
 
 /** A process whose CPU and RSS the step reports. */
 export interface ProcRef {
@@ -26,7 +28,7 @@ export interface ProcRef {
 
 export interface ClusterStepOptions {
   target: ClusterTarget;
-  /** Node 1 and node 2 client URLs (ws://…/ws for Ferry, http://… for Socket.IO). */
+  /** Node 1 and node 2 client URLs (ws://…/ws for Ferry and the minimal forward, http://… for Socket.IO). */
   urls: [string, string];
   clients: number;
   rate: number;
@@ -97,7 +99,7 @@ function workerScript(target: ClusterTarget): string {
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
   // bench/loadgen.ts runs loadgen-worker's workerMain when forked with --worker.
-  return target === 'ferry'
+  return target !== 'socketio'
     ? join(dirname(here), '..', `loadgen${ext}`)
     : join(dirname(here), `socketio-worker${ext}`);
 }
@@ -129,7 +131,8 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
           url: o.urls[0],
           partnerUrl: o.urls[1],
           userPrefix: o.userPrefix,
-          target: 'ferry',
+          // The minimal forward takes the token as the user id, like the baseline server.
+          target: o.target === 'minimal' ? 'baseline' : 'ferry',
           secret: BENCH_SECRET,
           clients: o.clients,
           pairStart: Math.floor((k * pairs) / procs),

@@ -1,7 +1,8 @@
 /**
  * The two-node clusters under test in bench/cluster.ts, each with its own fresh redis-server:
- * two `ferry start --redis …` nodes (bench/lib/servers.ts's startFerry, with the load-test flags), or
- * two bench/lib/socketio-node.ts processes sharing one Redis Streams adapter stream.
+ * two `ferry start --redis …` nodes (bench/lib/servers.ts's startFerry, with the load-test flags), two
+ * bench/lib/socketio-node.ts processes sharing one Redis Streams adapter stream, or two
+ * bench/lib/minimal-forward-node.ts processes, each reading its own inbox stream and writing the other's.
  */
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -16,7 +17,10 @@ export interface ClusterNode {
   /** The URL the generator's clients connect to. */
   url: string;
   stderr(): string;
-  /** What the node logged at warn level or above so far (Ferry: by message, with counts; Socket.IO: stderr). */
+  /**
+   * What the node logged at warn level or above so far (Ferry: by message, with counts; the others:
+   * stderr lines).
+   */
   warnings(): Record<string, number>;
   stop(): Promise<number | null>;
 }
@@ -60,31 +64,34 @@ async function startFerryNode(redisUrl: string, label: string, o: ClusterStartOp
   return { label, pid: s.pid, url: s.urls.ws, stderr: s.stderr, warnings, stop: () => s.stop() };
 }
 
-/** Starts bench/lib/socketio-node (the transpiled .js beside this file, or the .ts under tsx). */
-function startSocketIoNode(redisUrl: string, label: string, o: ClusterStartOptions): Promise<ClusterNode> {
+/**
+ * Starts `script` (a bench/lib/ module: the transpiled .js beside this file, or the .ts under tsx) and
+ * resolves once it prints its JSON `readyMsg` line with `addresses.ws.url`; its stderr lines are its
+ * warnings.
+ */
+function startScriptNode(
+  label: string,
+  name: string,
+  args: string[],
+  readyMsg: string,
+): Promise<ClusterNode> {
   const here = fileURLToPath(import.meta.url);
   const ts = here.endsWith('.ts');
-  const script = join(dirname(here), `socketio-node${ts ? '.ts' : '.js'}`);
-  const args = [
-    ...(ts ? ['--import', 'tsx'] : []),
-    script,
-    '--redis',
-    redisUrl,
-    '--max-len',
-    String(o.sioMaxLen),
-  ];
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const script = join(dirname(here), `${name}${ts ? '.ts' : '.js'}`);
+  const proc = spawn(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-64 * 1024)));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`socketio node not ready after 30 s:\n${stderr}`));
+      reject(new Error(`${name} ${label} not ready after 30 s:\n${stderr}`));
     }, 30_000);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`socketio node exited with ${code} before ready:\n${stderr}`));
+      reject(new Error(`${name} ${label} exited with ${code} before ready:\n${stderr}`));
     });
     let buf = '';
     proc.stdout?.on('data', (d: Buffer) => {
@@ -93,7 +100,7 @@ function startSocketIoNode(redisUrl: string, label: string, o: ClusterStartOptio
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        if (!line.includes('"socketio ready"')) continue;
+        if (!line.includes(`"${readyMsg}"`)) continue;
         clearTimeout(timer);
         const rec = JSON.parse(line) as { addresses: { ws: { url: string } } };
         resolve({
@@ -124,17 +131,45 @@ function startSocketIoNode(redisUrl: string, label: string, o: ClusterStartOptio
   });
 }
 
+/** Inbox stream of a minimal-forward node. */
+const minimalInbox = (label: string): string => `min:inbox:${label}`;
+
+function startNode(
+  target: ClusterTarget,
+  redisUrl: string,
+  label: string,
+  o: ClusterStartOptions,
+): Promise<ClusterNode> {
+  switch (target) {
+    case 'ferry':
+      return startFerryNode(redisUrl, label, o);
+    case 'socketio':
+      return startScriptNode(
+        label,
+        'socketio-node',
+        ['--redis', redisUrl, '--max-len', String(o.sioMaxLen)],
+        'socketio ready',
+      );
+    case 'minimal': {
+      const peer = label === 'node1' ? 'node2' : 'node1';
+      const args = ['--redis', redisUrl, '--node', label, '--inbox', minimalInbox(label)];
+      return startScriptNode(
+        label,
+        'minimal-forward-node',
+        [...args, '--peer-inbox', minimalInbox(peer)],
+        'minimal ready',
+      );
+    }
+  }
+}
+
 /** A fresh redis-server and two nodes of `target` on it (stopped again if any fails to start). */
 export async function startCluster(target: ClusterTarget, o: ClusterStartOptions): Promise<RunningCluster> {
   const redis = await startBenchRedis();
   const started: ClusterNode[] = [];
   try {
     for (const label of ['node1', 'node2']) {
-      started.push(
-        target === 'ferry'
-          ? await startFerryNode(redis.url, label, o)
-          : await startSocketIoNode(redis.url, label, o),
-      );
+      started.push(await startNode(target, redis.url, label, o));
     }
   } catch (err) {
     await Promise.all(started.map((n) => n.stop()));

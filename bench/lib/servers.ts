@@ -59,7 +59,9 @@ function launch(
   readyMsg: string,
   cleanup: () => void,
 ): Promise<RunningServer> {
-  const proc: ChildProcess = spawn(process.execPath, args, {
+  // Extra node flags for ad-hoc profiling, e.g. BENCH_NODE_ARGS=--perf-basic-prof for `perf record`.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const proc: ChildProcess = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: kind === 'ferry' ? ferryDir() : dirname(benchDir()),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },

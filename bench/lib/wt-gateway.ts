@@ -36,6 +36,8 @@ export async function startWtNode(opts: { cpuProfLabel?: string } = {}): Promise
   const profDir = opts.cpuProfLabel !== undefined ? join(dataDir, 'prof') : null;
   const args = [
     ...(profDir !== null ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []),
+    // Extra node flags for ad-hoc profiling, e.g. BENCH_NODE_ARGS=--perf-basic-prof for `perf record`.
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
     'bin/ferry.js',
     'start',
     '--host',

@@ -80,9 +80,11 @@ export class QuicConnection {
   private closeRequested = false;
   /**
    * Peer-opened and local streams that have been readable and are not finished: polled one by one
-   * (cheap) before asking the engine for its full readable set (costly).
+   * (cheap) before asking the engine for its full readable set (costly). The last stream found
+   * readable moves to the front, so a session's busy stream is polled before the HTTP/3 control and
+   * QPACK streams that rarely carry anything.
    */
-  private readonly knownStreams = new Set<number>();
+  private readonly knownStreams: number[] = [];
   private timer: NodeJS.Timeout | null = null;
   private timerDeadline = 0;
   private readonly onTimer = (): void => {
@@ -135,7 +137,7 @@ export class QuicConnection {
   /** Reads stream bytes; see {@link QuicEngineConnection.streamRecv} for the result encoding. */
   streamRecv(streamId: number, buf: Uint8Array): number {
     const n = this.engine.streamRecv(streamId, buf);
-    if (n < 0 ? n !== RECV_DONE : this.engine.lastRecvFin) this.knownStreams.delete(streamId);
+    if (n < 0 ? n !== RECV_DONE : this.engine.lastRecvFin) this.forgetStream(streamId);
     return n;
   }
 
@@ -184,7 +186,7 @@ export class QuicConnection {
 
   /** Forgets the send queue of a stream the layer above has finished with. */
   releaseStream(streamId: number): void {
-    this.knownStreams.delete(streamId);
+    this.forgetStream(streamId);
     const queue = this.queues.get(streamId);
     if (queue !== undefined && queue.isEmpty) this.queues.delete(streamId);
   }
@@ -251,7 +253,7 @@ export class QuicConnection {
       this.closedNotified = true;
       this.queues.clear();
       this.blocked.clear();
-      this.knownStreams.clear();
+      this.knownStreams.length = 0;
       const info = engine.closeInfo() ?? { isApp: false, code: 0, reason: '', by: 'local' as const };
       try {
         handler?.onClosed(info);
@@ -280,13 +282,24 @@ export class QuicConnection {
     let input = false;
     if (engine.isReadable()) {
       input = true;
-      for (const streamId of this.knownStreams) {
-        if (engine.streamReadable(streamId)) handler.onStreamReadable(streamId);
+      const known = this.knownStreams;
+      let readable = true;
+      for (let i = 0; i < known.length; i++) {
+        const streamId = known[i]!;
+        if (!engine.streamReadable(streamId)) continue;
+        if (i > 0) {
+          known[i] = known[0]!;
+          known[0] = streamId;
+        }
+        handler.onStreamReadable(streamId);
+        // Usually a single stream had data and the handler read all of it: the rest need no poll.
+        readable = engine.isReadable();
+        if (!readable) break;
       }
       // Something unknown is readable (a new stream, a reset, a stream the handler left unread).
-      if (engine.isReadable()) {
+      if (readable && engine.isReadable()) {
         for (const streamId of engine.readableStreams()) {
-          this.knownStreams.add(streamId);
+          if (!known.includes(streamId)) known.push(streamId);
           handler.onStreamReadable(streamId);
         }
       }
@@ -333,6 +346,14 @@ export class QuicConnection {
       const error = err instanceof QuicStreamError ? err : new QuicStreamError('other', 0, String(err));
       this.sendErrors.push([streamId, error]);
     }
+  }
+
+  private forgetStream(streamId: number): void {
+    const known = this.knownStreams;
+    const i = known.indexOf(streamId);
+    if (i < 0) return;
+    known[i] = known[known.length - 1]!;
+    known.pop();
   }
 
   /** Stops driving without sending anything (the socket is going away). */
