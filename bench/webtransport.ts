@@ -17,6 +17,10 @@
  *             --loss-rate 400 msg/s, --loss-duration 20 s): closes, QoS-1 loss, duplicates, p50/p99
  * Common: --duration 15 --warmup 3 --grace 3 --payload 100 --qos 0 --procs 1 --only a,b --cpu-prof
  * (profile the WebTransport node during its phases and print file:line hot spots) --no-quiet-wait.
+ * --target ferry|bare|both (default ferry): whom the load phases (connect, latency, max, sweep) measure:
+ * Ferry, the bare gateway (bench/lib/wt-bare-target.ts: the same minimal gateway on both transports,
+ * the floor), or both, one after the other, with a table of server CPU per message of the four and
+ * each target's WT / WS side by side. bulk and loss always measure Ferry (--cpu-prof too).
  *
  * Results: printed tables, and a dated block appended to bench/results/webtransport.json.
  */
@@ -32,6 +36,16 @@ import { appendResult, benchDir, ms, num, pct, printTable } from './lib/report.j
 import { ferryDir } from './lib/servers.js';
 import { BENCH_SECRET } from './lib/tokens.js';
 import type { BenchTransport } from './lib/wt-conn.js';
+import {
+  floorFigures,
+  floorTable,
+  parseTargets,
+  startTargetNode,
+  targetLabel,
+  tokenKind,
+  type FloorRow,
+  type WtTarget,
+} from './lib/wt-bare-target.js';
 import { startWtNode } from './lib/wt-gateway.js';
 import { runPairs, type PairResult, type PairWorkload } from './lib/wt-loadgen.js';
 import {
@@ -64,6 +78,7 @@ const FLAGS = {
   jitter: { type: 'string', default: '2' },
   sweep: { type: 'string', default: '1000,16000' },
   only: { type: 'string', default: 'connect,latency,max,sweep,bulk,loss' },
+  target: { type: 'string', default: 'ferry' },
   'cpu-prof': { type: 'boolean', default: false },
   'no-quiet-wait': { type: 'boolean', default: false },
 } as const;
@@ -137,6 +152,7 @@ function gitRevision(): string {
 }
 
 interface TransportRun {
+  target: WtTarget;
   kind: BenchTransport;
   connect: ConnectResult | null;
   latency: PairResult | null;
@@ -148,17 +164,27 @@ interface TransportRun {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
 
+/** The sweep phase's rates, in the order it runs them. */
+function sweepRates(v: Values): number[] {
+  return v.sweep
+    .split(',')
+    .map(Number)
+    .filter((r) => r > 0);
+}
+
 function workload(
   v: Values,
   kind: BenchTransport,
   url: string,
   hashes: string[],
   prefix: string,
+  target: WtTarget = 'ferry',
 ): PairWorkload {
   return {
     kind,
     url,
     certHashes: hashes,
+    target: tokenKind(target),
     secret: BENCH_SECRET,
     pairs: Number(v.pairs),
     userPrefix: prefix,
@@ -176,11 +202,25 @@ function workload(
   };
 }
 
-async function runTransport(v: Values, kind: BenchTransport, phases: Set<string>): Promise<TransportRun> {
-  const profile = v['cpu-prof'] && kind === 'wt';
-  const node = await startWtNode(profile ? { cpuProfLabel: `ferry-wt-${[...phases].join('+')}` } : {});
+async function runTransport(
+  v: Values,
+  target: WtTarget,
+  kind: BenchTransport,
+  phases: Set<string>,
+): Promise<TransportRun> {
+  const profile = v['cpu-prof'] && kind === 'wt' && target === 'ferry';
+  const node = await startTargetNode(
+    target,
+    profile ? { cpuProfLabel: `ferry-wt-${[...phases].join('+')}` } : {},
+  );
   const url = kind === 'wt' ? node.urls.wt : node.urls.ws;
+  // Log lines and user ids name the target when it is not Ferry.
+  const name = target === 'ferry' ? kind : `${target} ${kind}`;
+  const tag = target === 'ferry' ? kind : `${target}-${kind}`;
+  const w = (prefix: string): PairWorkload =>
+    workload(v, kind, url, node.certHashes, `${tag}-${prefix}`, target);
   const run: TransportRun = {
+    target,
     kind,
     connect: null,
     latency: null,
@@ -192,39 +232,33 @@ async function runTransport(v: Values, kind: BenchTransport, phases: Set<string>
   try {
     if (phases.has('connect')) {
       await waitQuiet(v['no-quiet-wait']);
-      log(`${kind}: ${v.connects} sequential connects`);
+      log(`${name}: ${v.connects} sequential connects`);
       run.connect = await measureConnects(
         kind,
         url,
         node.certHashes,
         BENCH_SECRET,
         Number(v.connects),
-        `${kind}-c`,
+        `${tag}-c`,
+        tokenKind(target),
       );
     }
     if (phases.has('latency')) {
-      run.latency = await measured(v, `${kind}: ${v.pairs} pairs at ${v.rate} msg/s`, () =>
-        runPairs(workload(v, kind, url, node.certHashes, `${kind}-l`), node.pid),
+      run.latency = await measured(v, `${name}: ${v.pairs} pairs at ${v.rate} msg/s`, () =>
+        runPairs(w('l'), node.pid),
       );
     }
     if (phases.has('max')) {
-      const w = {
-        ...workload(v, kind, url, node.certHashes, `${kind}-m`),
-        rate: 0,
-        pairs: Number(v['max-pairs']),
-      };
-      run.max = await measured(v, `${kind}: ${v['max-pairs']} pairs, closed loop`, () =>
-        runPairs(w, node.pid),
+      const max = { ...w('m'), rate: 0, pairs: Number(v['max-pairs']) };
+      run.max = await measured(v, `${name}: ${v['max-pairs']} pairs, closed loop`, () =>
+        runPairs(max, node.pid),
       );
     }
     if (phases.has('sweep')) {
-      for (const rate of v.sweep
-        .split(',')
-        .map(Number)
-        .filter((r) => r > 0)) {
-        const w = { ...workload(v, kind, url, node.certHashes, `${kind}-s${rate}-`), rate };
+      for (const rate of sweepRates(v)) {
+        const at = { ...w(`s${rate}-`), rate };
         run.sweep.push(
-          await measured(v, `${kind}: ${v.pairs} pairs at ${rate} msg/s`, () => runPairs(w, node.pid)),
+          await measured(v, `${name}: ${v.pairs} pairs at ${rate} msg/s`, () => runPairs(at, node.pid)),
         );
       }
     }
@@ -290,10 +324,140 @@ function printProfile(title: string, s: CpuSummary): void {
   printTable('self time by file', [['', 'file', 'self', 'share'], ...rows(s.byFile)]);
 }
 
+/** One target's load phases on both transports. */
+interface TargetRuns {
+  target: WtTarget;
+  ws: TransportRun;
+  wt: TransportRun;
+}
+
+function ratiosOf(ws: TransportRun, wt: TransportRun): Record<string, number> {
+  const ratios: Record<string, number> = {};
+  if (ws.latency && wt.latency) {
+    ratios.cpuPerMessageAtRate = wt.latency.serverCpuPerMessageUs / ws.latency.serverCpuPerMessageUs;
+  }
+  if (ws.max && wt.max) {
+    ratios.cpuPerMessageAtMax = wt.max.serverCpuPerMessageUs / ws.max.serverCpuPerMessageUs;
+    ratios.throughput = wt.max.throughput / ws.max.throughput;
+  }
+  return ratios;
+}
+
+/** The sweep and the latency phase of one target as WS/WT pairs, by rate. */
+function printSweep(v: Values, t: TargetRuns, title: string): void {
+  const { ws, wt } = t;
+  if (ws.sweep.length === 0 || ws.sweep.length !== wt.sweep.length) return;
+  const rows = [...ws.sweep.map((r, i) => ({ ws: r, wt: wt.sweep[i]! }))];
+  if (ws.latency && wt.latency) rows.push({ ws: ws.latency, wt: wt.latency });
+  rows.sort((a, b) => a.ws.throughput - b.ws.throughput);
+  printTable(`${title} (${v.pairs} pairs, qos ${v.qos})`, [
+    [
+      'msg/s',
+      'per sender',
+      'WS µs/msg',
+      'WT µs/msg',
+      'WT / WS',
+      'pkts/msg WS, WT',
+      'WS p50 / p99',
+      'WT p50 / p99',
+    ],
+    ...rows.map(({ ws: a, wt: b }) => [
+      num(a.throughput),
+      `${(a.throughput / a.clients).toFixed(0)}/s`,
+      num(a.serverCpuPerMessageUs, 1),
+      num(b.serverCpuPerMessageUs, 1),
+      `${(b.serverCpuPerMessageUs / a.serverCpuPerMessageUs).toFixed(2)}x`,
+      `${a.packetsPerMessage.toFixed(1)}, ${b.packetsPerMessage.toFixed(1)}`,
+      `${ms(a.latency.p50Ms)} / ${ms(a.latency.p99Ms)}`,
+      `${ms(b.latency.p50Ms)} / ${ms(b.latency.p99Ms)}`,
+    ]),
+  ]);
+}
+
+/** Ferry and the bare gateway, workload by workload (only when both ran). */
+function floorRows(v: Values, ferry: TargetRuns, bare: TargetRuns): FloorRow[] {
+  const picks: { workload: string; rate: number; pick: (r: TransportRun) => PairResult | null }[] = [
+    { workload: `open loop ${num(Number(v.rate))} msg/s`, rate: Number(v.rate), pick: (r) => r.latency },
+    ...sweepRates(v).map((rate, i) => ({
+      workload: `open loop ${num(rate)} msg/s`,
+      rate,
+      pick: (r: TransportRun) => r.sweep[i] ?? null,
+    })),
+    { workload: `closed loop, ${v['max-pairs']} pairs`, rate: Infinity, pick: (r) => r.max },
+  ];
+  const rows: FloorRow[] = [];
+  for (const { workload: name, pick } of picks.sort((a, b) => a.rate - b.rate)) {
+    const [fw, ft, bw, bt] = [pick(ferry.ws), pick(ferry.wt), pick(bare.ws), pick(bare.wt)];
+    if (fw && ft && bw && bt)
+      rows.push({ workload: name, ferry: { ws: fw, wt: ft }, bare: { ws: bw, wt: bt } });
+  }
+  return rows;
+}
+
+/** Prints the load phases' tables and records them in `out`. */
+function reportLoad(v: Values, runs: TargetRuns[], out: Record<string, unknown>): void {
+  // Ferry alone keeps the tables (and result keys) this bench always had.
+  const solo = runs.length === 1 && runs[0]!.target === 'ferry';
+  const label = (t: TargetRuns, kind: BenchTransport): string =>
+    solo ? (kind === 'ws' ? 'WebSocket' : 'WebTransport') : `${targetLabel(t.target)} ${kind.toUpperCase()}`;
+  const cols = runs.flatMap((t) => [
+    { label: label(t, 'ws'), run: t.ws },
+    { label: label(t, 'wt'), run: t.wt },
+  ]);
+  for (const t of runs) {
+    if (t.target === 'ferry') Object.assign(out, { ws: t.ws, wt: t.wt, ratios: ratiosOf(t.ws, t.wt) });
+    else out.bare = { ws: t.ws, wt: t.wt, ratios: ratiosOf(t.ws, t.wt) };
+  }
+  const connects = cols.filter((c) => c.run.connect !== null);
+  if (connects.length > 0) {
+    printTable(`sequential connects incl. auth (${v.connects} each)`, [
+      ['', ...connects.map((c) => c.label)],
+      ...(['p50Ms', 'p99Ms', 'maxMs'] as const).map((k) => [
+        k.replace('Ms', ''),
+        ...connects.map((c) => ms(c.run.connect!.latency[k])),
+      ]),
+      ['failures', ...connects.map((c) => String(c.run.connect!.failures))],
+    ]);
+  }
+  loadRows(
+    `1:1 at a fixed rate (${v.pairs} pairs)`,
+    cols.map((c) => ({ label: c.label, r: c.run.latency })),
+  );
+  loadRows(
+    `max throughput (${v['max-pairs']} pairs, closed loop)`,
+    cols.map((c) => ({ label: c.label, r: c.run.max })),
+  );
+  for (const t of runs) {
+    printSweep(v, t, `server CPU per message vs rate${solo ? '' : `, ${targetLabel(t.target)}`}`);
+  }
+  const ratioRows = runs.flatMap((t) =>
+    Object.entries(ratiosOf(t.ws, t.wt)).map(([k, r]) => [
+      solo ? k : `${targetLabel(t.target)} ${k}`,
+      `${r.toFixed(2)}x`,
+      t.target === 'ferry' && k.startsWith('cpu') ? '<= 1.5x' : '',
+    ]),
+  );
+  if (ratioRows.length > 0) printTable('WebTransport / WebSocket', [['', 'ratio', 'target'], ...ratioRows]);
+  const ferry = runs.find((t) => t.target === 'ferry');
+  const bare = runs.find((t) => t.target === 'bare');
+  if (ferry && bare) {
+    const figures = floorRows(v, ferry, bare).map(floorFigures);
+    out.floor = figures;
+    if (figures.length > 0)
+      printTable(
+        `server CPU per message: Ferry vs the bare gateway (${v.pairs} pairs, qos ${v.qos}, ${v.payload} B)`,
+        floorTable(figures),
+      );
+  }
+  const wt = ferry?.wt;
+  if (wt?.profile) printProfile(`WebTransport node CPU profile (${wt.profileFile})`, wt.profile);
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const { values: v } = parseArgs({ args: argv, options: FLAGS });
   const phases = new Set(v.only.split(',').map((s) => s.trim()));
+  const targets = parseTargets(v.target);
   const out: Record<string, unknown> = {
     revision: gitRevision(),
     distBuilt: distBuilt(),
@@ -303,76 +467,13 @@ async function main(): Promise<void> {
   const loadPhases = new Set([...phases].filter((p) => ['connect', 'latency', 'max', 'sweep'].includes(p)));
 
   if (loadPhases.size > 0) {
-    const ws = await runTransport(v, 'ws', loadPhases);
-    const wt = await runTransport(v, 'wt', loadPhases);
-    out.ws = ws;
-    out.wt = wt;
-    if (ws.connect && wt.connect) {
-      printTable(`sequential connects incl. auth (${v.connects} each)`, [
-        ['', 'WebSocket', 'WebTransport'],
-        ...(['p50Ms', 'p99Ms', 'maxMs'] as const).map((k) => [
-          k.replace('Ms', ''),
-          ms(ws.connect!.latency[k]),
-          ms(wt.connect!.latency[k]),
-        ]),
-        ['failures', String(ws.connect.failures), String(wt.connect.failures)],
-      ]);
+    const runs: TargetRuns[] = [];
+    for (const target of targets) {
+      const ws = await runTransport(v, target, 'ws', loadPhases);
+      const wt = await runTransport(v, target, 'wt', loadPhases);
+      runs.push({ target, ws, wt });
     }
-    loadRows(`1:1 at a fixed rate (${v.pairs} pairs)`, [
-      { label: 'WebSocket', r: ws.latency },
-      { label: 'WebTransport', r: wt.latency },
-    ]);
-    loadRows(`max throughput (${v['max-pairs']} pairs, closed loop)`, [
-      { label: 'WebSocket', r: ws.max },
-      { label: 'WebTransport', r: wt.max },
-    ]);
-    if (ws.sweep.length > 0 && ws.sweep.length === wt.sweep.length) {
-      const rows = [...ws.sweep.map((r, i) => ({ ws: r, wt: wt.sweep[i]! }))];
-      if (ws.latency && wt.latency) rows.push({ ws: ws.latency, wt: wt.latency });
-      rows.sort((a, b) => a.ws.throughput - b.ws.throughput);
-      printTable(`server CPU per message vs rate (${v.pairs} pairs, qos ${v.qos})`, [
-        [
-          'msg/s',
-          'per sender',
-          'WS µs/msg',
-          'WT µs/msg',
-          'WT / WS',
-          'pkts/msg WS, WT',
-          'WS p50 / p99',
-          'WT p50 / p99',
-        ],
-        ...rows.map(({ ws: a, wt: b }) => [
-          num(a.throughput),
-          `${(a.throughput / a.clients).toFixed(0)}/s`,
-          num(a.serverCpuPerMessageUs, 1),
-          num(b.serverCpuPerMessageUs, 1),
-          `${(b.serverCpuPerMessageUs / a.serverCpuPerMessageUs).toFixed(2)}x`,
-          `${a.packetsPerMessage.toFixed(1)}, ${b.packetsPerMessage.toFixed(1)}`,
-          `${ms(a.latency.p50Ms)} / ${ms(a.latency.p99Ms)}`,
-          `${ms(b.latency.p50Ms)} / ${ms(b.latency.p99Ms)}`,
-        ]),
-      ]);
-    }
-    const ratios: Record<string, number> = {};
-    if (ws.latency && wt.latency) {
-      ratios.cpuPerMessageAtRate = wt.latency.serverCpuPerMessageUs / ws.latency.serverCpuPerMessageUs;
-    }
-    if (ws.max && wt.max) {
-      ratios.cpuPerMessageAtMax = wt.max.serverCpuPerMessageUs / ws.max.serverCpuPerMessageUs;
-      ratios.throughput = wt.max.throughput / ws.max.throughput;
-    }
-    out.ratios = ratios;
-    if (Object.keys(ratios).length > 0) {
-      printTable('WebTransport / WebSocket', [
-        ['', 'ratio', 'target'],
-        ...Object.entries(ratios).map(([k, r]) => [
-          k,
-          `${r.toFixed(2)}x`,
-          k.startsWith('cpu') ? '<= 1.5x' : '',
-        ]),
-      ]);
-    }
-    if (wt.profile) printProfile(`WebTransport node CPU profile (${wt.profileFile})`, wt.profile);
+    reportLoad(v, runs, out);
   }
 
   if (phases.has('bulk')) {

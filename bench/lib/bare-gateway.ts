@@ -1,8 +1,9 @@
 /**
  * The bare `ws` (and raw TCP) gateway shared by the comparison servers: bench/baseline-ws-server.ts
- * (one process, in-memory forward) and bench/lib/minimal-forward-node.ts (two processes forwarding
- * through Redis Streams). Same frames on the wire as Ferry and none of its code paths (no sessions,
- * rate limits, queues, bus, metrics or JWT):
+ * (one process, in-memory forward; with `--wt-port` also WebTransport, bench/lib/bare-wt-listener.ts)
+ * and bench/lib/minimal-forward-node.ts (two processes forwarding through Redis Streams). Same frames
+ * on the wire as Ferry and none of its code paths (no sessions, rate limits, queues, bus, metrics or
+ * JWT):
  *
  *  - Auth: the first frame must be Authenticate; its `token` is taken as the user id (no check). The
  *    answer is AuthResult { user_id }. A second connection of the same user replaces the first.
@@ -27,8 +28,11 @@ import {
   type FrameView,
 } from './frames.js';
 
-/** What the router needs from a connection, whichever transport carries it. */
-interface Peer {
+/**
+ * What the router needs from a connection, whichever transport carries it (listeners outside this
+ * file, like bench/lib/bare-wt-listener.ts, create these and feed `peerOnFrame` / `peerOnClose`).
+ */
+export interface Peer {
   userId: Buffer | null;
   prefixed: boolean;
   write(frame: Buffer): void;
@@ -58,7 +62,7 @@ export interface BareGatewayOptions {
 
 /** Frames to a peer whose unsent bytes exceed this are dropped (the baseline's only protection). */
 const MAX_BUFFERED = 64 * 1024 * 1024;
-const MAX_FRAME_BYTES = 64 * 1024;
+export const MAX_FRAME_BYTES = 64 * 1024;
 
 /**
  * `cork` (off by default): writes to a socket are held (socket.cork) until the end of the current
@@ -154,7 +158,7 @@ export class BareGateway {
   }
 
   /** Handles one frame from `peer`; returns false when the peer must be closed (bad first frame). */
-  private peerOnFrame(peer: Peer, buf: Buffer, start: number, end: number): boolean {
+  peerOnFrame(peer: Peer, buf: Buffer, start: number, end: number): boolean {
     this.stats.frames++;
     const { reader, view } = this;
     try {
@@ -213,7 +217,8 @@ export class BareGateway {
     return true;
   }
 
-  private peerOnClose(peer: Peer): void {
+  /** `peer`'s connection is gone: forget its user unless a newer connection replaced it. */
+  peerOnClose(peer: Peer): void {
     if (peer.userId === null) return;
     const key = peer.userId.toString();
     if (this.users.get(key) === peer) this.users.delete(key);

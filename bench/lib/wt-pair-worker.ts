@@ -23,7 +23,7 @@ import {
   type FrameView,
 } from './frames.js';
 import { Histogram, type HistogramJson } from './histogram.js';
-import { tokenFor } from './tokens.js';
+import { tokenFor, type TargetKind } from './tokens.js';
 import { AuthError } from './wire-conn.js';
 import { authenticateConn, openConn, type BenchConn, type BenchTransport } from './wt-conn.js';
 
@@ -32,6 +32,8 @@ export interface PairWorkload {
   kind: BenchTransport;
   url: string;
   certHashes: string[];
+  /** What the clients authenticate with: Ferry's JWT, or the user id for the bare gateway ('baseline'). */
+  target: TargetKind;
   secret: string;
   /** Client pairs (2 connections each). */
   pairs: number;
@@ -207,7 +209,7 @@ class PairWorker {
         try {
           const conn = await openConn(w.kind, w.url, { certHashes: w.certHashes });
           try {
-            await authenticateConn(conn, await tokenFor('ferry', c.userId, w.secret));
+            await authenticateConn(conn, await tokenFor(w.target, c.userId, w.secret));
           } catch (err) {
             conn.terminate();
             throw err;

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Histogram, type LatencySummary } from './histogram.js';
 import { benchDir } from './report.js';
-import { tokenFor } from './tokens.js';
+import { tokenFor, type TargetKind } from './tokens.js';
 import { UdpRelay, type RelayCounters } from './udp-relay.js';
 import { authenticateConn, openConn, type BenchTransport } from './wt-conn.js';
 import { runPairs, type PairResult, type PairWorkload } from './wt-loadgen.js';
@@ -23,8 +23,8 @@ export interface ConnectResult {
 /**
  * `count` sequential connects, each timed from the first packet to the AuthResult (WebSocket: TCP +
  * HTTP upgrade + Authenticate; WebTransport: QUIC handshake with Retry + SETTINGS + extended CONNECT
- * + stream + Authenticate). Each connection is closed before the next starts; the token is minted
- * before the clock starts.
+ * + stream + Authenticate). Each connection is closed before the next starts; the token (a JWT for
+ * Ferry, the user id for the bare gateway) is minted before the clock starts.
  */
 export async function measureConnects(
   kind: BenchTransport,
@@ -33,11 +33,12 @@ export async function measureConnects(
   secret: string,
   count: number,
   userPrefix: string,
+  target: TargetKind = 'ferry',
 ): Promise<ConnectResult> {
   const h = new Histogram();
   let failures = 0;
   for (let i = 0; i < count; i++) {
-    const token = await tokenFor('ferry', `${userPrefix}${i}`, secret);
+    const token = await tokenFor(target, `${userPrefix}${i}`, secret);
     const t0 = performance.now();
     try {
       const conn = await openConn(kind, url, { certHashes, timeoutMs: 10_000 });
