@@ -9,11 +9,27 @@
  * `b` by position (4th and 6th element of the field list) to avoid building a table per entry.
  */
 /**
+ * Integers from strings without Lua's tonumber(): in Redis that is libc strtod, which on the VMs this
+ * was measured on took 100-500 µs per call whenever Redis had been idle for a few milliseconds (perf:
+ * 14-69 % of Redis CPU in strtod at 1,000 appends/s, EVAL 200 µs per append instead of 40; see
+ * bench/RESULTS.md). Every number these scripts read is a decimal integer, optionally negative.
+ */
+const INT = `
+local function int(s)
+  local n, i, neg = 0, 1, false
+  if string.byte(s, 1) == 45 then neg, i = true, 2 end
+  for j = i, #s do n = n * 10 + string.byte(s, j) - 48 end
+  if neg then return -n end
+  return n
+end
+`;
+
+/**
  * Drops, oldest first, entries beyond `maxlen` and entries older than `now - ret` (ret 0 = no age
  * limit). Bounded work per call (at most 1 + 15*32 entries); a backlog past that is trimmed by the
  * next call. Returns removed count and removed bytes, for the node's approximate stats.
  */
-const TRIM = `
+const TRIM = `${INT}
 local function trim(key, now, maxlen, ret)
   local excess = redis.call('XLEN', key) - maxlen
   local removed, bytes, last = 0, 0, nil
@@ -23,9 +39,9 @@ local function trim(key, now, maxlen, ret)
     local stop = #batch < n
     for _, e in ipairs(batch) do
       local f = e[2]
-      if removed < excess or (ret > 0 and tonumber(f[4]) <= now - ret) then
+      if removed < excess or (ret > 0 and int(f[4]) <= now - ret) then
         removed = removed + 1
-        bytes = bytes + tonumber(f[6])
+        bytes = bytes + int(f[6])
         last = e[1]
       else
         stop = true
@@ -36,7 +52,7 @@ local function trim(key, now, maxlen, ret)
     from, n = '(' .. last, 32
   end
   if last ~= nil then
-    local s = tonumber(string.match(last, '^(%d+)'))
+    local s = int(string.match(last, '^(%d+)'))
     redis.call('XTRIM', key, 'MINID', string.format('%d-0', s + 1))
   end
   return removed, bytes
@@ -51,15 +67,15 @@ end
  */
 export const APPEND_SCRIPT = `${TRIM}
 local AGE_CHECK_EVERY = 16
-local now = tonumber(ARGV[1])
-local win = tonumber(ARGV[2])
-local ret = tonumber(ARGV[4])
+local now = int(ARGV[1])
+local win = int(ARGV[2])
+local ret = int(ARGV[4])
 if KEYS[3] then
   local d = redis.call('GET', KEYS[3])
   if d then
     local ts, seq, sid = string.match(d, '^(%d+)|(%d+)|(.*)$')
-    if ts and (win < 0 or tonumber(ts) > now - win) then
-      return {1, sid, tonumber(seq), ts, 0, 0}
+    if ts and (win < 0 or int(ts) > now - win) then
+      return {1, sid, int(seq), ts, 0, 0}
     end
   end
 end
@@ -71,7 +87,7 @@ if KEYS[3] then
   local v = ARGV[1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[5]
   if win < 0 then redis.call('SET', KEYS[3], v) else redis.call('SET', KEYS[3], v, 'PX', win) end
 end
-local removed, bytes, maxlen = 0, 0, tonumber(ARGV[3])
+local removed, bytes, maxlen = 0, 0, int(ARGV[3])
 -- Trimming on every append cost an XLEN and an XRANGE each time: trim when the log is over its
 -- cap (XLEN is O(1)) and check age only every AGE_CHECK_EVERY-th seq. Reads trim by age before
 -- returning anything, so the skipped checks only delay freeing memory.
@@ -89,7 +105,7 @@ return {0, ARGV[5], seq, ARGV[1], removed, bytes}
  * what retention has dropped. Returns {removed, removedBytes, XRANGE entries}.
  */
 export const READ_SCRIPT = `${TRIM}
-local removed, bytes = trim(KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
+local removed, bytes = trim(KEYS[1], int(ARGV[1]), int(ARGV[2]), int(ARGV[3]))
 return {removed, bytes, redis.call('XRANGE', KEYS[1], ARGV[4], '+', 'COUNT', ARGV[5])}
 `;
 
@@ -97,10 +113,10 @@ return {removed, bytes, redis.call('XRANGE', KEYS[1], ARGV[4], '+', 'COUNT', ARG
  * KEYS: cursors, seq. ARGV: deviceId, seq (integer >= 1). Cumulative: clamps to the last assigned
  * seq and never moves a cursor back. Returns the cursor after the call.
  */
-export const ACK_SCRIPT = `
-local last = tonumber(redis.call('GET', KEYS[2]) or '0')
-local target = math.min(tonumber(ARGV[2]), last)
-local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+export const ACK_SCRIPT = `${INT}
+local last = int(redis.call('GET', KEYS[2]) or '0')
+local target = math.min(int(ARGV[2]), last)
+local cur = int(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 if target > cur then
   redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', target))
   return target
