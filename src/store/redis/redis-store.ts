@@ -144,12 +144,13 @@ export class RedisMessageStore implements MessageStore {
     this.prefix = opts.keyPrefix ?? 'ferry';
     checkKeyPrefix(this.prefix);
     this.nodeId = opts.nodeId;
-    this.maxLen = String(maxMessagesPerLog);
-    this.retention = Number.isFinite(retentionMs) ? String(Math.max(1, Math.floor(retentionMs))) : '0';
+    // The scripts parse these digit by digit (scripts.ts INT): plain integer strings, never 1e+21.
+    this.maxLen = intArg(maxMessagesPerLog);
+    this.retention = Number.isFinite(retentionMs) ? intArg(Math.max(1, retentionMs)) : '0';
     this.dedupWindow = !Number.isFinite(dedupWindowMs)
       ? '-1'
       : dedupWindowMs > 0
-        ? String(Math.max(1, Math.floor(dedupWindowMs)))
+        ? intArg(Math.max(1, dedupWindowMs))
         : '0';
     this.maxBytes = maxBytes;
     this.now = opts.now ?? Date.now;
@@ -181,7 +182,7 @@ export class RedisMessageStore implements MessageStore {
     this.assertOpen();
     if (!(seq >= 1)) return; // 0, negative or NaN can never move a cursor
     const k = logKeys(this.prefix, 'u', userId);
-    await this.run(SCRIPTS.ack, [k.cursors, k.seq], [deviceId, String(Math.floor(Math.min(seq, 2 ** 53)))]);
+    await this.run(SCRIPTS.ack, [k.cursors, k.seq], [deviceId, intArg(seq)]);
   }
 
   async userCursor(userId: string, deviceId: string): Promise<number> {
@@ -226,7 +227,7 @@ export class RedisMessageStore implements MessageStore {
       keys.push(dedupKey(k, msg.fromUser, msg.clientMsgId));
     const serverId = `${this.nodeId}-${now.toString(36)}-${(this.counter++).toString(36)}`;
     const reply = await this.run(SCRIPTS.append, keys, [
-      String(now),
+      intArg(now),
       this.dedupWindow,
       this.maxLen,
       this.retention,
@@ -257,7 +258,7 @@ export class RedisMessageStore implements MessageStore {
     const from = afterSeq >= 0 ? Math.floor(Math.min(afterSeq, 2 ** 53)) + 1 : 1;
     const k = logKeys(this.prefix, kind, name);
     const count = String(Math.floor(Math.min(limit, 2 ** 31)));
-    const args = [String(Math.floor(this.now())), this.maxLen, this.retention, `${from}-0`, count];
+    const args = [intArg(this.now()), this.maxLen, this.retention, `${from}-0`, count];
     const reply = await this.run(SCRIPTS.read, [k.log], args);
     return this.decode(() => {
       const [removed, removedBytes, entries] = asArray(reply);
@@ -328,4 +329,9 @@ export class RedisMessageStore implements MessageStore {
   private assertOpen(): void {
     if (this.closed) throw new StoreError('message store is closed');
   }
+}
+
+/** A non-negative integer as the scripts read it: decimal digits only, clamped to 2^53. */
+function intArg(n: number): string {
+  return String(Math.floor(Math.min(Math.max(n, 0), 2 ** 53)));
 }

@@ -92,6 +92,28 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     expect(replay.map((e) => e.seq)).to.deep.equal([5, 6]);
   });
 
+  it('reads every number its scripts take exactly (they parse digits, not tonumber)', async () => {
+    // A clock near 2^53 ms, a dedup window of "forever" (-1) and a cursor far past the last seq: each
+    // would be misread by a parser that mishandled the sign, large values or clamping.
+    let now = 2 ** 52;
+    const store = new RedisMessageStore({
+      client,
+      nodeId: 'n',
+      keyPrefix: freshPrefix(),
+      ...LIMITS,
+      dedupWindowMs: Infinity,
+      now: () => now,
+    });
+    const first = await store.appendToUser(userMsg({ clientMsgId: 'once', toUser: 'zed' }));
+    now += 30 * 24 * 3600_000;
+    const again = await store.appendToUser(userMsg({ clientMsgId: 'once', toUser: 'zed' }));
+    expect(again).to.deep.include({ duplicate: true, seq: first.seq, serverId: first.serverId });
+    expect(again.timestampMs).to.equal(2 ** 52);
+    await store.appendToUser(userMsg({ toUser: 'zed' }));
+    await store.ackUser('zed', 'phone', 2 ** 60);
+    expect(await store.userCursor('zed', 'phone')).to.equal(2);
+  });
+
   it('keeps one log per user id even for ids with braces, percent signs and colons', async () => {
     const { a } = twoNodes();
     const names = ['x}y', 'x', '{x}', 'x%7Dy', 'a:b', 'x}:log'];
