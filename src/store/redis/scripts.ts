@@ -129,8 +129,13 @@ export interface Script {
   readonly source: string;
 }
 
+/**
+ * EVAL sends the script text with every call and Redis hashes it each time, so comment lines,
+ * indentation and blank lines are dropped once here (none of the scripts has `--` inside a string).
+ */
 function script(source: string): Script {
-  return { source };
+  const lines = source.split('\n').map((l) => l.trim());
+  return { source: lines.filter((l) => l !== '' && !l.startsWith('--')).join('\n') };
 }
 
 export const SCRIPTS = {
