@@ -17,15 +17,15 @@
  * bench/run.mjs starts the servers and calls `runLoad` from here; this CLI is for a server you run.
  */
 import type { ChildProcess } from 'node:child_process';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Histogram, type LatencySummary } from './lib/histogram.js';
-import type { WorkerInit, WorkerReady, WorkerStart, WorkerStats } from './lib/loadgen-worker.js';
-import { workerMain } from './lib/loadgen-worker.js';
-import { forkWorker, request, stopWorkers } from './lib/ipc.js';
+import type { LatencySummary } from './lib/histogram.js';
+import type { WorkerInit, WorkerReady } from './lib/loadgen-worker.js';
+import { startWorkers, workerMain } from './lib/loadgen-worker.js';
+import { forkWorker, pairSlice, request, stopWorkers } from './lib/ipc.js';
+import { addCounts, combine } from './lib/pair-stats.js';
 import { recordPerf } from './lib/perf.js';
-import { machineBusy, machineCpu } from './lib/proc.js';
+import { machineBusy, machineCpu, otherCores, overWindow } from './lib/proc.js';
 import { mib, ms, num, pct, printTable } from './lib/report.js';
 import {
   serverCpuMeter,
@@ -126,11 +126,6 @@ export interface LoadResult {
   serverBound: boolean;
 }
 
-function merge<T extends Record<string, number>>(into: T, from: Record<string, number>): T {
-  for (const [k, v] of Object.entries(from)) (into as Record<string, number>)[k] = (into[k] ?? 0) + v;
-  return into;
-}
-
 /** The closed-loop window when none is given: about 4,000 messages in flight over all senders. */
 export function autoWindow(clients: number): number {
   return Math.max(1, Math.ceil(4000 / clients));
@@ -152,14 +147,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   try {
     const t0 = performance.now();
     const readies = workers.map((child, k) => {
+      const slice = pairSlice(k, procs, pairs, opts.rate);
       const init: WorkerInit = {
         type: 'init',
         url: opts.url,
         target: opts.target,
         secret: opts.secret,
         clients: opts.clients,
-        pairStart: Math.floor((k * pairs) / procs),
-        pairEnd: Math.floor(((k + 1) * pairs) / procs),
+        pairStart: slice.pairStart,
+        pairEnd: slice.pairEnd,
         payload: opts.payload,
         qos: opts.qos,
         window: perSender,
@@ -174,62 +170,44 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const ready = await Promise.all(readies);
     const connectSeconds = (performance.now() - t0) / 1000;
     const connected = ready.reduce((a, r) => a + r.connected, 0);
-    const connectFailures = ready.reduce((a, r) => merge(a, r.connectFailures), {} as Record<string, number>);
+    const connectFailures = ready.reduce((a, r) => addCounts(a, r.connectFailures), {});
     await new Promise((r) => setTimeout(r, 500));
     const rssConnected = await serverRss(opts.server);
     const fdsConnected = serverFds(opts.server);
 
-    const dones = workers.map((child, k) => {
-      const pairsHere = Math.floor(((k + 1) * pairs) / procs) - Math.floor((k * pairs) / procs);
-      const start: WorkerStart = {
-        type: 'start',
-        rate: opts.rate > 0 ? (opts.rate * pairsHere) / pairs : 0,
-        warmupMs: opts.warmupS * 1000,
-        durationMs: opts.durationS * 1000,
-        graceMs: opts.graceS * 1000,
-      };
-      return request<WorkerStats>(child, start, 'done');
-    });
+    const dones = startWorkers(workers, pairs, opts.rate, opts);
     let perfDone: Promise<void> = Promise.resolve();
     // Server and machine CPU over the measured window only.
-    const measured = new Promise<{
-      serverCpu: number;
-      split: { user: number; system: number };
-      busy: number;
-      sys: { reads: number; writes: number };
-    }>((resolve) => {
-      setTimeout(() => {
-        const meter = serverCpuMeter(opts.server);
-        const sysMeter = serverSyscallMeter(opts.server);
-        const m0 = machineCpu();
+    const measured = overWindow(
+      opts.warmupS * 1000,
+      opts.durationS * 1000,
+      () => {
+        const begun = {
+          meter: serverCpuMeter(opts.server),
+          sysMeter: serverSyscallMeter(opts.server),
+          m0: machineCpu(),
+        };
         if (opts.perfFile !== undefined && opts.server.pid !== undefined) {
           perfDone = recordPerf(opts.server.pid, opts.durationS, opts.perfFile);
         }
-        setTimeout(() => {
-          const split = meter.split();
-          resolve({
-            serverCpu: split.user + split.system,
-            split,
-            busy: machineBusy(m0, machineCpu()),
-            sys: sysMeter.delta(),
-          });
-        }, opts.durationS * 1000);
-      }, opts.warmupS * 1000);
-    });
+        return begun;
+      },
+      ({ meter, sysMeter, m0 }) => {
+        const split = meter.split();
+        return {
+          serverCpu: split.user + split.system,
+          split,
+          busy: machineBusy(m0, machineCpu()),
+          sys: sysMeter.delta(),
+        };
+      },
+    );
     const stats = await Promise.all(dones);
     const { serverCpu, split, busy, sys } = await measured;
     await perfDone;
     const rssAfter = await serverRss(opts.server);
 
-    const latency = new Histogram();
-    const ackLatency = new Histogram();
-    const sum = (f: (s: WorkerStats) => number): number => stats.reduce((a, s) => a + f(s), 0);
-    for (const s of stats) {
-      latency.merge(s.latency);
-      ackLatency.merge(s.ackLatency);
-    }
-    const loadgenCpu = stats.map((s) => (s.windowSeconds > 0 ? s.cpuSeconds / s.windowSeconds : 0));
-    const windowSeconds = Math.max(...stats.map((s) => s.windowSeconds));
+    const { sum, latency, ackLatency, loadgenCpu, windowSeconds, errors, closes } = combine(stats);
     const sent = sum((s) => s.sent);
     const delivered = sum((s) => s.delivered);
     return {
@@ -256,17 +234,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       skippedBackpressure: sum((s) => s.skippedBackpressure),
       stalls: sum((s) => s.stalls),
       pacerBacklog: sum((s) => s.pacerBacklog),
-      errors: stats.reduce((a, s) => merge(a, s.errors), {} as Record<string, number>),
-      closes: stats.reduce((a, s) => merge(a, s.closes), {} as Record<string, number>),
-      latency: latency.summary(),
-      ackLatency: ackLatency.summary(),
+      errors,
+      closes,
+      latency,
+      ackLatency,
       loadgenCpu,
       serverCpu,
       machineBusy: busy,
-      otherCores: Math.max(
-        0,
-        busy * os.availableParallelism() - serverCpu - loadgenCpu.reduce((a, b) => a + b, 0),
-      ),
+      otherCores: otherCores(busy, serverCpu, ...loadgenCpu),
       serverRss: { before: rssBefore, connected: rssConnected, after: rssAfter },
       serverFds: { connected: fdsConnected },
       serverCpuSplit: split,
@@ -286,6 +261,19 @@ function fmtCounts(c: Record<string, number>): string {
   const e = Object.entries(c);
   return e.length === 0 ? '-' : e.map(([k, v]) => `${k}: ${num(v)}`).join(', ');
 }
+
+/** The workload flags this CLI and `npm run bench` (bench/suite.ts) share, with the same defaults. */
+export const LOAD_SHAPE_FLAGS = {
+  clients: { type: 'string', default: String(DEFAULT_LOAD.clients) },
+  rate: { type: 'string', default: String(DEFAULT_LOAD.rate) },
+  window: { type: 'string', default: String(DEFAULT_LOAD.window) },
+  duration: { type: 'string', default: String(DEFAULT_LOAD.durationS) },
+  warmup: { type: 'string', default: String(DEFAULT_LOAD.warmupS) },
+  grace: { type: 'string', default: String(DEFAULT_LOAD.graceS) },
+  payload: { type: 'string', default: String(DEFAULT_LOAD.payload) },
+  qos: { type: 'string', default: String(DEFAULT_LOAD.qos) },
+  procs: { type: 'string', default: String(DEFAULT_LOAD.procs) },
+} as const;
 
 /** Rows describing one result, for `printTable` (one column per result). */
 export function loadRows(results: { label: string; r: LoadResult }[]): string[][] {
@@ -356,15 +344,7 @@ async function cli(): Promise<void> {
       url: { type: 'string' },
       target: { type: 'string', default: DEFAULT_LOAD.target },
       secret: { type: 'string', default: DEFAULT_LOAD.secret },
-      clients: { type: 'string', default: String(DEFAULT_LOAD.clients) },
-      rate: { type: 'string', default: String(DEFAULT_LOAD.rate) },
-      window: { type: 'string', default: String(DEFAULT_LOAD.window) },
-      duration: { type: 'string', default: String(DEFAULT_LOAD.durationS) },
-      warmup: { type: 'string', default: String(DEFAULT_LOAD.warmupS) },
-      grace: { type: 'string', default: String(DEFAULT_LOAD.graceS) },
-      payload: { type: 'string', default: String(DEFAULT_LOAD.payload) },
-      qos: { type: 'string', default: String(DEFAULT_LOAD.qos) },
-      procs: { type: 'string', default: String(DEFAULT_LOAD.procs) },
+      ...LOAD_SHAPE_FLAGS,
       'ack-every': { type: 'string', default: String(DEFAULT_LOAD.ackEvery) },
       'ack-interval': { type: 'string', default: String(DEFAULT_LOAD.ackIntervalMs) },
       'local-addresses': { type: 'string', default: String(DEFAULT_LOAD.localAddressCount) },

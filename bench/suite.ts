@@ -26,7 +26,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterScenario } from './cluster.js';
 import { DEFAULT_CONN, connRows, runConnections, type ConnResult } from './connections.js';
-import { DEFAULT_LOAD, autoWindow, loadRows, runLoad, type LoadOptions, type LoadResult } from './loadgen.js';
+import {
+  DEFAULT_LOAD,
+  LOAD_SHAPE_FLAGS,
+  autoWindow,
+  loadRows,
+  runLoad,
+  type LoadOptions,
+  type LoadResult,
+} from './loadgen.js';
 import { machineBusy, machineCpu } from './lib/proc.js';
 import {
   attributeToFrames,
@@ -174,15 +182,7 @@ function printPerfSummary(title: string, p: PerfSummary & { frames: FrameAttribu
 const LOAD_FLAGS = {
   target: { type: 'string', default: 'ferry' },
   transport: { type: 'string', default: 'ws' },
-  clients: { type: 'string', default: String(DEFAULT_LOAD.clients) },
-  rate: { type: 'string', default: String(DEFAULT_LOAD.rate) },
-  window: { type: 'string', default: String(DEFAULT_LOAD.window) },
-  duration: { type: 'string', default: String(DEFAULT_LOAD.durationS) },
-  warmup: { type: 'string', default: String(DEFAULT_LOAD.warmupS) },
-  grace: { type: 'string', default: String(DEFAULT_LOAD.graceS) },
-  payload: { type: 'string', default: String(DEFAULT_LOAD.payload) },
-  qos: { type: 'string', default: String(DEFAULT_LOAD.qos) },
-  procs: { type: 'string', default: String(DEFAULT_LOAD.procs) },
+  ...LOAD_SHAPE_FLAGS,
   rounds: { type: 'string', default: '1' },
   'cpu-prof': { type: 'boolean', default: false },
   perf: { type: 'boolean', default: false },

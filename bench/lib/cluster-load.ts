@@ -8,13 +8,13 @@
  * Optionally SIGSTOPs one node for a while during the window (the lag test).
  */
 import type { ChildProcess } from 'node:child_process';
-import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Histogram, type LatencySummary } from './histogram.js';
-import { forkWorker, request, stopWorkers } from './ipc.js';
-import type { WorkerInit, WorkerReady, WorkerStart, WorkerStats } from './loadgen-worker.js';
-import { CpuMeter, machineBusy, machineCpu, rssBytes } from './proc.js';
+import type { LatencySummary } from './histogram.js';
+import { forkWorker, pairSlice, request, stopWorkers } from './ipc.js';
+import { startWorkers, type WorkerInit, type WorkerReady } from './loadgen-worker.js';
+import { addCounts, combine } from './pair-stats.js';
+import { CpuMeter, machineBusy, machineCpu, otherCores, rssBytes } from './proc.js';
 import { BENCH_SECRET } from './tokens.js';
 
 /** Ferry, Socket.IO + adapter, or bench/lib/minimal-forward-node.ts (the floor). */
@@ -90,11 +90,6 @@ export interface ClusterStepResult {
 /** A generator process above this share of a core may be what limits the step. */
 export const GENERATOR_BOUND = 0.85;
 
-function merge(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
-  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
-  return into;
-}
-
 function workerScript(target: ClusterTarget): string {
   const here = fileURLToPath(import.meta.url);
   const ext = here.endsWith('.ts') ? '.ts' : '.js';
@@ -126,6 +121,7 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
   try {
     const ready = await Promise.all(
       workers.map((child, k) => {
+        const slice = pairSlice(k, procs, pairs, o.rate);
         const init: WorkerInit = {
           type: 'init',
           url: o.urls[0],
@@ -135,8 +131,8 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
           target: o.target === 'minimal' ? 'baseline' : 'ferry',
           secret: BENCH_SECRET,
           clients: o.clients,
-          pairStart: Math.floor((k * pairs) / procs),
-          pairEnd: Math.floor(((k + 1) * pairs) / procs),
+          pairStart: slice.pairStart,
+          pairEnd: slice.pairEnd,
           payload: o.payload,
           qos: o.qos,
           window: 1,
@@ -150,21 +146,11 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
       }),
     );
     const connected = ready.reduce((a, r) => a + r.connected, 0);
-    const connectFailures = ready.reduce((a, r) => merge(a, r.connectFailures), {});
+    const connectFailures = ready.reduce((a, r) => addCounts(a, r.connectFailures), {});
     // Let presence settle on both nodes before the first message.
     await sleep(500);
 
-    const dones = workers.map((child, k) => {
-      const here = Math.floor(((k + 1) * pairs) / procs) - Math.floor((k * pairs) / procs);
-      const start: WorkerStart = {
-        type: 'start',
-        rate: (o.rate * here) / pairs,
-        warmupMs: o.warmupS * 1000,
-        durationMs: o.durationS * 1000,
-        graceMs: o.graceS * 1000,
-      };
-      return request<WorkerStats>(child, start, 'done');
-    });
+    const dones = startWorkers(workers, pairs, o.rate, o);
     const pause = o.pause;
     if (pause !== undefined) {
       setTimeout(
@@ -192,15 +178,7 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
     const { nodeCpu, redisCpu, busy } = await measured;
     const rss = Object.fromEntries([...o.nodes, o.redis].map((p) => [p.label, rssBytes(p.pid)]));
 
-    const latency = new Histogram();
-    const ackLatency = new Histogram();
-    for (const s of stats) {
-      latency.merge(s.latency);
-      ackLatency.merge(s.ackLatency);
-    }
-    const sum = (f: (s: WorkerStats) => number): number => stats.reduce((a, s) => a + f(s), 0);
-    const windowSeconds = Math.max(...stats.map((s) => s.windowSeconds));
-    const loadgenCpu = stats.map((s) => (s.windowSeconds > 0 ? s.cpuSeconds / s.windowSeconds : 0));
+    const { sum, latency, ackLatency, loadgenCpu, windowSeconds, errors, closes } = combine(stats);
     const sent = sum((s) => s.sent);
     const delivered = sum((s) => s.delivered);
     const acked = sum((s) => s.acked);
@@ -226,8 +204,8 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
       duplicates: sum((s) => s.duplicates),
       pacerBacklog: sum((s) => s.pacerBacklog),
       skippedBackpressure: sum((s) => s.skippedBackpressure),
-      latency: latency.summary(),
-      ackLatency: ackLatency.summary(),
+      latency,
+      ackLatency,
       nodeCpu,
       redisCpu,
       cpuPerMessageUs: throughput > 0 ? ((serverCpu + redisCpu) / throughput) * 1e6 : NaN,
@@ -236,12 +214,9 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
       loadgenCpu,
       generatorBound: loadgenCpu.some((c) => c > GENERATOR_BOUND),
       machineBusy: busy,
-      otherCores: Math.max(
-        0,
-        busy * os.availableParallelism() - serverCpu - redisCpu - loadgenCpu.reduce((a, b) => a + b, 0),
-      ),
-      errors: stats.reduce((a, s) => merge(a, s.errors), {}),
-      closes: stats.reduce((a, s) => merge(a, s.closes), {}),
+      otherCores: otherCores(busy, serverCpu, redisCpu, ...loadgenCpu),
+      errors,
+      closes,
     };
   } finally {
     stopped = true;

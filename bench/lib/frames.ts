@@ -340,6 +340,30 @@ export class PrefixedReader {
   }
 }
 
+/** The two Deliver fields a load generator reads: `seq` (0 for QoS 0) and where the payload starts. */
+export interface DeliverFields {
+  seq: number;
+  /** -1 when the Deliver carries no payload. */
+  payloadStart: number;
+}
+
+/** Reads a Deliver body (`view` from `readFrame`) into `into` without allocating. */
+export function readDeliver(
+  reader: FieldReader,
+  buf: Buffer,
+  view: FrameView,
+  into: DeliverFields,
+): DeliverFields {
+  into.seq = 0;
+  into.payloadStart = -1;
+  const r = reader.reset(buf, view.start, view.end);
+  while (r.next()) {
+    if (r.field === 6 && r.wireType === 2) into.payloadStart = r.lenStart;
+    else if (r.field === 2 && r.wireType === 0) into.seq = r.value;
+  }
+  return into;
+}
+
 /** Where a load generator counts the Error and Disconnect frames it receives, by code. */
 export interface ControlTally {
   errors: Record<string, number>;

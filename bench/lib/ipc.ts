@@ -63,3 +63,56 @@ export async function stopWorkers(children: ChildProcess[]): Promise<void> {
     ),
   );
 }
+
+/** Worker k of `procs` gets pairs [pairStart, pairEnd) of `pairs`, and that share of the aggregate rate. */
+export function pairSlice(
+  k: number,
+  procs: number,
+  pairs: number,
+  rate: number,
+): { pairStart: number; pairEnd: number; rate: number } {
+  const pairStart = Math.floor((k * pairs) / procs);
+  const pairEnd = Math.floor(((k + 1) * pairs) / procs);
+  return { pairStart, pairEnd, rate: rate > 0 ? (rate * (pairEnd - pairStart)) / pairs : 0 };
+}
+
+/** How a forked worker answers its coordinator: each handler's result is sent back as the reply. */
+export interface WorkerHandlers<I, S> {
+  init(msg: I): Promise<unknown>;
+  start(msg: S): Promise<unknown>;
+  exit(): void;
+}
+
+/**
+ * Worker side of {@link request}: obeys init/start/exit. `exitDelayMs` lets closes reach the server
+ * before the process goes; a failed run exits non-zero so the coordinator's wait fails at once.
+ */
+export function serveWorker<I extends { type: 'init' }, S extends { type: 'start' }>(
+  name: string,
+  handlers: WorkerHandlers<I, S>,
+  exitDelayMs = 200,
+): void {
+  let initialised = false;
+  const reply = (p: Promise<unknown>): void => {
+    p.then(
+      (msg) => process.send?.(msg as object),
+      (err: unknown) => {
+        process.stderr.write(`${name}: ${String(err)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  // A worker never outlives its coordinator.
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (msg: I | S | { type: 'exit' }) => {
+    if (msg.type === 'init') {
+      initialised = true;
+      reply(handlers.init(msg as I));
+    } else if (msg.type === 'start' && initialised) {
+      reply(handlers.start(msg as S));
+    } else if (msg.type === 'exit') {
+      handlers.exit();
+      setTimeout(() => process.exit(0), exitDelayMs);
+    }
+  });
+}

@@ -88,6 +88,32 @@ export function machineBusy(a: MachineCpu, b: MachineCpu): number {
 }
 
 /**
+ * Calls `begin` when the measured window opens (after the warm-up) and resolves with `end`'s reading
+ * when it closes, so server and machine CPU cover the same span as the workers' own window.
+ */
+export function overWindow<B, R>(
+  warmupMs: number,
+  durationMs: number,
+  begin: () => B,
+  end: (b: B) => R,
+): Promise<R> {
+  return new Promise<R>((resolve) => {
+    setTimeout(() => {
+      const b = begin();
+      setTimeout(() => resolve(end(b)), durationMs);
+    }, warmupMs);
+  });
+}
+
+/**
+ * Cores the machine spent on something other than the processes whose CPU shares (1 = one core) are
+ * given: another tenant, or kernel work not charged to them, would make a result unfair.
+ */
+export function otherCores(busy: number, ...shares: number[]): number {
+  return Math.max(0, busy * os.availableParallelism() - shares.reduce((a, b) => a + b, 0));
+}
+
+/**
  * Tracks one process's CPU over an interval; `share()` is CPU seconds per wall second (1 = one core),
  * `split()` the same for user space and kernel separately.
  */

@@ -11,7 +11,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import { io, type Socket } from 'socket.io-client';
-import { Histogram } from './histogram.js';
+import { serveWorker } from './ipc.js';
+import { connectPool, makePairs } from './pairs.js';
+import { grace, pace } from './pacer.js';
+import { PairTally, emptyCounts } from './pair-stats.js';
 import type { WorkerInit, WorkerReady, WorkerStart, WorkerStats } from './loadgen-worker.js';
 import type { SioDeliver, SioSend } from './socketio-node.js';
 
@@ -32,68 +35,27 @@ class Client {
 class SioWorker {
   private readonly clients: Client[] = [];
   private readonly byIndex = new Map<number, Client>();
-  private readonly latency = new Histogram();
-  private readonly ackLatency = new Histogram();
-  private readonly stats: WorkerStats;
+  private readonly tally = new PairTally<WorkerStats>({ ...emptyCounts(), type: 'done', sentWarmup: 0 });
+  private readonly stats = this.tally.counts;
   private readonly payload: string;
   private epoch = 0;
-  private measuring = false;
 
   constructor(private readonly init: WorkerInit) {
     this.payload = 'a'.repeat(Math.max(1, init.payload));
-    this.stats = {
-      type: 'done',
-      clients: 0,
-      sent: 0,
-      delivered: 0,
-      deliveredInWindow: 0,
-      sentWarmup: 0,
-      gaps: 0,
-      duplicates: 0,
-      acked: 0,
-      ackedTotal: 0,
-      skippedBackpressure: 0,
-      stalls: 0,
-      errors: {},
-      closes: {},
-      latency: this.latency.toJSON(),
-      ackLatency: this.ackLatency.toJSON(),
-      cpuSeconds: 0,
-      windowSeconds: 0,
-      pacerBacklog: 0,
-    };
   }
 
   async connectAll(): Promise<WorkerReady> {
     const { clients: n, pairStart, pairEnd } = this.init;
     const half = n / 2;
     const prefix = this.init.userPrefix ?? 'u';
-    for (let p = pairStart; p < pairEnd; p++) {
-      const a = new Client(p, `${prefix}${p}`);
-      const b = new Client(p + half, `${prefix}${p + half}`);
-      a.partner = b;
-      b.partner = a;
-      this.clients.push(a, b);
-      this.byIndex.set(a.index, a);
-      this.byIndex.set(b.index, b);
-    }
+    this.clients.push(...makePairs(pairStart, pairEnd, half, (i) => new Client(i, `${prefix}${i}`)));
+    for (const c of this.clients) this.byIndex.set(c.index, c);
     this.stats.clients = this.clients.length;
-    const failures: Record<string, number> = {};
     const t0 = performance.now();
-    let next = 0;
-    const one = async (): Promise<void> => {
-      while (next < this.clients.length) {
-        const c = this.clients[next++]!;
-        const url = c.index >= half ? (this.init.partnerUrl ?? this.init.url) : this.init.url;
-        try {
-          c.socket = await this.connectOne(c, url);
-        } catch (err) {
-          const key = (err as Error).message;
-          failures[key] = (failures[key] ?? 0) + 1;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, this.init.connectConcurrency) }, one));
+    const failures = await connectPool(this.clients, this.init.connectConcurrency, async (c) => {
+      const url = c.index >= half ? (this.init.partnerUrl ?? this.init.url) : this.init.url;
+      c.socket = await this.connectOne(c, url);
+    });
     return {
       type: 'ready',
       connected: this.clients.filter((c) => c.socket !== null).length,
@@ -115,7 +77,7 @@ class SioWorker {
         socket.off('connect_error');
         socket.on('m', (m: SioDeliver) => this.onDeliver(c, m));
         socket.on('disconnect', (reason: string) => {
-          this.stats.closes[reason] = (this.stats.closes[reason] ?? 0) + 1;
+          this.tally.closed(reason);
           c.socket = null;
         });
         resolve(socket);
@@ -131,52 +93,22 @@ class SioWorker {
   async run(start: WorkerStart): Promise<WorkerStats> {
     const stats = this.stats;
     if (start.rate <= 0) throw new Error('the Socket.IO generator runs open loop only (--rate > 0)');
-    const t0 = performance.now();
-    const sendEnd = t0 + start.warmupMs + start.durationMs;
-    let cpu0 = process.cpuUsage();
-    let measureStart = t0;
-    const beginMeasure = (): void => {
-      this.epoch = 1;
-      this.measuring = true;
-      cpu0 = process.cpuUsage();
-      measureStart = performance.now();
-      for (const c of this.clients) c.firstMeasuredSeq = c.nextSeq;
-    };
-    if (start.warmupMs <= 0) beginMeasure();
-    const live = this.clients.filter((c) => c.socket !== null);
-    let rr = 0;
-    let paced = 0;
-    await new Promise<void>((resolve) => {
-      const tick = (): void => {
-        const now = performance.now();
-        if (!this.measuring && now >= t0 + start.warmupMs) beginMeasure();
-        if (now >= sendEnd) {
-          this.measuring = false;
-          const cpu = process.cpuUsage(cpu0);
-          stats.cpuSeconds = (cpu.user + cpu.system) / 1e6;
-          stats.windowSeconds = (now - measureStart) / 1000;
-          stats.pacerBacklog = Math.max(0, Math.floor((start.rate * (now - t0)) / 1000) - paced);
-          resolve();
-          return;
-        }
-        if (live.length > 0) {
-          const due = Math.floor((start.rate * (now - t0)) / 1000) - paced;
-          // Never burst more than 100 ms worth after a stall of the event loop.
-          const n = Math.min(due, Math.ceil(start.rate / 10));
-          for (let i = 0; i < n; i++) this.sendOne(live[rr++ % live.length]!);
-          if (due > 0) paced += due;
-        }
-        setTimeout(tick, 2);
-      };
-      tick();
+    const report = await pace({
+      rate: start.rate,
+      warmupMs: start.warmupMs,
+      durationMs: start.durationMs,
+      senders: this.clients.filter((c) => c.socket !== null),
+      send: (c) => this.sendOne(c),
+      onMeasure: () => {
+        this.epoch = 1;
+        this.tally.measuring = true;
+        for (const c of this.clients) c.firstMeasuredSeq = c.nextSeq;
+      },
     });
-    const graceEnd = performance.now() + start.graceMs;
-    while (performance.now() < graceEnd && (stats.delivered < stats.sent || stats.acked < stats.sent)) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    stats.latency = this.latency.toJSON();
-    stats.ackLatency = this.ackLatency.toJSON();
-    return stats;
+    this.tally.measuring = false;
+    Object.assign(stats, report);
+    await grace(start.graceMs, () => stats.delivered >= stats.sent && stats.acked >= stats.sent);
+    return this.tally.finish();
   }
 
   closeAll(): void {
@@ -190,57 +122,23 @@ class SioWorker {
     const t = performance.now();
     const epoch = this.epoch;
     const m: SioSend = { to: c.partner.userId, payload: this.payload, t, s: c.index, n: seq, e: epoch };
-    socket.emit('m', m, () => {
-      this.stats.ackedTotal++;
-      if (epoch === 1) {
-        this.stats.acked++;
-        this.ackLatency.recordMs(performance.now() - t);
-      }
-    });
+    socket.emit('m', m, () => this.tally.ackArrived(epoch === 1, t, performance.now()));
     if (epoch === 1) this.stats.sent++;
     else this.stats.sentWarmup++;
   }
 
   private onDeliver(receiver: Client, m: SioDeliver): void {
-    const now = performance.now();
-    const stats = this.stats;
     const sender = this.byIndex.get(m.s);
     if (sender === undefined || sender !== receiver.partner) return;
-    if (m.n < receiver.expected) {
-      stats.duplicates++;
-      return;
-    }
-    if (m.n > receiver.expected) stats.gaps += m.n - receiver.expected;
-    receiver.expected = m.n + 1;
-    if (this.measuring) stats.deliveredInWindow++;
-    if (m.e === 1) {
-      stats.delivered++;
-      this.latency.recordMs(now - m.t);
-    }
+    this.tally.arrived(receiver, m.n, m.e, performance.now() - m.t);
   }
 }
 
-/** Entry point when forked: obeys init/start/exit messages from the coordinator. */
-function workerMain(): void {
+if (process.argv.includes('--worker')) {
   let worker: SioWorker | null = null;
-  const send = (msg: unknown): void => {
-    process.send?.(msg);
-  };
-  process.on('disconnect', () => process.exit(0));
-  process.on('message', (msg: WorkerInit | WorkerStart | { type: 'exit' }) => {
-    if (msg.type === 'init') {
-      worker = new SioWorker(msg);
-      void worker.connectAll().then(send);
-    } else if (msg.type === 'start' && worker !== null) {
-      worker.run(msg).then(send, (err: unknown) => {
-        process.stderr.write(`socketio-worker: ${String(err)}\n`);
-        process.exit(1);
-      });
-    } else if (msg.type === 'exit') {
-      worker?.closeAll();
-      setTimeout(() => process.exit(0), 200);
-    }
+  serveWorker<WorkerInit, WorkerStart>('socketio-worker', {
+    init: (msg) => (worker = new SioWorker(msg)).connectAll(),
+    start: (msg) => worker!.run(msg),
+    exit: () => worker?.closeAll(),
   });
 }
-
-if (process.argv.includes('--worker')) workerMain();

@@ -157,6 +157,11 @@ export class AuthError extends Error {
   }
 }
 
+/** How the pair load generators count a failed connect: refused authentications apart from the rest. */
+export function connectFailureKey(err: unknown): string {
+  return err instanceof AuthError ? `auth ${err.message}` : (err as Error).message;
+}
+
 /** What `authenticate` needs of a connection: WireConn and bench/lib/wt-conn.ts's BenchConn alike. */
 export interface AuthConn {
   readonly prefixed: boolean;

@@ -7,15 +7,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Histogram, type LatencySummary } from './histogram.js';
-import { forkWorker, request, stopWorkers } from './ipc.js';
-import { CpuMeter, machineBusy, machineCpu } from './proc.js';
+import type { LatencySummary } from './histogram.js';
+import { forkWorker, pairSlice, request, stopWorkers } from './ipc.js';
+import { MIN_PAYLOAD, addCounts, combine } from './pair-stats.js';
+import { CpuMeter, machineBusy, machineCpu, otherCores, overWindow } from './proc.js';
 import type { BenchTransport } from './wt-conn.js';
 import {
-  MIN_PAYLOAD,
-  type PairStats,
   type PairWorkload,
   type WorkerDone,
   type WorkerInit,
@@ -102,11 +100,6 @@ export function netCounters(): NetCounters {
   }
 }
 
-function addCounts(into: Record<string, number>, from: Record<string, number>): Record<string, number> {
-  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
-  return into;
-}
-
 /** The worker entry point, beside this file (.ts under tsx). */
 const WORKER_SCRIPT = fileURLToPath(new URL('./wt-pair-worker.ts', import.meta.url));
 
@@ -120,11 +113,12 @@ export async function runPairs(w: PairWorkload, serverPid: number): Promise<Pair
   try {
     const ready = await Promise.all(
       workers.map((child, k) => {
+        const { pairStart, pairEnd } = pairSlice(k, procs, w.pairs, w.rate);
         const init: WorkerInit = {
           type: 'init',
           w: { ...w, connectConcurrency: Math.max(1, Math.ceil(w.connectConcurrency / procs)) },
-          pairStart: Math.floor((k * w.pairs) / procs),
-          pairEnd: Math.floor(((k + 1) * w.pairs) / procs),
+          pairStart,
+          pairEnd,
           runTag,
         };
         return request<WorkerReady>(child, init, 'ready', 120_000);
@@ -133,36 +127,22 @@ export async function runPairs(w: PairWorkload, serverPid: number): Promise<Pair
     await new Promise((r) => setTimeout(r, 500));
     const limitMs = w.warmupMs + w.durationMs + w.graceMs + 60_000;
     const dones = workers.map((child, k) => {
-      const pairsHere = Math.floor(((k + 1) * w.pairs) / procs) - Math.floor((k * w.pairs) / procs);
-      const start: WorkerStart = { type: 'start', rate: w.rate > 0 ? (w.rate * pairsHere) / w.pairs : 0 };
+      const start: WorkerStart = { type: 'start', rate: pairSlice(k, procs, w.pairs, w.rate).rate };
       return request<WorkerDone>(child, start, 'done', limitMs);
     });
-    const measured = new Promise<{ split: { user: number; system: number }; busy: number; packets: number }>(
-      (resolve) => {
-        setTimeout(() => {
-          const meter = new CpuMeter(serverPid);
-          const m0 = machineCpu();
-          const n0 = netCounters();
-          setTimeout(() => {
-            const n1 = netCounters();
-            const packets =
-              w.kind === 'wt' ? n1.udpInDatagrams - n0.udpInDatagrams : n1.tcpInSegs - n0.tcpInSegs;
-            resolve({ split: meter.split(), busy: machineBusy(m0, machineCpu()), packets });
-          }, w.durationMs);
-        }, w.warmupMs);
+    const measured = overWindow(
+      w.warmupMs,
+      w.durationMs,
+      () => ({ meter: new CpuMeter(serverPid), m0: machineCpu(), n0: netCounters() }),
+      ({ meter, m0, n0 }) => {
+        const n1 = netCounters();
+        const packets = w.kind === 'wt' ? n1.udpInDatagrams - n0.udpInDatagrams : n1.tcpInSegs - n0.tcpInSegs;
+        return { split: meter.split(), busy: machineBusy(m0, machineCpu()), packets };
       },
     );
     const stats = await Promise.all(dones);
     const { split, busy, packets } = await measured;
-    const latency = new Histogram();
-    const ackLatency = new Histogram();
-    for (const s of stats) {
-      latency.merge(s.latency);
-      ackLatency.merge(s.ackLatency);
-    }
-    const sum = (f: (s: PairStats) => number): number => stats.reduce((a, s) => a + f(s), 0);
-    const windowSeconds = Math.max(...stats.map((s) => s.windowSeconds));
-    const loadgenCpu = stats.map((s) => (s.windowSeconds > 0 ? s.cpuSeconds / s.windowSeconds : 0));
+    const { sum, latency, ackLatency, loadgenCpu, windowSeconds, errors, closes } = combine(stats);
     const throughput = sum((s) => s.deliveredInWindow) / windowSeconds;
     const serverCpu = split.user + split.system;
     return {
@@ -189,19 +169,16 @@ export async function runPairs(w: PairWorkload, serverPid: number): Promise<Pair
       skippedBackpressure: sum((s) => s.skippedBackpressure),
       stalls: sum((s) => s.stalls),
       pacerBacklog: sum((s) => s.pacerBacklog),
-      errors: stats.reduce((a, s) => addCounts(a, s.errors), {}),
-      closes: stats.reduce((a, s) => addCounts(a, s.closes), {}),
-      latency: latency.summary(),
-      ackLatency: ackLatency.summary(),
+      errors,
+      closes,
+      latency,
+      ackLatency,
       serverCpu,
       serverCpuSplit: split,
       serverCpuPerMessageUs: throughput > 0 ? (serverCpu / throughput) * 1e6 : NaN,
       loadgenCpu,
       machineBusy: busy,
-      otherCores: Math.max(
-        0,
-        busy * os.availableParallelism() - serverCpu - loadgenCpu.reduce((a, b) => a + b, 0),
-      ),
+      otherCores: otherCores(busy, serverCpu, ...loadgenCpu),
       windowSeconds,
       generatorBound: loadgenCpu.some((c) => c > 0.9),
       serverBound: serverCpu > 0.9,
