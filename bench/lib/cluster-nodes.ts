@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import type { ClusterTarget } from './cluster-load.js';
 import { startBenchRedis, type BenchRedis } from './cluster-redis.js';
 import { FERRY_LOAD_ARGS, FERRY_LOAD_ENV, startFerry } from './servers.js';
@@ -93,40 +94,33 @@ function startScriptNode(
       clearTimeout(timer);
       reject(new Error(`${name} ${label} exited with ${code} before ready:\n${stderr}`));
     });
-    let buf = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        if (!line.includes(`"${readyMsg}"`)) continue;
-        clearTimeout(timer);
-        const rec = JSON.parse(line) as { addresses: { ws: { url: string } } };
-        resolve({
-          label,
-          pid: proc.pid!,
-          url: rec.addresses.ws.url,
-          stderr: () => stderr,
-          warnings: () => {
-            const counts: Record<string, number> = {};
-            for (const line of stderr.split('\n').filter((l) => l.trim() !== '')) {
-              const key = line.slice(0, 200);
-              counts[key] = (counts[key] ?? 0) + 1;
-            }
-            return counts;
-          },
-          stop: async () => {
-            if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-            proc.kill('SIGCONT');
-            proc.kill('SIGTERM');
-            const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-            const code = await exited;
-            clearTimeout(timer);
-            return code;
-          },
-        });
-      }
+    createInterface({ input: proc.stdout! }).on('line', (line: string) => {
+      if (!line.includes(`"${readyMsg}"`)) return;
+      clearTimeout(timer);
+      const rec = JSON.parse(line) as { addresses: { ws: { url: string } } };
+      resolve({
+        label,
+        pid: proc.pid!,
+        url: rec.addresses.ws.url,
+        stderr: () => stderr,
+        warnings: () => {
+          const counts: Record<string, number> = {};
+          for (const line of stderr.split('\n').filter((l) => l.trim() !== '')) {
+            const key = line.slice(0, 200);
+            counts[key] = (counts[key] ?? 0) + 1;
+          }
+          return counts;
+        },
+        stop: async () => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+          proc.kill('SIGCONT');
+          proc.kill('SIGTERM');
+          const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+          const code = await exited;
+          clearTimeout(timer);
+          return code;
+        },
+      });
     });
   });
 }

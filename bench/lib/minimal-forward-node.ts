@@ -24,7 +24,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createClient, RESP_TYPES } from 'redis';
-import { BareGateway } from './bare-gateway.js';
+import { BareGateway, type RemoteSend } from './bare-gateway.js';
 
 const GROUP = 'g';
 const FIELD = 'm';
@@ -61,14 +61,7 @@ class Outbox {
   ) {}
 
   /** Appends one message to this turn's batch; false when an id is too long for the record. */
-  readonly push = (
-    from: Buffer,
-    src: Buffer,
-    toStart: number,
-    toEnd: number,
-    payloadStart: number,
-    payloadEnd: number,
-  ): boolean => {
+  readonly push: RemoteSend = (from, src, toStart, toEnd, payloadStart, payloadEnd) => {
     const toLength = toEnd - toStart;
     if (toLength > 255 || from.length > 255) return false;
     const buf = this.reserve(6 + toLength + from.length + payloadEnd - payloadStart);

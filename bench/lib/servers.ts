@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { benchDir } from './report.js';
 import { BENCH_SECRET, type TargetKind } from './tokens.js';
 
@@ -80,7 +81,6 @@ function launch(
     stderr = (stderr + d.toString()).slice(-64 * 1024);
   });
   return new Promise<RunningServer>((resolve, reject) => {
-    let buf = '';
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`${kind} not ready after 30 s:\n${stderr}`));
@@ -89,47 +89,41 @@ function launch(
       clearTimeout(timer);
       reject(new Error(`${kind} exited with ${code} before ready:\n${stderr}`));
     });
-    proc.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        let rec: Record<string, unknown>;
-        try {
-          rec = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        logs.push(rec);
-        if (logs.length > MAX_LOGS) logs.splice(0, logs.length - MAX_LOGS);
-        if (rec.msg === readyMsg) {
-          clearTimeout(timer);
-          const a = (rec.addresses ?? {}) as Record<string, { url?: string } | undefined>;
-          const urls: RunningServer['urls'] = { ws: a.ws?.url ?? '', tcp: a.tcp?.url ?? '' };
-          if (a.admin?.url) urls.admin = a.admin.url;
-          resolve({
-            kind,
-            pid: proc.pid!,
-            urls,
-            logs,
-            stderr: () => stderr,
-            exited: () => exited,
-            stop: async (timeoutMs = 30_000) => {
-              if (exited) return proc.exitCode;
-              proc.kill('SIGTERM');
-              const timeout = new Promise<null>((r) =>
-                setTimeout(() => {
-                  if (!exited) proc.kill('SIGKILL');
-                  r(null);
-                }, timeoutMs).unref(),
-              );
-              const code = await Promise.race([exitPromise, timeout]);
-              await exitPromise;
-              return code;
-            },
-          });
-        }
+    createInterface({ input: proc.stdout! }).on('line', (line: string) => {
+      let rec: Record<string, unknown>;
+      try {
+        rec = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return;
+      }
+      logs.push(rec);
+      if (logs.length > MAX_LOGS) logs.splice(0, logs.length - MAX_LOGS);
+      if (rec.msg === readyMsg) {
+        clearTimeout(timer);
+        const a = (rec.addresses ?? {}) as Record<string, { url?: string } | undefined>;
+        const urls: RunningServer['urls'] = { ws: a.ws?.url ?? '', tcp: a.tcp?.url ?? '' };
+        if (a.admin?.url) urls.admin = a.admin.url;
+        resolve({
+          kind,
+          pid: proc.pid!,
+          urls,
+          logs,
+          stderr: () => stderr,
+          exited: () => exited,
+          stop: async (timeoutMs = 30_000) => {
+            if (exited) return proc.exitCode;
+            proc.kill('SIGTERM');
+            const timeout = new Promise<null>((r) =>
+              setTimeout(() => {
+                if (!exited) proc.kill('SIGKILL');
+                r(null);
+              }, timeoutMs).unref(),
+            );
+            const code = await Promise.race([exitPromise, timeout]);
+            await exitPromise;
+            return code;
+          },
+        });
       }
     });
   });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { SignJWT } from 'jose';
 
 /** The HS256 secret every test gateway is started with. */
@@ -76,30 +77,23 @@ export class GatewayProcess {
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const ready = new Promise<GatewayUrls>((resolve, reject) => {
-      let buf = '';
-      proc.stdout?.on('data', (d: Buffer) => {
-        buf += d.toString();
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          let rec: Record<string, unknown>;
-          try {
-            rec = JSON.parse(line) as Record<string, unknown>;
-          } catch {
-            continue;
-          }
-          logs.push(rec);
-          if (rec.msg === 'ferry started') {
-            const a = rec.addresses as Record<string, { url: string }>;
-            resolve({
-              ws: a.ws?.url ?? '',
-              tcp: a.tcp?.url ?? '',
-              admin: a.admin?.url ?? '',
-              wt: a.wt?.url ?? '',
-              grpc: a.grpc?.url ?? '',
-            });
-          }
+      createInterface({ input: proc.stdout! }).on('line', (line: string) => {
+        let rec: Record<string, unknown>;
+        try {
+          rec = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        logs.push(rec);
+        if (rec.msg === 'ferry started') {
+          const a = rec.addresses as Record<string, { url: string }>;
+          resolve({
+            ws: a.ws?.url ?? '',
+            tcp: a.tcp?.url ?? '',
+            admin: a.admin?.url ?? '',
+            wt: a.wt?.url ?? '',
+            grpc: a.grpc?.url ?? '',
+          });
         }
       });
       void exitPromise.then((code) =>

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 
 export interface ServiceEvent {
   event: string;
@@ -30,18 +31,11 @@ export class ServiceProcess {
     live.add(proc);
     this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
     void this.exited.then(() => live.delete(proc));
-    let buf = '';
-    proc.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        try {
-          this.push(JSON.parse(line) as ServiceEvent);
-        } catch {
-          // not one of ours
-        }
+    createInterface({ input: proc.stdout! }).on('line', (line: string) => {
+      try {
+        this.push(JSON.parse(line) as ServiceEvent);
+      } catch {
+        // not one of ours
       }
     });
     proc.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
