@@ -121,6 +121,11 @@ export class SessionContext {
   readonly drainRetryAfterMs: number;
   /** Set by drain: new Send/Publish get 107 UNAVAILABLE. */
   draining = false;
+  /**
+   * Cursor writes in flight, of open and closed sessions. Drain and close wait for them (bounded)
+   * before the store is saved or closed: a closing session's final write must not be cut off.
+   */
+  readonly cursorWrites = new Set<Promise<void>>();
   /** Prefix of session ids: node id and boot time, so ids stay unique across restarts. */
   readonly sessionIdPrefix: string;
 
@@ -179,6 +184,12 @@ export class SessionContext {
    */
   sampleLatency(): boolean {
     return ++this.latencyTick % LATENCY_SAMPLE_EVERY === 0;
+  }
+
+  /** Keeps a cursor write (which never rejects) in `cursorWrites` until it settles. */
+  trackCursorWrite(write: Promise<void>): void {
+    this.cursorWrites.add(write);
+    void write.then(() => this.cursorWrites.delete(write));
   }
 
   /** Encodes a frame for a transport's framing. */

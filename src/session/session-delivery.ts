@@ -4,7 +4,9 @@
  *    live message that is not the next seq, or arrives while the window is full or a pull runs, starts
  *    a pull of the missing range from the store (one pull at a time, re-checked after every batch), so
  *    live pushes are only the fast path and nothing is skipped or reordered;
- *  - acks move the device's cursor in the store, coalesced to one write in flight;
+ *  - acks move the device's cursor in the store: the first ack after a quiet second is written at
+ *    once, later ones at most once per CURSOR_WRITE_INTERVAL_MS (by the next ack or the sweep), one
+ *    write in flight at a time, and whatever is owed when the session closes is written at once;
  *  - topic subscriptions, with replay of retained QoS-1 publications after `since_seq`; live
  *    publications that arrive during a replay wait behind it.
  */
@@ -13,12 +15,20 @@ import { DisconnectCode, ReplyCode, RequestError } from '../errors.js';
 import { EncodedDeliver } from '../routing/local-sessions.js';
 import type { TransportKind } from '../transport/transport.js';
 import { PRIORITY_EPHEMERAL, PRIORITY_NORMAL, PRIORITY_RELIABLE } from './outbound-queue.js';
-import { STATE_OPEN, SessionOutput } from './session-output.js';
+import { STATE_CLOSING, STATE_OPEN, SessionOutput } from './session-output.js';
 
 /** Most messages read from the store per pull or replay batch. */
 export const PULL_BATCH = 128;
 /** Most live publications held per topic while its replay runs; past it the subscriber is too slow. */
 const MAX_REPLAY_BACKLOG = 1024;
+/**
+ * Least time between the starts of two cursor writes of one session. With Redis each write is one
+ * script call, and a client acks every delivery: writing each ack cost one call per message. The
+ * stored cursor only matters on (re)connect, and a client that sends `last_seq` does not depend on
+ * it, so it may lag: after a crash, a device may get again what it acked since the last write
+ * (QoS 1 is at least once; clients drop seqs they have).
+ */
+export const CURSOR_WRITE_INTERVAL_MS = 1000;
 
 /** QoS-1 ordering, acks, and topic subscriptions of one session. */
 export abstract class SessionDelivery extends SessionOutput {
@@ -34,6 +44,8 @@ export abstract class SessionDelivery extends SessionOutput {
   /** Highest seq written to the store's cursor for this device. */
   private storedAckSeq = 0;
   private cursorWriting = false;
+  /** When the last cursor write started (the interval counts from there), per `ctx.now`. */
+  private cursorWriteMs = Number.NEGATIVE_INFINITY;
   private pulling = false;
   /** Something may be in the store that was not sent: pull when the window allows. */
   protected needPull = false;
@@ -65,7 +77,7 @@ export abstract class SessionDelivery extends SessionOutput {
     this.lastSentSeq = this.ackedSeq = seq;
     this.storedAckSeq = storedCursor;
     // A client-supplied last_seq past the stored cursor is an ack: record it.
-    if (seq > storedCursor) void this.writeCursor();
+    this.flushCursor(this.ctx.now());
     this.requestPull();
   }
 
@@ -75,13 +87,27 @@ export abstract class SessionDelivery extends SessionOutput {
     const upTo = Math.min(seq, this.lastSentSeq);
     if (upTo <= this.ackedSeq) return;
     this.ackedSeq = upTo;
-    if (!this.cursorWriting) void this.writeCursor();
+    this.flushCursor(this.ctx.now());
     if (this.needPull && !this.pulling) void this.pull();
   }
 
   /** Retries a pull that failed or waits for room (called by the sweep). */
   protected retryPull(): void {
     if (this.needPull && !this.pulling && this.inflight < this.ctx.maxInflight) void this.pull();
+  }
+
+  /**
+   * Starts a cursor write if one is owed and none is in flight: at once when the session is closing
+   * (no sweep will come back for it), otherwise once CURSOR_WRITE_INTERVAL_MS have passed since the
+   * last write started. Called on acks, by the sweep (which also retries failed writes) and on close.
+   */
+  protected flushCursor(now: number): void {
+    if (!this.cursorWriting && this.cursorDue(now)) this.ctx.trackCursorWrite(this.writeCursor());
+  }
+
+  private cursorDue(now: number): boolean {
+    if (this.storedAckSeq >= this.ackedSeq) return false;
+    return this.state >= STATE_CLOSING || now - this.cursorWriteMs >= CURSOR_WRITE_INTERVAL_MS;
   }
 
   private deliverReliable(env: Envelope, encoded: EncodedDeliver): void {
@@ -166,18 +192,22 @@ export abstract class SessionDelivery extends SessionOutput {
 
   /**
    * Writes the acked position to the store, one write at a time; acks arriving meanwhile are folded
-   * into the next write. Runs to completion even after the session closes: the cursor must persist.
+   * into the next write, which follows at once only if it is due by then (the session closed, or a
+   * slow write took the whole interval). Runs to completion even after the session closes: the cursor
+   * must persist (drain and shutdown wait for it through `ctx.trackCursorWrite`). Never rejects.
    */
   private async writeCursor(): Promise<void> {
     this.cursorWriting = true;
     try {
-      while (this.storedAckSeq < this.ackedSeq) {
+      do {
         const seq = this.ackedSeq;
+        this.cursorWriteMs = this.ctx.now();
         await this.ctx.store.ackUser(this.userId, this.deviceId, seq);
         this.storedAckSeq = seq;
-      }
+      } while (this.cursorDue(this.ctx.now()));
     } catch (err) {
-      // Not fatal: the next ack retries; at worst the device gets some messages again (at least once).
+      // Not fatal: the sweep retries while the session is open; at worst the device gets some
+      // messages again (at least once).
       this.ctx.log.warn({ err, userId: this.userId }, 'writing the ack cursor failed');
     } finally {
       this.cursorWriting = false;

@@ -72,8 +72,9 @@ export interface DrainOptions {
 }
 
 /**
- * `clean`: every connection closed within the timeout. `flushed`: queues emptied and QoS-1 deliveries
- * were acked before the go-away (unacked ones are safe in the store and replay on reconnect).
+ * `clean`: every connection closed within the timeout, and their final cursor writes settled within
+ * CURSOR_FLUSH_TIMEOUT_MS more. `flushed`: queues emptied and QoS-1 deliveries were acked before the
+ * go-away (unacked ones are safe in the store and replay on reconnect).
  */
 export interface DrainResult {
   clean: boolean;
@@ -83,6 +84,12 @@ export interface DrainResult {
 /** Advised wait before reconnecting after a refusal at admission (client adds jitter). */
 export const REFUSED_RECONNECT_DELAY_MS = 5000;
 const DRAIN_POLL_MS = 20;
+/**
+ * Longest drain and close wait for the final cursor writes of closed sessions before the store is
+ * saved or closed. A store that hangs (Redis down, commands queued) must not hold up shutdown; a
+ * cursor lost that way only means some messages are delivered again.
+ */
+export const CURSOR_FLUSH_TIMEOUT_MS = 2000;
 
 /** Owns every client session of this node. */
 export class SessionManager implements SessionOwner {
@@ -177,7 +184,8 @@ export class SessionManager implements SessionOwner {
 
   /**
    * One pass over every session: auth deadlines, token expiry, idle timeouts, heartbeats, stalled
-   * queues and pulls; then the hot-path counters go to Prometheus. Runs on the shared timer.
+   * queues and pulls, cursor writes held back or failed; then the hot-path counters go to
+   * Prometheus. Runs on the shared timer.
    */
   sweep(): void {
     const now = this.ctx.now();
@@ -195,13 +203,19 @@ export class SessionManager implements SessionOwner {
    * Graceful drain (docs/architecture.md, "Drain"): from now on new connections are refused and new
    * Send/Publish get 107 UNAVAILABLE (retryable); waits up to half of `timeoutMs` for queues to flush
    * and QoS-1 deliveries to be acked; sends every session 4001 GOING_AWAY (reconnect, after
-   * `reconnectDelayMs`); waits the other half for the connections to close. Idempotent.
+   * `reconnectDelayMs`); waits the other half for the connections to close; then waits (at most
+   * CURSOR_FLUSH_TIMEOUT_MS) for the final cursor writes of the closed sessions, so the store the
+   * gateway saves or closes next has them. Idempotent.
    */
   drain(opts: DrainOptions = this.drainDefaults): Promise<DrainResult> {
     return (this.drained ??= this.runDrain(opts));
   }
 
-  /** Destroys every connection now and stops the sweep. Idempotent. */
+  /**
+   * Destroys every connection now and stops the sweep; resolves once the cursor writes this started
+   * (or that were in flight) have settled, or CURSOR_FLUSH_TIMEOUT_MS have passed: the store may be
+   * closed after it. Idempotent.
+   */
   async close(): Promise<void> {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
@@ -209,6 +223,7 @@ export class SessionManager implements SessionOwner {
     clearInterval(this.timer);
     for (const s of [...this.sessions]) s.destroy();
     this.flushMetrics();
+    await this.settleCursorWrites();
   }
 
   /** Numbers for /stats (walks the sessions: call it per request, not per message). */
@@ -244,10 +259,26 @@ export class SessionManager implements SessionOwner {
     for (const s of [...this.sessions]) {
       s.disconnect(DisconnectCode.GOING_AWAY, 'server is draining; reconnect', reconnectDelayMs);
     }
-    const clean = await waitUntil(() => this.sessions.size === 0, half);
-    if (!clean) this.log.warn({ left: this.sessions.size }, 'drain: connections still open at the deadline');
+    const closed = await waitUntil(() => this.sessions.size === 0, half);
+    if (!closed) this.log.warn({ left: this.sessions.size }, 'drain: connections still open at the deadline');
+    // The gateway saves the store right after this: the closed sessions' cursors must be in it.
+    const cursors = await this.settleCursorWrites();
     this.flushMetrics();
-    return { clean, flushed };
+    return { clean: closed && cursors, flushed };
+  }
+
+  /** Waits for the cursor writes in flight, at most CURSOR_FLUSH_TIMEOUT_MS; false if some were left. */
+  private async settleCursorWrites(): Promise<boolean> {
+    const writes = this.ctx.cursorWrites;
+    if (writes.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), CURSOR_FLUSH_TIMEOUT_MS);
+    });
+    const settled = await Promise.race([Promise.all(writes).then(() => true), timeout]);
+    clearTimeout(timer);
+    if (!settled) this.log.warn({ left: writes.size }, 'cursor writes still pending at the deadline');
+    return settled;
   }
 
   private allSettled(): boolean {

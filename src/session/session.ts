@@ -2,7 +2,7 @@
  * One client connection's session (docs/architecture.md, "One connection's life"): the connection
  * handler, the state machine authenticating -> open -> closing -> closed, frame intake (framing,
  * decoding, rate limits, validation, dispatch) and the per-session part of the shared sweep
- * (auth deadline, token expiry, idle timeout, heartbeats).
+ * (auth deadline, token expiry, idle timeout, heartbeats, owed cursor writes).
  *
  * Errors: every ProtocolError of this connection ends up in `intakeFailed`, the one place that turns
  * it into a Disconnect with its code; a RequestError becomes an Error frame carrying the request's id
@@ -157,6 +157,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     }
     this.flushQueue(); // a safety net should a transport ever miss an onDrain
     this.retryPull();
+    this.flushCursor(now); // acks held back by the write interval, or a failed write
   }
 
   /** RequestHost: sends an Error frame answering request `id`. */
@@ -403,10 +404,15 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.conn.close(DisconnectCode.NORMAL, 'client disconnected');
   }
 
-  /** Leaves the registry, presence and topics. Idempotent (the registry matches by identity). */
+  /**
+   * Leaves the registry, presence and topics, and writes the cursor owed now (every way of closing
+   * comes here with the state already past open, so the write interval no longer holds it back).
+   * Idempotent (the registry matches by identity).
+   */
   private detach(): void {
     this.ctx.registry.remove(this);
     this.dropSubscriptions();
     this.pending = null;
+    this.flushCursor(this.ctx.now());
   }
 }

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { ReplyCode, StoreError } from '../../../src/errors.js';
+import { CURSOR_WRITE_INTERVAL_MS } from '../../../src/session/session-delivery.js';
+import type { MemoryMessageStore } from '../../../src/store/memory.js';
 import type { MessageStore } from '../../../src/store/message-store.js';
 import { SessionHarness, bytes, ofBody, settle, text } from '../../helpers/session-harness.js';
 import type { FakeConnection } from '../../helpers/fake-connection.js';
@@ -205,5 +207,199 @@ describe('session: user delivery, QoS 0 and QoS 1', () => {
     expect(bob.datagrams).to.have.length(1);
     // The datagram is one unprefixed frame; the oversized one fell back to the reliable stream.
     expect(bob.delivers().map((d) => d.payload?.length)).to.deep.equal([2000]);
+  });
+});
+
+/**
+ * Wraps the memory store to record the seqs of bob's cursor writes as they start, and to make them
+ * fail (`failing`) or wait until `release()` (`hold()`).
+ */
+class CursorSpy {
+  readonly writes: number[] = [];
+  failing = false;
+  private gate: Promise<void> | null = null;
+  private open: () => void = () => {};
+
+  hold(): void {
+    this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+
+  release(): void {
+    this.gate = null;
+    this.open();
+  }
+
+  readonly wrap = (real: MemoryMessageStore): MessageStore =>
+    new Proxy(real, {
+      get: (target, prop, receiver) => {
+        if (prop === 'ackUser') {
+          return async (userId: string, deviceId: string, seq: number): Promise<void> => {
+            if (userId === 'bob') this.writes.push(seq);
+            if (this.gate !== null) await this.gate;
+            if (this.failing) throw new StoreError('store unavailable');
+            await target.ackUser(userId, deviceId, seq);
+          };
+        }
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? v.bind(target) : v;
+      },
+    }) as MessageStore;
+}
+
+describe('session: persisting the ack cursor', () => {
+  let h: SessionHarness;
+  let spy: CursorSpy;
+  afterEach(async () => {
+    spy.release();
+    await h.close();
+  });
+
+  /** Alice sends `n` QoS-1 messages to bob, who is online and has them delivered. */
+  async function setUp(n: number) {
+    spy = new CursorSpy();
+    h = await SessionHarness.create({ store: spy.wrap });
+    const alice = await h.login('alice');
+    const bob = await h.login('bob');
+    for (let i = 1; i <= n; i++) await sendQos1(alice, i, 'bob', `m${i}`);
+    expect(bob.delivers().map((d) => d.seq)).to.have.length(n);
+    return bob;
+  }
+
+  const cursor = () => h.store.userCursor('bob', 'default');
+
+  async function ack(bob: FakeConnection, seq: number): Promise<void> {
+    bob.send({ ack: { seq } });
+    await settle();
+  }
+
+  it('writes the first ack at once, holds a burst and writes its last seq on the sweep past the interval', async () => {
+    const bob = await setUp(6);
+    await ack(bob, 1);
+    expect(spy.writes).to.deep.equal([1]);
+    expect(await cursor()).to.equal(1);
+    for (const seq of [2, 3, 5]) {
+      h.clock.advance(200);
+      await ack(bob, seq);
+    }
+    h.sweep();
+    await settle();
+    expect(spy.writes, 'within the interval acks are only recorded').to.deep.equal([1]);
+    h.clock.advance(CURSOR_WRITE_INTERVAL_MS - 600 - 1);
+    h.sweep();
+    await settle();
+    expect(spy.writes, '1 ms before the interval has passed').to.deep.equal([1]);
+    h.clock.advance(1);
+    h.sweep();
+    await settle();
+    expect(spy.writes).to.deep.equal([1, 5]);
+    expect(await cursor()).to.equal(5);
+    h.clock.advance(CURSOR_WRITE_INTERVAL_MS);
+    h.sweep();
+    await settle();
+    expect(spy.writes, 'nothing owed, nothing written').to.deep.equal([1, 5]);
+  });
+
+  it('writes an ack at once when the last write started at least the interval ago', async () => {
+    const bob = await setUp(3);
+    await ack(bob, 1);
+    h.clock.advance(CURSOR_WRITE_INTERVAL_MS);
+    await ack(bob, 2);
+    expect(spy.writes).to.deep.equal([1, 2]);
+    expect(await cursor()).to.equal(2);
+  });
+
+  it('keeps one write in flight; acks meanwhile follow once it ends only if the interval has passed', async () => {
+    const bob = await setUp(4);
+    spy.hold();
+    await ack(bob, 1);
+    await ack(bob, 2);
+    spy.release();
+    await settle();
+    expect(spy.writes, 'a quick write: ack 2 waits for the sweep').to.deep.equal([1]);
+    h.clock.advance(CURSOR_WRITE_INTERVAL_MS);
+    spy.hold();
+    h.sweep();
+    await settle();
+    expect(spy.writes).to.deep.equal([1, 2]);
+    await ack(bob, 3);
+    h.clock.advance(CURSOR_WRITE_INTERVAL_MS);
+    await ack(bob, 4);
+    h.sweep();
+    await settle();
+    expect(spy.writes, 'still waiting for the write of 2').to.deep.equal([1, 2]);
+    spy.release();
+    await settle();
+    expect(spy.writes, 'a slow write: 4 follows at once').to.deep.equal([1, 2, 4]);
+    expect(await cursor()).to.equal(4);
+  });
+
+  const closings: [string, (bob: FakeConnection) => Promise<void>][] = [
+    ['the peer vanishes', async (bob) => bob.peerClose()],
+    ['the client says Disconnect', async (bob) => bob.send({ disconnect: { code: 4000, reason: 'bye' } })],
+    ['another connection replaces the device', async () => void (await h.login('bob'))],
+    ['the gateway shuts down', () => h.manager.close()],
+  ];
+  for (const [how, close] of closings) {
+    it(`writes the cursor owed at once when ${how}`, async () => {
+      const bob = await setUp(4);
+      await ack(bob, 1);
+      await ack(bob, 3);
+      expect(spy.writes).to.deep.equal([1]);
+      await close(bob);
+      await settle();
+      expect(bob.closed, 'closed').to.not.equal(null);
+      expect(spy.writes).to.deep.equal([1, 3]);
+      expect(await cursor()).to.equal(3);
+    });
+  }
+
+  it('retries a failed write on the sweep once the interval has passed', async () => {
+    const bob = await setUp(2);
+    spy.failing = true;
+    await ack(bob, 2);
+    expect(spy.writes).to.deep.equal([2]);
+    expect(await cursor()).to.equal(0);
+    spy.failing = false;
+    h.sweep();
+    await settle();
+    expect(spy.writes, 'not before the interval').to.deep.equal([2]);
+    h.clock.advance(CURSOR_WRITE_INTERVAL_MS);
+    h.sweep();
+    await settle();
+    expect(spy.writes).to.deep.equal([2, 2]);
+    expect(await cursor()).to.equal(2);
+  });
+
+  it('drain resolves only after the final cursor writes of the closed sessions have settled', async () => {
+    const bob = await setUp(3);
+    await ack(bob, 1);
+    await ack(bob, 3);
+    spy.hold();
+    let done = false;
+    const drained = h.manager.drain({ timeoutMs: 1000, reconnectDelayMs: 0 });
+    void drained.then(() => (done = true));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(bob.closed, 'gone away').to.not.equal(null);
+    expect(spy.writes).to.deep.equal([1, 3]);
+    expect(done, 'drain waits for the cursor write').to.equal(false);
+    spy.release();
+    expect(await drained).to.deep.equal({ clean: true, flushed: true });
+    expect(await cursor()).to.equal(3);
+  });
+
+  it('close resolves only after the cursor writes it started have settled', async () => {
+    const bob = await setUp(2);
+    await ack(bob, 1);
+    await ack(bob, 2);
+    spy.hold();
+    let done = false;
+    const closed = h.manager.close().then(() => (done = true));
+    await settle();
+    expect(bob.destroyed).to.equal(true);
+    expect(spy.writes).to.deep.equal([1, 2]);
+    expect(done, 'close waits for the cursor write').to.equal(false);
+    spy.release();
+    await closed;
+    expect(await cursor()).to.equal(2);
   });
 });
