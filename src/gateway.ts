@@ -28,7 +28,7 @@ import { ConfigError } from './errors.js';
 import { SessionRegistry } from './session/registry.js';
 import { MemoryMessageStore, SnapshotError } from './store/memory.js';
 import type { MessageStore } from './store/message-store.js';
-import { RedisMessageStore, type RedisScriptClient } from './store/redis/redis-store.js';
+import { RedisMessageStore } from './store/redis/redis-store.js';
 import { ClusterNode, clusterEnabled } from './cluster/cluster-node.js';
 import { TcpListener } from './transport/tcp/tcp-listener.js';
 import type { ConnectionCallback, Listener } from './transport/transport.js';
@@ -117,7 +117,7 @@ export class Gateway {
       const cluster = await ClusterNode.start({ redis: config.redis, nodeId, logger: log, metrics });
       this.cluster = cluster;
       this.store = new RedisMessageStore({
-        client: cluster.link.native as unknown as RedisScriptClient,
+        ...cluster.storeWiring(),
         nodeId,
         keyPrefix: config.redis.keyPrefix,
         ...config.store,

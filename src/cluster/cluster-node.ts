@@ -7,6 +7,7 @@
 import type { FerryConfig } from '../config-types.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { RedisMessageStoreOptions, RedisScriptClient } from '../store/redis/redis-store.js';
 import { ClusterJanitor } from './janitor.js';
 import { ClusterKeys } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
@@ -97,6 +98,26 @@ export class ClusterNode {
       logger: log,
       onError,
     });
+  }
+
+  /**
+   * What the Redis message store takes from the cluster: the link's client (standalone: with its
+   * connection epoch, so scripts go by EVALSHA) and the recipient's presence read inside each user
+   * append, which routes the QoS-1 forward of that message without a read of its own.
+   */
+  storeWiring(): Pick<RedisMessageStoreOptions, 'client' | 'connectionEpoch' | 'appendReadsHash'> {
+    const presence = this.presence;
+    const keys = this.keys;
+    const wiring: Pick<RedisMessageStoreOptions, 'client' | 'connectionEpoch' | 'appendReadsHash'> = {
+      client: this.link.native as unknown as RedisScriptClient,
+      appendReadsHash: {
+        key: (userId) => keys.presence(userId),
+        onRead: (userId, seq, hash) => presence.noteAppendRead(userId, seq, hash),
+      },
+    };
+    const epoch = this.link.connectionEpoch;
+    if (epoch !== undefined) wiring.connectionEpoch = epoch;
+    return wiring;
   }
 
   /**

@@ -2,7 +2,7 @@
  * The Bus over Redis Streams (docs/cluster.md). Every publish is first handed to this node's handler
  * (local recipients get it without a Redis round trip, and still get it while Redis is down); then:
  *  - a user message goes to the inbox stream of every other live node holding the user, found through
- *    presence (cached for QoS 0, read fresh for QoS 1);
+ *    presence (cached for QoS 0, read fresh for QoS 1, usually by the store's append itself);
  *  - a topic or control message goes to the broadcast stream, which every node reads through its own
  *    consumer group (a node skips the entries it wrote itself).
  * Items published to the same stream in one event-loop turn travel as one entry (one XADD, one XACK;
@@ -247,12 +247,16 @@ export class RedisStreamsBus implements Bus {
   private lookUp(user: string): void {
     const list = this.waiting.get(user)!;
     const n = list.length;
+    // The presence read must follow the append of every stored message routed on it: the store's
+    // read inside the latest of those appends does (RedisPresence.noteAppendRead), or a new one.
+    let afterSeq = 0;
+    for (let i = 0; i < n; i++) if (list[i]!.env.qos === 1) afterSeq = Math.max(afterSeq, list[i]!.env.seq);
     const settle = (apply: (w: Waiter) => void): void => {
       for (const w of list.splice(0, n)) apply(w);
       if (list.length > 0) this.lookUp(user);
       else this.waiting.delete(user);
     };
-    this.o.presence.lookupNodes(user).then(
+    this.o.presence.lookupNodes(user, afterSeq).then(
       (nodes) =>
         settle((w) => {
           this.forward(w.env, nodes).then(w.resolve, w.reject);

@@ -49,6 +49,7 @@ export class RedisLink {
   private readonly clusterClient: AnyCluster | null;
   private lastLogMs = 0;
   private closed = false;
+  private epoch = 0;
 
   private constructor(opts: RedisLinkOptions) {
     this.opts = opts;
@@ -81,7 +82,19 @@ export class RedisLink {
         commandOptions,
       });
       this.client.on('error', onError);
+      // Anything that can mean a different connection moves the epoch (see connectionEpoch).
+      const bump = (): void => void this.epoch++;
+      for (const e of ['connect', 'ready', 'end', 'error', 'reconnecting']) this.client.on(e, bump);
     }
+  }
+
+  /**
+   * Standalone: a number that changes whenever the connection may have changed (connects, errors,
+   * reconnects), so a caller can tell that state it set up on the server side of one connection (a
+   * loaded script) may be gone. Undefined for a cluster, whose connections come and go per shard.
+   */
+  get connectionEpoch(): (() => number) | undefined {
+    return this.client !== null ? () => this.epoch : undefined;
   }
 
   /**

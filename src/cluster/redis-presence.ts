@@ -10,7 +10,8 @@
  * dropped on any presence event of the user) or `lookupNodes` (a fresh read, used for QoS 1: a QoS-1
  * message is routed on a read issued after it was stored, so a device that connected meanwhile either
  * shows up here or finds the message in its replay — see docs/cluster.md, "Ordering of presence and
- * replay").
+ * replay"). The Redis message store reads the hash inside each user append (`noteAppendRead`), which
+ * is such a read without a round trip of its own: `lookupNodes(user, seq)` uses it.
  */
 import { ReplyCode, RequestError } from '../errors.js';
 import type { Presence, PresenceEntry, PresenceEvent, PresenceListener } from '../bus/presence.js';
@@ -61,12 +62,20 @@ export interface RedisPresenceOptions {
 
 /** Most users kept in the routing cache; past it the cache starts over (it is only a cache). */
 const MAX_CACHED_USERS = 200_000;
+/** Most unused append-time reads kept; each is normally used within a turn of being noted. */
+const MAX_APPEND_READS = 10_000;
 /** Refresh scripts sent per event-loop turn, so a node with many users does not flood Redis. */
 const REFRESH_CHUNK = 500;
 
 interface Cached {
   nodes: readonly string[];
   atMs: number;
+}
+
+/** A user's presence hash as read by the store right after appending `seq` to the user's log. */
+interface AppendRead {
+  seq: number;
+  hash: readonly Buffer[];
 }
 
 /** Cluster-wide Presence on Redis. Call start() before use. */
@@ -77,6 +86,7 @@ export class RedisPresence implements Presence {
   /** Entries added through this instance (this node's sessions): refreshed, and answer hasLocal(). */
   private readonly local = new Map<string, Map<string, string>>();
   private readonly cache = new Map<string, Cached>();
+  private readonly appendReads = new Map<string, AppendRead>();
   /** Bumped on every presence event: a look-up that saw a bump while in flight is not cached. */
   private epoch = 0;
   private readonly inflight = new Set<Promise<unknown>>();
@@ -161,12 +171,32 @@ export class RedisPresence implements Presence {
     return c.nodes;
   }
 
-  /** Live nodes holding `userId`, read from Redis now (and cached when no event raced the read). */
-  async lookupNodes(userId: string): Promise<readonly string[]> {
+  /**
+   * The store read `userId`'s presence hash atomically after appending `seq` (RedisMessageStore
+   * `appendReadsHash`). Kept for the look-up that routes that message; a later seq replaces it.
+   */
+  noteAppendRead(userId: string, seq: number, hash: readonly Buffer[]): void {
+    const prev = this.appendReads.get(userId);
+    if (prev !== undefined && prev.seq > seq) return;
+    if (prev === undefined && this.appendReads.size >= MAX_APPEND_READS) this.appendReads.clear();
+    this.appendReads.set(userId, { seq, hash });
+  }
+
+  /**
+   * Live nodes holding `userId`, read from Redis now (and cached when no event raced the read). With
+   * `afterSeq`, a read the store made after appending that seq (or a later one) of the user's log
+   * answers instead, once: it is as fresh as the QoS-1 routing rule needs.
+   */
+  async lookupNodes(userId: string, afterSeq = 0): Promise<readonly string[]> {
+    const noted = this.appendReads.get(userId);
+    if (noted !== undefined && afterSeq > 0 && noted.seq >= afterSeq) {
+      this.appendReads.delete(userId);
+      const [entries] = await this.liveOnly([entriesOfFlat(userId, noted.hash)]);
+      return nodesOf(entries!);
+    }
     const epoch = this.epoch;
     const [entries] = await this.readUsers([userId]);
-    const nodes: string[] = [];
-    for (const e of entries!) if (!nodes.includes(e.nodeId)) nodes.push(e.nodeId);
+    const nodes = nodesOf(entries!);
     if (epoch === this.epoch && this.o.cacheMs > 0) {
       if (this.cache.size >= MAX_CACHED_USERS) this.cache.clear();
       this.cache.set(userId, { nodes, atMs: Date.now() });
@@ -176,22 +206,28 @@ export class RedisPresence implements Presence {
 
   /** Reads the users' hashes (pipelined), drops and cleans entries of dead nodes. */
   private async readUsers(userIds: readonly string[]): Promise<PresenceEntry[][]> {
-    const { link, keys, liveness } = this.o;
+    const { link, keys } = this.o;
     const raw = await Promise.all(
       userIds.map((u) => link.call<Record<string, string>>(keys.presence(u), ['HGETALL', keys.presence(u)])),
     );
-    const parsed = raw.map((hash, i) => {
-      const entries: PresenceEntry[] = [];
-      for (const [deviceId, value] of Object.entries(hash ?? {})) {
-        const e = decodeValue(userIds[i]!, deviceId, value);
-        if (e !== null) entries.push(e);
-      }
-      return entries;
-    });
+    return this.liveOnly(
+      raw.map((hash, i) => {
+        const entries: PresenceEntry[] = [];
+        for (const [deviceId, value] of Object.entries(hash ?? {})) {
+          const e = decodeValue(userIds[i]!, deviceId, value);
+          if (e !== null) entries.push(e);
+        }
+        return entries;
+      }),
+    );
+  }
+
+  /** Drops (and cleans) entries of dead nodes. */
+  private async liveOnly(parsed: PresenceEntry[][]): Promise<PresenceEntry[][]> {
     const nodeIds = new Set<string>();
     for (const entries of parsed) for (const e of entries) nodeIds.add(e.nodeId);
     if (nodeIds.size === 0) return parsed;
-    const alive = await liveness.aliveOf(nodeIds);
+    const alive = await this.o.liveness.aliveOf(nodeIds);
     return parsed.map((entries) =>
       entries.filter((e) => {
         if (alive.has(e.nodeId)) return true;
@@ -301,8 +337,25 @@ export class RedisPresence implements Presence {
     this.listeners.clear();
     this.local.clear();
     this.cache.clear();
+    this.appendReads.clear();
     await this.sub?.close();
   }
+}
+
+function nodesOf(entries: readonly PresenceEntry[]): string[] {
+  const nodes: string[] = [];
+  for (const e of entries) if (!nodes.includes(e.nodeId)) nodes.push(e.nodeId);
+  return nodes;
+}
+
+/** Entries of an HGETALL reply in its flat form (field, value, ...), as a Lua script returns it. */
+function entriesOfFlat(userId: string, flat: readonly Buffer[]): PresenceEntry[] {
+  const entries: PresenceEntry[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const e = decodeValue(userId, flat[i]!.toString(), flat[i + 1]!.toString());
+    if (e !== null) entries.push(e);
+  }
+  return entries;
 }
 
 function encodeValue(e: PresenceEntry): string {

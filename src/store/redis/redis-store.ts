@@ -42,6 +42,7 @@ type Arg = string | Buffer;
 export interface RedisScriptClient {
   withCommandOptions(options: object): unknown;
   eval(script: string, options: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
+  evalSha(sha1: string, options: { keys: string[]; arguments: Arg[] }): Promise<unknown>;
   get(key: string): Promise<unknown>;
   hGet(key: string, field: string): Promise<unknown>;
 }
@@ -67,6 +68,26 @@ export interface RedisMessageStoreOptions {
   commandTimeoutMs?: number;
   /** Clock for timestamps, age retention and the dedup window. Default Date.now. */
   now?: () => number;
+  /**
+   * Changes whenever the client's connection does (see RedisLink.connectionEpoch). When given, a
+   * script that ran by EVAL on the current connection is called by EVALSHA from then on (see `run`).
+   * Only for a standalone client without an offline queue; without it every call is an EVAL.
+   */
+  connectionEpoch?: () => number;
+  /**
+   * A hash of the recipient user read inside each user append (same hash tag, so same slot), handed
+   * to `onRead` before the append resolves. The cluster uses it for presence: the read is atomic with
+   * and after the append, which a QoS-1 forward needs (docs/cluster.md), without a second round trip.
+   */
+  appendReadsHash?: AppendHashRead;
+}
+
+/** See RedisMessageStoreOptions.appendReadsHash. */
+export interface AppendHashRead {
+  /** The hash key of `userId`; must carry the user's hash tag (`{u:<escaped id>}`, keys.ts). */
+  key(userId: string): string;
+  /** The hash as HGETALL returns it (field, value, field, value, ...), as of right after `seq`. */
+  onRead(userId: string, seq: number, fieldsAndValues: readonly Buffer[]): void;
 }
 
 /**
@@ -125,6 +146,10 @@ export class RedisMessageStore implements MessageStore {
   private readonly dedupWindow: string;
   private readonly maxBytes: number;
   private readonly now: () => number;
+  private readonly connectionEpoch: (() => number) | undefined;
+  private readonly appendReadsHash: AppendHashRead | undefined;
+  /** Script -> connection epoch in which it ran by EVAL (so EVALSHA finds it). */
+  private readonly loaded = new Map<Script, number>();
   private counter = 0;
   private closed = false;
   private readonly local = { users: 0, topics: 0, messages: 0, bytes: 0 };
@@ -154,6 +179,8 @@ export class RedisMessageStore implements MessageStore {
         : '0';
     this.maxBytes = maxBytes;
     this.now = opts.now ?? Date.now;
+    this.connectionEpoch = opts.connectionEpoch;
+    this.appendReadsHash = opts.appendReadsHash;
     // Payloads are binary: every blob string comes back as a Buffer and is decoded field by field.
     const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer };
     this.redis = opts.client.withCommandOptions(
@@ -223,8 +250,10 @@ export class RedisMessageStore implements MessageStore {
     const now = Math.floor(this.now());
     const k = logKeys(this.prefix, kind, name);
     const keys = [k.log, k.seq];
-    if (msg.clientMsgId !== '' && this.dedupWindow !== '0')
-      keys.push(dedupKey(k, msg.fromUser, msg.clientMsgId));
+    const dedup = msg.clientMsgId !== '' && this.dedupWindow !== '0';
+    if (dedup) keys.push(dedupKey(k, msg.fromUser, msg.clientMsgId));
+    const companion = kind === 'u' ? this.appendReadsHash : undefined;
+    if (companion !== undefined) keys.push(companion.key(name));
     const serverId = `${this.nodeId}-${now.toString(36)}-${(this.counter++).toString(36)}`;
     const reply = await this.run(SCRIPTS.append, keys, [
       intArg(now),
@@ -238,6 +267,8 @@ export class RedisMessageStore implements MessageStore {
       msg.clientMsgId,
       msg.ephemeral ? '1' : '0',
       Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength),
+      dedup ? '1' : '0',
+      companion !== undefined ? '1' : '0',
     ]);
     return this.decode(() => {
       const r = asArray(reply);
@@ -248,6 +279,7 @@ export class RedisMessageStore implements MessageStore {
         this.local.bytes += bytes - toNumber(r[5]);
         if (seq === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
       }
+      if (companion !== undefined) companion.onRead(name, seq, asArray(r[6]) as Buffer[]);
       return { serverId: toText(r[1]), seq, timestampMs: toNumber(r[3]), duplicate };
     });
   }
@@ -300,13 +332,31 @@ export class RedisMessageStore implements MessageStore {
     return v === null || v === undefined ? 0 : this.decode(() => toNumber(v));
   }
 
-  /** Runs one of the store's scripts (atomic on the slot of `keys`). */
+  /**
+   * Runs one of the store's scripts (atomic on the slot of `keys`). EVALSHA only once an EVAL of the
+   * script succeeded on the current connection: a connection's commands run in order, so every
+   * EVALSHA sent after that finds the script, and a fresh or restarted Redis (a new connection) gets
+   * EVALs until one succeeds. Recovering from NOSCRIPT by retrying with EVAL would not do: the retry
+   * runs behind appends pipelined after it, which gave a sender's messages seqs out of send order.
+   * NOSCRIPT can then only come from a SCRIPT FLUSH on a live connection; that call fails with a
+   * StoreError (107, retryable: the client resends, dedup keeps it once) and EVAL takes over again.
+   */
   private run(s: Script, keys: string[], args: Arg[]): Promise<unknown> {
-    // EVAL, not EVALSHA with an EVAL fallback: after NOSCRIPT (a fresh or restarted Redis, a failover)
-    // the fallback retries ran behind later calls that were already pipelined and succeeded once the
-    // first retry had loaded the script, so a sender's pipelined messages got seqs out of send order.
-    // EVAL costs the script text on the wire and a hash per call; Redis caches the compiled script.
-    return this.guard(() => this.redis.eval(s.source, { keys, arguments: args }));
+    const epochOf = this.connectionEpoch;
+    const options = { keys, arguments: args };
+    if (epochOf === undefined) return this.guard(() => this.redis.eval(s.source, options));
+    const epoch = epochOf();
+    if (this.loaded.get(s) === epoch) {
+      return this.guard(() => this.redis.evalSha(s.sha, options)).catch((err: unknown) => {
+        if ((err as Error).message.includes('NOSCRIPT')) this.loaded.delete(s);
+        throw err;
+      });
+    }
+    return this.guard(async () => {
+      const reply = await this.redis.eval(s.source, options);
+      if (epochOf() === epoch) this.loaded.set(s, epoch);
+      return reply;
+    });
   }
 
   /** Every Redis failure becomes a StoreError (107 UNAVAILABLE, retryable, at the router). */

@@ -1,13 +1,15 @@
 /**
  * The Lua scripts of the Redis message store. Each runs atomically on the slot of its keys (all of
  * one log, see keys.ts), which is what makes dedup-and-append and clamp-and-ack race-free between
- * gateway nodes, in one round trip each. Sent with EVAL, not EVALSHA: retries after NOSCRIPT could
- * reorder pipelined appends (see redis-store.ts `run`).
+ * gateway nodes, in one round trip each. Called by EVAL until one ran on the connection, then by
+ * EVALSHA (see redis-store.ts `run`).
  *
  * Stream entries have the fields, in this order: s serverId, t timestampMs, b counted bytes,
  * f fromUser, d fromDevice, c clientMsgId, e ephemeral ('1'/'0'), p payload. `trim` reads `t` and
  * `b` by position (4th and 6th element of the field list) to avoid building a table per entry.
  */
+import { createHash } from 'node:crypto';
+
 /**
  * Integers from strings without Lua's tonumber(): in Redis that is libc strtod, which on the VMs this
  * was measured on took 100-500 µs per call whenever Redis had been idle for a few milliseconds (perf:
@@ -60,22 +62,30 @@ end
 `;
 
 /**
- * KEYS: log, seq[, dedup]. ARGV: now, dedupWindow (-1 = forever), maxlen, retention (0 = forever),
- * serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload.
- * Returns {duplicate 0/1, serverId, seq, timestampMs, removed, removedBytes}. A duplicate inside the
- * window returns the first append's ids and writes nothing.
+ * KEYS: log, seq[, dedup][, hash]. ARGV: now, dedupWindow (-1 = forever), maxlen, retention (0 =
+ * forever), serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload, has dedup key
+ * ('1'/'0'), has hash key ('1'/'0').
+ * Returns {duplicate 0/1, serverId, seq, timestampMs, removed, removedBytes, HGETALL of the hash key
+ * (empty without one)}. A duplicate inside the window returns the first append's ids and writes nothing.
  */
 export const APPEND_SCRIPT = `${TRIM}
 local AGE_CHECK_EVERY = 16
 local now = int(ARGV[1])
 local win = int(ARGV[2])
 local ret = int(ARGV[4])
-if KEYS[3] then
-  local d = redis.call('GET', KEYS[3])
+local dk, hk = nil, nil
+if ARGV[12] == '1' then dk = KEYS[3] end
+if ARGV[13] == '1' then hk = KEYS[#KEYS] end
+local function hash()
+  if hk then return redis.call('HGETALL', hk) end
+  return {}
+end
+if dk then
+  local d = redis.call('GET', dk)
   if d then
     local ts, seq, sid = string.match(d, '^(%d+)|(%d+)|(.*)$')
     if ts and (win < 0 or int(ts) > now - win) then
-      return {1, sid, int(seq), ts, 0, 0}
+      return {1, sid, int(seq), ts, 0, 0, hash()}
     end
   end
 end
@@ -83,9 +93,9 @@ local seq = redis.call('INCR', KEYS[2])
 local id = string.format('%d-0', seq)
 redis.call('XADD', KEYS[1], id, 's', ARGV[5], 't', ARGV[1], 'b', ARGV[6], 'f', ARGV[7], 'd', ARGV[8],
   'c', ARGV[9], 'e', ARGV[10], 'p', ARGV[11])
-if KEYS[3] then
+if dk then
   local v = ARGV[1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[5]
-  if win < 0 then redis.call('SET', KEYS[3], v) else redis.call('SET', KEYS[3], v, 'PX', win) end
+  if win < 0 then redis.call('SET', dk, v) else redis.call('SET', dk, v, 'PX', win) end
 end
 local removed, bytes, maxlen = 0, 0, int(ARGV[3])
 -- Trimming on every append cost an XLEN and an XRANGE each time: trim when the log is over its
@@ -97,7 +107,7 @@ end
 -- The newest entry is past retention once ret has gone by without appends: let Redis free the
 -- whole stream then. The seq counter stays (seqs are never reused).
 if ret > 0 then redis.call('PEXPIRE', KEYS[1], ret) end
-return {0, ARGV[5], seq, ARGV[1], removed, bytes}
+return {0, ARGV[5], seq, ARGV[1], removed, bytes, hash()}
 `;
 
 /**
@@ -124,18 +134,20 @@ end
 return cur
 `;
 
-/** A script as EVAL takes it. */
+/** A script as EVAL takes it, and its SHA1 for EVALSHA. */
 export interface Script {
   readonly source: string;
+  readonly sha: string;
 }
 
 /**
- * EVAL sends the script text with every call and Redis hashes it each time, so comment lines,
- * indentation and blank lines are dropped once here (none of the scripts has `--` inside a string).
+ * EVAL sends the script text and Redis hashes it on every call (until EVALSHA takes over), so comment
+ * lines, indentation and blank lines are dropped once here (none of the scripts has `--` in a string).
  */
-function script(source: string): Script {
-  const lines = source.split('\n').map((l) => l.trim());
-  return { source: lines.filter((l) => l !== '' && !l.startsWith('--')).join('\n') };
+function script(text: string): Script {
+  const lines = text.split('\n').map((l) => l.trim());
+  const source = lines.filter((l) => l !== '' && !l.startsWith('--')).join('\n');
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
 }
 
 export const SCRIPTS = {

@@ -7,6 +7,8 @@ import { eventually } from '../../conformance/eventually.js';
 import { envelope, RecordingHandler } from '../../conformance/describe-bus.js';
 import { presenceEntry } from '../../conformance/describe-presence.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
+import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
+import { userMsg } from '../../conformance/describe-store.js';
 import { closeNodes, startNodes } from './cluster-fixture.js';
 
 const idOf = (n: ClusterNode): string => n.bus['o'].nodeId;
@@ -60,6 +62,42 @@ describe('cluster node on a real redis-server', function () {
       ).to.not.include(idOf(dead));
     }, 5000);
     expect(c.stats()).to.include({ reclaimedEntries: 1 });
+  });
+
+  it('routes a stored message on the presence read of its own append, with no look-up of its own', async () => {
+    nodes = await startNodes({ url: redis.url }, 2);
+    const [a, b] = nodes as [ClusterNode, ClusterNode];
+    const hb = new RecordingHandler();
+    await a.bus.start(new RecordingHandler());
+    await b.bus.start(hb);
+    const store = new RedisMessageStore({
+      ...a.storeWiring(),
+      nodeId: idOf(a),
+      keyPrefix: a.keys.prefix,
+      maxMessagesPerLog: 100,
+      retentionMs: 60_000,
+      dedupWindowMs: 60_000,
+      maxBytes: 1 << 20,
+      commandTimeoutMs: Infinity,
+    });
+    const lookUps: string[] = [];
+    const readUsers = a.presence['readUsers'].bind(a.presence);
+    a.presence['readUsers'] = (users: readonly string[]) => (lookUps.push(...users), readUsers(users));
+    const send = async (clientMsgId: string): Promise<void> => {
+      const r = await store.appendToUser(userMsg({ toUser: 'bob', clientMsgId }));
+      await a.bus.publishToUser(envelope({ toUser: 'bob', seq: r.seq, serverId: r.serverId, clientMsgId }));
+    };
+    // bob is offline: the append's read says so, and nothing is forwarded.
+    await send('m1');
+    // bob connects on b; the next append reads him there (a has no cache to be stale about).
+    await b.presence.add(presenceEntry('bob', 'phone', 's1', { nodeId: idOf(b) }));
+    await send('m2');
+    await eventually(() => void expect(hb.users.map((e) => e.clientMsgId)).to.deep.equal(['m2']));
+    expect(lookUps).to.deep.equal([]);
+    // A message whose append read was not noted (seq past it) falls back to a read of its own.
+    await a.bus.publishToUser(envelope({ toUser: 'bob', seq: 99, clientMsgId: 'm3' }));
+    expect(lookUps).to.deep.equal(['bob']);
+    await eventually(() => void expect(hb.users.map((e) => e.clientMsgId)).to.deep.equal(['m2', 'm3']));
   });
 
   it('ignores and cleans presence entries of dead nodes', async () => {
