@@ -5,8 +5,9 @@
  *    a pull of the missing range from the store (one pull at a time, re-checked after every batch), so
  *    live pushes are only the fast path and nothing is skipped or reordered;
  *  - acks move the device's cursor in the store: the first ack after a quiet second is written at
- *    once, later ones at most once per CURSOR_WRITE_INTERVAL_MS (by the next ack or the sweep), one
- *    write in flight at a time, and whatever is owed when the session closes is written at once;
+ *    once, later ones at most once per CURSOR_WRITE_INTERVAL_MS (by the next ack, or by the sweep
+ *    once none came for two intervals), one write in flight at a time, and whatever is owed when the
+ *    session closes is written at once;
  *  - topic subscriptions, with replay of retained QoS-1 publications after `since_seq`; live
  *    publications that arrive during a replay wait behind it.
  */
@@ -99,15 +100,30 @@ export abstract class SessionDelivery extends SessionOutput {
   /**
    * Starts a cursor write if one is owed and none is in flight: at once when the session is closing
    * (no sweep will come back for it), otherwise once CURSOR_WRITE_INTERVAL_MS have passed since the
-   * last write started. Called on acks, by the sweep (which also retries failed writes) and on close.
+   * last write started. Called on acks and on close; the sweep calls `flushQuietCursor`.
    */
   protected flushCursor(now: number): void {
-    if (!this.cursorWriting && this.cursorDue(now)) this.ctx.trackCursorWrite(this.writeCursor());
+    if (!this.cursorWriting && this.cursorDue(now, CURSOR_WRITE_INTERVAL_MS)) {
+      this.ctx.trackCursorWrite(this.writeCursor());
+    }
   }
 
-  private cursorDue(now: number): boolean {
+  /**
+   * The sweep's part: cursors that no ack has written for two intervals (acks stopped, or a write
+   * failed). Not after one interval: every session of a node is swept in the same turn, so a cursor
+   * written by the sweep would be due again at the next sweep, and all sessions would end up writing
+   * together, a burst of one script per session each second that appends queue behind in Redis.
+   * Ack-triggered writes stay spread over the second like the acks themselves.
+   */
+  protected flushQuietCursor(now: number): void {
+    if (!this.cursorWriting && this.cursorDue(now, 2 * CURSOR_WRITE_INTERVAL_MS)) {
+      this.ctx.trackCursorWrite(this.writeCursor());
+    }
+  }
+
+  private cursorDue(now: number, interval: number): boolean {
     if (this.storedAckSeq >= this.ackedSeq) return false;
-    return this.state >= STATE_CLOSING || now - this.cursorWriteMs >= CURSOR_WRITE_INTERVAL_MS;
+    return this.state >= STATE_CLOSING || now - this.cursorWriteMs >= interval;
   }
 
   private deliverReliable(env: Envelope, encoded: EncodedDeliver): void {
@@ -204,7 +220,7 @@ export abstract class SessionDelivery extends SessionOutput {
         this.cursorWriteMs = this.ctx.now();
         await this.ctx.store.ackUser(this.userId, this.deviceId, seq);
         this.storedAckSeq = seq;
-      } while (this.cursorDue(this.ctx.now()));
+      } while (this.cursorDue(this.ctx.now(), CURSOR_WRITE_INTERVAL_MS));
     } catch (err) {
       // Not fatal: the sweep retries while the session is open; at worst the device gets some
       // messages again (at least once).

@@ -157,7 +157,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     }
     this.flushQueue(); // a safety net should a transport ever miss an onDrain
     this.retryPull();
-    this.flushCursor(now); // acks held back by the write interval, or a failed write
+    this.flushQuietCursor(now); // acks held back by the write interval, or a failed write
   }
 
   /** RequestHost: sends an Error frame answering request `id`. */
