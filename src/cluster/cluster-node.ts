@@ -31,6 +31,9 @@ export interface ClusterNodeOptions {
   metrics: Metrics;
 }
 
+/** The options of the Redis message store that come from the cluster (see `storeWiring`). */
+export type StoreWiring = Pick<RedisMessageStoreOptions, 'client' | 'connectionEpoch' | 'appendReadsHash'>;
+
 /** One node's membership of the cluster. */
 export class ClusterNode {
   readonly link: RedisLink;
@@ -105,10 +108,10 @@ export class ClusterNode {
    * connection epoch, so scripts go by EVALSHA) and the recipient's presence read inside each user
    * append, which routes the QoS-1 forward of that message without a read of its own.
    */
-  storeWiring(): Pick<RedisMessageStoreOptions, 'client' | 'connectionEpoch' | 'appendReadsHash'> {
+  storeWiring(): StoreWiring {
     const presence = this.presence;
     const keys = this.keys;
-    const wiring: Pick<RedisMessageStoreOptions, 'client' | 'connectionEpoch' | 'appendReadsHash'> = {
+    const wiring: StoreWiring = {
       client: this.link.native as unknown as RedisScriptClient,
       appendReadsHash: {
         key: (userId) => keys.presence(userId),

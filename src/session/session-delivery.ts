@@ -99,26 +99,15 @@ export abstract class SessionDelivery extends SessionOutput {
 
   /**
    * Starts a cursor write if one is owed and none is in flight: at once when the session is closing
-   * (no sweep will come back for it), otherwise once CURSOR_WRITE_INTERVAL_MS have passed since the
-   * last write started. Called on acks and on close; the sweep calls `flushQuietCursor`.
+   * (no sweep will come back for it), otherwise once `minGapMs` have passed since the last write
+   * started. Acks and close use CURSOR_WRITE_INTERVAL_MS. The sweep (which also retries failed
+   * writes) passes twice that: every session of a node is swept in the same turn, so with one
+   * interval a cursor the sweep wrote would be due again at the next sweep, and all sessions would
+   * end up writing together, a burst of one script per session each second that appends queue
+   * behind in Redis. Ack-triggered writes stay spread over the second like the acks themselves.
    */
-  protected flushCursor(now: number): void {
-    if (!this.cursorWriting && this.cursorDue(now, CURSOR_WRITE_INTERVAL_MS)) {
-      this.ctx.trackCursorWrite(this.writeCursor());
-    }
-  }
-
-  /**
-   * The sweep's part: cursors that no ack has written for two intervals (acks stopped, or a write
-   * failed). Not after one interval: every session of a node is swept in the same turn, so a cursor
-   * written by the sweep would be due again at the next sweep, and all sessions would end up writing
-   * together, a burst of one script per session each second that appends queue behind in Redis.
-   * Ack-triggered writes stay spread over the second like the acks themselves.
-   */
-  protected flushQuietCursor(now: number): void {
-    if (!this.cursorWriting && this.cursorDue(now, 2 * CURSOR_WRITE_INTERVAL_MS)) {
-      this.ctx.trackCursorWrite(this.writeCursor());
-    }
+  protected flushCursor(now: number, minGapMs = CURSOR_WRITE_INTERVAL_MS): void {
+    if (!this.cursorWriting && this.cursorDue(now, minGapMs)) this.ctx.trackCursorWrite(this.writeCursor());
   }
 
   private cursorDue(now: number, interval: number): boolean {

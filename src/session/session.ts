@@ -25,7 +25,7 @@ import { PRIORITY_CONTROL } from './outbound-queue.js';
 import { RATE_FLOOD, RATE_OK, RateLimiter } from './rate-limiter.js';
 import type { RegisteredSession } from './registry.js';
 import type { SessionContext } from './session-context.js';
-import { SessionDelivery } from './session-delivery.js';
+import { CURSOR_WRITE_INTERVAL_MS, SessionDelivery } from './session-delivery.js';
 import { STATE_AUTHENTICATING, STATE_CLOSED, STATE_CLOSING, STATE_OPEN } from './session-output.js';
 import {
   handlePresenceQuery,
@@ -157,7 +157,8 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     }
     this.flushQueue(); // a safety net should a transport ever miss an onDrain
     this.retryPull();
-    this.flushQuietCursor(now); // acks held back by the write interval, or a failed write
+    // Acks held back by the write interval, or a failed write (see flushCursor for why twice).
+    this.flushCursor(now, 2 * CURSOR_WRITE_INTERVAL_MS);
   }
 
   /** RequestHost: sends an Error frame answering request `id`. */

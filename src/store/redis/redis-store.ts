@@ -279,7 +279,8 @@ export class RedisMessageStore implements MessageStore {
         this.local.bytes += bytes - toNumber(r[5]);
         if (seq === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
       }
-      if (companion !== undefined) companion.onRead(name, seq, asArray(r[6]) as Buffer[]);
+      // Not an array when the read failed (see the script): the bus then reads presence itself.
+      if (companion !== undefined && Array.isArray(r[6])) companion.onRead(name, seq, r[6] as Buffer[]);
       return { serverId: toText(r[1]), seq, timestampMs: toNumber(r[3]), duplicate };
     });
   }
@@ -346,12 +347,7 @@ export class RedisMessageStore implements MessageStore {
     const options = { keys, arguments: args };
     if (epochOf === undefined) return this.guard(() => this.redis.eval(s.source, options));
     const epoch = epochOf();
-    if (this.loaded.get(s) === epoch) {
-      return this.guard(() => this.redis.evalSha(s.sha, options)).catch((err: unknown) => {
-        if ((err as Error).message.includes('NOSCRIPT')) this.loaded.delete(s);
-        throw err;
-      });
-    }
+    if (this.loaded.get(s) === epoch) return this.guard(() => this.redis.evalSha(s.sha, options));
     return this.guard(async () => {
       const reply = await this.redis.eval(s.source, options);
       if (epochOf() === epoch) this.loaded.set(s, epoch);
@@ -364,7 +360,10 @@ export class RedisMessageStore implements MessageStore {
     try {
       return await op();
     } catch (err) {
-      throw new StoreError(`redis message store unavailable: ${describeCause(err)}`, { cause: err });
+      const why = describeCause(err);
+      // SCRIPT FLUSH dropped every script: EVAL until each has run again (see `run`).
+      if (why.startsWith('NOSCRIPT')) this.loaded.clear();
+      throw new StoreError(`redis message store unavailable: ${why}`, { cause: err });
     }
   }
 

@@ -66,7 +66,9 @@ end
  * forever), serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload, has dedup key
  * ('1'/'0'), has hash key ('1'/'0').
  * Returns {duplicate 0/1, serverId, seq, timestampMs, removed, removedBytes, HGETALL of the hash key
- * (empty without one)}. A duplicate inside the window returns the first append's ids and writes nothing.
+ * (empty without one; 0 when the read failed: Lua does not undo the writes before an error, so a
+ * failing read must not turn a stored message into an error the client retries forever)}. A
+ * duplicate inside the window returns the first append's ids and writes nothing.
  */
 export const APPEND_SCRIPT = `${TRIM}
 local AGE_CHECK_EVERY = 16
@@ -77,8 +79,10 @@ local dk, hk = nil, nil
 if ARGV[12] == '1' then dk = KEYS[3] end
 if ARGV[13] == '1' then hk = KEYS[#KEYS] end
 local function hash()
-  if hk then return redis.call('HGETALL', hk) end
-  return {}
+  if not hk then return {} end
+  local ok, h = pcall(redis.call, 'HGETALL', hk)
+  if ok then return h end
+  return 0
 end
 if dk then
   local d = redis.call('GET', dk)

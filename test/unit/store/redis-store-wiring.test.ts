@@ -128,5 +128,12 @@ describe('RedisMessageStore on a RedisLink (EVALSHA, hash read in the append)', 
     ]);
     await store.appendToTopic(topicMsg('room'));
     expect(reads).to.have.length(3); // topics have no recipient hash
+    // A read that fails (here: not a hash) must not fail the append, whose writes Lua would not undo:
+    // the message is stored once, and the bus is left to read presence itself.
+    await link.call(hashKey('carol'), ['SET', hashKey('carol'), 'not a hash']);
+    const stored = await store.appendToUser(userMsg({ toUser: 'carol', clientMsgId: 'y' }));
+    expect(stored).to.include({ seq: 1, duplicate: false });
+    expect(reads).to.have.length(3);
+    expect((await store.readUser('carol', 0, 10)).map((e) => e.clientMsgId)).to.deep.equal(['y']);
   });
 });
