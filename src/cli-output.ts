@@ -59,6 +59,8 @@ export function formatBanner(info: {
   tokenCommand: string;
   /** Where the generated development API key of the gRPC access service is, when it is in use. */
   grpcDevKeyPath?: string;
+  /** The admin key (shown only when generated, i.e. `path` is set) and the file it is in. */
+  adminKey?: { key: string; path: string | null };
 }): string {
   const lines = [`Ferry node ${info.nodeId} is running`];
   const entries = Object.entries(info.addresses as Record<string, { url: string } | undefined>);
@@ -71,7 +73,15 @@ export function formatBanner(info: {
   if (info.addresses.wt && admin) {
     lines.push(`Browsers:   cert hashes ${admin}/webtransport/cert-hashes, test page ${admin}/wt-test`);
   }
-  if (admin) lines.push(`Demo:       ${admin}/demo (chat between two tabs through the client SDK)`);
+  const key = info.adminKey;
+  // The key rides in the URL fragment, which the browser never sends: the page reads it from there.
+  const fragment = key === undefined ? '' : `#key=${key.path !== null ? key.key : '<admin.apiKey>'}`;
+  if (admin)
+    lines.push(`Demo:       ${admin}/demo${fragment} (chat between two tabs through the client SDK)`);
+  if (admin && key !== undefined) {
+    const where = key.path !== null ? `contents of ${key.path}` : 'the configured admin.apiKey';
+    lines.push(`Admin key:  ${where}, as Authorization: Bearer on POST routes and /stats (docs/security.md)`);
+  }
   if (info.addresses.grpc && info.grpcDevKeyPath !== undefined) {
     lines.push(`gRPC API:   header x-api-key = contents of ${info.grpcDevKeyPath} (docs/access-api.md)`);
   }
