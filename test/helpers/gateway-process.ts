@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +35,8 @@ export class GatewayProcess {
     readonly dataDir: string,
     exitPromise: Promise<number | null>,
     private readonly env: NodeJS.ProcessEnv,
+    /** Emits 'log' with each JSON log record after it is pushed to `logs`. */
+    private readonly logEvents: EventEmitter,
   ) {
     this.exitPromise = exitPromise;
   }
@@ -79,6 +82,7 @@ export class GatewayProcess {
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const exitPromise = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     const logs: Record<string, unknown>[] = [];
+    const logEvents = new EventEmitter();
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const ready = new Promise<GatewayUrls>((resolve, reject) => {
@@ -90,6 +94,7 @@ export class GatewayProcess {
           return;
         }
         logs.push(rec);
+        logEvents.emit('log', rec);
         if (rec.msg === 'ferry started') {
           const a = rec.addresses as Record<string, { url: string }>;
           resolve({
@@ -107,11 +112,33 @@ export class GatewayProcess {
       setTimeout(() => reject(new Error(`gateway not ready after 20 s:\n${stderr}`)), 20_000).unref();
     });
     const urls = await ready;
-    const g = new GatewayProcess(proc, urls, dataDir, exitPromise, env);
+    const g = new GatewayProcess(proc, urls, dataDir, exitPromise, env, logEvents);
     (g as { logs: Record<string, unknown>[] }).logs = logs;
     proc.stderr?.on('data', (d: Buffer) => (g.stderr += d.toString()));
     g.stderr = stderr;
     return g;
+  }
+
+  /** The first log record (already logged or still to come) that `match` accepts. */
+  waitForLog(
+    match: (rec: Record<string, unknown>) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<Record<string, unknown>> {
+    const seen = this.logs.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.logEvents.off('log', onLog);
+        reject(new Error(`no matching log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onLog = (rec: Record<string, unknown>): void => {
+        if (!match(rec)) return;
+        clearTimeout(timer);
+        this.logEvents.off('log', onLog);
+        resolve(rec);
+      };
+      this.logEvents.on('log', onLog);
+    });
   }
 
   /** Sends SIGTERM and resolves with the exit code. */
