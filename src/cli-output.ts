@@ -59,7 +59,10 @@ export function formatBanner(info: {
   tokenCommand: string;
   /** Where the generated development API key of the gRPC access service is, when it is in use. */
   grpcDevKeyPath?: string;
-  /** The admin key (shown only when generated, i.e. `path` is set) and the file it is in. */
+  /**
+   * The admin key and the file it is in (null when configured). The key itself is shown only when it
+   * was generated and the node runs on its development secret: stderr may end up in production logs.
+   */
   adminKey?: { key: string; path: string | null };
 }): string {
   const lines = [`Ferry node ${info.nodeId} is running`];
@@ -75,7 +78,8 @@ export function formatBanner(info: {
   }
   const key = info.adminKey;
   // The key rides in the URL fragment, which the browser never sends: the page reads it from there.
-  const fragment = key === undefined ? '' : `#key=${key.path !== null ? key.key : '<admin.apiKey>'}`;
+  const showKey = key?.path != null && info.auth.kind === 'dev-secret';
+  const fragment = key === undefined ? '' : `#key=${showKey ? key.key : '<admin key>'}`;
   if (admin)
     lines.push(`Demo:       ${admin}/demo${fragment} (chat between two tabs through the client SDK)`);
   if (admin && key !== undefined) {

@@ -398,8 +398,8 @@ export function formatSize(bytes: number): string {
   return `${bytes}B`;
 }
 
-function parseOrigins(raw: unknown): ParseResult {
-  const expected = 'a list of origins like https://app.example.com';
+/** A JSON array, or a comma list from env and flags, with each item mapped by `item` (null = invalid). */
+function parseList(raw: unknown, expected: string, item: (v: unknown) => string | null): ParseResult {
   const items =
     typeof raw === 'string'
       ? raw
@@ -409,47 +409,42 @@ function parseOrigins(raw: unknown): ParseResult {
       : raw;
   if (!Array.isArray(items)) return { ok: false, expected };
   const out: string[] = [];
-  for (const item of items) {
-    if (typeof item !== 'string') return { ok: false, expected };
-    let url: URL;
-    try {
-      url = new URL(item);
-    } catch {
-      return { ok: false, expected };
-    }
-    // An Origin header is scheme://host[:port] only (RFC 6454 §6.2): anything more can never match.
-    if (url.origin === 'null' || url.pathname.length > 1 || url.search || url.hash || url.username) {
-      return { ok: false, expected };
-    }
-    out.push(url.origin);
+  for (const v of items) {
+    const parsed = item(v);
+    if (parsed === null) return { ok: false, expected };
+    out.push(parsed);
   }
   return { ok: true, value: out };
+}
+
+function parseOrigins(raw: unknown): ParseResult {
+  return parseList(raw, 'a list of origins like https://app.example.com', originOf);
+}
+
+function originOf(item: unknown): string | null {
+  if (typeof item !== 'string') return null;
+  let url: URL;
+  try {
+    url = new URL(item);
+  } catch {
+    return null;
+  }
+  // An Origin header is scheme://host[:port] only (RFC 6454 §6.2): anything more can never match.
+  if (url.origin === 'null' || url.pathname.length > 1 || url.search || url.hash || url.username) return null;
+  return url.origin;
 }
 
 /** Host names or IP literals without a port (`[::1]` and `::1` alike), or `*`. */
 function parseHosts(raw: unknown): ParseResult {
   const expected = 'a list of host names or IP addresses without ports, like localhost,10.0.0.5 (or *)';
-  const items =
-    typeof raw === 'string'
-      ? raw
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : raw;
-  if (!Array.isArray(items)) return { ok: false, expected };
-  const out: string[] = [];
-  for (const item of items) {
-    if (item === ANY_HOST) {
-      out.push(item);
-      continue;
-    }
-    const host = typeof item === 'string' ? normalizeHost(item) : null;
-    // A port in the entry would be ignored when matching: refuse it rather than let it mislead.
-    if (host === null || (typeof item === 'string' && /\]:|^[^:[]*:[^:]*$/.test(item)))
-      return { ok: false, expected };
-    out.push(host);
-  }
-  return { ok: true, value: out };
+  return parseList(raw, expected, hostEntry);
+}
+
+function hostEntry(item: unknown): string | null {
+  if (item === ANY_HOST) return ANY_HOST;
+  // A port in the entry would be ignored when matching: refuse it rather than let it mislead.
+  if (typeof item !== 'string' || /\]:|^[^:[]*:[^:]*$/.test(item)) return null;
+  return normalizeHost(item);
 }
 
 function parseSecret(raw: unknown): ParseResult {

@@ -214,11 +214,19 @@ describe('admin plane', () => {
       expect(text).to.include('Admin key:  contents of .ferry/admin/dev-secret, as Authorization: Bearer');
     });
 
-    it('never prints a configured key', () => {
+    it('never prints a configured key, nor a generated one when production auth keys are configured', () => {
       const text = formatBanner({ ...base, adminKey: { key: 'CONFIGURED-SECRET', path: null } });
       expect(text).to.not.include('CONFIGURED-SECRET');
-      expect(text).to.include('/demo#key=<admin.apiKey>');
+      expect(text).to.include('/demo#key=<admin key>');
       expect(text).to.include('Admin key:  the configured admin.apiKey');
+      const production = formatBanner({
+        ...base,
+        auth: { kind: 'hmac', kids: [''] },
+        adminKey: { key: 'GENERATED', path: '.ferry/admin/dev-secret' },
+      });
+      expect(production).to.not.include('GENERATED');
+      expect(production).to.include('/demo#key=<admin key>');
+      expect(production).to.include('Admin key:  contents of .ferry/admin/dev-secret');
     });
   });
 });
