@@ -79,7 +79,7 @@ describe('abuse: the admin plane', function () {
     await bystanders.exchange();
   });
   afterEach(async function () {
-    // Whatever the attack did, the well-behaved users go on (skipped for tests on their own nodes).
+    // Whatever the attack did, the well-behaved users on the shared node go on exchanging messages.
     if (gw.proc.exitCode === null) await bystanders.exchange();
   });
   after(async () => {
