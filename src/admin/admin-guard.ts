@@ -20,6 +20,7 @@ export const ADMIN_REFUSALS = {
   body_timeout: 408,
   bad_json: 400,
 } as const;
+/** One refusal code (`host_not_allowed`, `unauthorized`, ...). */
 export type AdminRefusal = keyof typeof ADMIN_REFUSALS;
 
 /** Longest bearer value looked at; anything longer is refused before hashing. */

@@ -8,9 +8,6 @@ import { isIP } from 'node:net';
 /** The allow-list entry that admits any `Host` (for operators who check it in a proxy in front). */
 export const ANY_HOST = '*';
 
-/** The loopback names every admin port answers by default (any port). */
-export const LOOPBACK_HOSTS: readonly string[] = ['localhost', '127.0.0.1', '::1'];
-
 /**
  * The host part of a `Host` header or of a configured name, normalized for comparison: lower case,
  * port removed, IPv6 brackets removed (RFC 9110 §7.2 and RFC 3986 §3.2.2: `[::1]:9090` -> `::1`),

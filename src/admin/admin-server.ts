@@ -30,6 +30,7 @@ export interface AdminRouteOptions {
   anyHost?: boolean;
 }
 
+/** Where the admin port binds, what it serves, and how it is guarded (the `admin.*` settings). */
 export interface AdminServerOptions {
   host: string;
   port: number;
