@@ -59,6 +59,11 @@ export function formatBanner(info: {
   tokenCommand: string;
   /** Where the generated development API key of the gRPC access service is, when it is in use. */
   grpcDevKeyPath?: string;
+  /**
+   * The admin key and the file it is in (null when configured). The key itself is shown only when it
+   * was generated and the node runs on its development secret: stderr may end up in production logs.
+   */
+  adminKey?: { key: string; path: string | null };
 }): string {
   const lines = [`Ferry node ${info.nodeId} is running`];
   const entries = Object.entries(info.addresses as Record<string, { url: string } | undefined>);
@@ -71,7 +76,16 @@ export function formatBanner(info: {
   if (info.addresses.wt && admin) {
     lines.push(`Browsers:   cert hashes ${admin}/webtransport/cert-hashes, test page ${admin}/wt-test`);
   }
-  if (admin) lines.push(`Demo:       ${admin}/demo (chat between two tabs through the client SDK)`);
+  const key = info.adminKey;
+  // The key rides in the URL fragment, which the browser never sends: the page reads it from there.
+  const showKey = key?.path != null && info.auth.kind === 'dev-secret';
+  const fragment = key === undefined ? '' : `#key=${showKey ? key.key : '<admin key>'}`;
+  if (admin)
+    lines.push(`Demo:       ${admin}/demo${fragment} (chat between two tabs through the client SDK)`);
+  if (admin && key !== undefined) {
+    const where = key.path !== null ? `contents of ${key.path}` : 'the configured admin.apiKey';
+    lines.push(`Admin key:  ${where}, as Authorization: Bearer on POST routes and /stats (docs/security.md)`);
+  }
   if (info.addresses.grpc && info.grpcDevKeyPath !== undefined) {
     lines.push(`gRPC API:   header x-api-key = contents of ${info.grpcDevKeyPath} (docs/access-api.md)`);
   }

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
+import { loadAdminKey } from './admin/admin-key.js';
 import { loadOrCreateDevSecret } from './auth/jwt/dev-secret.js';
 import { hasConfiguredKeys } from './auth/jwt/jwt-authenticator.js';
 import { mintToken } from './auth/jwt/mint.js';
@@ -226,6 +227,8 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
       addresses: gateway.addresses,
       auth,
       tokenCommand: tokenHint(loadOpts, config),
+      // The gateway has created the generated key by now; this reads the same file.
+      ...(config.admin.enabled ? { adminKey: await loadAdminKey(config) } : {}),
       ...(Object.keys(config.access.apiKeys).length === 0 && config.access.clientCa === ''
         ? { grpcDevKeyPath: join(config.dataDir, 'access', 'dev-secret') }
         : {}),

@@ -3,6 +3,7 @@
  * drives loading (config.ts), `--help` (cli.ts) and typo suggestions, so the three never disagree.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { ANY_HOST, normalizeHost } from './admin/admin-hosts.js';
 import { MIN_HMAC_SECRET_BYTES, isKeyPath } from './auth/jwt/key-ring.js';
 import { parseRouteTarget, parseUpstreamKind } from './upstream/route-table.js';
 
@@ -37,6 +38,7 @@ type LeafKind =
   | { type: 'duration'; min: number; max: number }
   | { type: 'size'; min: number; max: number }
   | { type: 'origins' }
+  | { type: 'hosts' }
   | { type: 'map'; entry: 'secret' | 'key' | 'apiKey' | 'route' | 'upstreamKind' };
 
 /** One configuration leaf (a dotted path into FerryConfig). */
@@ -85,6 +87,11 @@ export const LEAVES: Record<string, LeafSpec> = {
   'admin.host': { kind: HOST },
   'admin.port': { kind: { type: 'port' } },
   'admin.demo': { kind: { type: 'enum', values: ['auto', 'on', 'off'] } },
+  'admin.apiKey': { kind: { type: 'string', pattern: /^$|^\S{16,1024}$/, expected: '16-1024 characters without spaces' }, secret: true },
+  'admin.allowedHosts': { kind: { type: 'hosts' } },
+  'admin.metricsAuth': { kind: { type: 'bool' } },
+  'admin.maxBodyBytes': { kind: { type: 'size', min: 256, max: 16 * MIB } },
+  'admin.bodyTimeoutMs': { kind: { type: 'duration', min: 100, max: 600_000 } },
   'auth.hmacSecrets': { kind: { type: 'map', entry: 'secret' }, secret: true },
   'auth.publicKeys': { kind: { type: 'map', entry: 'key' } },
   'auth.issuer': { kind: { type: 'string' } },
@@ -189,7 +196,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'grpc.port', flag: 'grpc-port', env: 'FERRY_GRPC_PORT', arg: 'port', help: 'gRPC access gateway port' },
   { path: 'admin.port', flag: 'admin-port', env: 'FERRY_ADMIN_PORT', arg: 'port', help: 'admin HTTP port' },
   { path: 'admin.host', flag: 'admin-host', env: 'FERRY_ADMIN_HOST', arg: 'addr', help: 'address the admin port binds' },
-  { path: 'admin.demo', flag: 'admin-demo', env: 'FERRY_ADMIN_DEMO', arg: 'mode', help: 'demo token endpoint: auto (only with the dev secret), on, off' },
+  { path: 'admin.demo', flag: 'admin-demo', env: 'FERRY_ADMIN_DEMO', arg: 'mode', help: 'demo token endpoint, on a loopback --admin-host only: auto (only with the dev secret), on, off' },
+  { path: 'admin.apiKey', flag: 'admin-key', env: 'FERRY_ADMIN_KEY', arg: 'key', help: 'bearer key of mutating admin routes and /stats, >= 16 characters (unset = generated in <data-dir>/admin/dev-secret; prefer the env var)' },
+  { path: 'admin.allowedHosts', flag: 'admin-allowed-hosts', env: 'FERRY_ADMIN_ALLOWED_HOSTS', arg: 'list', help: 'Host names the admin port answers (any port), comma list, * = any; the bound address is added' },
+  { path: 'admin.metricsAuth', flag: 'admin-metrics-auth', env: 'FERRY_ADMIN_METRICS_AUTH', arg: 'bool', help: '/metrics needs the admin key too' },
+  { path: 'admin.maxBodyBytes', flag: 'admin-max-body-bytes', env: 'FERRY_ADMIN_MAX_BODY_BYTES', arg: 'size', help: 'largest admin request body' },
+  { path: 'admin.bodyTimeoutMs', flag: 'admin-body-timeout', env: 'FERRY_ADMIN_BODY_TIMEOUT', arg: 'duration', help: 'time allowed for an admin request body' },
   { path: 'ws.enabled', flag: 'ws', env: 'FERRY_WS_ENABLED', negate: true, help: 'disable the WebSocket listener' },
   { path: 'tcp.enabled', flag: 'tcp', env: 'FERRY_TCP_ENABLED', negate: true, help: 'disable the TCP listener' },
   { path: 'wt.enabled', flag: 'wt', env: 'FERRY_WT_ENABLED', negate: true, help: 'disable the WebTransport listener' },
@@ -294,6 +306,8 @@ export function parseLeaf(spec: LeafSpec, raw: unknown, ctx: ParseContext): Pars
       );
     case 'origins':
       return parseOrigins(raw);
+    case 'hosts':
+      return parseHosts(raw);
     case 'map':
       if (k.entry === 'apiKey') return parseApiKey(raw);
       if (k.entry === 'route') return parseRouteTarget(raw);
@@ -384,8 +398,8 @@ export function formatSize(bytes: number): string {
   return `${bytes}B`;
 }
 
-function parseOrigins(raw: unknown): ParseResult {
-  const expected = 'a list of origins like https://app.example.com';
+/** A JSON array, or a comma list from env and flags, with each item mapped by `item` (null = invalid). */
+function parseList(raw: unknown, expected: string, item: (v: unknown) => string | null): ParseResult {
   const items =
     typeof raw === 'string'
       ? raw
@@ -395,21 +409,42 @@ function parseOrigins(raw: unknown): ParseResult {
       : raw;
   if (!Array.isArray(items)) return { ok: false, expected };
   const out: string[] = [];
-  for (const item of items) {
-    if (typeof item !== 'string') return { ok: false, expected };
-    let url: URL;
-    try {
-      url = new URL(item);
-    } catch {
-      return { ok: false, expected };
-    }
-    // An Origin header is scheme://host[:port] only (RFC 6454 §6.2): anything more can never match.
-    if (url.origin === 'null' || url.pathname.length > 1 || url.search || url.hash || url.username) {
-      return { ok: false, expected };
-    }
-    out.push(url.origin);
+  for (const v of items) {
+    const parsed = item(v);
+    if (parsed === null) return { ok: false, expected };
+    out.push(parsed);
   }
   return { ok: true, value: out };
+}
+
+function parseOrigins(raw: unknown): ParseResult {
+  return parseList(raw, 'a list of origins like https://app.example.com', originOf);
+}
+
+function originOf(item: unknown): string | null {
+  if (typeof item !== 'string') return null;
+  let url: URL;
+  try {
+    url = new URL(item);
+  } catch {
+    return null;
+  }
+  // An Origin header is scheme://host[:port] only (RFC 6454 §6.2): anything more can never match.
+  if (url.origin === 'null' || url.pathname.length > 1 || url.search || url.hash || url.username) return null;
+  return url.origin;
+}
+
+/** Host names or IP literals without a port (`[::1]` and `::1` alike), or `*`. */
+function parseHosts(raw: unknown): ParseResult {
+  const expected = 'a list of host names or IP addresses without ports, like localhost,10.0.0.5 (or *)';
+  return parseList(raw, expected, hostEntry);
+}
+
+function hostEntry(item: unknown): string | null {
+  if (item === ANY_HOST) return ANY_HOST;
+  // A port in the entry would be ignored when matching: refuse it rather than let it mislead.
+  if (typeof item !== 'string' || /\]:|^[^:[]*:[^:]*$/.test(item)) return null;
+  return normalizeHost(item);
 }
 
 function parseSecret(raw: unknown): ParseResult {

@@ -36,8 +36,23 @@ export interface FerryConfig {
    * `demo`: the dev-only /demo page's token endpoint (POST /demo/token mints a token for any user).
    * 'auto' = on only while the node signs with its generated dev secret (no auth keys configured);
    * 'on' = also with a configured HS256 secret (staging, tests); 'off' = never.
+   * Either way only while `host` is a loopback address (docs/security.md, "The admin plane").
    */
-  admin: { enabled: boolean; host: string; port: number; demo: 'auto' | 'on' | 'off' };
+  admin: {
+    enabled: boolean;
+    host: string;
+    port: number;
+    demo: 'auto' | 'on' | 'off';
+    /** Bearer key of mutating routes and /stats; '' = generated in `dataDir`/admin/dev-secret. */
+    apiKey: string;
+    /** `Host` names answered (any port) besides the bound address; `*` = any. */
+    allowedHosts: string[];
+    /** /metrics needs the admin key as well. */
+    metricsAuth: boolean;
+    /** Largest request body a mutating route reads, and how long it may take to arrive. */
+    maxBodyBytes: number;
+    bodyTimeoutMs: number;
+  };
 
   auth: {
     /** Shared secrets for HS256, by key id ("" = no kid). */
@@ -196,7 +211,17 @@ export function defaultConfig(): FerryConfig {
     tcp: { enabled: true, port: 7000, tls: null },
     wt: { enabled: true, port: 4433, path: '/wt', cert: '', key: '' },
     grpc: { enabled: true, port: 50051 },
-    admin: { enabled: true, host: '127.0.0.1', port: 9090, demo: 'auto' },
+    admin: {
+      enabled: true,
+      host: '127.0.0.1',
+      port: 9090,
+      demo: 'auto',
+      apiKey: '',
+      allowedHosts: ['localhost', '127.0.0.1', '::1'],
+      metricsAuth: false,
+      maxBodyBytes: 16 * 1024,
+      bodyTimeoutMs: 10_000,
+    },
     auth: {
       hmacSecrets: {},
       publicKeys: {},

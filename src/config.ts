@@ -14,6 +14,7 @@ import {
   type ParseContext,
   type SettingSpec,
 } from './config-schema.js';
+import { isLoopbackHost } from './admin/admin-hosts.js';
 import { isKeyPath } from './auth/jwt/key-ring.js';
 import { ConfigError } from './errors.js';
 import { routeProblems } from './upstream/route-table.js';
@@ -143,6 +144,7 @@ export function redactConfig(config: FerryConfig): FerryConfig {
   for (const kid of Object.keys(copy.auth.hmacSecrets)) copy.auth.hmacSecrets[kid] = '[redacted]';
   for (const name of Object.keys(copy.access.apiKeys)) copy.access.apiKeys[name] = '[redacted]';
   if (copy.access.callerKey !== '') copy.access.callerKey = '[redacted]';
+  if (copy.admin.apiKey !== '') copy.admin.apiKey = '[redacted]';
   return copy;
 }
 
@@ -387,6 +389,7 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
   }
 
   problems.push(...accessProblems(get, src));
+  problems.push(...adminProblems(get, src));
 
   // Issue 7: the route table as a whole (ranges, overlaps, unknown services; docs/upstreams.md).
   const upstreamServices = get<Record<string, string>>('upstream.services');
@@ -436,6 +439,20 @@ function accessProblems(get: <T>(path: string) => T, src: (label: string) => str
       problems.push(`${label} (from ${src(label)}) must be a readable file, got ${JSON.stringify(file)}`);
   }
   return problems;
+}
+
+/**
+ * The admin port's cross-setting rule: POST /demo/token mints a token for any user, so it is served only
+ * on a loopback bind; asking for it ("on") anywhere else is an error rather than a silent downgrade.
+ */
+function adminProblems(get: <T>(path: string) => T, src: (label: string) => string): string[] {
+  const host = get<string>('admin.host');
+  if (!get<boolean>('admin.enabled') || get<string>('admin.demo') !== 'on' || isLoopbackHost(host)) return [];
+  return [
+    `admin.demo (from ${src('admin.demo')}) is on, but admin.host (from ${src('admin.host')}) ${host} is not a ` +
+      'loopback address: POST /demo/token mints a token for any user, so it is served only on 127.0.0.1, ' +
+      '::1 or localhost; bind the admin port to one of them, or set admin.demo to auto or off',
+  ];
 }
 
 function build(values: Map<string, unknown>): FerryConfig {

@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AdminServer } from './admin/admin-server.js';
 import { registerDemoRoutes } from './admin/demo-routes.js';
+import { loadAdminKey } from './admin/admin-key.js';
 import { registerWebTransportRoutes } from './admin/webtransport-routes.js';
 import { remoteAuthenticator, startAccess, type StartedAccess } from './access/access-node.js';
 import type { AccessClient } from './access/client.js';
@@ -233,9 +234,20 @@ export class Gateway {
       this.addresses.grpc = this.access.address;
     }
     if (config.admin.enabled) {
+      const adminKey = await loadAdminKey(config);
+      if (adminKey.path !== null)
+        log.warn(
+          { path: adminKey.path },
+          'no admin.apiKey configured: mutating admin routes and /stats take the generated admin key in this file',
+        );
       this.admin = new AdminServer({
         host: config.admin.host,
         port: config.admin.port,
+        apiKey: adminKey.key,
+        allowedHosts: config.admin.allowedHosts,
+        metricsAuth: config.admin.metricsAuth,
+        maxBodyBytes: config.admin.maxBodyBytes,
+        bodyTimeoutMs: config.admin.bodyTimeoutMs,
         metrics,
         logger: componentLogger(log, 'admin'),
         stats: () => this.stats(),
@@ -248,7 +260,12 @@ export class Gateway {
       const wt = this.addresses.wt;
       if (this.certificates !== null && wt !== undefined)
         registerWebTransportRoutes(this.admin, { certificates: this.certificates, url: wt.url });
-      await registerDemoRoutes(this.admin, { config, ws: this.addresses.ws?.url ?? '', wt: wt?.url ?? '' });
+      await registerDemoRoutes(this.admin, {
+        config,
+        ws: this.addresses.ws?.url ?? '',
+        wt: wt?.url ?? '',
+        logger: componentLogger(log, 'admin'),
+      });
       registerRoutesReload(this.admin, { reload: () => this.reloadRoutes() });
       const a = await this.admin.listen();
       this.addresses.admin = { ...a, url: `http://${urlHost(a.host)}:${a.port}` };

@@ -4,6 +4,10 @@
  * another tab, seeing the transport in use, delivery acks and their latency. Served from the admin
  * origin, so `http://127.0.0.1:<admin port>` is a secure context and WebTransport is available.
  *
+ * `POST /demo/token` needs the admin key like every mutating admin route: the node's banner prints
+ * `/demo#key=<admin key>`, and the page reads the key from the URL fragment (which the browser never
+ * sends, so it reaches no server log) and sends it as `Authorization: Bearer`.
+ *
  * `window.ferryDemo` exposes the page's state to the browser tests (test/browser/client-demo.test.ts).
  * The script avoids backquotes and dollar-brace so it can live in this template literal unescaped.
  */
@@ -32,6 +36,8 @@ export const DEMO_PAGE = `<!doctype html>
 <code>POST /demo/token</code>; the SDK picks WebTransport and falls back to WebSocket.</p>
 <fieldset>
   <legend>Login</legend>
+  <label>Admin key <input id="adminKey" type="password" size="24" autocomplete="off"
+    title="The node prints this page's URL with the key after #key= (or see the Admin key line of its banner)"></label><br>
   <label>User <input id="user" value="alice" size="12" list="users"></label>
   <datalist id="users"><option value="alice"><option value="bob"><option value="carol"></datalist>
   <label><input type="checkbox" id="wsOnly"> WebSocket only</label>
@@ -65,6 +71,8 @@ if (!tabId) {
   tabId = 'tab-' + Math.random().toString(36).slice(2, 8);
   sessionStorage.setItem('ferry-demo-tab', tabId);
 }
+// The banner's URL carries the admin key in the fragment (#key=...), never sent to any server.
+$('adminKey').value = new URLSearchParams(location.hash.slice(1)).get('key') || '';
 const config = await (await fetch('/demo/config')).json();
 if (!config.tokens) log('sys', 'Demo tokens are disabled on this node: ' + config.tokensDisabledReason);
 
@@ -109,8 +117,13 @@ async function connect(user, opts) {
     certHashes: config.certHashes ? certHashes : undefined,
     transportTimeoutMs: opts.transportTimeoutMs || 3000,
     getToken: async () => {
-      const res = await fetch('/demo/token', { method: 'POST', body: JSON.stringify({ user: user, device: device }) });
+      const res = await fetch('/demo/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer ' + $('adminKey').value.trim() },
+        body: JSON.stringify({ user: user, device: device }),
+      });
       const body = await res.json();
+      if (res.status === 401) throw new Error(body.error + ': open the Demo URL the node printed (it ends in #key=...)');
       if (!res.ok) throw new Error(body.error);
       return body.token;
     },

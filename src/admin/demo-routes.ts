@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
 import { mintToken } from '../auth/jwt/mint.js';
 import type { FerryConfig } from '../config-types.js';
+import type { Logger } from '../observability/logger.js';
+import { isLoopbackHost } from './admin-hosts.js';
 import { sendJson, type AdminServer } from './admin-server.js';
 import { DEMO_PAGE } from './demo-page.js';
 
@@ -16,6 +18,8 @@ export interface DemoAdminInfo {
   ws: string;
   /** WebTransport session URL ('' when off). */
   wt: string;
+  /** Says once at startup when the loopback rule turned demo tokens off. */
+  logger: Logger;
 }
 
 /** Body of `GET /demo/config`. */
@@ -31,8 +35,6 @@ export interface DemoConfigResponse {
 
 /** Demo tokens live this long: a demo session, not a credential worth keeping. */
 const DEMO_TOKEN_TTL_MS = 60 * 60_000;
-/** Largest request body POST /demo/token reads. */
-const MAX_BODY_BYTES = 4096;
 /** The browser bundle built by scripts/build-client.mjs (same relative place from src/ and dist/). */
 const BUNDLE_PATH = join(
   dirname(fileURLToPath(import.meta.url)),
@@ -46,9 +48,18 @@ const BUNDLE_PATH = join(
 /** The HS256 key the demo signs with, or why there is none (admin.demo, docs/client.md). */
 type Signer = { secret: string; kid: string } | { disabled: string };
 
-async function demoSigner(config: DemoAdminInfo['config']): Promise<Signer> {
+async function demoSigner(config: DemoAdminInfo['config'], log: Logger): Promise<Signer> {
   const mode = config.admin.demo;
   if (mode === 'off') return { disabled: 'admin.demo is off' };
+  // A token for any user, to whoever reaches the port: never from the network. ("on" with another
+  // bind is refused when the config loads; this also covers callers that skipped loading.)
+  const host = config.admin.host;
+  if (!isLoopbackHost(host)) {
+    const disabled = `admin.host ${host} is not a loopback address; demo tokens are served only on 127.0.0.1, ::1 or localhost`;
+    if (!hasConfiguredKeys(config.auth))
+      log.warn({ adminHost: host }, `POST /demo/token is disabled: ${disabled}`);
+    return { disabled };
+  }
   if (!hasConfiguredKeys(config.auth)) {
     const dev = await loadOrCreateDevSecret(config.dataDir);
     return { secret: dev.secret, kid: dev.kid };
@@ -71,10 +82,12 @@ async function demoSigner(config: DemoAdminInfo['config']): Promise<Signer> {
  *  - `POST /demo/token` `{ "user": "alice", "device": "tab-1" }` -> `{ token, expiresAtMs }`: a
  *    development token for any user. Dev-only: `admin.demo` "auto" (the default) enables it only while
  *    the node signs with its generated dev secret, i.e. no auth keys are configured; "on" also with a
- *    configured HS256 secret; "off" never. Otherwise it answers 403 with the reason.
+ *    configured HS256 secret; "off" never; and only while the admin port binds a loopback address.
+ *    Otherwise it answers 403 with the reason. Like every POST route it needs the admin key (the
+ *    page reads it from its URL fragment, `/demo#key=<admin key>`, which never reaches the server).
  */
 export async function registerDemoRoutes(admin: AdminServer, info: DemoAdminInfo): Promise<void> {
-  const signer = await demoSigner(info.config);
+  const signer = await demoSigner(info.config, info.logger);
   const { auth } = info.config;
   admin.route('GET', '/demo', (_req, res) => sendText(res, 200, 'text/html; charset=utf-8', DEMO_PAGE));
   admin.route('GET', '/demo/config', (_req, res) => {
@@ -99,12 +112,12 @@ export async function registerDemoRoutes(admin: AdminServer, info: DemoAdminInfo
     }
     sendText(res, 200, 'text/javascript; charset=utf-8', code);
   });
-  admin.route('POST', '/demo/token', async (req, res) => {
+  admin.route('POST', '/demo/token', async (_req, res, json) => {
     if ('disabled' in signer) {
       sendJson(res, 403, { error: `demo tokens are disabled: ${signer.disabled}` });
       return;
     }
-    const body = await readJson(req);
+    const body = isObject(json) ? json : null;
     const user = typeof body?.user === 'string' ? body.user : '';
     const device = typeof body?.device === 'string' ? body.device : '';
     if (user.length === 0 || user.length > 128 || device.length > 128) {
@@ -126,21 +139,8 @@ export async function registerDemoRoutes(admin: AdminServer, info: DemoAdminInfo
   });
 }
 
-/** The request's JSON object body, or null when it is not one (or is too large). */
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown> | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) return null;
-    chunks.push(chunk);
-  }
-  try {
-    const v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function sendText(res: ServerResponse, status: number, type: string, text: string): void {

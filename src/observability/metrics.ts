@@ -149,6 +149,14 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  // The admin port (docs/security.md, "The admin plane"): requests refused before their handler ran.
+  readonly adminRefused = new Counter({
+    name: 'ferry_admin_requests_refused_total',
+    help: 'Admin HTTP requests refused before their handler ran, by reason (host_not_allowed, unauthorized, ...)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
   }

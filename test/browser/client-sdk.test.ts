@@ -53,7 +53,7 @@ describe('client SDK bundle in headless Chromium', function () {
   async function demoPage(init?: () => void): Promise<Page> {
     const page = await chrome.newPage((line) => consoleLines.push(line));
     if (init) await page.addInitScript(init);
-    await page.goto(`${gw.urls.admin}/demo`);
+    await page.goto(`${gw.urls.admin}/demo#key=${gw.adminKey()}`);
     await page.waitForFunction(() => (globalThis as unknown as DemoGlobals).ferryDemo?.ready === true);
     return page;
   }
@@ -108,12 +108,13 @@ describe('client SDK bundle in headless Chromium', function () {
     const page = await chrome.newPage((line) => consoleLines.push(line));
     // tsx compiles this file with esbuild's keepNames: functions serialized into the page call __name.
     await page.addInitScript('globalThis.__name = (f) => f;');
-    await page.goto(`${gw.urls.admin}/demo`);
+    await page.goto(`${gw.urls.admin}/demo#key=${gw.adminKey()}`);
     await page.waitForFunction(() => (globalThis as unknown as DemoGlobals).ferryDemo?.ready === true);
     const port = await closedUdpPort();
     const token = await (
       await fetch(`${gw.urls.admin}/demo/token`, {
         method: 'POST',
+        headers: gw.adminHeaders(),
         body: JSON.stringify({ user: 'udp-user' }),
       })
     ).json();

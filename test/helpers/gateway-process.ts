@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -33,6 +34,9 @@ export class GatewayProcess {
     readonly urls: GatewayUrls,
     readonly dataDir: string,
     exitPromise: Promise<number | null>,
+    private readonly env: NodeJS.ProcessEnv,
+    /** Emits 'log' with each JSON log record after it is pushed to `logs`. */
+    private readonly logEvents: EventEmitter,
   ) {
     this.exitPromise = exitPromise;
   }
@@ -40,11 +44,18 @@ export class GatewayProcess {
   /**
    * Starts a node; extra CLI flags go after the defaults (and win). WebTransport is off unless `wt`
    * is set, which starts it on a free UDP port (`--wt-port 0`); likewise the gRPC access gateway and
-   * `grpc` (`--grpc-port 0`).
+   * `grpc` (`--grpc-port 0`). `authSecret: false` leaves out `--auth-secret`, so the node signs with
+   * its generated dev secret (as `npm start` does).
    */
   static async start(
     extraArgs: string[] = [],
-    opts: { dataDir?: string; env?: NodeJS.ProcessEnv; wt?: boolean; grpc?: boolean } = {},
+    opts: {
+      dataDir?: string;
+      env?: NodeJS.ProcessEnv;
+      wt?: boolean;
+      grpc?: boolean;
+      authSecret?: boolean;
+    } = {},
   ): Promise<GatewayProcess> {
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ferry-test-'));
     const args = [
@@ -62,18 +73,16 @@ export class GatewayProcess {
       ...(opts.grpc === true ? ['--grpc-port', '0'] : ['--no-grpc']),
       '--data-dir',
       dataDir,
-      '--auth-secret',
-      TEST_SECRET,
+      ...(opts.authSecret === false ? [] : ['--auth-secret', TEST_SECRET]),
       '--log-level',
       'info',
       ...extraArgs,
     ];
-    const proc = spawn(process.execPath, args, {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...opts.env },
-    });
+    const env = { ...process.env, ...opts.env };
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const exitPromise = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     const logs: Record<string, unknown>[] = [];
+    const logEvents = new EventEmitter();
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const ready = new Promise<GatewayUrls>((resolve, reject) => {
@@ -85,6 +94,7 @@ export class GatewayProcess {
           return;
         }
         logs.push(rec);
+        logEvents.emit('log', rec);
         if (rec.msg === 'ferry started') {
           const a = rec.addresses as Record<string, { url: string }>;
           resolve({
@@ -102,11 +112,33 @@ export class GatewayProcess {
       setTimeout(() => reject(new Error(`gateway not ready after 20 s:\n${stderr}`)), 20_000).unref();
     });
     const urls = await ready;
-    const g = new GatewayProcess(proc, urls, dataDir, exitPromise);
+    const g = new GatewayProcess(proc, urls, dataDir, exitPromise, env, logEvents);
     (g as { logs: Record<string, unknown>[] }).logs = logs;
     proc.stderr?.on('data', (d: Buffer) => (g.stderr += d.toString()));
     g.stderr = stderr;
     return g;
+  }
+
+  /** The first log record (already logged or still to come) that `match` accepts. */
+  waitForLog(
+    match: (rec: Record<string, unknown>) => boolean,
+    timeoutMs = 20_000,
+  ): Promise<Record<string, unknown>> {
+    const seen = this.logs.find(match);
+    if (seen !== undefined) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.logEvents.off('log', onLog);
+        reject(new Error(`no matching log line within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onLog = (rec: Record<string, unknown>): void => {
+        if (!match(rec)) return;
+        clearTimeout(timer);
+        this.logEvents.off('log', onLog);
+        resolve(rec);
+      };
+      this.logEvents.on('log', onLog);
+    });
   }
 
   /** Sends SIGTERM and resolves with the exit code. */
@@ -136,10 +168,22 @@ export class GatewayProcess {
     if (opts.keepData !== true) rmSync(this.dataDir, { recursive: true, force: true });
   }
 
-  /** Fetches a JSON admin endpoint. */
+  /** Fetches an admin endpoint with the admin key (which read routes that need none ignore). */
   async admin(path: string): Promise<{ status: number; body: string }> {
-    const res = await fetch(`${this.urls.admin}${path}`);
+    const res = await fetch(`${this.urls.admin}${path}`, { headers: this.adminHeaders() });
     return { status: res.status, body: await res.text() };
+  }
+
+  /** The node's admin key: FERRY_ADMIN_KEY when the test set it, else the one it generated. */
+  adminKey(): string {
+    const configured = this.env.FERRY_ADMIN_KEY;
+    if (configured !== undefined && configured !== '') return configured;
+    return readFileSync(join(this.dataDir, 'admin', 'dev-secret'), 'utf8').trim();
+  }
+
+  /** `Authorization: Bearer <admin key>` and a JSON content type, as a mutating admin route needs. */
+  adminHeaders(): Record<string, string> {
+    return { authorization: `Bearer ${this.adminKey()}`, 'content-type': 'application/json' };
   }
 }
 

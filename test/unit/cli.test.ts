@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -281,6 +281,9 @@ describe('ferry CLI', () => {
       expect(out.stderr).to.include('Ferry node cli-node is running');
       expect(out.stderr).to.include(`development HS256 secret ${join(dataDir, 'dev-secret')}`);
       expect(out.stderr).to.include(`npx ferry token --user alice --data-dir ${dataDir}`);
+      const adminKey = readFileSync(join(dataDir, 'admin', 'dev-secret'), 'utf8').trim();
+      expect(out.stderr).to.include(`/demo#key=${adminKey} `);
+      expect(out.stderr).to.include(`Admin key:  contents of ${join(dataDir, 'admin', 'dev-secret')}`);
       // SIGHUP reloads the service route table (docs/upstreams.md); the others drain.
       expect([...out.signals.keys()].sort()).to.deep.equal(['SIGHUP', 'SIGINT', 'SIGTERM']);
       out.signals.get('SIGHUP')?.('SIGHUP'); // reloads routes, does not drain

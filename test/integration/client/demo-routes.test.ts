@@ -12,7 +12,11 @@ describe('admin demo routes', function () {
   it('refuses demo tokens when a production auth key is configured (admin.demo auto)', async function () {
     const gw = await GatewayProcess.start();
     nodes.push(gw);
-    const res = await fetch(`${gw.urls.admin}/demo/token`, { method: 'POST', body: '{"user":"alice"}' });
+    const res = await fetch(`${gw.urls.admin}/demo/token`, {
+      method: 'POST',
+      headers: gw.adminHeaders(),
+      body: '{"user":"alice"}',
+    });
     expect(res.status).to.equal(403);
     expect(((await res.json()) as { error: string }).error).to.match(/auth keys are configured/);
     const config = JSON.parse((await gw.admin('/demo/config')).body) as { tokens: boolean; ws: string };
@@ -27,10 +31,15 @@ describe('admin demo routes', function () {
   it('mints tokens the node accepts with admin.demo on, and validates the request', async function () {
     const gw = await GatewayProcess.start(['--admin-demo', 'on']);
     nodes.push(gw);
-    const bad = await fetch(`${gw.urls.admin}/demo/token`, { method: 'POST', body: 'not json' });
+    const bad = await fetch(`${gw.urls.admin}/demo/token`, {
+      method: 'POST',
+      headers: gw.adminHeaders(),
+      body: 'not json',
+    });
     expect(bad.status).to.equal(400);
     const res = await fetch(`${gw.urls.admin}/demo/token`, {
       method: 'POST',
+      headers: gw.adminHeaders(),
       body: '{"user":"demo-u","device":"tab-1"}',
     });
     expect(res.status).to.equal(200);
@@ -43,7 +52,11 @@ describe('admin demo routes', function () {
   it('refuses demo tokens with admin.demo off', async function () {
     const gw = await GatewayProcess.start(['--admin-demo', 'off']);
     nodes.push(gw);
-    const off = await fetch(`${gw.urls.admin}/demo/token`, { method: 'POST', body: '{"user":"x"}' });
+    const off = await fetch(`${gw.urls.admin}/demo/token`, {
+      method: 'POST',
+      headers: gw.adminHeaders(),
+      body: '{"user":"x"}',
+    });
     expect(off.status).to.equal(403);
   });
 });

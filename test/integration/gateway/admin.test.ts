@@ -11,7 +11,7 @@ describe('gateway: admin HTTP', function () {
     await gw.cleanup();
   });
 
-  it('serves /health, /ready, /metrics and /stats', async () => {
+  it('serves /health, /ready, /metrics and /stats (/stats with the admin key)', async () => {
     const c = await WireClient.login(gw.urls.ws, await testToken('adm'));
     expect((await gw.admin('/health')).status).to.equal(200);
     expect((await gw.admin('/ready')).status).to.equal(200);
@@ -24,6 +24,9 @@ describe('gateway: admin HTTP', function () {
     expect(s).to.have.property('nodeId');
     expect(JSON.stringify(s)).to.include('"ws"');
     expect((await gw.admin('/nope')).status).to.equal(404);
+    const anonymous = await fetch(`${gw.urls.admin}/stats`);
+    expect(anonymous.status).to.equal(401);
+    expect(anonymous.headers.get('www-authenticate')).to.match(/^Bearer/);
     c.destroy();
   });
 });

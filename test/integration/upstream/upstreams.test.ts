@@ -225,13 +225,13 @@ describe('upstream routing to business services (real processes)', function () {
     expect(answer.serviceAck?.service).to.equal('gateway');
 
     writeFileSync(configPath, JSON.stringify(baseConfig({ '1500-3500': 'gateway' })));
-    const bad = await fetch(`${gw.urls.admin}/routes/reload`, { method: 'POST' });
+    const bad = await fetch(`${gw.urls.admin}/routes/reload`, { method: 'POST', headers: gw.adminHeaders() });
     expect(bad.status).to.equal(400);
     expect(((await bad.json()) as { errors: string[] }).errors.join('\n')).to.match(/overlap/);
     expect((await request(u, 3001)).serviceAck?.service, 'old table still in force').to.equal('gateway');
 
     writeFileSync(configPath, JSON.stringify(baseConfig({ '4000': 'logic:critical' })));
-    const ok = await fetch(`${gw.urls.admin}/routes/reload`, { method: 'POST' });
+    const ok = await fetch(`${gw.urls.admin}/routes/reload`, { method: 'POST', headers: gw.adminHeaders() });
     expect(ok.status).to.equal(200);
     const critical = await request(u, 4000);
     expect(critical.serviceAck?.service, JSON.stringify(critical)).to.equal('logic');
