@@ -59,6 +59,8 @@ export function formatBanner(info: {
   tokenCommand: string;
   /** Where the generated development API key of the gRPC access service is, when it is in use. */
   grpcDevKeyPath?: string;
+  /** What every user may do because a setting (or a development default) leaves it open. */
+  openPermissions?: string[];
 }): string {
   const lines = [`Ferry node ${info.nodeId} is running`];
   const entries = Object.entries(info.addresses as Record<string, { url: string } | undefined>);
@@ -94,6 +96,10 @@ export function formatBanner(info: {
       );
       break;
   }
+  const open = info.openPermissions ?? [];
+  open.forEach((what, i) => lines.push(`${i === 0 ? 'Open:' : ''}`.padEnd(12) + what));
+  if (open.length > 0)
+    lines.push('            set topics.rules and presence.visibility for production (docs/security.md)');
   lines.push('Stop:       Ctrl-C or SIGTERM drains the node (a second signal forces exit)');
   return `${lines.join('\n')}\n`;
 }

@@ -162,10 +162,21 @@ export class SessionHarness {
   /** Connects and authenticates; asserts the AuthResult and returns the connection with it taken. */
   async login(
     userId: string,
-    opts: FakeConnectionOptions & { deviceId?: string; lastSeq?: number; tokenDeviceId?: string } = {},
+    opts: FakeConnectionOptions & {
+      deviceId?: string;
+      lastSeq?: number;
+      tokenDeviceId?: string;
+      /** Grants in the token (its `topics` and `presence` claims). */
+      topics?: string[];
+      presence?: string[];
+    } = {},
   ): Promise<FakeConnection> {
     const conn = this.connect(opts);
-    const token = this.auth.issue(userId, { deviceId: opts.tokenDeviceId });
+    const token = this.auth.issue(userId, {
+      deviceId: opts.tokenDeviceId,
+      topics: opts.topics,
+      presence: opts.presence,
+    });
     conn.send({ id: 1, authenticate: { token, deviceId: opts.deviceId ?? '', lastSeq: opts.lastSeq ?? 0 } });
     await settle();
     const first = conn.take()[0];
