@@ -107,12 +107,12 @@ export class TopicPolicy {
    * 103 PERMISSION_DENIED the client gets; it names the topic).
    */
   check(action: TopicAction, topic: string, client: TopicClient): string | null {
-    const name = JSON.stringify(topic);
     if (action === 'publish' && topic.charCodeAt(0) === 0x24) {
-      return `topic ${name} is reserved: only the server publishes to topics starting with "$"`;
+      return `topic ${JSON.stringify(topic)} is reserved: only the server publishes to topics starting with "$"`;
     }
     const access = this.ruleFor(topic, client.userId)[action];
-    if (allows(access, topic, client)) return null;
+    if (allows(access, topic, client)) return null; // the publish path: no allocation when allowed
+    const name = JSON.stringify(topic);
     const what =
       action === 'subscribe'
         ? `subscribe to topic ${name}`
