@@ -105,7 +105,7 @@ export const LEAVES: Record<string, LeafSpec> = {
   'limits.maxUserIdLength': { kind: { type: 'int', min: 1, max: 1024 } },
   // Timer-driven durations stay under 2^31-1 ms: Node turns larger setTimeout delays into 1 ms.
   'topics.rules': { kind: { type: 'map', entry: 'topicRule' } },
-  'topics.unmatched': { kind: { type: 'enum', values: ['auto', 'open', 'closed'] } },
+  'topics.unmatched': { kind: { type: 'enum', values: ['auto', 'open', 'grant', 'closed'] } },
   'presence.visibility': { kind: { type: 'enum', values: ['auto', 'everyone', 'granted'] } },
   'session.heartbeatMs': { kind: { type: 'duration', min: 100, max: 3600_000 } },
   'session.idleTimeoutMs': { kind: { type: 'duration', min: 1000, max: DAY } },
@@ -204,7 +204,7 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'auth.audience', flag: 'auth-audience', env: 'FERRY_AUTH_AUDIENCE', arg: 'aud', help: 'required token audience ("" = any)' },
   { path: 'auth.clockSkewMs', flag: 'auth-clock-skew', env: 'FERRY_AUTH_CLOCK_SKEW', arg: 'duration', help: 'tolerance on token exp/nbf' },
   { path: 'auth.deadlineMs', flag: 'auth-deadline', env: 'FERRY_AUTH_DEADLINE', arg: 'duration', help: 'time allowed for the first frame' },
-  { path: 'topics.unmatched', flag: 'topics-unmatched', env: 'FERRY_TOPICS_UNMATCHED', arg: 'mode', help: 'topics no topics.rules entry matches: open, closed, or auto (open only with the dev secret)' },
+  { path: 'topics.unmatched', flag: 'topics-unmatched', env: 'FERRY_TOPICS_UNMATCHED', arg: 'mode', help: 'topics no topics.rules entry matches: open, grant (grant holders only), closed, or auto (open with the dev secret, else grant)' },
   { path: 'presence.visibility', flag: 'presence-visibility', env: 'FERRY_PRESENCE_VISIBILITY', arg: 'mode', help: 'whose presence clients see: everyone, granted (self + token claim), or auto (everyone only with the dev secret)' },
   { path: 'session.heartbeatMs', flag: 'heartbeat', env: 'FERRY_HEARTBEAT', arg: 'duration', help: 'server ping interval' },
   { path: 'session.idleTimeoutMs', flag: 'idle-timeout', env: 'FERRY_IDLE_TIMEOUT', arg: 'duration', help: 'close after this long without a frame' },

@@ -84,10 +84,11 @@ export interface FerryConfig {
   /**
    * Topic permissions (docs/security.md): rules by topic pattern (`*` wildcard, `{user}` = the client's
    * user id; the most specific match decides) and the rule of topics none matches: 'open' (anyone
-   * subscribes, publishes and reads history), 'closed' (nobody), or 'auto' = open while the node signs
-   * with its generated development secret, closed once auth keys are configured.
+   * subscribes, publishes and reads history), 'grant' (only users holding a grant for the topic),
+   * 'closed' (nobody), or 'auto' = open while the node signs with its generated development secret,
+   * grant once auth keys are configured.
    */
-  topics: { rules: Record<string, TopicRule>; unmatched: 'auto' | 'open' | 'closed' };
+  topics: { rules: Record<string, TopicRule>; unmatched: 'auto' | 'open' | 'grant' | 'closed' };
 
   /**
    * Whose presence a client may query: 'everyone', 'granted' (itself and the user ids its token's

@@ -1,8 +1,9 @@
 /**
  * The permission settings of one node, resolved from configuration (docs/security.md): the topic
  * policy and whose presence clients see. `auto` settings are open while the node runs on its generated
- * development secret (no auth keys configured, not a message-role node) and closed otherwise, so
- * `ferry start` with no setup lets any demo user talk, and a node with real keys starts locked.
+ * development secret (no auth keys configured, not a message-role node) and closed otherwise (topics
+ * no rule names: grant holders only; presence: granted), so `ferry start` with no setup lets any demo
+ * user talk, and a node with real keys starts locked.
  */
 import type { FerryConfig } from '../config-types.js';
 import { hasConfiguredKeys } from './jwt/jwt-authenticator.js';
@@ -30,7 +31,7 @@ export function permissionsFromConfig(
   const { unmatched } = config.topics;
   const visibility = config.presence.visibility;
   return {
-    topics: new TopicPolicy(config.topics.rules, unmatched === 'auto' ? dev : unmatched === 'open'),
+    topics: new TopicPolicy(config.topics.rules, unmatched === 'auto' ? (dev ? 'open' : 'grant') : unmatched),
     presence: visibility === 'auto' ? (dev ? 'everyone' : 'granted') : visibility,
   };
 }
@@ -45,7 +46,7 @@ export function openPermissions(
   const p = permissionsFromConfig(config);
   const dev = usesDevelopmentDefaults(config);
   const out: string[] = [];
-  if (p.topics.unmatchedOpen) {
+  if (p.topics.unmatched.subscribe === 'any') {
     const why = config.topics.unmatched === 'auto' ? 'development default' : 'topics.unmatched is "open"';
     out.push(`every user may subscribe, publish and read history on topics no rule names (${why})`);
   }

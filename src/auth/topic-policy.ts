@@ -1,6 +1,7 @@
 /**
  * Who may do what on a topic (docs/security.md, "Topics"): the rules of `topics.rules`, each a topic
- * pattern with an access level per action, and `topics.unmatched` for topics no rule matches.
+ * pattern with an access level per action, and `topics.unmatched` for topics no rule matches (open
+ * to everyone, to grant holders only, or to nobody).
  *
  * Levels: `any` (every authenticated user), `grant` (users holding a grant for the topic: the `topics`
  * claim of their token, or a subscription token presented on this connection), `subscriber` (publish
@@ -26,18 +27,15 @@ export interface TopicClient {
   isSubscribed(topic: string): boolean;
 }
 
-/** The rule of topics no rule matches when `topics.unmatched` is `open`. */
-export const OPEN_RULE: Readonly<TopicRule> = Object.freeze({
-  subscribe: 'any',
-  publish: 'any',
-  history: 'any',
-});
-/** ... and when it is `closed` (also the rule of unmatched `$` topics, whatever the setting). */
-export const CLOSED_RULE: Readonly<TopicRule> = Object.freeze({
-  subscribe: 'none',
-  publish: 'none',
-  history: 'none',
-});
+/** The rule of topics no rule matches, by `topics.unmatched` (`auto` resolved by the caller). */
+export const UNMATCHED_RULES: Readonly<Record<'open' | 'grant' | 'closed', Readonly<TopicRule>>> =
+  Object.freeze({
+    open: Object.freeze({ subscribe: 'any', publish: 'any', history: 'any' }),
+    grant: Object.freeze({ subscribe: 'grant', publish: 'grant', history: 'grant' }),
+    closed: Object.freeze({ subscribe: 'none', publish: 'none', history: 'none' }),
+  });
+/** Nobody, for anything: unmatched `$` topics whatever the setting, and actions a rule leaves out. */
+const CLOSED_RULE = UNMATCHED_RULES.closed;
 
 /** Cached rule decisions kept per policy before the cache starts over (topics are client-chosen). */
 const MAX_CACHED_TOPICS = 10_000;
@@ -51,8 +49,8 @@ interface CompiledRule {
 
 /** The configured topic rules of one node, compiled. Immutable; shared by every session. */
 export class TopicPolicy {
-  /** Whether topics without a rule are open to everyone (`topics.unmatched`, resolved). */
-  readonly unmatchedOpen: boolean;
+  /** The rule of topics no rule matches (`topics.unmatched`, resolved). */
+  readonly unmatched: Readonly<TopicRule>;
   private readonly exact = new Map<string, CompiledRule>();
   private readonly exactRules: CompiledRule[] = [];
   private readonly wildcards: CompiledRule[] = [];
@@ -61,11 +59,11 @@ export class TopicPolicy {
   private readonly cache = new Map<string, TopicRule>();
 
   /**
-   * `rules` in configuration order (later listings lose ties); `unmatchedOpen` is `topics.unmatched`
-   * with `auto` already resolved by the caller.
+   * `rules` in configuration order (later listings lose ties); `unmatched` is `topics.unmatched` with
+   * `auto` already resolved by the caller.
    */
-  constructor(rules: Record<string, TopicRule>, unmatchedOpen: boolean) {
-    this.unmatchedOpen = unmatchedOpen;
+  constructor(rules: Record<string, TopicRule>, unmatched: 'open' | 'grant' | 'closed') {
+    this.unmatched = UNMATCHED_RULES[unmatched];
     let order = 0;
     for (const [source, rule] of Object.entries(rules)) {
       const c: CompiledRule = {
@@ -149,7 +147,7 @@ export class TopicPolicy {
 
   private unmatchedRule(topic: string): TopicRule {
     if (topic.charCodeAt(0) === 0x24) return CLOSED_RULE;
-    return this.unmatchedOpen ? OPEN_RULE : CLOSED_RULE;
+    return this.unmatched;
   }
 }
 

@@ -329,7 +329,7 @@ describe('loadConfig', () => {
       const lines = problems({ configPath: bad, flags: { topicsUnmatched: 'sometimes' } });
       expect(lines.join('\n')).to.match(/topics\.rules\.news \(from file .*\) must be an object like/);
       expect(lines.join('\n')).to.match(
-        /topics\.unmatched \(from flag --topics-unmatched\) must be one of auto, open, closed/,
+        /topics\.unmatched \(from flag --topics-unmatched\) must be one of auto, open, grant, closed/,
       );
       expect(lines.join('\n')).to.match(
         /topics\.rules\["\$feed"\]: topics starting with "\$" are the server's/,

@@ -34,7 +34,7 @@ describe('topic policy', () => {
         'x*': rule({ publish: 'any' }),
         '*x': rule({ publish: 'none' }),
       },
-      false,
+      'closed',
     );
     expect(policy.ruleFor('news', 'u').subscribe).to.equal('any');
     expect(policy.ruleFor('chat:room', 'u').subscribe).to.equal('grant');
@@ -50,7 +50,7 @@ describe('topic policy', () => {
         news: rule({ subscribe: 'any', history: 'any' }),
         'chat:*': rule({ subscribe: 'grant', publish: 'subscriber', history: 'grant' }),
       },
-      false,
+      'closed',
     );
     const alice = client('alice', { granted: ['chat:1'], subscribed: ['chat:1'] });
     const bob = client('bob');
@@ -68,18 +68,22 @@ describe('topic policy', () => {
     expect(policy.check('subscribe', 'other', bob)).to.match(/topic "other"/);
   });
 
-  it('resolves topics no rule matches by topics.unmatched', () => {
-    const open = new TopicPolicy({}, true);
-    const closed = new TopicPolicy({}, false);
+  it('resolves topics no rule matches by topics.unmatched: open, grant holders only, or closed', () => {
+    const open = new TopicPolicy({}, 'open');
+    const grant = new TopicPolicy({}, 'grant');
+    const closed = new TopicPolicy({}, 'closed');
     const u = client('u');
+    const holder = client('h', { granted: ['t'] });
     for (const action of ['subscribe', 'publish', 'history'] as const) {
       expect(open.check(action, 't', u)).to.equal(null);
-      expect(closed.check(action, 't', u)).to.be.a('string');
+      expect(grant.check(action, 't', u)).to.match(/needs a grant/);
+      expect(grant.check(action, 't', holder)).to.equal(null);
+      expect(closed.check(action, 't', holder)).to.match(/no client may/);
     }
   });
 
   it('keeps $ topics for the server: no client publishes, and only $ rules open them', () => {
-    const policy = new TopicPolicy({ $all: rule({ subscribe: 'any', history: 'any' }), '*': OPEN }, true);
+    const policy = new TopicPolicy({ $all: rule({ subscribe: 'any', history: 'any' }), '*': OPEN }, 'open');
     const u = client('u', { granted: ['$all', '$secret'], subscribed: ['$all'] });
     expect(policy.check('subscribe', '$all', u)).to.equal(null);
     expect(policy.check('publish', '$all', u)).to.match(/reserved: only the server publishes/);
@@ -91,7 +95,7 @@ describe('topic policy', () => {
   it('gives each user their own topics with {user}', () => {
     const policy = new TopicPolicy(
       { 'inbox:*': rule({}), 'inbox:{user}': rule({ subscribe: 'any', history: 'any' }) },
-      true,
+      'open',
     );
     expect(policy.check('subscribe', 'inbox:alice', client('alice'))).to.equal(null);
     expect(policy.check('subscribe', 'inbox:alice', client('bob'))).to.be.a('string');
@@ -116,14 +120,14 @@ describe('topic policy', () => {
   it('opens auto settings only on the development secret', () => {
     const dev = defaultConfig();
     const p = permissionsFromConfig(dev);
-    expect(p.topics.unmatchedOpen).to.equal(true);
+    expect(p.topics.unmatched.subscribe).to.equal('any');
     expect(p.presence).to.equal('everyone');
     expect(openPermissions(dev)).to.have.length(2);
 
     const prod = defaultConfig();
     prod.auth.hmacSecrets = { '': 'x'.repeat(32) };
     const q = permissionsFromConfig(prod);
-    expect(q.topics.unmatchedOpen).to.equal(false);
+    expect(q.topics.unmatched).to.deep.equal({ subscribe: 'grant', publish: 'grant', history: 'grant' });
     expect(q.presence).to.equal('granted');
     expect(openPermissions(prod)).to.deep.equal([]);
     prod.topics.unmatched = 'open';
@@ -131,7 +135,7 @@ describe('topic policy', () => {
 
     const message = defaultConfig();
     message.access.role = 'message';
-    expect(permissionsFromConfig(message).topics.unmatchedOpen).to.equal(false);
+    expect(permissionsFromConfig(message).topics.unmatched.subscribe).to.equal('grant');
   });
 });
 
