@@ -64,6 +64,8 @@ export function formatBanner(info: {
    * was generated and the node runs on its development secret: stderr may end up in production logs.
    */
   adminKey?: { key: string; path: string | null };
+  /** What every user may do because a setting (or a development default) leaves it open. */
+  openPermissions?: string[];
 }): string {
   const lines = [`Ferry node ${info.nodeId} is running`];
   const entries = Object.entries(info.addresses as Record<string, { url: string } | undefined>);
@@ -108,6 +110,10 @@ export function formatBanner(info: {
       );
       break;
   }
+  const open = info.openPermissions ?? [];
+  open.forEach((what, i) => lines.push(`${i === 0 ? 'Open:' : ''}`.padEnd(12) + what));
+  if (open.length > 0)
+    lines.push('            set topics.rules and presence.visibility for production (docs/security.md)');
   lines.push('Stop:       Ctrl-C or SIGTERM drains the node (a second signal forces exit)');
   return `${lines.join('\n')}\n`;
 }

@@ -9,7 +9,10 @@ import { Command, CommanderError, Option } from 'commander';
 import { loadAdminKey } from './admin/admin-key.js';
 import { loadOrCreateDevSecret } from './auth/jwt/dev-secret.js';
 import { hasConfiguredKeys } from './auth/jwt/jwt-authenticator.js';
+import { grantListProblem } from './auth/grants.js';
+import { openPermissions, usesDevelopmentDefaults } from './auth/permissions.js';
 import { mintToken } from './auth/jwt/mint.js';
+import { mintSubscriptionToken } from './auth/jwt/subscription-token.js';
 import {
   formatBanner,
   formatCertificates,
@@ -93,6 +96,12 @@ function buildProgram(io: CliIo): Command {
     .description('print a development token signed with the configured HS256 secret or the dev secret')
     .requiredOption('--user <id>', 'user id (the token subject)')
     .option('--device <id>', 'bind the token to this device id (did claim)')
+    .option('--topics <patterns>', 'grant these topic patterns, comma list (topics claim; docs/security.md)')
+    .option('--presence <users>', "let the user see these users' presence, comma list (presence claim)")
+    .option(
+      '--subscription <topic>',
+      'print a subscription token for this one topic instead (Subscribe.token)',
+    )
     .option('--ttl <duration>', 'lifetime, e.g. 10m, 1h, 1d', '1h')
     .option('--secret <secret>', 'sign with this HS256 secret instead of the configured one')
     .option('--kid <kid>', 'key id to sign with (when several secrets are configured)')
@@ -220,6 +229,11 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
         logger.error({ err: err instanceof Error ? err.message : err }, 'routes reload failed'),
     );
   });
+  const open = openPermissions(config);
+  if (open.length > 0) {
+    const dev = usesDevelopmentDefaults(config);
+    logger[dev ? 'info' : 'warn']({ open }, 'permissions open to every user (docs/security.md)');
+  }
   // The banner comes last: whoever waits for it (a supervisor, a test) may signal at once.
   io.stderr(
     formatBanner({
@@ -232,6 +246,7 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
       ...(Object.keys(config.access.apiKeys).length === 0 && config.access.clientCa === ''
         ? { grpcDevKeyPath: join(config.dataDir, 'access', 'dev-secret') }
         : {}),
+      openPermissions: open,
     }),
   );
   logger.info({ addresses: gateway.addresses }, 'ferry started');
@@ -276,6 +291,9 @@ async function certsCommand(io: CliIo, rotate: boolean, loadOpts: LoadConfigOpti
 interface TokenOptions {
   user: string;
   device?: string;
+  topics?: string;
+  presence?: string;
+  subscription?: string;
   ttl: string;
   secret?: string;
   kid?: string;
@@ -291,21 +309,37 @@ async function tokenCommand(io: CliIo, opts: TokenOptions, loadOpts: LoadConfigO
     );
   const config = loadConfig(loadOpts);
   const { secret, kid } = await signingKey(config, opts);
+  const common = { ttlMs, secret, kid, issuer: config.auth.issuer, audience: config.auth.audience };
   try {
-    const token = await mintToken({
-      userId: opts.user,
-      deviceId: opts.device,
-      ttlMs,
-      secret,
-      kid,
-      issuer: config.auth.issuer,
-      audience: config.auth.audience,
-    });
+    if (opts.subscription !== undefined) {
+      if (opts.device !== undefined || opts.topics !== undefined || opts.presence !== undefined)
+        throw new UsageError(
+          '--subscription makes a subscription token: --device, --topics and --presence do not apply',
+        );
+      io.stdout(
+        `${await mintSubscriptionToken({ ...common, userId: opts.user, topic: opts.subscription })}\n`,
+      );
+      return;
+    }
+    const grants = { topics: commaList(opts.topics), presence: commaList(opts.presence) };
+    const topicProblem = grantListProblem(grants.topics, config.limits.maxTopicLength);
+    if (topicProblem !== null) throw new UsageError(`invalid --topics: ${topicProblem}`);
+    const presenceProblem = grantListProblem(grants.presence, config.limits.maxUserIdLength);
+    if (presenceProblem !== null) throw new UsageError(`invalid --presence: ${presenceProblem}`);
+    const token = await mintToken({ ...common, userId: opts.user, deviceId: opts.device, grants });
     io.stdout(`${token}\n`);
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(`invalid token options: ${err.message}`);
     throw err;
   }
+}
+
+/** `a, b,c` -> ['a', 'b', 'c']; undefined -> []. */
+function commaList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 }
 
 /** --secret, else the configured HS256 secret (by --kid, the kid-less one, or the only one), else the dev secret. */

@@ -5,6 +5,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { ANY_HOST, normalizeHost } from './admin/admin-hosts.js';
 import { MIN_HMAC_SECRET_BYTES, isKeyPath } from './auth/jwt/key-ring.js';
+import { parseTopicRule } from './auth/topic-policy.js';
 import { parseRouteTarget, parseUpstreamKind } from './upstream/route-table.js';
 
 /** Where a value came from, for messages like `ws.port (from env FERRY_WS_PORT)`. */
@@ -39,7 +40,7 @@ type LeafKind =
   | { type: 'size'; min: number; max: number }
   | { type: 'origins' }
   | { type: 'hosts' }
-  | { type: 'map'; entry: 'secret' | 'key' | 'apiKey' | 'route' | 'upstreamKind' };
+  | { type: 'map'; entry: 'secret' | 'key' | 'apiKey' | 'route' | 'upstreamKind' | 'topicRule' };
 
 /** One configuration leaf (a dotted path into FerryConfig). */
 export interface LeafSpec {
@@ -110,6 +111,9 @@ export const LEAVES: Record<string, LeafSpec> = {
   'limits.maxTopicLength': { kind: { type: 'int', min: 1, max: 4096 } },
   'limits.maxUserIdLength': { kind: { type: 'int', min: 1, max: 1024 } },
   // Timer-driven durations stay under 2^31-1 ms: Node turns larger setTimeout delays into 1 ms.
+  'topics.rules': { kind: { type: 'map', entry: 'topicRule' } },
+  'topics.unmatched': { kind: { type: 'enum', values: ['auto', 'open', 'grant', 'closed'] } },
+  'presence.visibility': { kind: { type: 'enum', values: ['auto', 'everyone', 'granted'] } },
   'session.heartbeatMs': { kind: { type: 'duration', min: 100, max: 3600_000 } },
   'session.idleTimeoutMs': { kind: { type: 'duration', min: 1000, max: DAY } },
   'session.maxInflight': { kind: { type: 'int', min: 1, max: 1_000_000 } },
@@ -212,6 +216,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'auth.audience', flag: 'auth-audience', env: 'FERRY_AUTH_AUDIENCE', arg: 'aud', help: 'required token audience ("" = any)' },
   { path: 'auth.clockSkewMs', flag: 'auth-clock-skew', env: 'FERRY_AUTH_CLOCK_SKEW', arg: 'duration', help: 'tolerance on token exp/nbf' },
   { path: 'auth.deadlineMs', flag: 'auth-deadline', env: 'FERRY_AUTH_DEADLINE', arg: 'duration', help: 'time allowed for the first frame' },
+  { path: 'topics.unmatched', flag: 'topics-unmatched', env: 'FERRY_TOPICS_UNMATCHED', arg: 'mode', help: 'topics no topics.rules entry matches: open, grant (grant holders only), closed, or auto (open with the dev secret, else grant)' },
+  { path: 'presence.visibility', flag: 'presence-visibility', env: 'FERRY_PRESENCE_VISIBILITY', arg: 'mode', help: 'whose presence clients see: everyone, granted (self + token claim), or auto (everyone only with the dev secret)' },
   { path: 'session.heartbeatMs', flag: 'heartbeat', env: 'FERRY_HEARTBEAT', arg: 'duration', help: 'server ping interval' },
   { path: 'session.idleTimeoutMs', flag: 'idle-timeout', env: 'FERRY_IDLE_TIMEOUT', arg: 'duration', help: 'close after this long without a frame' },
   { path: 'limits.maxFrameBytes', flag: 'max-frame-bytes', env: 'FERRY_MAX_FRAME_BYTES', arg: 'size', help: 'largest accepted frame' },
@@ -312,6 +318,7 @@ export function parseLeaf(spec: LeafSpec, raw: unknown, ctx: ParseContext): Pars
       if (k.entry === 'apiKey') return parseApiKey(raw);
       if (k.entry === 'route') return parseRouteTarget(raw);
       if (k.entry === 'upstreamKind') return parseUpstreamKind(raw);
+      if (k.entry === 'topicRule') return parseTopicRule(raw);
       return k.entry === 'secret' ? parseSecret(raw) : parseKey(raw, ctx.baseDir);
   }
 }

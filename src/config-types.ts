@@ -1,3 +1,14 @@
+/** Who may do one action on a topic (docs/security.md, "Topics"). */
+export type TopicAccess = 'any' | 'grant' | 'subscriber' | 'none';
+
+/** One entry of `topics.rules`: the access level of each action (`subscriber` is for publish only). */
+export interface TopicRule {
+  subscribe: TopicAccess;
+  publish: TopicAccess;
+  /** Replay of retained messages at Subscribe (`since_seq` > 0 or `from_start`). */
+  history: TopicAccess;
+}
+
 /**
  * The shape of Ferry's configuration and its embedded defaults. Loading (file < env < flags) and
  * validation live in config.ts; this file is only the contract every layer reads.
@@ -84,6 +95,21 @@ export interface FerryConfig {
     maxTopicLength: number;
     maxUserIdLength: number;
   };
+
+  /**
+   * Topic permissions (docs/security.md): rules by topic pattern (`*` wildcard, `{user}` = the client's
+   * user id; the most specific match decides) and the rule of topics none matches: 'open' (anyone
+   * subscribes, publishes and reads history), 'grant' (only users holding a grant for the topic),
+   * 'closed' (nobody), or 'auto' = open while the node signs with its generated development secret,
+   * grant once auth keys are configured.
+   */
+  topics: { rules: Record<string, TopicRule>; unmatched: 'auto' | 'open' | 'grant' | 'closed' };
+
+  /**
+   * Whose presence a client may query: 'everyone', 'granted' (itself and the user ids its token's
+   * `presence` claim lists), or 'auto' = everyone with the development secret, granted otherwise.
+   */
+  presence: { visibility: 'auto' | 'everyone' | 'granted' };
 
   session: {
     heartbeatMs: number;
@@ -243,6 +269,12 @@ export function defaultConfig(): FerryConfig {
       maxTopicLength: 256,
       maxUserIdLength: 128,
     },
+    topics: {
+      // Broadcast{everyone} publishes to $all: every client may listen and catch up.
+      rules: { $all: { subscribe: 'any', publish: 'none', history: 'any' } },
+      unmatched: 'auto',
+    },
+    presence: { visibility: 'auto' },
     session: { heartbeatMs: 25_000, idleTimeoutMs: 60_000, maxInflight: 256 },
     store: {
       maxMessagesPerLog: 1000,

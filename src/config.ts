@@ -17,6 +17,7 @@ import {
 import { isLoopbackHost } from './admin/admin-hosts.js';
 import { isKeyPath } from './auth/jwt/key-ring.js';
 import { ConfigError } from './errors.js';
+import { topicRuleProblems } from './auth/topic-policy.js';
 import { routeProblems } from './upstream/route-table.js';
 
 /** Looked for in the working directory when no config path is given. */
@@ -390,6 +391,8 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
 
   problems.push(...accessProblems(get, src));
   problems.push(...adminProblems(get, src));
+
+  problems.push(...topicRuleProblems(get('topics.rules'), get<number>('limits.maxTopicLength')));
 
   // Issue 7: the route table as a whole (ranges, overlaps, unknown services; docs/upstreams.md).
   const upstreamServices = get<Record<string, string>>('upstream.services');

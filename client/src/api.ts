@@ -13,6 +13,7 @@ export { FerryClientError, TransportUnavailableError, type ClientErrorCode } fro
 export type { Message } from './inbox.js';
 export type { ConnectOptions, Endpoints } from './options.js';
 export type { SendOptions, SendResult } from './outbox.js';
+export type { SubscribeOptions } from './subscriptions.js';
 export { adviseReconnect, type ConnectionEnd, type ReconnectAdvice } from './reconnect-advice.js';
 export { MemoryStorage, type KeyValueStorage } from './transport-memory.js';
 export type { TransportKind } from './transports/transport.js';

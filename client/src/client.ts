@@ -28,7 +28,7 @@ import { sendOutgoing } from './outgoing.js';
 import { Outbox, type SendOptions, type SendResult } from './outbox.js';
 import { adviseReconnect, type ConnectionEnd } from './reconnect-advice.js';
 import { PendingRequests } from './requests.js';
-import { Subscriptions } from './subscriptions.js';
+import { Subscriptions, type SubscribeOptions } from './subscriptions.js';
 import { Timers } from './timers.js';
 import { TokenSource } from './token-source.js';
 import { defaultStorage, TransportMemory } from './transport-memory.js';
@@ -165,10 +165,12 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
   /**
    * Subscribes to `topic`, now and after every reconnect (then with `since_seq` = the highest offset
    * received, so retained QoS-1 topic messages missed meanwhile are replayed). Resolves with the
-   * topic's current offset once the server confirmed.
+   * topic's current offset once the server confirmed; rejects with a FerryError 103 when the topic's
+   * rules refuse this user (docs/security.md). `token` is a subscription token (or a function that
+   * fetches one) for topics that need a grant.
    */
-  subscribe(topic: string, opts: { sinceSeq?: number } = {}): Promise<{ topicSeq: number }> {
-    return this.subscriptions.subscribe(topic, opts.sinceSeq);
+  subscribe(topic: string, opts: SubscribeOptions = {}): Promise<{ topicSeq: number }> {
+    return this.subscriptions.subscribe(topic, opts);
   }
 
   /** Leaves `topic` (no more resubscribing). */

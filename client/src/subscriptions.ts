@@ -15,8 +15,23 @@ export interface SubscriptionsHost {
   onError(err: unknown): void;
 }
 
+/** How to subscribe to one topic (docs/client.md). */
+export interface SubscribeOptions {
+  /** Replay retained messages after this offset (default: what this client last received, else 0). */
+  sinceSeq?: number;
+  /** Replay every retained message while nothing has been received yet (the server's `from_start`). */
+  fromStart?: boolean;
+  /**
+   * A subscription token for a topic that needs a grant (docs/security.md): a string, or a function
+   * asked again at every (re)subscription, so a short-lived token can be fetched fresh after a
+   * reconnect.
+   */
+  token?: string | (() => string | Promise<string>);
+}
+
 export class Subscriptions {
-  private readonly topics = new Set<string>();
+  /** Subscribed topics and how to subscribe to each again. */
+  private readonly topics = new Map<string, SubscribeOptions>();
 
   constructor(
     /** Topic -> highest offset received; shared with the inbox, which advances it. */
@@ -25,8 +40,9 @@ export class Subscriptions {
   ) {}
 
   /** Adds `topic` (kept across reconnects) and subscribes once a connection is open. */
-  async subscribe(topic: string, sinceSeq: number | undefined): Promise<{ topicSeq: number }> {
-    this.topics.add(topic);
+  async subscribe(topic: string, opts: SubscribeOptions): Promise<{ topicSeq: number }> {
+    this.topics.set(topic, opts);
+    const { sinceSeq } = opts;
     if (!this.offsets.has(topic) || sinceSeq !== undefined) this.offsets.set(topic, sinceSeq ?? 0);
     if (!this.host.isOpen()) await this.host.whenOpen();
     return this.subscribeNow(topic);
@@ -41,15 +57,21 @@ export class Subscriptions {
 
   /** A new connection is open: subscribe to every topic again, from its offset. */
   resubscribeAll(): void {
-    for (const topic of this.topics) this.subscribeNow(topic).catch((err: unknown) => this.host.onError(err));
+    for (const topic of this.topics.keys())
+      this.subscribeNow(topic).catch((err: unknown) => this.host.onError(err));
   }
 
   private async subscribeNow(topic: string): Promise<{ topicSeq: number }> {
+    const opts = this.topics.get(topic) ?? {};
     const sinceSeq = this.offsets.get(topic) ?? 0;
-    const reply = await this.host.request({ subscribe: { topic, sinceSeq } });
+    const fromStart = sinceSeq === 0 && opts.fromStart === true;
+    const token = typeof opts.token === 'function' ? await opts.token() : (opts.token ?? '');
+    const reply = await this.host.request({ subscribe: { topic, sinceSeq, fromStart, token } });
     const topicSeq = Number(reply.reply?.topicSeq ?? 0);
-    // Live-only subscription: nothing at or below the current offset will come.
-    if ((this.offsets.get(topic) ?? 0) === 0 && this.topics.has(topic)) this.offsets.set(topic, topicSeq);
+    // Live-only subscription: nothing at or below the current offset will come. (A replay from the
+    // start brings offsets 1.. first; the inbox advances the offset as they arrive.)
+    if (!fromStart && (this.offsets.get(topic) ?? 0) === 0 && this.topics.has(topic))
+      this.offsets.set(topic, topicSeq);
     return { topicSeq };
   }
 }

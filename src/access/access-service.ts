@@ -17,6 +17,7 @@ import { deviceMessage, type DeviceMessage } from './presence-view.js';
 import type { LoginSessionRecord, SessionTokenStore } from './session-token-store.js';
 import { randomId, sessionIdOf, type SessionTokenIssuer } from './session-tokens.js';
 import * as v from './validation.js';
+import { grantListProblem, NO_GRANTS, type Grants } from '../auth/grants.js';
 
 /** The caller, as the auth interceptor established it. */
 export interface Caller {
@@ -58,6 +59,9 @@ export interface AccessServiceDeps {
   now?: () => number;
 }
 
+/** Lifetime of a subscription token when IssueSubscriptionToken names none: long enough to subscribe. */
+export const DEFAULT_SUBSCRIPTION_TOKEN_TTL_MS = 10 * 60_000;
+
 /** Default sender of business pushes. */
 export const SYSTEM_SENDER = 'system';
 /** The topic `Broadcast{everyone}` publishes to. */
@@ -93,9 +97,12 @@ export class AccessService {
   async login(caller: Caller, req: Req): Promise<Req> {
     const { limits } = this.deps;
     let userId: string;
+    let grants = checkGrants(req, limits);
     if (req.credential === 'jwt') {
       const identity = await this.deps.authenticator.authenticate(String(req.jwt ?? ''));
       userId = identity.userId;
+      // The caller's explicit grants replace the JWT's; without any, the JWT's carry over.
+      if (grants === NO_GRANTS) grants = identity.grants ?? NO_GRANTS;
     } else if (req.credential === 'userId') {
       userId = v.checkId('user_id', req.userId, limits.maxUserIdLength);
     } else {
@@ -106,7 +113,13 @@ export class AccessService {
     const ttlMs = v.checkTtl('ttl_ms', req.ttlMs, limits.sessionTokenTtlMs);
     const labels = v.checkLabels('labels', req.labels);
     const sessionId = randomId('s-');
-    const { token, expiresAtMs } = await this.deps.issuer.issue({ userId, deviceId, sessionId, ttlMs });
+    const { token, expiresAtMs } = await this.deps.issuer.issue({
+      userId,
+      deviceId,
+      sessionId,
+      ttlMs,
+      grants,
+    });
     const now = this.now();
     await this.deps.sessions.save({
       sessionId,
@@ -135,11 +148,14 @@ export class AccessService {
   async refreshToken(_caller: Caller, req: Req): Promise<Req> {
     const record = await this.resolveSession({ session: 'sessionToken', sessionToken: req.sessionToken }, {});
     const ttlMs = v.checkTtl('ttl_ms', req.ttlMs, this.deps.limits.sessionTokenTtlMs);
+    // The new token grants what the old one did (Login put the grants in the token, not the record).
+    const old = await this.verifySessionToken(String(req.sessionToken ?? ''));
     const { token, expiresAtMs } = await this.deps.issuer.issue({
       userId: record.userId,
       deviceId: record.deviceId,
       sessionId: record.sessionId,
       ttlMs,
+      grants: old.grants ?? NO_GRANTS,
     });
     await this.deps.sessions.update(record.sessionId, { expiresAtMs, lastSeenMs: this.now() });
     return {
@@ -316,19 +332,38 @@ export class AccessService {
   }
 
   async validateToken(_caller: Caller, req: Req): Promise<Req> {
-    let identity: Identity;
+    const token = String(req.token ?? '');
     try {
-      identity = await this.deps.authenticator.authenticate(String(req.token ?? ''));
+      if (req.subscription === true) {
+        const grant = await this.deps.authenticator.verifySubscription(token);
+        return { valid: true, userId: grant.userId, topic: grant.topic, expiresAtMs: grant.expiresAtMs };
+      }
+      const identity: Identity = await this.deps.authenticator.authenticate(token);
+      const grants = identity.grants ?? NO_GRANTS;
+      return {
+        valid: true,
+        userId: identity.userId,
+        deviceId: identity.deviceId,
+        expiresAtMs: identity.expiresAtMs,
+        topics: grants.topics,
+        presence: grants.presence,
+      };
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
       return { valid: false, disconnectCode: err.disconnectCode, reason: err.message };
     }
-    return {
-      valid: true,
-      userId: identity.userId,
-      deviceId: identity.deviceId,
-      expiresAtMs: identity.expiresAtMs,
-    };
+  }
+
+  /** A subscription token for one user and one exact topic, signed with the node's key. */
+  async issueSubscriptionToken(_caller: Caller, req: Req): Promise<Req> {
+    const { limits } = this.deps;
+    const userId = v.checkId('user_id', req.userId, limits.maxUserIdLength);
+    const topic = v.checkTopic('topic', req.topic, limits.maxTopicLength);
+    const ttlMs =
+      req.ttlMs === undefined || Number(req.ttlMs) === 0
+        ? Math.min(DEFAULT_SUBSCRIPTION_TOKEN_TTL_MS, limits.sessionTokenTtlMs)
+        : v.checkTtl('ttl_ms', req.ttlMs, limits.sessionTokenTtlMs);
+    return this.deps.issuer.issueSubscription({ userId, topic, ttlMs });
   }
 
   /** The service sender of a push: `from_user` or "system", device = the caller's name. */
@@ -361,4 +396,17 @@ export class AccessService {
   private verifySessionToken(token: string): Promise<Identity> {
     return this.deps.verifier.authenticate(token);
   }
+}
+
+/** Login's `topics` and `presence` grants, checked like the token claims they become. */
+function checkGrants(req: Req, limits: AccessLimits): Grants {
+  const topics = req.topics ?? [];
+  const presence = req.presence ?? [];
+  const t = grantListProblem(topics, limits.maxTopicLength);
+  if (t !== null) v.bad('topics', t);
+  const p = grantListProblem(presence, limits.maxUserIdLength);
+  if (p !== null) v.bad('presence', p);
+  const ts = topics as string[];
+  const ps = presence as string[];
+  return ts.length === 0 && ps.length === 0 ? NO_GRANTS : { topics: ts, presence: ps };
 }

@@ -8,7 +8,7 @@
  * judged, so the client must not throw it away. Connections that are already open are not affected.
  */
 import { createHash } from 'node:crypto';
-import type { Authenticator, Identity } from '../auth/authenticator.js';
+import type { Authenticator, Identity, SubscriptionGrant } from '../auth/authenticator.js';
 import { MAX_TOKEN_CHARS } from '../auth/jwt/jwt-authenticator.js';
 import { AuthError, DisconnectCode } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -56,9 +56,39 @@ export class RemoteAuthenticator implements Authenticator {
       if (hit.untilMs > now) return hit.identity;
       this.cache.delete(key);
     }
+    const res = await this.validate({ token }, now);
+    const identity: Identity = {
+      userId: String(res.userId),
+      deviceId: String(res.deviceId ?? ''),
+      expiresAtMs: Number(res.expiresAtMs) || 0,
+      claims: {},
+      grants: { topics: stringList(res.topics), presence: stringList(res.presence) },
+    };
+    this.remember(key, identity, now);
+    return identity;
+  }
+
+  /**
+   * Asks the access service about a subscription token. Not cached: a client presents one once per
+   * subscription, and the grant must be judged by the service that can revoke keys.
+   */
+  async verifySubscription(token: string): Promise<SubscriptionGrant> {
+    if (typeof token !== 'string' || token.length === 0) throw new AuthError('token missing');
+    if (token.length > MAX_TOKEN_CHARS)
+      throw new AuthError(`token longer than ${MAX_TOKEN_CHARS} characters`);
+    const res = await this.validate({ token, subscription: true }, this.now());
+    return {
+      userId: String(res.userId),
+      topic: String(res.topic ?? ''),
+      expiresAtMs: Number(res.expiresAtMs) || 0,
+    };
+  }
+
+  /** One ValidateToken call; AuthError for a refused token (its code) or an unreachable service (4010). */
+  private async validate(req: Record<string, unknown>, now: number): Promise<Record<string, unknown>> {
     let res: Record<string, unknown>;
     try {
-      res = await callUnary(this.opts.client, 'ValidateToken', { token }, { deadlineMs: this.timeoutMs });
+      res = await callUnary(this.opts.client, 'ValidateToken', req, { deadlineMs: this.timeoutMs });
     } catch (err) {
       if (now - this.lastFailureLogMs > 5000) {
         this.lastFailureLogMs = now;
@@ -70,14 +100,7 @@ export class RemoteAuthenticator implements Authenticator {
       const code = Number(res.disconnectCode) || DisconnectCode.AUTH_FAILED;
       throw new AuthError(String(res.reason || 'token refused'), code as DisconnectCode);
     }
-    const identity: Identity = {
-      userId: String(res.userId),
-      deviceId: String(res.deviceId ?? ''),
-      expiresAtMs: Number(res.expiresAtMs) || 0,
-      claims: {},
-    };
-    this.remember(key, identity, now);
-    return identity;
+    return res;
   }
 
   private remember(key: string, identity: Identity, now: number): void {
@@ -90,4 +113,8 @@ export class RemoteAuthenticator implements Authenticator {
     }
     this.cache.set(key, { identity, untilMs });
   }
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }

@@ -32,7 +32,7 @@ export interface AccessServerOptions {
 }
 
 type UnaryMethod = 'login' | 'logout' | 'refreshToken' | 'heartbeat' | 'getPresence' | 'listSessions';
-type UnaryMethod2 = 'push' | 'broadcast' | 'kick' | 'stats' | 'validateToken';
+type UnaryMethod2 = 'push' | 'broadcast' | 'kick' | 'stats' | 'validateToken' | 'issueSubscriptionToken';
 const UNARY: Record<string, UnaryMethod | UnaryMethod2> = {
   Login: 'login',
   Logout: 'logout',
@@ -45,6 +45,7 @@ const UNARY: Record<string, UnaryMethod | UnaryMethod2> = {
   Kick: 'kick',
   Stats: 'stats',
   ValidateToken: 'validateToken',
+  IssueSubscriptionToken: 'issueSubscriptionToken',
 };
 
 /** A running access gateway server. */

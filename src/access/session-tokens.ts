@@ -7,7 +7,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT, type CryptoKey } from 'jose';
-import type { Authenticator, Identity } from '../auth/authenticator.js';
+import type { Authenticator, Identity, SubscriptionGrant } from '../auth/authenticator.js';
+import { NO_GRANTS, PRESENCE_CLAIM, TOPICS_CLAIM, type Grants } from '../auth/grants.js';
+import { mintSubscriptionToken } from '../auth/jwt/subscription-token.js';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
 import { importHmacKey } from '../auth/jwt/key-ring.js';
@@ -18,9 +20,21 @@ import type { SessionTokenStore } from './session-token-store.js';
 /** `typ` claim of session tokens. */
 export const SESSION_TOKEN_TYPE = 'ferry-session';
 
-/** Signs session tokens. */
+/** What a session token is issued for. */
+export interface SessionTokenRequest {
+  userId: string;
+  deviceId: string;
+  sessionId: string;
+  ttlMs: number;
+  /** Carried as the `topics` and `presence` claims (docs/security.md); default none. */
+  grants?: Grants;
+}
+
+/** Signs session tokens, and subscription tokens with the same key. */
 export interface SessionTokenIssuer {
-  issue(opts: { userId: string; deviceId: string; sessionId: string; ttlMs: number }): Promise<{
+  issue(opts: SessionTokenRequest): Promise<{ token: string; expiresAtMs: number }>;
+  /** A subscription token: `userId` may subscribe to `topic` (docs/security.md). */
+  issueSubscription(opts: { userId: string; topic: string; ttlMs: number }): Promise<{
     token: string;
     expiresAtMs: number;
   }>;
@@ -49,6 +63,7 @@ export function randomId(prefix: string): string {
 export class JwtSessionTokenIssuer implements SessionTokenIssuer {
   private constructor(
     private readonly key: CryptoKey | null,
+    private readonly secret: string,
     private readonly kid: string,
     private readonly claims: { issuer: string; audience: string },
     private readonly now: () => number,
@@ -61,22 +76,23 @@ export class JwtSessionTokenIssuer implements SessionTokenIssuer {
     const s = await signingSecret(config);
     const key = s === null ? null : await importHmacKey(new TextEncoder().encode(s.secret));
     const claims = { issuer: config.auth.issuer, audience: config.auth.audience };
-    return new JwtSessionTokenIssuer(key, s?.kid ?? '', claims, now);
+    return new JwtSessionTokenIssuer(key, s?.secret ?? '', s?.kid ?? '', claims, now);
   }
 
-  async issue(opts: { userId: string; deviceId: string; sessionId: string; ttlMs: number }): Promise<{
-    token: string;
-    expiresAtMs: number;
-  }> {
-    if (this.key === null) {
-      throw new ConfigError(
-        'this node has no HS256 secret to sign session tokens with (auth.publicKeys only); configure auth.hmacSecrets',
-      );
-    }
+  async issue(opts: SessionTokenRequest): Promise<{ token: string; expiresAtMs: number }> {
+    const key = this.signingKey();
     const now = this.now();
     const exp = Math.ceil((now + opts.ttlMs) / 1000);
     const header = this.kid ? { alg: 'HS256', typ: 'JWT', kid: this.kid } : { alg: 'HS256', typ: 'JWT' };
-    const jwt = new SignJWT({ did: opts.deviceId, sid: opts.sessionId, typ: SESSION_TOKEN_TYPE })
+    const grants = opts.grants ?? NO_GRANTS;
+    const claims: Record<string, unknown> = {
+      did: opts.deviceId,
+      sid: opts.sessionId,
+      typ: SESSION_TOKEN_TYPE,
+    };
+    if (grants.topics.length > 0) claims[TOPICS_CLAIM] = grants.topics;
+    if (grants.presence.length > 0) claims[PRESENCE_CLAIM] = grants.presence;
+    const jwt = new SignJWT(claims)
       .setProtectedHeader(header)
       .setSubject(opts.userId)
       .setJti(randomId(''))
@@ -84,7 +100,33 @@ export class JwtSessionTokenIssuer implements SessionTokenIssuer {
       .setExpirationTime(exp);
     if (this.claims.issuer) jwt.setIssuer(this.claims.issuer);
     if (this.claims.audience) jwt.setAudience(this.claims.audience);
-    return { token: await jwt.sign(this.key), expiresAtMs: exp * 1000 };
+    return { token: await jwt.sign(key), expiresAtMs: exp * 1000 };
+  }
+
+  async issueSubscription(opts: { userId: string; topic: string; ttlMs: number }): Promise<{
+    token: string;
+    expiresAtMs: number;
+  }> {
+    this.signingKey();
+    const nowMs = this.now();
+    const token = await mintSubscriptionToken({
+      ...opts,
+      secret: this.secret,
+      kid: this.kid,
+      issuer: this.claims.issuer,
+      audience: this.claims.audience,
+      nowMs,
+    });
+    return { token, expiresAtMs: Math.ceil((nowMs + opts.ttlMs) / 1000) * 1000 };
+  }
+
+  private signingKey(): CryptoKey {
+    if (this.key === null) {
+      throw new ConfigError(
+        'this node has no HS256 secret to sign session tokens with (auth.publicKeys only); configure auth.hmacSecrets',
+      );
+    }
+    return this.key;
   }
 }
 
@@ -109,5 +151,10 @@ export class SessionAwareAuthenticator implements Authenticator {
     const sid = sessionIdOf(identity);
     if (sid !== '' && (await this.store.isRevoked(sid))) throw new AuthError('session revoked (logged out)');
     return identity;
+  }
+
+  /** Subscription tokens belong to no login session: the plain JWT check. */
+  verifySubscription(token: string): Promise<SubscriptionGrant> {
+    return this.inner.verifySubscription(token);
   }
 }

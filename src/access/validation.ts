@@ -33,6 +33,14 @@ export function checkId(field: string, value: unknown, max: number): string {
   return value;
 }
 
+/** A topic name (docs/protocol.md §5.9): non-empty, at most `max` UTF-8 bytes, no whitespace or control characters. */
+export function checkTopic(field: string, value: unknown, max: number): string {
+  if (typeof value !== 'string' || value.length === 0) bad(field, 'required');
+  if (Buffer.byteLength(value) > max) bad(field, `longer than ${max} bytes`);
+  if (/[\s\p{Cc}]/u.test(value)) bad(field, 'contains whitespace or a control character');
+  return value;
+}
+
 /** Like checkId, but '' is allowed (meaning "not given"). */
 export function checkOptionalId(field: string, value: unknown, max: number): string {
   if (value === undefined || value === '') return '';

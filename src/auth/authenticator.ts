@@ -1,3 +1,5 @@
+import type { Grants } from './grants.js';
+
 /** Who a connection is, once its token has been checked. */
 export interface Identity {
   userId: string;
@@ -7,6 +9,16 @@ export interface Identity {
   expiresAtMs: number;
   /** Other claims, for logs and later authorisation. */
   claims: Record<string, unknown>;
+  /** Topics and presence the token grants (its `topics` and `presence` claims); none when absent. */
+  grants?: Grants;
+}
+
+/** What a subscription token allows: `userId` may subscribe to (and read the history of) `topic`. */
+export interface SubscriptionGrant {
+  userId: string;
+  topic: string;
+  /** Token expiry, ms since the epoch (subscription tokens always have one). */
+  expiresAtMs: number;
 }
 
 /**
@@ -15,4 +27,9 @@ export interface Identity {
  */
 export interface Authenticator {
   authenticate(token: string): Promise<Identity>;
+  /**
+   * Checks a subscription token (Subscribe.token, docs/security.md): a short-lived token a business
+   * system mints for one user and one topic. Throws AuthError when it is not one, or not valid.
+   */
+  verifySubscription(token: string): Promise<SubscriptionGrant>;
 }

@@ -101,10 +101,15 @@ export function validateClientFrame(frame: Frame, limits: ValidationLimits): voi
     case 'pong':
       // Timestamps are opaque to the server and echoed as received.
       return;
-    case 'subscribe':
-      checkTopic('subscribe.topic', frame.subscribe?.topic ?? '', limits.maxTopicLength);
-      checkSafeInteger('subscribe.since_seq', frame.subscribe?.sinceSeq);
+    case 'subscribe': {
+      const b = frame.subscribe ?? {};
+      checkTopic('subscribe.topic', b.topic ?? '', limits.maxTopicLength);
+      checkSafeInteger('subscribe.since_seq', b.sinceSeq);
+      if (b.fromStart === true && (b.sinceSeq ?? 0) > 0)
+        throw badRequest('subscribe.from_start replays from the first offset: since_seq must be 0');
+      checkMaxBytes('subscribe.token', b.token ?? '', MAX_TOKEN_BYTES);
       return;
+    }
     case 'unsubscribe':
       checkTopic('unsubscribe.topic', frame.unsubscribe?.topic ?? '', limits.maxTopicLength);
       return;

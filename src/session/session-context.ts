@@ -5,6 +5,7 @@
  * ~10 KB per idle authenticated connection, transport included).
  */
 import type { Authenticator } from '../auth/authenticator.js';
+import { permissionsFromConfig, type Permissions } from '../auth/permissions.js';
 import type { Presence } from '../bus/presence.js';
 import type { FerryConfig } from '../config-types.js';
 import { disconnectCodeName, DisconnectCode, replyCodeName } from '../errors.js';
@@ -99,6 +100,8 @@ export class SessionContext {
   readonly maxSubscriptions: number;
   readonly duplicateDevice: 'replace-old' | 'reject-new';
   readonly validation: ValidationLimits;
+  /** Topic rules and presence visibility (docs/security.md). */
+  readonly permissions: Permissions;
   readonly rateLimits: RateLimits;
   readonly queue: QueueSettings;
 
@@ -144,6 +147,7 @@ export class SessionContext {
     this.maxSubscriptions = c.limits.maxSubscriptionsPerConnection;
     this.duplicateDevice = c.auth.duplicateDevice;
     this.validation = validationLimits(c.limits);
+    this.permissions = permissionsFromConfig(c);
     this.rateLimits = {
       framesPerSecond: c.limits.framesPerSecond,
       bytesPerSecond: c.limits.bytesPerSecond,

@@ -11,11 +11,14 @@
  *  - topic subscriptions, with replay of retained QoS-1 publications after `since_seq`; live
  *    publications that arrive during a replay wait behind it.
  */
+import { AuthError } from '../errors.js';
+import type { TopicClient } from '../auth/topic-policy.js';
 import type { Envelope } from '../bus/bus.js';
 import { DisconnectCode, ReplyCode, RequestError } from '../errors.js';
 import { EncodedDeliver } from '../routing/local-sessions.js';
 import type { TransportKind } from '../transport/transport.js';
 import { PRIORITY_EPHEMERAL, PRIORITY_NORMAL, PRIORITY_RELIABLE } from './outbound-queue.js';
+import { SessionGrants } from './session-grants.js';
 import { STATE_CLOSING, STATE_OPEN, SessionOutput } from './session-output.js';
 
 /** Most messages read from the store per pull or replay batch. */
@@ -31,8 +34,17 @@ const MAX_REPLAY_BACKLOG = 1024;
  */
 export const CURSOR_WRITE_INTERVAL_MS = 1000;
 
+/** A Subscribe frame's fields, defaults applied. */
+export interface SubscribeRequest {
+  topic: string;
+  sinceSeq: number;
+  fromStart: boolean;
+  /** Subscription token, '' when none. */
+  token: string;
+}
+
 /** QoS-1 ordering, acks, and topic subscriptions of one session. */
-export abstract class SessionDelivery extends SessionOutput {
+export abstract class SessionDelivery extends SessionOutput implements TopicClient {
   userId = '';
   deviceId = '';
   sessionId = '';
@@ -52,6 +64,8 @@ export abstract class SessionDelivery extends SessionOutput {
   protected needPull = false;
   /** Subscribed topics; created on the first Subscribe. */
   protected subscriptions: Set<string> | null = null;
+  /** Grants of the token and of subscription tokens; replaced at authentication. */
+  protected grants = NO_SESSION_GRANTS;
   /** Topics whose replay is running -> live publications held until it ends. */
   private replays: Map<string, Envelope[]> | null = null;
 
@@ -220,10 +234,43 @@ export abstract class SessionDelivery extends SessionOutput {
   }
 
   /**
-   * Subscribe: registers the topic, answers Reply{topic_seq}, then (since_seq > 0) replays retained
-   * QoS-1 publications after since_seq before live ones. Throws RequestError LIMIT_EXCEEDED.
+   * Subscribe (docs/protocol.md §5.5): checks the topic rules (subscribe, and history when a replay is
+   * asked for), registers the topic, answers Reply{topic_seq}, then replays retained QoS-1
+   * publications after `since_seq` (or all of them with `from_start`) before live ones. A subscription
+   * token is verified first (asynchronously), and its grant recorded for this connection. Throws
+   * RequestError PERMISSION_DENIED or LIMIT_EXCEEDED; a token's refusal is answered the same way.
    */
-  protected subscribe(id: number, topic: string, sinceSeq: number): void {
+  protected subscribe(id: number, req: SubscribeRequest): void {
+    if (req.token === '') {
+      this.subscribeChecked(id, req);
+      return;
+    }
+    this.ctx.authenticator.verifySubscription(req.token).then(
+      (grant) => {
+        if (this.state !== STATE_OPEN) return;
+        try {
+          if (grant.userId !== this.userId) throw denied('the subscription token was issued to another user');
+          if (grant.topic !== req.topic)
+            throw denied(`the subscription token is for topic ${JSON.stringify(grant.topic)}`);
+          this.grants.addSubscriptionTopic(req.topic);
+          this.subscribeChecked(id, req);
+        } catch (err) {
+          this.sendError(id, err);
+        }
+      },
+      (err: unknown) => {
+        if (this.state === STATE_OPEN) this.sendError(id, subscriptionTokenError(err));
+      },
+    );
+  }
+
+  private subscribeChecked(id: number, req: SubscribeRequest): void {
+    const { topic } = req;
+    const replay = req.fromStart || req.sinceSeq > 0;
+    const topics = this.ctx.permissions.topics;
+    const why =
+      topics.check('subscribe', topic, this) ?? (replay ? topics.check('history', topic, this) : null);
+    if (why !== null) throw denied(why);
     const subs = (this.subscriptions ??= new Set());
     if (!subs.has(topic)) {
       if (subs.size >= this.ctx.maxSubscriptions) {
@@ -236,8 +283,23 @@ export abstract class SessionDelivery extends SessionOutput {
       this.ctx.registry.subscribe(topic, this);
     }
     // Hold live publications from now on, so none slips between the replay's last read and going live.
-    if (sinceSeq > 0) (this.replays ??= new Map()).set(topic, this.replays.get(topic) ?? []);
-    void this.answerSubscribe(id, topic, sinceSeq);
+    if (replay) (this.replays ??= new Map()).set(topic, this.replays.get(topic) ?? []);
+    void this.answerSubscribe(id, topic, replay ? req.sinceSeq : -1);
+  }
+
+  /** TopicClient: a grant of the token or of a subscription token of this connection covers `topic`. */
+  isGranted(topic: string): boolean {
+    return this.grants.hasTopic(topic);
+  }
+
+  /** RequestHost: the token's `presence` claim lists `userId`. */
+  seesPresenceOf(userId: string): boolean {
+    return this.grants.seesPresenceOf(userId);
+  }
+
+  /** TopicClient: this connection is subscribed to `topic` now. */
+  isSubscribed(topic: string): boolean {
+    return this.subscriptions?.has(topic) === true;
   }
 
   /** Unsubscribe (idempotent): answers Reply. */
@@ -255,7 +317,8 @@ export abstract class SessionDelivery extends SessionOutput {
     if (subs !== null) for (const topic of subs) this.ctx.registry.unsubscribe(topic, this);
   }
 
-  private async answerSubscribe(id: number, topic: string, sinceSeq: number): Promise<void> {
+  /** `after` >= 0: replay the offsets after it (0 = from the first); -1: live only. */
+  private async answerSubscribe(id: number, topic: string, after: number): Promise<void> {
     let topicSeq: number;
     try {
       topicSeq = await this.ctx.store.lastTopicSeq(topic);
@@ -270,7 +333,7 @@ export abstract class SessionDelivery extends SessionOutput {
       return;
     }
     this.sendFrame({ id, reply: { topicSeq } });
-    if (sinceSeq > 0) await this.replayTopic(topic, sinceSeq);
+    if (after >= 0) await this.replayTopic(topic, after);
   }
 
   private async replayTopic(topic: string, sinceSeq: number): Promise<void> {
@@ -322,4 +385,25 @@ export abstract class SessionDelivery extends SessionOutput {
 
   /** Ends the session with a Disconnect frame. */
   abstract disconnect(code: number, reason: string, reconnectDelayMs?: number): void;
+}
+
+/** The grants of a session that has none (shared: nothing is ever added to it before authentication). */
+const NO_SESSION_GRANTS = new SessionGrants(undefined);
+
+function denied(why: string): RequestError {
+  return new RequestError(ReplyCode.PERMISSION_DENIED, why);
+}
+
+/**
+ * A refused subscription token: 103 naming why, except when the token could not be judged (a
+ * message-role node that cannot reach the access service), which is 107 UNAVAILABLE, retryable.
+ */
+function subscriptionTokenError(err: unknown): unknown {
+  if (!(err instanceof AuthError)) return err;
+  if (err.disconnectCode === DisconnectCode.AUTH_UNAVAILABLE)
+    return new RequestError(ReplyCode.UNAVAILABLE, 'subscription token could not be checked; retry', {
+      retryable: true,
+      retryAfterMs: 1000,
+    });
+  return denied(`subscription token refused: ${err.message}`);
 }

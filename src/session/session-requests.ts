@@ -3,6 +3,7 @@
  * Each answers with its own frame id: SendAck / PresenceResult on success, an Error frame on failure;
  * the connection always stays. Functions over a narrow host interface (the Session implements it).
  */
+import type { TopicClient } from '../auth/topic-policy.js';
 import type { PresenceEntry } from '../bus/presence.js';
 import { ReplyCode, RequestError } from '../errors.js';
 import type { Frame, FrameInit } from '../protocol/codec.js';
@@ -10,7 +11,7 @@ import type { AppendResult } from '../store/message-store.js';
 import type { SessionContext } from './session-context.js';
 
 /** What request handlers need from a session. */
-export interface RequestHost {
+export interface RequestHost extends TopicClient {
   readonly ctx: SessionContext;
   readonly userId: string;
   readonly deviceId: string;
@@ -19,6 +20,8 @@ export interface RequestHost {
   sendFrame(frame: FrameInit): void;
   /** Sends an Error frame for request `id`; non-RequestErrors become 100 INTERNAL. */
   sendError(id: number, err: unknown): void;
+  /** True when the token's `presence` claim lets this user see `userId`. */
+  seesPresenceOf(userId: string): boolean;
 }
 
 /**
@@ -44,11 +47,14 @@ export function handleSend(host: RequestHost, frame: Frame): void {
 /** Publish -> router.publish; answered like Send (seq = topic offset for QoS 1). */
 export function handlePublish(host: RequestHost, frame: Frame): void {
   const b = frame.publish!;
+  const topic = b.topic ?? '';
+  const denied = host.ctx.permissions.topics.check('publish', topic, host);
+  if (denied !== null) throw new RequestError(ReplyCode.PERMISSION_DENIED, denied);
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
   const accepted = host.ctx.router.publish(host, {
-    topic: b.topic ?? '',
+    topic,
     payload: b.payload ?? EMPTY,
     qos,
     clientMsgId,
@@ -75,10 +81,24 @@ export function handleServiceRequest(host: RequestHost, frame: Frame): void {
   );
 }
 
-/** PresenceQuery -> PresenceResult, one entry per asked user, in the order asked. */
+/**
+ * PresenceQuery -> PresenceResult, one entry per asked user, in the order asked. With
+ * `presence.visibility` "granted", every asked user must be the client itself or listed by its
+ * token's `presence` claim, else 103 PERMISSION_DENIED naming the first that is not.
+ */
 export function handlePresenceQuery(host: RequestHost, frame: Frame): void {
   const id = frame.id;
   const userIds = frame.presenceQuery?.userIds ?? [];
+  if (host.ctx.permissions.presence === 'granted') {
+    // One hidden user fails the whole query: a partial answer would read as "offline".
+    const hidden = userIds.find((u) => u !== host.userId && !host.seesPresenceOf(u));
+    if (hidden !== undefined) {
+      throw new RequestError(
+        ReplyCode.PERMISSION_DENIED,
+        `presence of ${JSON.stringify(hidden)} is not visible to this user (token claim "presence")`,
+      );
+    }
+  }
   host.ctx.presence.query(userIds).then(
     (found) =>
       host.sendFrame({ id, presenceResult: { users: userIds.map((u) => userPresence(u, found.get(u))) } }),

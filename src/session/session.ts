@@ -26,6 +26,7 @@ import { RATE_FLOOD, RATE_OK, RateLimiter } from './rate-limiter.js';
 import type { RegisteredSession } from './registry.js';
 import type { SessionContext } from './session-context.js';
 import { CURSOR_WRITE_INTERVAL_MS, SessionDelivery } from './session-delivery.js';
+import { SessionGrants } from './session-grants.js';
 import { STATE_AUTHENTICATING, STATE_CLOSED, STATE_CLOSING, STATE_OPEN } from './session-output.js';
 import {
   handlePresenceQuery,
@@ -309,6 +310,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     const now = ctx.now();
     this.sessionId = ctx.sessionIdPrefix + this.conn.id.toString(36);
     this.expiresAtMs = identity.expiresAtMs;
+    this.grants = new SessionGrants(identity.grants);
     this.sinceMs = this.lastPingMs = now;
     if (ctx.registry.add(this, ctx.duplicateDevice) === 'rejected') {
       this.disconnect(DisconnectCode.REPLACED, DEVICE_TAKEN_REASON);
@@ -374,9 +376,16 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
       case 'publish':
         handlePublish(this, frame);
         return;
-      case 'subscribe':
-        this.subscribe(frame.id, frame.subscribe?.topic ?? '', frame.subscribe?.sinceSeq ?? 0);
+      case 'subscribe': {
+        const b = frame.subscribe!;
+        this.subscribe(frame.id, {
+          topic: b.topic ?? '',
+          sinceSeq: b.sinceSeq ?? 0,
+          fromStart: b.fromStart === true,
+          token: b.token ?? '',
+        });
         return;
+      }
       case 'unsubscribe':
         this.unsubscribe(frame.id, frame.unsubscribe?.topic ?? '');
         return;

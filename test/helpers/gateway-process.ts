@@ -6,6 +6,17 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SignJWT } from 'jose';
 
+/**
+ * Flags for a test node whose subject is messaging, not permissions: test nodes run with a configured
+ * secret, so topics and presence start closed (docs/security.md) unless these open them.
+ */
+export const OPEN_PERMISSIONS: readonly string[] = [
+  '--topics-unmatched',
+  'open',
+  '--presence-visibility',
+  'everyone',
+];
+
 /** The HS256 secret every test gateway is started with. */
 export const TEST_SECRET = 'ferry-integration-test-secret-0123456789';
 
@@ -190,9 +201,16 @@ export class GatewayProcess {
 /** Mints a token the test gateways accept. */
 export async function testToken(
   userId: string,
-  opts: { deviceId?: string; ttlSeconds?: number; secret?: string } = {},
+  opts: {
+    deviceId?: string;
+    ttlSeconds?: number;
+    secret?: string;
+    /** Extra claims, e.g. `{ topics: ['chat:*'] }` grants (docs/security.md). */
+    claims?: Record<string, unknown>;
+  } = {},
 ): Promise<string> {
-  const jwt = new SignJWT(opts.deviceId !== undefined ? { did: opts.deviceId } : {})
+  const claims = { ...opts.claims, ...(opts.deviceId !== undefined ? { did: opts.deviceId } : {}) };
+  const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)
     .setIssuedAt()

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { Authenticator, Identity } from '../../src/auth/authenticator.js';
+import type { Authenticator, Identity, SubscriptionGrant } from '../../src/auth/authenticator.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { MemoryPresence } from '../../src/bus/memory-presence.js';
 import { defaultConfig, type FerryConfig } from '../../src/config-types.js';
@@ -35,15 +35,36 @@ export class FakeAuthenticator implements Authenticator {
 
   constructor(private readonly clock: ManualClock) {}
 
-  issue(userId: string, opts: { deviceId?: string; expiresAtMs?: number } = {}): string {
+  private readonly subscriptions = new Map<string, SubscriptionGrant>();
+
+  issue(
+    userId: string,
+    opts: { deviceId?: string; expiresAtMs?: number; topics?: string[]; presence?: string[] } = {},
+  ): string {
     const token = `tok-${++this.n}-${userId}`;
     this.tokens.set(token, {
       userId,
       deviceId: opts.deviceId ?? '',
       expiresAtMs: opts.expiresAtMs ?? 0,
       claims: {},
+      grants: { topics: opts.topics ?? [], presence: opts.presence ?? [] },
     });
     return token;
+  }
+
+  /** A subscription token for (user, topic), valid until `expiresAtMs`. */
+  issueSubscription(userId: string, topic: string, expiresAtMs = Number.MAX_SAFE_INTEGER): string {
+    const token = `sub-${++this.n}-${userId}`;
+    this.subscriptions.set(token, { userId, topic, expiresAtMs });
+    return token;
+  }
+
+  verifySubscription(token: string): Promise<SubscriptionGrant> {
+    const grant = this.subscriptions.get(token);
+    if (grant === undefined) return Promise.reject(new AuthError('not a subscription token'));
+    if (grant.expiresAtMs <= this.clock.now())
+      return Promise.reject(new AuthError('token expired', DisconnectCode.TOKEN_EXPIRED));
+    return Promise.resolve(grant);
   }
 
   authenticate(token: string): Promise<Identity> {
@@ -141,10 +162,21 @@ export class SessionHarness {
   /** Connects and authenticates; asserts the AuthResult and returns the connection with it taken. */
   async login(
     userId: string,
-    opts: FakeConnectionOptions & { deviceId?: string; lastSeq?: number; tokenDeviceId?: string } = {},
+    opts: FakeConnectionOptions & {
+      deviceId?: string;
+      lastSeq?: number;
+      tokenDeviceId?: string;
+      /** Grants in the token (its `topics` and `presence` claims). */
+      topics?: string[];
+      presence?: string[];
+    } = {},
   ): Promise<FakeConnection> {
     const conn = this.connect(opts);
-    const token = this.auth.issue(userId, { deviceId: opts.tokenDeviceId });
+    const token = this.auth.issue(userId, {
+      deviceId: opts.tokenDeviceId,
+      topics: opts.topics,
+      presence: opts.presence,
+    });
     conn.send({ id: 1, authenticate: { token, deviceId: opts.deviceId ?? '', lastSeq: opts.lastSeq ?? 0 } });
     await settle();
     const first = conn.take()[0];

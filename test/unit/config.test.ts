@@ -312,6 +312,31 @@ describe('loadConfig', () => {
       ]);
     });
 
+    it('reads topic rules from the file beside the default $all rule, and refuses bad ones', () => {
+      const file = writeJson('rules.json', {
+        topics: { rules: { 'chat:*': { subscribe: 'grant', publish: 'subscriber' } }, unmatched: 'closed' },
+      });
+      const c = load({ configPath: file, env: { FERRY_PRESENCE_VISIBILITY: 'granted' } });
+      expect(c.topics.rules).to.deep.equal({
+        $all: { subscribe: 'any', publish: 'none', history: 'any' },
+        'chat:*': { subscribe: 'grant', publish: 'subscriber', history: 'none' },
+      });
+      expect(c.topics.unmatched).to.equal('closed');
+      expect(c.presence.visibility).to.equal('granted');
+      const bad = writeJson('bad.json', {
+        topics: { rules: { $feed: { publish: 'any' }, 'x y': {}, news: { subscribe: 'everyone' } } },
+      });
+      const lines = problems({ configPath: bad, flags: { topicsUnmatched: 'sometimes' } });
+      expect(lines.join('\n')).to.match(/topics\.rules\.news \(from file .*\) must be an object like/);
+      expect(lines.join('\n')).to.match(
+        /topics\.unmatched \(from flag --topics-unmatched\) must be one of auto, open, grant, closed/,
+      );
+      expect(lines.join('\n')).to.match(
+        /topics\.rules\["\$feed"\]: topics starting with "\$" are the server's/,
+      );
+      expect(lines.join('\n')).to.match(/topics\.rules\["x y"\]: a pattern is a topic name/);
+    });
+
     it('allows shared port numbers for disabled listeners and port 0', () => {
       expect(load({ flags: { grpcPort: '8080', ws: false } }).grpc.port).to.equal(8080);
       expect(load({ flags: { wsPort: '0', tcpPort: '0', grpcPort: '0', adminPort: '0' } }).ws.port).to.equal(

@@ -1,7 +1,9 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { FerryConfig } from '../../config-types.js';
 import { AuthError, ConfigError, DisconnectCode } from '../../errors.js';
-import type { Authenticator, Identity } from '../authenticator.js';
+import type { Authenticator, Identity, SubscriptionGrant } from '../authenticator.js';
+import { grantsFromClaims } from '../grants.js';
+import { SUBSCRIPTION_TOKEN_TYPE, subscriptionGrant } from './subscription-token.js';
 import { loadOrCreateDevSecret } from './dev-secret.js';
 import {
   JWT_ALGORITHMS,
@@ -27,6 +29,8 @@ export interface JwtAuthenticatorOptions {
   clockSkewMs?: number;
   /** Longest accepted `sub` (default 128). */
   maxUserIdLength?: number;
+  /** Longest topic pattern a `topics` grant may list (default 256). */
+  maxTopicLength?: number;
   /** Clock override for tests, ms since the epoch. */
   now?: () => number;
 }
@@ -64,6 +68,7 @@ export class JwtAuthenticator implements Authenticator {
       audience: opts.audience ?? '',
       clockSkewMs: opts.clockSkewMs ?? 30_000,
       maxUserIdLength: opts.maxUserIdLength ?? 128,
+      maxTopicLength: opts.maxTopicLength ?? 256,
       now: opts.now ?? Date.now,
     };
   }
@@ -98,6 +103,7 @@ export class JwtAuthenticator implements Authenticator {
       audience: auth.audience,
       clockSkewMs: auth.clockSkewMs,
       maxUserIdLength: config.limits.maxUserIdLength,
+      maxTopicLength: config.limits.maxTopicLength,
       ...opts,
     });
   }
@@ -109,6 +115,24 @@ export class JwtAuthenticator implements Authenticator {
 
   /** Verifies `token` and returns who it names. Throws AuthError (see the class comment for codes). */
   async authenticate(token: string): Promise<Identity> {
+    const claims = await this.verify(token);
+    // A subscription token names one topic; it must not open a whole connection.
+    if (claims.typ === SUBSCRIPTION_TOKEN_TYPE)
+      throw new AuthError('a subscription token cannot authenticate a connection');
+    return this.identity(claims);
+  }
+
+  /**
+   * Verifies a subscription token (docs/security.md): same keys, issuer and audience as connection
+   * tokens, `typ` "ferry-subscription", a `topic` claim and an `exp` (always required).
+   */
+  async verifySubscription(token: string): Promise<SubscriptionGrant> {
+    const claims = await this.verify(token);
+    return subscriptionGrant(claims);
+  }
+
+  /** Signature, algorithm, key choice, expiry, issuer, audience. Returns the claims. */
+  private async verify(token: string): Promise<JWTPayload> {
     if (typeof token !== 'string' || token.length === 0) throw new AuthError('token missing');
     if (token.length > MAX_TOKEN_CHARS)
       throw new AuthError(`token longer than ${MAX_TOKEN_CHARS} characters`);
@@ -145,7 +169,7 @@ export class JwtAuthenticator implements Authenticator {
         }
         throw toAuthError(err);
       }
-      return this.identity(payload);
+      return payload;
     }
     throw toAuthError(lastError);
   }
@@ -197,6 +221,7 @@ export class JwtAuthenticator implements Authenticator {
       deviceId: did ?? '',
       expiresAtMs: typeof claims.exp === 'number' ? claims.exp * 1000 : 0,
       claims: { ...claims },
+      grants: grantsFromClaims(claims, this.opts),
     };
   }
 }

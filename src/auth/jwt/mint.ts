@@ -1,4 +1,5 @@
 import { SignJWT } from 'jose';
+import { PRESENCE_CLAIM, TOPICS_CLAIM, type Grants } from '../grants.js';
 import { importHmacKey, MIN_HMAC_SECRET_BYTES } from './key-ring.js';
 
 /** What to put in a development token. */
@@ -17,6 +18,8 @@ export interface MintTokenOptions {
   audience?: string;
   /** Clock override for tests (ms since the epoch); defaults to Date.now(). */
   nowMs?: number;
+  /** Becomes the `topics` and `presence` claims (docs/security.md) when non-empty. */
+  grants?: Grants;
 }
 
 /**
@@ -38,6 +41,9 @@ export async function mintToken(opts: MintTokenOptions): Promise<string> {
   const now = opts.nowMs ?? Date.now();
   const claims: Record<string, unknown> = {};
   if (opts.deviceId) claims.did = opts.deviceId;
+  if (opts.grants !== undefined && opts.grants.topics.length > 0) claims[TOPICS_CLAIM] = opts.grants.topics;
+  if (opts.grants !== undefined && opts.grants.presence.length > 0)
+    claims[PRESENCE_CLAIM] = opts.grants.presence;
   const jwt = new SignJWT(claims)
     .setProtectedHeader(opts.kid ? { alg: 'HS256', typ: 'JWT', kid: opts.kid } : { alg: 'HS256', typ: 'JWT' })
     .setSubject(opts.userId)

@@ -995,6 +995,12 @@ export namespace ferry {
             /** Subscribe sinceSeq. */
             sinceSeq: number;
 
+            /** Subscribe token. */
+            token: string;
+
+            /** Subscribe fromStart. */
+            fromStart: boolean;
+
             /**
              * Creates a new Subscribe instance using the specified properties.
              * @param [properties] Properties to set
@@ -1039,6 +1045,12 @@ export namespace ferry {
 
                 /** Subscribe sinceSeq */
                 sinceSeq?: (number|null);
+
+                /** Subscribe token */
+                token?: (string|null);
+
+                /** Subscribe fromStart */
+                fromStart?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -2463,6 +2463,8 @@ export const ferry = $root.ferry = (() => {
              * @typedef {Object} ferry.v1.Subscribe.$Properties
              * @property {string|null} [topic] Subscribe topic
              * @property {number|null} [sinceSeq] Subscribe sinceSeq
+             * @property {string|null} [token] Subscribe token
+             * @property {boolean|null} [fromStart] Subscribe fromStart
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -2511,6 +2513,22 @@ export const ferry = $root.ferry = (() => {
             Subscribe.prototype.sinceSeq = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
 
             /**
+             * Subscribe token.
+             * @member {string} token
+             * @memberof ferry.v1.Subscribe
+             * @instance
+             */
+            Subscribe.prototype.token = "";
+
+            /**
+             * Subscribe fromStart.
+             * @member {boolean} fromStart
+             * @memberof ferry.v1.Subscribe
+             * @instance
+             */
+            Subscribe.prototype.fromStart = false;
+
+            /**
              * Creates a new Subscribe instance using the specified properties.
              * @function create
              * @memberof ferry.v1.Subscribe
@@ -2546,6 +2564,10 @@ export const ferry = $root.ferry = (() => {
                     writer.uint32(/* id 1, wireType 2 =*/10).string(message.topic);
                 if (message.sinceSeq != null && $Object.hasOwnProperty.call(message, "sinceSeq") && (typeof message.sinceSeq === "object" ? message.sinceSeq.low || message.sinceSeq.high : message.sinceSeq !== 0))
                     writer.uint32(/* id 2, wireType 0 =*/16).uint64(message.sinceSeq);
+                if (message.token != null && $Object.hasOwnProperty.call(message, "token") && message.token !== "")
+                    writer.uint32(/* id 3, wireType 2 =*/26).string(message.token);
+                if (message.fromStart != null && $Object.hasOwnProperty.call(message, "fromStart") && message.fromStart !== false)
+                    writer.uint32(/* id 4, wireType 0 =*/32).bool(message.fromStart);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -2606,6 +2628,24 @@ export const ferry = $root.ferry = (() => {
                                 message.sinceSeq = value;
                             else
                                 delete message.sinceSeq;
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.token = value;
+                            else
+                                delete message.token;
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.fromStart = value;
+                            else
+                                delete message.fromStart;
                             continue;
                         }
                     }

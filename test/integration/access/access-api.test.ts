@@ -2,7 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { AccessClient } from '../../../src/access/client.js';
 import { DisconnectCode } from '../../../src/errors.js';
-import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
+import { GatewayProcess, testToken, OPEN_PERMISSIONS } from '../../helpers/gateway-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
 import {
   accessClient,
@@ -25,7 +25,7 @@ describe('access gateway over gRPC (real ferry process)', function () {
   const wires: WireClient[] = [];
 
   before(async () => {
-    gw = await GatewayProcess.start(API_KEY_FLAGS, { grpc: true });
+    gw = await GatewayProcess.start([...API_KEY_FLAGS, ...OPEN_PERMISSIONS], { grpc: true });
     expect(gw.urls.grpc).to.match(/^127\.0\.0\.1:\d+$/);
     client = accessClient(gw.urls.grpc);
   });

@@ -45,6 +45,24 @@ describe('split roles: --role access and --role message (real ferry processes)',
     expect(bad).to.match(/^auth refused: 4504/);
   });
 
+  it('a message node enforces the grants the access node read from a token, and checks subscription tokens there', async () => {
+    // Production defaults on both nodes: topics no rule names need a grant ("auto" with a configured key).
+    const login = await callUnary(client, 'Login', { userId: 'gia', deviceId: 'phone', topics: ['room-*'] });
+    const gia = await WireClient.login(message.urls.ws, String(login.sessionToken));
+    wires.push(gia);
+    const ask = async (w: WireClient, frame: Parameters<WireClient['send']>[0]) => {
+      const id = w.send(frame);
+      return w.next((f) => f.id === id);
+    };
+    const first = await ask(gia, { subscribe: { topic: 'room-1' } });
+    expect(first.body, JSON.stringify(first)).to.equal('reply');
+    const denied = await ask(gia, { subscribe: { topic: 'hall' } });
+    expect(denied.error?.code).to.equal(103);
+    const sub = await callUnary(client, 'IssueSubscriptionToken', { userId: 'gia', topic: 'hall' });
+    const ok = await ask(gia, { subscribe: { topic: 'hall', token: String(sub.token) } });
+    expect(ok.body, JSON.stringify(ok)).to.equal('reply');
+  });
+
   it('refuses new logins with 4010 (reconnect) while the access node is down, and keeps open connections', async () => {
     const before = await WireClient.login(message.urls.ws, await testToken('lee', { deviceId: 'a' }));
     wires.push(before);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { connect, createClient, FerryClient, type TransportKind } from '../../../client/src/node.js';
-import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
+import { GatewayProcess, testToken, OPEN_PERMISSIONS } from '../../helpers/gateway-process.js';
 import { certHashesOf, Inbox } from './helpers.js';
 
 const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
@@ -13,7 +13,7 @@ describe('client SDK (Node) against a real node', function () {
   const clients: FerryClient[] = [];
 
   before(async function () {
-    gw = await GatewayProcess.start([], { wt: true });
+    gw = await GatewayProcess.start([...OPEN_PERMISSIONS], { wt: true });
     hashes = await certHashesOf(gw.urls.admin);
   });
   afterEach(async function () {

@@ -3,7 +3,7 @@
  * real redis-server, and a receiver that acks every QoS-1 delivery and remembers them by seq.
  */
 import type { Frame } from '../../../src/protocol/codec.js';
-import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
+import { GatewayProcess, OPEN_PERMISSIONS, testToken } from '../../helpers/gateway-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
 
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -24,6 +24,7 @@ export function startNode(
     '1s',
     '--redis-claim-idle',
     '300ms',
+    ...OPEN_PERMISSIONS,
     ...extra,
   ]);
 }

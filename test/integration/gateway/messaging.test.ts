@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
+import { GatewayProcess, testToken, OPEN_PERMISSIONS } from '../../helpers/gateway-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -15,7 +15,7 @@ describe('gateway: user and topic messages over WebSocket and TCP', function () 
   };
 
   before(async () => {
-    gw = await GatewayProcess.start();
+    gw = await GatewayProcess.start([...OPEN_PERMISSIONS]);
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.destroy();

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { DisconnectCode } from '../../../src/errors.js';
 import { REPLACED_REASON } from '../../../src/session/registry.js';
 import { WebTransportConnectError } from '../../../src/webtransport/index.js';
-import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
+import { GatewayProcess, testToken, OPEN_PERMISSIONS } from '../../helpers/gateway-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
 import { certHashes, WtWireClient } from './wt-wire-client.js';
 
@@ -40,7 +40,7 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
   const clients: { close(): void }[] = [];
 
   before(async function () {
-    gw = await GatewayProcess.start(['--auth-deadline', '1s'], { wt: true });
+    gw = await GatewayProcess.start(['--auth-deadline', '1s', ...OPEN_PERMISSIONS], { wt: true });
     hashes = (await certHashes(gw.urls.admin)).hashes.map((h) => h.value);
   });
   afterEach(function () {

@@ -238,4 +238,37 @@ describe('client state machine (fake transport)', function () {
     await s2.accept();
     expect((await s2.next('subscribe')).subscribe).to.deep.include({ topic: 'room', sinceSeq: 11 });
   });
+
+  it('subscribes from the start, then with a fresh subscription token on every reconnect', async function () {
+    const net = new FakeNetwork();
+    const c = make(net);
+    let received = 0;
+    let bothReceived: () => void = () => undefined;
+    const both = new Promise<void>((resolve) => (bothReceived = resolve));
+    c.on('message', () => {
+      if (++received === 2) bothReceived();
+    });
+    const server = await opened(net, c);
+    let n = 0;
+    const sub = c.subscribe('chat:1', { fromStart: true, token: () => `sub-token-${++n}` });
+    const s = await server.next('subscribe');
+    expect(s.subscribe).to.deep.include({
+      topic: 'chat:1',
+      sinceSeq: 0,
+      fromStart: true,
+      token: 'sub-token-1',
+    });
+    server.send({ id: s.id, reply: { topicSeq: 2 } });
+    await sub;
+    server.send({ deliver: { topic: 'chat:1', seq: 1, qos: 1, payload: Buffer.from('a') } });
+    server.send({ deliver: { topic: 'chat:1', seq: 2, qos: 1, payload: Buffer.from('b') } });
+    await both;
+    const next = net.nextConn();
+    server.end(1006, '');
+    const s2 = await next;
+    await s2.accept();
+    const again = (await s2.next('subscribe')).subscribe;
+    expect(again).to.deep.include({ topic: 'chat:1', sinceSeq: 2, token: 'sub-token-2' });
+    expect(again?.fromStart ?? false).to.equal(false);
+  });
 });

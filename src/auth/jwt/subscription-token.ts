@@ -1,0 +1,53 @@
+/**
+ * Subscription tokens (docs/security.md, "Subscription tokens"): a JWT that lets one user subscribe to
+ * one topic whose rule asks for a grant, minted by a business system (with the node's keys, or through
+ * the access API) for a private room the user just joined, without re-issuing the user's connection
+ * token. Claims: `typ` "ferry-subscription", `sub` (the user), `topic` (exact name), `exp` (required).
+ */
+import { SignJWT, type JWTPayload } from 'jose';
+import { AuthError } from '../../errors.js';
+import type { SubscriptionGrant } from '../authenticator.js';
+import { importHmacKey } from './key-ring.js';
+
+/** `typ` claim of subscription tokens. */
+export const SUBSCRIPTION_TOKEN_TYPE = 'ferry-subscription';
+
+/** The grant a verified subscription token carries; AuthError when the claims are not one. */
+export function subscriptionGrant(claims: JWTPayload): SubscriptionGrant {
+  if (claims.typ !== SUBSCRIPTION_TOKEN_TYPE)
+    throw new AuthError(`not a subscription token (typ must be "${SUBSCRIPTION_TOKEN_TYPE}")`);
+  const { sub, topic, exp } = claims as JWTPayload & { topic?: unknown };
+  if (typeof sub !== 'string' || sub === '') throw new AuthError('subscription token has no subject (sub)');
+  if (typeof topic !== 'string' || topic === '') throw new AuthError('subscription token has no topic claim');
+  // jose has already refused an expired token; one without exp never expires, which a grant must.
+  if (typeof exp !== 'number') throw new AuthError('subscription token has no expiry (exp)');
+  return { userId: sub, topic, expiresAtMs: exp * 1000 };
+}
+
+/** What to sign into a subscription token. */
+export interface MintSubscriptionOptions {
+  userId: string;
+  topic: string;
+  ttlMs: number;
+  /** HS256 secret text (at least 32 bytes) and its key id ('' = none). */
+  secret: string;
+  kid?: string;
+  issuer?: string;
+  audience?: string;
+  nowMs?: number;
+}
+
+/** Signs an HS256 subscription token that `JwtAuthenticator.verifySubscription` accepts. */
+export async function mintSubscriptionToken(opts: MintSubscriptionOptions): Promise<string> {
+  if (!Number.isFinite(opts.ttlMs) || opts.ttlMs <= 0)
+    throw new RangeError('ttlMs must be a positive number');
+  const now = opts.nowMs ?? Date.now();
+  const jwt = new SignJWT({ typ: SUBSCRIPTION_TOKEN_TYPE, topic: opts.topic })
+    .setProtectedHeader(opts.kid ? { alg: 'HS256', typ: 'JWT', kid: opts.kid } : { alg: 'HS256', typ: 'JWT' })
+    .setSubject(opts.userId)
+    .setIssuedAt(Math.floor(now / 1000))
+    .setExpirationTime(Math.ceil((now + opts.ttlMs) / 1000));
+  if (opts.issuer) jwt.setIssuer(opts.issuer);
+  if (opts.audience) jwt.setAudience(opts.audience);
+  return jwt.sign(await importHmacKey(new TextEncoder().encode(opts.secret)));
+}
