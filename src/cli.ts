@@ -297,6 +297,8 @@ async function tokenCommand(io: CliIo, opts: TokenOptions, loadOpts: LoadConfigO
       kid,
       issuer: config.auth.issuer,
       audience: config.auth.audience,
+      maxIdBytes: config.limits.maxUserIdLength,
+      reservedUserIds: config.auth.reservedUserIds,
     });
     io.stdout(`${token}\n`);
   } catch (err) {

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { MIN_HMAC_SECRET_BYTES, isKeyPath } from './auth/jwt/key-ring.js';
+import { identifierProblem } from './protocol/identifier.js';
 import { parseRouteTarget, parseUpstreamKind } from './upstream/route-table.js';
 
 /** Where a value came from, for messages like `ws.port (from env FERRY_WS_PORT)`. */
@@ -37,6 +38,7 @@ type LeafKind =
   | { type: 'duration'; min: number; max: number }
   | { type: 'size'; min: number; max: number }
   | { type: 'origins' }
+  | { type: 'idList' }
   | { type: 'map'; entry: 'secret' | 'key' | 'apiKey' | 'route' | 'upstreamKind' };
 
 /** One configuration leaf (a dotted path into FerryConfig). */
@@ -92,6 +94,8 @@ export const LEAVES: Record<string, LeafSpec> = {
   'auth.clockSkewMs': { kind: { type: 'duration', min: 0, max: 3600_000 } },
   'auth.deadlineMs': { kind: { type: 'duration', min: 100, max: 600_000 } },
   'auth.duplicateDevice': { kind: { type: 'enum', values: ['replace-old', 'reject-new'] } },
+  'auth.reservedUserIds': { kind: { type: 'idList' } },
+  'auth.allowNoExpiry': { kind: { type: 'bool' } },
   'limits.maxFrameBytes': { kind: { type: 'size', min: 256, max: 64 * MIB } },
   'limits.framesPerSecond': { kind: { type: 'int', min: 1, max: 1_000_000 } },
   'limits.bytesPerSecond': { kind: { type: 'size', min: 1, max: 1024 * MIB } },
@@ -200,6 +204,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'auth.audience', flag: 'auth-audience', env: 'FERRY_AUTH_AUDIENCE', arg: 'aud', help: 'required token audience ("" = any)' },
   { path: 'auth.clockSkewMs', flag: 'auth-clock-skew', env: 'FERRY_AUTH_CLOCK_SKEW', arg: 'duration', help: 'tolerance on token exp/nbf' },
   { path: 'auth.deadlineMs', flag: 'auth-deadline', env: 'FERRY_AUTH_DEADLINE', arg: 'duration', help: 'time allowed for the first frame' },
+  { path: 'auth.reservedUserIds', flag: 'auth-reserved-users', env: 'FERRY_AUTH_RESERVED_USERS', arg: 'list', help: 'server-only user ids no client token may name, comma list (ids starting with $ always are)' },
+  { path: 'auth.allowNoExpiry', flag: 'auth-allow-no-expiry', env: 'FERRY_AUTH_ALLOW_NO_EXPIRY', arg: 'bool', help: 'accept client tokens without exp (they never expire)' },
   { path: 'session.heartbeatMs', flag: 'heartbeat', env: 'FERRY_HEARTBEAT', arg: 'duration', help: 'server ping interval' },
   { path: 'session.idleTimeoutMs', flag: 'idle-timeout', env: 'FERRY_IDLE_TIMEOUT', arg: 'duration', help: 'close after this long without a frame' },
   { path: 'limits.maxFrameBytes', flag: 'max-frame-bytes', env: 'FERRY_MAX_FRAME_BYTES', arg: 'size', help: 'largest accepted frame' },
@@ -294,6 +300,8 @@ export function parseLeaf(spec: LeafSpec, raw: unknown, ctx: ParseContext): Pars
       );
     case 'origins':
       return parseOrigins(raw);
+    case 'idList':
+      return parseIdList(raw);
     case 'map':
       if (k.entry === 'apiKey') return parseApiKey(raw);
       if (k.entry === 'route') return parseRouteTarget(raw);
@@ -386,13 +394,7 @@ export function formatSize(bytes: number): string {
 
 function parseOrigins(raw: unknown): ParseResult {
   const expected = 'a list of origins like https://app.example.com';
-  const items =
-    typeof raw === 'string'
-      ? raw
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : raw;
+  const items = typeof raw === 'string' ? commaList(raw) : raw;
   if (!Array.isArray(items)) return { ok: false, expected };
   const out: string[] = [];
   for (const item of items) {
@@ -410,6 +412,30 @@ function parseOrigins(raw: unknown): ParseResult {
     out.push(url.origin);
   }
   return { ok: true, value: out };
+}
+
+/** `a, b,,c` -> ['a', 'b', 'c']: how env variables and flags spell lists. */
+function commaList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** The longest id an id list may hold: the largest `limits.maxUserIdLength` allowed. */
+const MAX_LISTED_ID_BYTES = 1024;
+
+/** User ids (a JSON array, or a comma list from env and flags), each a valid identifier. */
+function parseIdList(raw: unknown): ParseResult {
+  const expected = 'a list of user ids (docs/protocol.md §5.9: no control or format characters)';
+  const items = typeof raw === 'string' ? commaList(raw) : raw;
+  if (!Array.isArray(items)) return { ok: false, expected };
+  for (const [i, item] of items.entries()) {
+    if (typeof item !== 'string') return { ok: false, expected, got: `entry ${i}: a ${typeof item}` };
+    const problem = identifierProblem(item, MAX_LISTED_ID_BYTES);
+    if (problem !== null) return { ok: false, expected, got: `entry ${i} ${problem}` };
+  }
+  return { ok: true, value: [...new Set(items as string[])] };
 }
 
 function parseSecret(raw: unknown): ParseResult {

@@ -78,6 +78,7 @@ export async function startAccess(deps: AccessNodeDeps): Promise<StartedAccess> 
     router: deps.router,
     limits: {
       maxUserIdLength: config.limits.maxUserIdLength,
+      reservedUserIds: config.auth.reservedUserIds,
       maxTopicLength: config.limits.maxTopicLength,
       // What fits one Deliver frame (docs/protocol.md §5.9: payload <= max_frame_bytes - 1024).
       maxPayloadBytes: config.limits.maxFrameBytes - 1024,

@@ -11,6 +11,7 @@ import { disconnectCodeName, DisconnectCode, replyCodeName } from '../errors.js'
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { encodeFrame, encodeFramePrefixed, type FrameInit } from '../protocol/codec.js';
+import { ReservedUserIds } from '../protocol/identifier.js';
 import { validationLimits, type ValidationLimits } from '../protocol/validate.js';
 import type { MessageRouter } from '../routing/router.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -99,6 +100,8 @@ export class SessionContext {
   readonly maxSubscriptions: number;
   readonly duplicateDevice: 'replace-old' | 'reject-new';
   readonly validation: ValidationLimits;
+  /** Server-only user ids (`$`-prefixed and `auth.reservedUserIds`): a client Send to one is 103. */
+  readonly reservedUserIds: ReservedUserIds;
   readonly rateLimits: RateLimits;
   readonly queue: QueueSettings;
 
@@ -144,6 +147,7 @@ export class SessionContext {
     this.maxSubscriptions = c.limits.maxSubscriptionsPerConnection;
     this.duplicateDevice = c.auth.duplicateDevice;
     this.validation = validationLimits(c.limits);
+    this.reservedUserIds = new ReservedUserIds(c.auth.reservedUserIds);
     this.rateLimits = {
       framesPerSecond: c.limits.framesPerSecond,
       bytesPerSecond: c.limits.bytesPerSecond,

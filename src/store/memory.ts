@@ -86,7 +86,12 @@ interface DedupEntry {
 /** What a message counts against `maxBytes`: payload, strings (1 byte per char) and a fixed overhead. */
 export function storedBytes(m: NewMessage): number {
   const strings =
-    m.fromUser.length + m.fromDevice.length + m.toUser.length + m.topic.length + m.clientMsgId.length;
+    m.fromUser.length +
+    m.fromDevice.length +
+    m.toUser.length +
+    m.topic.length +
+    m.clientMsgId.length +
+    m.fromService.length;
   return ENTRY_OVERHEAD_BYTES + m.payload.byteLength + strings;
 }
 
@@ -251,7 +256,7 @@ export class MemoryMessageStore implements MessageStore {
       const first = this.dedup.get(dedupKey);
       if (first !== undefined) return { ...first, duplicate: true };
     }
-    const { payload, fromUser, fromDevice, toUser, topic, clientMsgId } = msg;
+    const { payload, fromUser, fromDevice, toUser, topic, clientMsgId, fromService } = msg;
     const bytes = storedBytes(msg);
     if (bytes > this.opts.maxBytes) {
       throw new StoreError(`message of ${bytes} bytes exceeds store.maxBytes (${this.opts.maxBytes})`);
@@ -276,6 +281,7 @@ export class MemoryMessageStore implements MessageStore {
       qos: 1 as const,
       clientMsgId,
       ephemeral: msg.ephemeral,
+      fromService,
     });
     this.push(log, { env, bytes, log });
     if (dedupKey !== '' && this.opts.dedupWindowMs > 0) {

@@ -41,6 +41,7 @@ export function userMsg(over: Partial<NewMessage> = {}): NewMessage {
     qos: 1,
     clientMsgId: `c${++nextClientId}`,
     ephemeral: false,
+    fromService: '',
     ...over,
   };
 }

@@ -269,6 +269,7 @@ export class RedisMessageStore implements MessageStore {
       Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength),
       dedup ? '1' : '0',
       companion !== undefined ? '1' : '0',
+      msg.fromService,
     ]);
     return this.decode(() => {
       const r = asArray(reply);
@@ -319,6 +320,8 @@ export class RedisMessageStore implements MessageStore {
       qos: 1,
       clientMsgId: toText(f.get('c')),
       ephemeral: toText(f.get('e')) === '1',
+      // Absent in entries of client messages and in entries written before the field existed.
+      fromService: f.has('v') ? toText(f.get('v')) : '',
     };
   }
 

@@ -22,6 +22,8 @@ const envArb: fc.Arbitrary<Envelope> = fc.record({
   qos: fc.constantFrom(0 as const, 1 as const),
   clientMsgId: fc.string({ maxLength: 40 }),
   ephemeral: fc.boolean(),
+  // Mostly '' (the version-1 layout), sometimes set (version 2).
+  fromService: fc.oneof(fc.constant(''), fc.string({ maxLength: 20 })),
 });
 
 const controlArb: fc.Arbitrary<ControlMessage> = fc.oneof(
@@ -101,6 +103,7 @@ describe('cluster envelope codec', () => {
       qos: 1,
       clientMsgId: '',
       ephemeral: false,
+      fromService: '',
     });
     env[5] = 7;
     expect(() => decodeBatch(env)).to.throw(EnvelopeDecodeError, /version 7/);
@@ -122,6 +125,7 @@ describe('cluster envelope codec', () => {
       qos: 0,
       clientMsgId: '',
       ephemeral: true,
+      fromService: '',
     });
     const item = decodeBatch(buf)[0]!;
     buf.fill(0);
