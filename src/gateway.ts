@@ -227,6 +227,7 @@ export class Gateway {
           return { connections: s.connections.total, users: s.users };
         },
         logger: log,
+        metrics,
         // Before the port is bound, so server reflection lists ferry.upstream.v1.Upstream too.
         addServices: (server) => upstreams.registerOn(server, callerAuth),
       });

@@ -10,6 +10,7 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Presence } from '../bus/presence.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { AccessService, Caller } from './access-service.js';
 import { CallerAuth } from './caller-auth.js';
 import { deferDecoding, type DeferredDecoding } from './deferred-decoding.js';
@@ -30,6 +31,8 @@ export interface AccessServerOptions {
   maxUserIdLength: number;
   presence: Presence;
   logger: Logger;
+  /** Counts refused calls (`ferry_grpc_refused_total`); absent = not counted. */
+  metrics?: Metrics;
 }
 
 type UnaryMethod = 'login' | 'logout' | 'refreshToken' | 'heartbeat' | 'getPresence' | 'listSessions';
@@ -103,6 +106,14 @@ export class AccessServer {
     this.extraServices.push(definition);
   }
 
+  /**
+   * Counts one refused call of a service on this port (`method` like "AccessGateway/Push"), by its
+   * gRPC status name. Services added with addService report theirs here too.
+   */
+  countRefused(method: string, code: grpc.status): void {
+    this.opts.metrics?.grpcRefused.inc({ method, code: grpc.status[code] ?? String(code) });
+  }
+
   /** Health turns NOT_SERVING (drain): load balancers stop sending new calls. */
   setNotServing(): void {
     this.health.setStatus('', 'NOT_SERVING');
@@ -157,7 +168,9 @@ export class AccessServer {
         caller = this.auth.identify(call);
         request = this.decoding.decode(rpc, call.request);
       } catch (err) {
-        callback(toServiceError(err));
+        const e = toServiceError(err);
+        this.countRefused(`AccessGateway/${rpc}`, e.code ?? grpc.status.INTERNAL);
+        callback(e);
         return;
       }
       // grpc-js answers DEADLINE_EXCEEDED itself when the deadline passes; a call already past it when it
@@ -170,6 +183,7 @@ export class AccessServer {
         (res) => callback(null, res),
         (err: unknown) => {
           const e = toServiceError(err);
+          this.countRefused(`AccessGateway/${rpc}`, e.code ?? grpc.status.INTERNAL);
           if (e.code === grpc.status.INTERNAL) log.error({ err, rpc }, 'access call failed');
           else log.debug({ rpc, code: e.code, details: e.details }, 'access call refused');
           callback(e);
@@ -190,7 +204,9 @@ export class AccessServer {
       call.on('cancelled', forget);
       call.on('close', forget);
     } catch (err) {
-      call.emit('error', toServiceError(err));
+      const e = toServiceError(err);
+      this.countRefused('AccessGateway/WatchPresence', e.code ?? grpc.status.INTERNAL);
+      call.emit('error', e);
     }
   }
 }

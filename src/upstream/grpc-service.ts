@@ -35,23 +35,34 @@ export interface UpstreamServiceDeps {
 /** Messages arrive as bytes (deferDecoding) and are decoded once the caller is known. */
 type Call = grpc.ServerDuplexStream<Buffer, GatewayMessageOut>;
 
+/** The server the service joins: the access API's, which also counts refused calls when it can. */
+export interface UpstreamServer {
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void;
+  /** Counts a refused call (`ferry_grpc_refused_total`). */
+  countRefused?(method: string, code: grpc.status): void;
+}
+
 /** Adds the Upstream service to `server` (before it binds). */
-export function registerUpstreamService(
-  server: Pick<grpc.Server, 'addService'>,
-  deps: UpstreamServiceDeps,
-): void {
+export function registerUpstreamService(server: UpstreamServer, deps: UpstreamServiceDeps): void {
   const decoding = deferDecoding(upstreamServiceDefinition());
+  const refused = (code: grpc.status): void => server.countRefused?.('Upstream/Connect', code);
   server.addService(decoding.definition, {
-    Connect: (call: Call) => connect(call, deps, decoding),
+    Connect: (call: Call) => connect(call, deps, decoding, refused),
   });
 }
 
-function connect(call: Call, deps: UpstreamServiceDeps, decoding: DeferredDecoding): void {
+function connect(
+  call: Call,
+  deps: UpstreamServiceDeps,
+  decoding: DeferredDecoding,
+  refused: (code: grpc.status) => void,
+): void {
   const log = deps.logger;
   try {
     deps.auth.identify(call);
   } catch (err) {
     const details = err instanceof AuthError ? err.message : 'not authenticated';
+    refused(grpc.status.UNAUTHENTICATED);
     call.emit('error', { code: grpc.status.UNAUTHENTICATED, details });
     return;
   }
@@ -61,6 +72,7 @@ function connect(call: Call, deps: UpstreamServiceDeps, decoding: DeferredDecodi
     end: () => call.end(),
   };
   const fail = (code: grpc.status, details: string): void => {
+    refused(code);
     call.emit('error', { code, details });
   };
   call.on('data', (bytes: Buffer) => {

@@ -118,6 +118,15 @@ export function describeMessageStore(
         if (clock) expect(r.timestampMs).to.equal(T0);
       });
 
+      it('keeps fromService of a server-originated message, and "" for a client one', async () => {
+        const store = await make();
+        await store.appendToUser(userMsg({ fromUser: 'system', fromDevice: 'crm', fromService: 'crm' }));
+        await store.appendToUser(userMsg({ fromUser: 'system', fromDevice: 'crm' }));
+        await store.appendToTopic(topicMsg('news', { fromService: 'billing' }));
+        expect((await store.readUser('bob', 0, 10)).map((e) => e.fromService)).to.deep.equal(['crm', '']);
+        expect((await store.readTopic('news', 0, 10)).map((e) => e.fromService)).to.deep.equal(['billing']);
+      });
+
       it('reads seq > afterSeq, oldest first, at most limit', async () => {
         const store = await make();
         for (let i = 0; i < 10; i++) await store.appendToUser(userMsg());
