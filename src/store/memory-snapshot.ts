@@ -49,6 +49,7 @@ export class SnapshotError extends StoreError {
 /** A dedup entry as saved: the first append's result under (kind, fromUser, clientMsgId). */
 export interface DedupRecord {
   kind: LogKind;
+  /** The dedup sender (message-store.ts dedupSender): the user, plus "\u0000<service>" for server messages. */
   fromUser: string;
   clientMsgId: string;
   serverId: string;

@@ -10,7 +10,7 @@
  */
 import type { Envelope } from '../bus/bus.js';
 import { ConfigError, StoreError } from '../errors.js';
-import type { AppendResult, MessageStore, NewMessage } from './message-store.js';
+import { dedupSender, type AppendResult, type MessageStore, type NewMessage } from './message-store.js';
 import {
   readSnapshot,
   writeSnapshot,
@@ -251,7 +251,7 @@ export class MemoryMessageStore implements MessageStore {
       throw new StoreError(kind === 'u' ? 'user message without toUser' : 'topic message without topic');
     const now = this.now();
     this.expireDedup(now);
-    const dedupKey = msg.clientMsgId === '' ? '' : makeDedupKey(kind, msg.fromUser, msg.clientMsgId);
+    const dedupKey = msg.clientMsgId === '' ? '' : makeDedupKey(kind, dedupSender(msg), msg.clientMsgId);
     if (dedupKey !== '' && this.opts.dedupWindowMs > 0) {
       const first = this.dedup.get(dedupKey);
       if (first !== undefined) return { ...first, duplicate: true };

@@ -158,6 +158,20 @@ export function describeMessageStore(
         expect(a.serverId).to.not.equal(b.serverId);
       });
 
+      it('keys server messages on their service too: a client named like the sender cannot claim the id', async () => {
+        const store = await make();
+        const squat = await store.appendToUser(userMsg({ fromUser: 'bot', clientMsgId: 'p1@bob' }));
+        const push = await store.appendToUser(
+          userMsg({ fromUser: 'bot', fromService: 'crm', clientMsgId: 'p1@bob' }),
+        );
+        expect(push.duplicate).to.equal(false);
+        expect(push.seq).to.equal(squat.seq + 1);
+        const retry = await store.appendToUser(
+          userMsg({ fromUser: 'bot', fromService: 'crm', clientMsgId: 'p1@bob' }),
+        );
+        expect(retry).to.include({ duplicate: true, seq: push.seq });
+      });
+
       it('keeps user and topic dedup apart', async () => {
         const store = await make();
         const u = await store.appendToUser(userMsg({ clientMsgId: 'both' }));
