@@ -242,3 +242,48 @@ describe('abuse: identity (real node, gRPC access API)', function () {
     );
   });
 });
+
+describe('abuse: identity settings from flags (real node)', function () {
+  this.timeout(30_000);
+  let gw: GatewayProcess;
+  const wires: WireClient[] = [];
+
+  before(async () => {
+    gw = await GatewayProcess.start(['--auth-allow-no-expiry', 'true', '--auth-reserved-users', 'ops']);
+  });
+  after(async () => {
+    for (const w of wires) w.destroy();
+    await gw?.cleanup();
+  });
+
+  async function authenticate(tok: string): Promise<{ body: string; code: number; expiresAtMs: number }> {
+    const w = await WireClient.connect(gw.urls.tcp);
+    wires.push(w);
+    w.send({ authenticate: { token: tok } });
+    const f = await w.next((x) => x.body === 'disconnect' || x.body === 'authResult');
+    return {
+      body: f.body ?? '',
+      code: f.disconnect?.code ?? 0,
+      expiresAtMs: Number(f.authResult?.expiresAtMs ?? -1),
+    };
+  }
+
+  it('--auth-allow-no-expiry accepts a token without exp (with a warning); --auth-reserved-users replaces the list', async () => {
+    expect(
+      gw.logs.some((l) => l.level === 40 && String(l.msg).startsWith('auth.allowNoExpiry is on')),
+    ).to.equal(true);
+    expect(await authenticate(await token({ sub: 'forever' }, { exp: null }))).to.include({
+      body: 'authResult',
+      expiresAtMs: 0,
+    });
+    expect(await authenticate(await token({ sub: 'system' }))).to.include({ body: 'authResult' });
+    expect(await authenticate(await token({ sub: 'ops' }))).to.include({ code: DisconnectCode.AUTH_FAILED });
+    expect(await authenticate(await token({ sub: '$ops' }))).to.include({ code: DisconnectCode.AUTH_FAILED });
+    const bystanders = await Bystanders.start(gw.urls, 'flags-bystander');
+    try {
+      await bystanders.exchange();
+    } finally {
+      bystanders.destroy();
+    }
+  });
+});
