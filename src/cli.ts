@@ -326,7 +326,14 @@ async function tokenCommand(io: CliIo, opts: TokenOptions, loadOpts: LoadConfigO
     if (topicProblem !== null) throw new UsageError(`invalid --topics: ${topicProblem}`);
     const presenceProblem = grantListProblem(grants.presence, config.limits.maxUserIdLength);
     if (presenceProblem !== null) throw new UsageError(`invalid --presence: ${presenceProblem}`);
-    const token = await mintToken({ ...common, userId: opts.user, deviceId: opts.device, grants });
+    const token = await mintToken({
+      ...common,
+      userId: opts.user,
+      deviceId: opts.device,
+      grants,
+      maxIdBytes: config.limits.maxUserIdLength,
+      reservedUserIds: config.auth.reservedUserIds,
+    });
     io.stdout(`${token}\n`);
   } catch (err) {
     if (err instanceof RangeError) throw new UsageError(`invalid token options: ${err.message}`);

@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { ANY_HOST, normalizeHost } from './admin/admin-hosts.js';
 import { MIN_HMAC_SECRET_BYTES, isKeyPath } from './auth/jwt/key-ring.js';
 import { parseTopicRule } from './auth/topic-policy.js';
+import { identifierProblem } from './protocol/identifier.js';
 import { parseRouteTarget, parseUpstreamKind } from './upstream/route-table.js';
 
 /** Where a value came from, for messages like `ws.port (from env FERRY_WS_PORT)`. */
@@ -40,6 +41,7 @@ type LeafKind =
   | { type: 'size'; min: number; max: number }
   | { type: 'origins' }
   | { type: 'hosts' }
+  | { type: 'idList' }
   | { type: 'map'; entry: 'secret' | 'key' | 'apiKey' | 'route' | 'upstreamKind' | 'topicRule' };
 
 /** One configuration leaf (a dotted path into FerryConfig). */
@@ -100,6 +102,8 @@ export const LEAVES: Record<string, LeafSpec> = {
   'auth.clockSkewMs': { kind: { type: 'duration', min: 0, max: 3600_000 } },
   'auth.deadlineMs': { kind: { type: 'duration', min: 100, max: 600_000 } },
   'auth.duplicateDevice': { kind: { type: 'enum', values: ['replace-old', 'reject-new'] } },
+  'auth.reservedUserIds': { kind: { type: 'idList' } },
+  'auth.allowNoExpiry': { kind: { type: 'bool' } },
   'limits.maxFrameBytes': { kind: { type: 'size', min: 256, max: 64 * MIB } },
   'limits.framesPerSecond': { kind: { type: 'int', min: 1, max: 1_000_000 } },
   'limits.bytesPerSecond': { kind: { type: 'size', min: 1, max: 1024 * MIB } },
@@ -218,6 +222,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { path: 'auth.deadlineMs', flag: 'auth-deadline', env: 'FERRY_AUTH_DEADLINE', arg: 'duration', help: 'time allowed for the first frame' },
   { path: 'topics.unmatched', flag: 'topics-unmatched', env: 'FERRY_TOPICS_UNMATCHED', arg: 'mode', help: 'topics no topics.rules entry matches: open, grant (grant holders only), closed, or auto (open with the dev secret, else grant)' },
   { path: 'presence.visibility', flag: 'presence-visibility', env: 'FERRY_PRESENCE_VISIBILITY', arg: 'mode', help: 'whose presence clients see: everyone, granted (self + token claim), or auto (everyone only with the dev secret)' },
+  { path: 'auth.reservedUserIds', flag: 'auth-reserved-users', env: 'FERRY_AUTH_RESERVED_USERS', arg: 'list', help: 'server-only user ids no client token may name, comma list (ids starting with $ always are)' },
+  { path: 'auth.allowNoExpiry', flag: 'auth-allow-no-expiry', env: 'FERRY_AUTH_ALLOW_NO_EXPIRY', arg: 'bool', help: 'accept client tokens without exp (they never expire)' },
   { path: 'session.heartbeatMs', flag: 'heartbeat', env: 'FERRY_HEARTBEAT', arg: 'duration', help: 'server ping interval' },
   { path: 'session.idleTimeoutMs', flag: 'idle-timeout', env: 'FERRY_IDLE_TIMEOUT', arg: 'duration', help: 'close after this long without a frame' },
   { path: 'limits.maxFrameBytes', flag: 'max-frame-bytes', env: 'FERRY_MAX_FRAME_BYTES', arg: 'size', help: 'largest accepted frame' },
@@ -314,6 +320,8 @@ export function parseLeaf(spec: LeafSpec, raw: unknown, ctx: ParseContext): Pars
       return parseOrigins(raw);
     case 'hosts':
       return parseHosts(raw);
+    case 'idList':
+      return parseIdList(raw);
     case 'map':
       if (k.entry === 'apiKey') return parseApiKey(raw);
       if (k.entry === 'route') return parseRouteTarget(raw);
@@ -407,13 +415,7 @@ export function formatSize(bytes: number): string {
 
 /** A JSON array, or a comma list from env and flags, with each item mapped by `item` (null = invalid). */
 function parseList(raw: unknown, expected: string, item: (v: unknown) => string | null): ParseResult {
-  const items =
-    typeof raw === 'string'
-      ? raw
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : raw;
+  const items = typeof raw === 'string' ? commaList(raw) : raw;
   if (!Array.isArray(items)) return { ok: false, expected };
   const out: string[] = [];
   for (const v of items) {
@@ -452,6 +454,30 @@ function hostEntry(item: unknown): string | null {
   // A port in the entry would be ignored when matching: refuse it rather than let it mislead.
   if (typeof item !== 'string' || /\]:|^[^:[]*:[^:]*$/.test(item)) return null;
   return normalizeHost(item);
+}
+
+/** `a, b,,c` -> ['a', 'b', 'c']: how env variables and flags spell lists. */
+function commaList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** The longest id an id list may hold: the largest `limits.maxUserIdLength` allowed. */
+const MAX_LISTED_ID_BYTES = 1024;
+
+/** User ids (a JSON array, or a comma list from env and flags), each a valid identifier. */
+function parseIdList(raw: unknown): ParseResult {
+  const expected = 'a list of user ids (docs/protocol.md §5.9: no control or format characters)';
+  const items = typeof raw === 'string' ? commaList(raw) : raw;
+  if (!Array.isArray(items)) return { ok: false, expected };
+  for (const [i, item] of items.entries()) {
+    if (typeof item !== 'string') return { ok: false, expected, got: `entry ${i}: a ${typeof item}` };
+    const problem = identifierProblem(item, MAX_LISTED_ID_BYTES);
+    if (problem !== null) return { ok: false, expected, got: `entry ${i} ${problem}` };
+  }
+  return { ok: true, value: [...new Set(items as string[])] };
 }
 
 function parseSecret(raw: unknown): ParseResult {

@@ -78,6 +78,10 @@ export interface FerryConfig {
     deadlineMs: number;
     /** What happens when a device connects twice: replace the older connection. */
     duplicateDevice: 'replace-old' | 'reject-new';
+    /** Server-only user ids (besides every id starting with `$`): no client token may name one. */
+    reservedUserIds: string[];
+    /** Accept client tokens without `exp` (they would never expire); false = refuse them with 4504. */
+    allowNoExpiry: boolean;
   };
 
   limits: {
@@ -256,6 +260,8 @@ export function defaultConfig(): FerryConfig {
       clockSkewMs: 30_000,
       deadlineMs: 10_000,
       duplicateDevice: 'replace-old',
+      reservedUserIds: ['system'],
+      allowNoExpiry: false,
     },
     limits: {
       maxFrameBytes: 64 * 1024,

@@ -109,6 +109,8 @@ export class Gateway {
     const { config, log, metrics, nodeId } = this;
     clampToFileLimit(config, log);
     const verifier = await JwtAuthenticator.fromConfig(config);
+    if (config.auth.allowNoExpiry)
+      log.warn('auth.allowNoExpiry is on: client tokens without exp are accepted and never expire');
     // Roles (issue 5): 'access' runs no client listeners; 'message' no gRPC server, and asks the access
     // service about every token; 'all' checks tokens itself, refusing those of logged-out sessions.
     const role = config.access.role;
@@ -228,6 +230,7 @@ export class Gateway {
           return { connections: s.connections.total, users: s.users };
         },
         logger: log,
+        metrics,
         // Before the port is bound, so server reflection lists ferry.upstream.v1.Upstream too.
         addServices: (server) => upstreams.registerOn(server, callerAuth),
       });

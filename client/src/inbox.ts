@@ -9,6 +9,13 @@ export interface Message {
   /** Sender user and device. */
   from: string;
   fromDevice: string;
+  /**
+   * Who on the server side sent this message: the API key (or mTLS caller) name of an access-API Push
+   * or Broadcast, or the service name of a business service's reply; '' for every message a user
+   * sent. Only the server can set it: trust a message as the server's by this, never by `from`
+   * (docs/protocol.md §5.4).
+   */
+  fromService: string;
   /** The topic for topic messages, '' for messages to this user. */
   topic: string;
   payload: Uint8Array;
@@ -54,6 +61,7 @@ export class Inbox {
     const m: Message = {
       from: d.fromUser ?? '',
       fromDevice: d.fromDevice ?? '',
+      fromService: d.fromService ?? '',
       topic: d.topic ?? '',
       payload: d.payload ?? new Uint8Array(0),
       seq: Number(d.seq ?? 0),

@@ -10,6 +10,7 @@ import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import type { Presence } from '../bus/presence.js';
 import type { FerryConfig } from '../config-types.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { AccessService, type AccessRouter } from './access-service.js';
 import { createAccessClient, type AccessClient } from './client.js';
 import { RemoteAuthenticator } from './remote-authenticator.js';
@@ -36,6 +37,8 @@ export interface AccessNodeDeps {
   verifier: Authenticator;
   localStats: () => { connections: number; users: number };
   logger: Logger;
+  /** Where refused gRPC calls are counted; absent = not counted. */
+  metrics?: Metrics;
   /** Adds other services to the same port (the business-service Upstream) before it is bound. */
   addServices?: (server: AccessServer) => void;
 }
@@ -78,6 +81,7 @@ export async function startAccess(deps: AccessNodeDeps): Promise<StartedAccess> 
     router: deps.router,
     limits: {
       maxUserIdLength: config.limits.maxUserIdLength,
+      reservedUserIds: config.auth.reservedUserIds,
       maxTopicLength: config.limits.maxTopicLength,
       // What fits one Deliver frame (docs/protocol.md §5.9: payload <= max_frame_bytes - 1024).
       maxPayloadBytes: config.limits.maxFrameBytes - 1024,
@@ -97,6 +101,7 @@ export async function startAccess(deps: AccessNodeDeps): Promise<StartedAccess> 
     maxUserIdLength: config.limits.maxUserIdLength,
     presence: deps.presence,
     logger: log,
+    ...(deps.metrics !== undefined ? { metrics: deps.metrics } : {}),
   });
   deps.addServices?.(server);
   const bound = await server.listen();

@@ -5,12 +5,14 @@
  * any node's access service sees and reaches the whole cluster.
  *
  * Business pushes are sends from a service sender: `from_user` of the request (default "system") with
- * the calling API key's name as the device, so recipients can tell which integration sent what.
+ * the calling API key's name as the device, so recipients can tell which integration sent what, and
+ * the same name as `from_service`, which no client can set: what makes a Deliver the server's.
  */
 import type { Authenticator, Identity } from '../auth/authenticator.js';
 import type { QoS } from '../bus/bus.js';
 import type { Presence } from '../bus/presence.js';
 import { AuthError, DisconnectCode, GatewayError, ReplyCode, RequestError } from '../errors.js';
+import { ReservedUserIds } from '../protocol/identifier.js';
 import type { PublishRequest, Sender, SendRequest } from '../routing/router.js';
 import type { AppendResult } from '../store/message-store.js';
 import { deviceMessage, type DeviceMessage } from './presence-view.js';
@@ -34,7 +36,10 @@ export interface AccessRouter {
 
 /** Limits the service enforces. */
 export interface AccessLimits {
+  /** Longest user id and device id, UTF-8 bytes (`limits.maxUserIdLength`). */
   maxUserIdLength: number;
+  /** Server-only user ids besides `$`-prefixed ones (`auth.reservedUserIds`): Login refuses them. */
+  reservedUserIds: readonly string[];
   maxTopicLength: number;
   maxPayloadBytes: number;
   /** Longest (and default) session token lifetime. */
@@ -80,6 +85,7 @@ export class AccessService {
   private readonly startedMs: number;
   readonly calls = new Map<string, number>();
   private readonly pushed = new Map<string, number>();
+  private readonly reserved: ReservedUserIds;
   /** Open WatchPresence streams (the server keeps this current). */
   watchers = 0;
 
@@ -87,6 +93,7 @@ export class AccessService {
     this.deps = deps;
     this.now = deps.now ?? Date.now;
     this.startedMs = this.now();
+    this.reserved = new ReservedUserIds(deps.limits.reservedUserIds);
   }
 
   /** Counts a call by method name (the server calls it once per call). */
@@ -104,12 +111,17 @@ export class AccessService {
       // The caller's explicit grants replace the JWT's; without any, the JWT's carry over.
       if (grants === NO_GRANTS) grants = identity.grants ?? NO_GRANTS;
     } else if (req.credential === 'userId') {
-      userId = v.checkId('user_id', req.userId, limits.maxUserIdLength);
+      userId = v.checkIdentifier('user_id', req.userId, limits.maxUserIdLength);
+      // A session token is a client token: it may not name a server-only id (the JWT check refuses
+      // such a `sub` too, so this only says it earlier and as INVALID_ARGUMENT).
+      const reserved = this.reserved.problem(userId);
+      if (reserved !== null) v.bad('user_id', `${JSON.stringify(userId)} ${reserved}`);
     } else {
       return v.bad('credential', 'set jwt or user_id');
     }
     const deviceId =
-      v.checkOptionalId('device_id', req.deviceId, v.MAX_DEVICE_ID_LENGTH) || randomId('d-').slice(0, 24);
+      v.checkOptionalIdentifier('device_id', req.deviceId, limits.maxUserIdLength) ||
+      randomId('d-').slice(0, Math.min(24, limits.maxUserIdLength));
     const ttlMs = v.checkTtl('ttl_ms', req.ttlMs, limits.sessionTokenTtlMs);
     const labels = v.checkLabels('labels', req.labels);
     const sessionId = randomId('s-');
@@ -195,7 +207,8 @@ export class AccessService {
   }
 
   async getPresence(_caller: Caller, req: Req): Promise<Req> {
-    const userIds = v.checkIdList('user_ids', req.userIds, this.deps.limits.maxUserIdLength);
+    const max = this.deps.limits.maxUserIdLength;
+    const userIds = v.checkIdList('user_ids', req.userIds, max, false, v.checkIdentifier);
     const found = await this.deps.presence.query(userIds);
     return {
       users: userIds.map((userId) => {
@@ -206,7 +219,7 @@ export class AccessService {
   }
 
   async listSessions(_caller: Caller, req: Req): Promise<Req> {
-    const userId = v.checkId('user_id', req.userId, this.deps.limits.maxUserIdLength);
+    const userId = v.checkIdentifier('user_id', req.userId, this.deps.limits.maxUserIdLength);
     const [records, found] = await Promise.all([
       this.deps.sessions.listByUser(userId),
       this.deps.presence.query([userId]),
@@ -223,6 +236,8 @@ export class AccessService {
       'recipients.user_id',
       (req.recipients as Req[]).map((r) => r?.userId),
       limits.maxUserIdLength,
+      false,
+      v.checkIdentifier,
     );
     const payload = v.checkPayload('payload', req.payload, limits.maxPayloadBytes);
     const qos = v.checkQos('qos', req.qos);
@@ -301,8 +316,9 @@ export class AccessService {
   }
 
   async kick(_caller: Caller, req: Req): Promise<Req> {
-    const userId = v.checkId('user_id', req.userId, this.deps.limits.maxUserIdLength);
-    const deviceId = v.checkOptionalId('device_id', req.deviceId, v.MAX_DEVICE_ID_LENGTH);
+    const max = this.deps.limits.maxUserIdLength;
+    const userId = v.checkIdentifier('user_id', req.userId, max);
+    const deviceId = v.checkOptionalIdentifier('device_id', req.deviceId, max);
     const code = req.code === 0 || req.code === undefined ? DisconnectCode.KICKED : Number(req.code);
     if (!Number.isInteger(code) || code < 4000 || code > 4999)
       v.bad('code', 'must be a disconnect code 4000-4999');
@@ -366,11 +382,14 @@ export class AccessService {
     return this.deps.issuer.issueSubscription({ userId, topic, ttlMs });
   }
 
-  /** The service sender of a push: `from_user` or "system", device = the caller's name. */
+  /**
+   * The service sender of a push: `from_user` (which may be a reserved id: this is the server side) or
+   * "system", device and `from_service` = the caller's name (API key name or `cert:<CN>`).
+   */
   private sender(caller: Caller, fromUser: unknown): Sender {
     const userId =
-      v.checkOptionalId('from_user', fromUser, this.deps.limits.maxUserIdLength) || SYSTEM_SENDER;
-    return { userId, deviceId: caller.name };
+      v.checkOptionalIdentifier('from_user', fromUser, this.deps.limits.maxUserIdLength) || SYSTEM_SENDER;
+    return { userId, deviceId: caller.name, fromService: caller.name };
   }
 
   /** The login session a request names by token or id; throws NOT_FOUND / AuthError. */

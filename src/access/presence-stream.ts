@@ -16,7 +16,7 @@ export const MAX_BUFFERED = 10_000;
 
 /** The filter in a WatchPresenceRequest, validated. */
 export function parseFilter(req: Record<string, unknown>, maxUserIdLength: number): PresenceFilter {
-  const userIds = v.checkIdList('user_ids', req.userIds ?? [], maxUserIdLength, true);
+  const userIds = v.checkIdList('user_ids', req.userIds ?? [], maxUserIdLength, true, v.checkIdentifier);
   const nodeIds = v.checkIdList('node_ids', req.nodeIds ?? [], 64, true);
   const kinds: Record<string, PresenceFilter['kind']> = {
     PRESENCE_EVENT_KIND_UNSPECIFIED: 'any',
@@ -30,7 +30,7 @@ export function parseFilter(req: Record<string, unknown>, maxUserIdLength: numbe
 
 /** Runs one WatchPresence call until the client cancels or the server closes. Returns a stopper. */
 export function runPresenceStream(
-  call: grpc.ServerWritableStream<Record<string, unknown>, unknown>,
+  call: grpc.ServerWritableStream<unknown, unknown>,
   filter: PresenceFilter,
   presence: Presence,
   service: AccessService,

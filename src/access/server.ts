@@ -1,6 +1,6 @@
 /**
- * The gRPC server of the access gateway: AccessGateway (every call authenticated by CallerAuth),
- * grpc.health.v1 and server reflection (v1 and v1alpha; both without a key, so grpcurl, grpc_health_probe
+ * The gRPC server of the access gateway: AccessGateway (every call authenticated by CallerAuth before
+ * its body is decoded: deferred-decoding.ts), grpc.health.v1 and server reflection (v1 and v1alpha; both without a key, so grpcurl, grpc_health_probe
  * and load balancers work), message size limits, keepalive, and optional TLS / mTLS.
  */
 import { readFile } from 'node:fs/promises';
@@ -10,8 +10,10 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Presence } from '../bus/presence.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { AccessService, Caller } from './access-service.js';
 import { CallerAuth } from './caller-auth.js';
+import { deferDecoding, type DeferredDecoding } from './deferred-decoding.js';
 import { parseFilter, runPresenceStream } from './presence-stream.js';
 import { ACCESS_SERVICE_NAME, accessPackageDefinition, accessServiceDefinition } from './proto.js';
 import { toServiceError } from './status-mapping.js';
@@ -29,6 +31,8 @@ export interface AccessServerOptions {
   maxUserIdLength: number;
   presence: Presence;
   logger: Logger;
+  /** Counts refused calls (`ferry_grpc_refused_total`); absent = not counted. */
+  metrics?: Metrics;
 }
 
 type UnaryMethod = 'login' | 'logout' | 'refreshToken' | 'heartbeat' | 'getPresence' | 'listSessions';
@@ -53,6 +57,8 @@ export class AccessServer {
   private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'SERVING', [ACCESS_SERVICE_NAME]: 'SERVING' });
   private readonly auth: CallerAuth;
+  /** AccessGateway as served: request bodies arrive as bytes and are decoded after the key check. */
+  private readonly decoding: DeferredDecoding = deferDecoding(accessServiceDefinition());
   private readonly streams = new Set<() => void>();
   /** Services added besides AccessGateway, for reflection. */
   private readonly extraServices: grpc.ServiceDefinition[] = [];
@@ -71,7 +77,7 @@ export class AccessServer {
       'grpc.keepalive_timeout_ms': opts.keepaliveTimeoutMs,
       'grpc.keepalive_permit_without_calls': 1,
     });
-    this.server.addService(accessServiceDefinition(), this.handlers());
+    this.server.addService(this.decoding.definition, this.handlers());
     this.health.addToServer(this.server);
   }
 
@@ -99,6 +105,14 @@ export class AccessServer {
     if (this.listening) throw new Error('AccessServer.addService must be called before listen()');
     this.server.addService(definition, implementation);
     this.extraServices.push(definition);
+  }
+
+  /**
+   * Counts one refused call of a service on this port (`method` like "AccessGateway/Push"), by its
+   * gRPC status name. Services added with addService report theirs here too.
+   */
+  countRefused(method: string, code: grpc.status): void {
+    this.opts.metrics?.grpcRefused.inc({ method, code: grpc.status[code] ?? String(code) });
   }
 
   /** Health turns NOT_SERVING (drain): load balancers stop sending new calls. */
@@ -140,23 +154,24 @@ export class AccessServer {
   private handlers(): grpc.UntypedServiceImplementation {
     const out: grpc.UntypedServiceImplementation = {};
     for (const [rpc, method] of Object.entries(UNARY)) out[rpc] = this.unary(rpc, method);
-    out.WatchPresence = (call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) =>
-      this.watchPresence(call);
+    out.WatchPresence = (call: grpc.ServerWritableStream<Buffer, unknown>) => this.watchPresence(call);
     return out;
   }
 
-  private unary(
-    rpc: string,
-    method: UnaryMethod | UnaryMethod2,
-  ): grpc.handleUnaryCall<Record<string, unknown>, unknown> {
+  private unary(rpc: string, method: UnaryMethod | UnaryMethod2): grpc.handleUnaryCall<Buffer, unknown> {
     const log = this.opts.logger;
     return (call, callback) => {
       this.service.count(rpc);
       let caller: Caller;
+      let request: Record<string, unknown>;
       try {
+        // The key first: a caller without one learns nothing, not even whether its body parses.
         caller = this.auth.identify(call);
+        request = this.decoding.decode(rpc, call.request);
       } catch (err) {
-        callback(toServiceError(err));
+        const e = toServiceError(err);
+        this.countRefused(`AccessGateway/${rpc}`, e.code ?? grpc.status.INTERNAL);
+        callback(e);
         return;
       }
       // grpc-js answers DEADLINE_EXCEEDED itself when the deadline passes; a call already past it when it
@@ -165,10 +180,11 @@ export class AccessServer {
         callback({ code: grpc.status.DEADLINE_EXCEEDED, details: 'deadline passed before the call started' });
         return;
       }
-      this.service[method](caller, call.request).then(
+      this.service[method](caller, request).then(
         (res) => callback(null, res),
         (err: unknown) => {
           const e = toServiceError(err);
+          this.countRefused(`AccessGateway/${rpc}`, e.code ?? grpc.status.INTERNAL);
           if (e.code === grpc.status.INTERNAL) log.error({ err, rpc }, 'access call failed');
           else log.debug({ rpc, code: e.code, details: e.details }, 'access call refused');
           callback(e);
@@ -177,18 +193,21 @@ export class AccessServer {
     };
   }
 
-  private watchPresence(call: grpc.ServerWritableStream<Record<string, unknown>, unknown>): void {
+  private watchPresence(call: grpc.ServerWritableStream<Buffer, unknown>): void {
     this.service.count('WatchPresence');
     try {
       this.auth.identify(call);
-      const filter = parseFilter(call.request, this.opts.maxUserIdLength);
+      const request = this.decoding.decode('WatchPresence', call.request);
+      const filter = parseFilter(request, this.opts.maxUserIdLength);
       const stop = runPresenceStream(call, filter, this.opts.presence, this.service);
       this.streams.add(stop);
       const forget = (): boolean => this.streams.delete(stop);
       call.on('cancelled', forget);
       call.on('close', forget);
     } catch (err) {
-      call.emit('error', toServiceError(err));
+      const e = toServiceError(err);
+      this.countRefused('AccessGateway/WatchPresence', e.code ?? grpc.status.INTERNAL);
+      call.emit('error', e);
     }
   }
 }

@@ -14,7 +14,8 @@ import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
 import { importHmacKey } from '../auth/jwt/key-ring.js';
 import type { FerryConfig } from '../config-types.js';
-import { AuthError, ConfigError } from '../errors.js';
+import { AuthError, ConfigError, ReplyCode, RequestError } from '../errors.js';
+import { identifierProblem, ReservedUserIds } from '../protocol/identifier.js';
 import type { SessionTokenStore } from './session-token-store.js';
 
 /** `typ` claim of session tokens. */
@@ -59,28 +60,47 @@ export function randomId(prefix: string): string {
   return prefix + randomBytes(16).toString('base64url');
 }
 
-/** Issues HS256 session tokens with a fixed key; `null` key = Login is refused with a clear reason. */
+/** What a session token may name: the identifier rule and reserved ids, as the verifier applies them. */
+interface IdRules {
+  maxIdBytes: number;
+  reserved: ReservedUserIds;
+}
+
+/**
+ * Issues HS256 session tokens with a fixed key; `null` key = Login is refused with a clear reason.
+ * Never signs a token the node's own JwtAuthenticator would refuse for its ids: an invalid or reserved
+ * user id, or an invalid device id, is RequestError BAD_REQUEST (Login checks them first; this holds
+ * for every other caller too).
+ */
 export class JwtSessionTokenIssuer implements SessionTokenIssuer {
   private constructor(
     private readonly key: CryptoKey | null,
     private readonly secret: string,
     private readonly kid: string,
     private readonly claims: { issuer: string; audience: string },
+    private readonly ids: IdRules,
     private readonly now: () => number,
   ) {}
 
   static async fromConfig(
-    config: Pick<FerryConfig, 'auth' | 'dataDir'>,
+    config: Pick<FerryConfig, 'auth' | 'dataDir' | 'limits'>,
     now: () => number = Date.now,
   ): Promise<JwtSessionTokenIssuer> {
     const s = await signingSecret(config);
     const key = s === null ? null : await importHmacKey(new TextEncoder().encode(s.secret));
     const claims = { issuer: config.auth.issuer, audience: config.auth.audience };
-    return new JwtSessionTokenIssuer(key, s?.secret ?? '', s?.kid ?? '', claims, now);
+    const ids = {
+      maxIdBytes: config.limits.maxUserIdLength,
+      reserved: new ReservedUserIds(config.auth.reservedUserIds),
+    };
+    return new JwtSessionTokenIssuer(key, s?.secret ?? '', s?.kid ?? '', claims, ids, now);
   }
 
   async issue(opts: SessionTokenRequest): Promise<{ token: string; expiresAtMs: number }> {
     const key = this.signingKey();
+    this.checkUser(opts.userId);
+    const device = identifierProblem(opts.deviceId, this.ids.maxIdBytes);
+    if (device !== null) throw new RequestError(ReplyCode.BAD_REQUEST, `device_id: ${device}`);
     const now = this.now();
     const exp = Math.ceil((now + opts.ttlMs) / 1000);
     const header = this.kid ? { alg: 'HS256', typ: 'JWT', kid: this.kid } : { alg: 'HS256', typ: 'JWT' };
@@ -108,6 +128,7 @@ export class JwtSessionTokenIssuer implements SessionTokenIssuer {
     expiresAtMs: number;
   }> {
     this.signingKey();
+    this.checkUser(opts.userId);
     const nowMs = this.now();
     const token = await mintSubscriptionToken({
       ...opts,
@@ -118,6 +139,13 @@ export class JwtSessionTokenIssuer implements SessionTokenIssuer {
       nowMs,
     });
     return { token, expiresAtMs: Math.ceil((nowMs + opts.ttlMs) / 1000) * 1000 };
+  }
+
+  /** The one identity rule, and no reserved id: RequestError BAD_REQUEST (gRPC INVALID_ARGUMENT). */
+  private checkUser(userId: string): void {
+    const { maxIdBytes, reserved } = this.ids;
+    const user = identifierProblem(userId, maxIdBytes) ?? reserved.problem(userId);
+    if (user !== null) throw new RequestError(ReplyCode.BAD_REQUEST, `user_id: ${user}`);
   }
 
   private signingKey(): CryptoKey {

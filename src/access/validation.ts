@@ -3,14 +3,13 @@
  * INVALID_ARGUMENT) naming the field and the rule, so a caller can fix the request from the message.
  */
 import { ReplyCode, RequestError } from '../errors.js';
+import { identifierProblem } from '../protocol/identifier.js';
 
 /** Most users, recipients or filters one request may name. */
 export const MAX_BATCH = 1000;
 /** Most labels on one login session, and their sizes. */
 export const MAX_LABELS = 16;
 const MAX_LABEL_CHARS = 256;
-/** Longest device id (the JWT `did` rule). */
-export const MAX_DEVICE_ID_LENGTH = 128;
 
 /** Throws BAD_REQUEST with `field: why`. */
 export function bad(field: string, why: string): never {
@@ -25,7 +24,24 @@ function hasControlChars(s: string): boolean {
   return false;
 }
 
-/** A non-empty id of printable characters, at most `max` long. */
+/**
+ * A user id or device id: the one identifier rule (protocol/identifier.ts), at most `maxBytes` UTF-8
+ * bytes (`limits.maxUserIdLength`), exactly as the token check and the wire protocol apply it.
+ */
+export function checkIdentifier(field: string, value: unknown, maxBytes: number): string {
+  if (typeof value !== 'string' || value.length === 0) bad(field, 'required');
+  const problem = identifierProblem(value, maxBytes);
+  if (problem !== null) bad(field, problem);
+  return value;
+}
+
+/** Like checkIdentifier, but '' is allowed (meaning "not given"). */
+export function checkOptionalIdentifier(field: string, value: unknown, maxBytes: number): string {
+  if (value === undefined || value === '') return '';
+  return checkIdentifier(field, value, maxBytes);
+}
+
+/** A non-empty id of printable characters, at most `max` long (session ids, node ids, label keys). */
 export function checkId(field: string, value: unknown, max: number): string {
   if (typeof value !== 'string' || value.length === 0) bad(field, 'required');
   if (value.length > max) bad(field, `longer than ${max} characters`);
@@ -47,13 +63,19 @@ export function checkOptionalId(field: string, value: unknown, max: number): str
   return checkId(field, value, max);
 }
 
-/** 1..MAX_BATCH ids, deduplicated, order kept. */
-export function checkIdList(field: string, values: unknown, max: number, allowEmpty = false): string[] {
+/** 1..MAX_BATCH ids, each passing `check` (default checkId), deduplicated, order kept. */
+export function checkIdList(
+  field: string,
+  values: unknown,
+  max: number,
+  allowEmpty = false,
+  check: (field: string, value: unknown, max: number) => string = checkId,
+): string[] {
   if (!Array.isArray(values)) bad(field, 'must be a list');
   if (values.length === 0 && !allowEmpty) bad(field, 'must name at least one');
   if (values.length > MAX_BATCH) bad(field, `at most ${MAX_BATCH} entries`);
   const out = new Set<string>();
-  values.forEach((v, i) => out.add(checkId(`${field}[${i}]`, v, max)));
+  values.forEach((v, i) => out.add(check(`${field}[${i}]`, v, max)));
   return [...out];
 }
 

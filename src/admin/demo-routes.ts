@@ -125,16 +125,25 @@ export async function registerDemoRoutes(admin: AdminServer, info: DemoAdminInfo
       return;
     }
     const nowMs = Date.now();
-    const token = await mintToken({
-      userId: user,
-      ...(device !== '' ? { deviceId: device } : {}),
-      ttlMs: DEMO_TOKEN_TTL_MS,
-      secret: signer.secret,
-      kid: signer.kid,
-      issuer: auth.issuer,
-      audience: auth.audience,
-      nowMs,
-    });
+    let token: string;
+    try {
+      token = await mintToken({
+        userId: user,
+        ...(device !== '' ? { deviceId: device } : {}),
+        ttlMs: DEMO_TOKEN_TTL_MS,
+        secret: signer.secret,
+        kid: signer.kid,
+        issuer: auth.issuer,
+        audience: auth.audience,
+        reservedUserIds: auth.reservedUserIds,
+        nowMs,
+      });
+    } catch (err) {
+      // The identifier rule or a reserved id: a token the node would refuse is not minted.
+      if (!(err instanceof RangeError)) throw err;
+      sendJson(res, 400, { error: err.message });
+      return;
+    }
     sendJson(res, 200, { token, expiresAtMs: nowMs + DEMO_TOKEN_TTL_MS });
   });
 }

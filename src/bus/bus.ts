@@ -23,6 +23,13 @@ export interface Envelope {
   qos: QoS;
   clientMsgId: string;
   ephemeral: boolean;
+  /**
+   * The server-side origin of the message: the API key (or mTLS caller) name for access-API Push and
+   * Broadcast, the service name for an upstream service's reply; '' for every client message. Only
+   * server code sets it, never a client frame: it is what lets a recipient trust a Deliver as the
+   * server's (docs/protocol.md §5.4).
+   */
+  fromService: string;
 }
 
 /** Node-to-node control: kicks and the like, applied by every node to its local sessions. */

@@ -7,9 +7,16 @@
  *   batch   = item*
  *   item    = kind:u8 length:u32 body[length]
  *   kind    = 1 user envelope | 2 topic envelope | 3 control message (UTF-8 JSON)
- *   envelope= version:u8(=1) flags:u8 (bit0 qos 1, bit1 ephemeral) seq:f64 timestampMs:f64
- *             serverId fromUser fromDevice toUser topic clientMsgId (each str16) payload:u32+bytes
+ *   envelope= version:u8 flags:u8 (bit0 qos 1, bit1 ephemeral) seq:f64 timestampMs:f64
+ *             serverId fromUser fromDevice toUser topic clientMsgId [fromService] (each str16)
+ *             payload:u32+bytes
+ *   version = 1 without fromService (every client message), 2 with it (server-originated messages)
  *   str16   = length:u16 UTF-8 bytes
+ * Rolling upgrades: a node writes version 1 whenever fromService is '', byte for byte what nodes
+ * before version 2 wrote and read, and decodes both. A node older than version 2 cannot read a
+ * version-2 item and drops the whole entry it came in as malformed (logged and counted); QoS-1
+ * messages in it are in the store and reach their recipients on the next gap fetch or reconnect,
+ * QoS-0 ones are lost. docs/cluster.md says this to operators.
  * Hand-written rather than protobuf: the bus sits below the protocol layer, and this encodes in one
  * pass into one buffer. Every decode checks bounds and throws EnvelopeDecodeError, never reads past
  * the input (fuzzed in test/unit/cluster/envelope-codec.test.ts).
@@ -21,7 +28,10 @@ export const ITEM_TOPIC = 2;
 export const ITEM_CONTROL = 3;
 export type ItemKind = typeof ITEM_USER | typeof ITEM_TOPIC | typeof ITEM_CONTROL;
 
-const VERSION = 1;
+/** Envelopes without fromService. */
+const VERSION_1 = 1;
+/** Envelopes with fromService (a 7th string after clientMsgId). */
+const VERSION_2 = 2;
 const FLAG_QOS1 = 1;
 const FLAG_EPHEMERAL = 2;
 const MAX_STR16 = 0xffff;
@@ -51,13 +61,15 @@ export function encodeItem(kind: ItemKind, value: Envelope | ControlMessage): Bu
     return out;
   }
   const env = value as Envelope;
+  const version = env.fromService === '' ? VERSION_1 : VERSION_2;
   const strs = [env.serverId, env.fromUser, env.fromDevice, env.toUser, env.topic, env.clientMsgId];
+  if (version === VERSION_2) strs.push(env.fromService);
   let size = 5 + 2 + 16 + 4 + env.payload.length;
   for (const s of strs) size += 2 + Buffer.byteLength(s);
   const out = Buffer.allocUnsafe(size);
   out[0] = kind;
   out.writeUInt32BE(size - 5, 1);
-  out[5] = VERSION;
+  out[5] = version;
   out[6] = (env.qos === 1 ? FLAG_QOS1 : 0) | (env.ephemeral ? FLAG_EPHEMERAL : 0);
   out.writeDoubleBE(env.seq, 7);
   out.writeDoubleBE(env.timestampMs, 15);
@@ -95,7 +107,9 @@ export function decodeBatch(buf: Buffer): BatchItem[] {
 
 function decodeEnvelope(buf: Buffer, start: number, end: number): Envelope {
   if (end - start < 18) throw new EnvelopeDecodeError('truncated envelope');
-  if (buf[start] !== VERSION) throw new EnvelopeDecodeError(`unknown envelope version ${buf[start]}`);
+  const version = buf[start];
+  if (version !== VERSION_1 && version !== VERSION_2)
+    throw new EnvelopeDecodeError(`unknown envelope version ${version}`);
   const flags = buf[start + 1]!;
   const seq = buf.readDoubleBE(start + 2);
   const timestampMs = buf.readDoubleBE(start + 10);
@@ -116,6 +130,7 @@ function decodeEnvelope(buf: Buffer, start: number, end: number): Envelope {
   const toUser = str();
   const topic = str();
   const clientMsgId = str();
+  const fromService = version === VERSION_2 ? str() : '';
   if (at + 4 > end) throw new EnvelopeDecodeError('truncated payload length');
   const n = buf.readUInt32BE(at);
   if (at + 4 + n !== end) throw new EnvelopeDecodeError('payload length does not match the item');
@@ -134,6 +149,7 @@ function decodeEnvelope(buf: Buffer, start: number, end: number): Envelope {
     qos: (flags & FLAG_QOS1) !== 0 ? 1 : 0,
     clientMsgId,
     ephemeral: (flags & FLAG_EPHEMERAL) !== 0,
+    fromService,
   };
 }
 

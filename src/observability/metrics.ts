@@ -67,6 +67,12 @@ export class Metrics {
     labelNames: ['code', 'name'] as const,
     registers: [this.registry],
   });
+  readonly grpcRefused = new Counter({
+    name: 'ferry_grpc_refused_total',
+    help: 'gRPC calls of the access API and Upstream refused, by method and gRPC status name (e.g. UNAUTHENTICATED)',
+    labelNames: ['method', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly messagesAccepted = new Counter({
     name: 'ferry_messages_accepted_total',
     help: 'Client messages accepted (Send and Publish) by QoS and kind',

@@ -11,6 +11,7 @@ import {
   QOS_AT_LEAST_ONCE,
   QOS_AT_MOST_ONCE,
 } from './constants.js';
+import { identifierProblem } from './identifier.js';
 
 /** Per-deployment limits the validator enforces; all sizes are UTF-8 bytes. */
 export interface ValidationLimits {
@@ -204,11 +205,10 @@ function checkMessage(name: 'send' | 'publish', b: MessageFields, limits: Valida
   }
 }
 
-/** User ids and device ids: non-empty, at most `max` UTF-8 bytes, no control characters. */
+/** User ids and device ids: the one identifier rule (identifier.ts), `max` UTF-8 bytes. */
 function checkIdentifier(field: string, value: string, max: number): void {
-  if (value.length === 0) throw badRequest(`${field} is empty`);
-  checkMaxBytes(field, value, max);
-  checkNoControl(field, value);
+  const problem = identifierProblem(value, max);
+  if (problem !== null) throw badRequest(`${field} ${problem}`);
 }
 
 // Unicode White_Space or a control character (C0, DEL, C1): never part of a topic name.

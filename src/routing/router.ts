@@ -16,6 +16,12 @@ import { EncodedDeliver, type LocalSessions } from './local-sessions.js';
 export interface Sender {
   userId: string;
   deviceId: string;
+  /**
+   * Set only by server-side senders (access-API Push/Broadcast: the caller's name; upstream replies:
+   * the service name); absent for a client session (sessions pass themselves as the Sender and have
+   * no such property). Becomes `Envelope.fromService`, which no client frame can set.
+   */
+  fromService?: string;
 }
 
 /** A message to every device of one user. */
@@ -221,6 +227,7 @@ function newMessage(
     qos: req.qos,
     clientMsgId: req.clientMsgId,
     ephemeral: req.ephemeral,
+    fromService: from.fromService ?? '',
   };
 }
 
@@ -238,6 +245,7 @@ function envelope(msg: NewMessage, serverId: string, seq: number, timestampMs: n
     qos: msg.qos,
     clientMsgId: msg.clientMsgId,
     ephemeral: msg.ephemeral,
+    fromService: msg.fromService,
   };
 }
 

@@ -12,6 +12,7 @@ import { disconnectCodeName, DisconnectCode, replyCodeName } from '../errors.js'
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { encodeFrame, encodeFramePrefixed, type FrameInit } from '../protocol/codec.js';
+import { ReservedUserIds } from '../protocol/identifier.js';
 import { validationLimits, type ValidationLimits } from '../protocol/validate.js';
 import type { MessageRouter } from '../routing/router.js';
 import type { MessageStore } from '../store/message-store.js';
@@ -102,6 +103,8 @@ export class SessionContext {
   readonly validation: ValidationLimits;
   /** Topic rules and presence visibility (docs/security.md). */
   readonly permissions: Permissions;
+  /** Server-only user ids (`$`-prefixed and `auth.reservedUserIds`): a client Send to one is 103. */
+  readonly reservedUserIds: ReservedUserIds;
   readonly rateLimits: RateLimits;
   readonly queue: QueueSettings;
 
@@ -148,6 +151,7 @@ export class SessionContext {
     this.duplicateDevice = c.auth.duplicateDevice;
     this.validation = validationLimits(c.limits);
     this.permissions = permissionsFromConfig(c);
+    this.reservedUserIds = new ReservedUserIds(c.auth.reservedUserIds);
     this.rateLimits = {
       framesPerSecond: c.limits.framesPerSecond,
       bytesPerSecond: c.limits.bytesPerSecond,

@@ -27,15 +27,23 @@ export interface RequestHost extends TopicClient {
 /**
  * Send -> router.send. QoS 1: SendAck once stored (a duplicate gets the first ack again, `duplicate`
  * set). QoS 0: no SendAck unless the frame has an id (then one with seq 0, once published).
- * Throws RequestError UNAVAILABLE while draining (nothing is accepted that this node cannot keep).
+ * Throws RequestError UNAVAILABLE while draining (nothing is accepted that this node cannot keep),
+ * PERMISSION_DENIED for a reserved recipient (nobody can log in as it, so its log would only grow).
  */
 export function handleSend(host: RequestHost, frame: Frame): void {
   const b = frame.send!;
+  const toUser = b.toUser ?? '';
+  if (host.ctx.reservedUserIds.has(toUser)) {
+    throw new RequestError(
+      ReplyCode.PERMISSION_DENIED,
+      `send.to_user ${JSON.stringify(toUser)} is reserved for the server; no client can receive it`,
+    );
+  }
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
   const accepted = host.ctx.router.send(host, {
-    toUser: b.toUser ?? '',
+    toUser,
     payload: b.payload ?? EMPTY,
     qos,
     clientMsgId,

@@ -5,15 +5,17 @@
  *   line 1   {"magic":"ferry-memory-store","version":1,"nodeId":…,"savedAtMs":…,"counter":…}
  *   ["L", kind, key, lastSeq]                                     a log and its seq counter
  *   ["M", kind, serverId, seq, fromUser, fromDevice, toUser, topic, timestampMs, clientMsgId,
- *         ephemeral (0|1), payload (base64)]                        a message, in global append order
+ *         ephemeral (0|1), payload (base64)[, fromService]]        a message, in global append order
  *   ["C", userId, deviceId, seq]                                   a device cursor
  *   ["D", kind, fromUser, clientMsgId, serverId, seq, timestampMs] a dedup entry, oldest first
  *   last     ["E", n]                                               n = number of records above it
  *
- * kind is "u" (user log, key = toUser) or "t" (topic log, key = topic). The trailer makes a truncated
- * file detectable; any malformed line makes the whole file corrupt (a partial restore could hand out
- * sequence numbers that clients have already seen). Lines keep each JSON.parse small, so a store of
- * hundreds of MiB never needs one giant string.
+ * kind is "u" (user log, key = toUser) or "t" (topic log, key = topic). fromService (the server-side
+ * origin of a Push or service reply) is written only when non-empty: a store of client messages saves
+ * exactly what earlier versions did, and their files (12-field "M" records) load with fromService ''.
+ * The trailer makes a truncated file detectable; any malformed line makes the whole file corrupt (a
+ * partial restore could hand out sequence numbers that clients have already seen). Lines keep each
+ * JSON.parse small, so a store of hundreds of MiB never needs one giant string.
  */
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -47,6 +49,7 @@ export class SnapshotError extends StoreError {
 /** A dedup entry as saved: the first append's result under (kind, fromUser, clientMsgId). */
 export interface DedupRecord {
   kind: LogKind;
+  /** The dedup sender (message-store.ts dedupSender): the user, plus "\u0000<service>" for server messages. */
   fromUser: string;
   clientMsgId: string;
   serverId: string;
@@ -99,10 +102,12 @@ export async function writeSnapshot(path: string, view: SnapshotView): Promise<v
     for (const [kind, e] of view.messages) {
       const payload = Buffer.from(e.payload.buffer, e.payload.byteOffset, e.payload.byteLength);
       // prettier-ignore
-      await put([
+      const rec = [
         'M', kind, e.serverId, e.seq, e.fromUser, e.fromDevice, e.toUser, e.topic, e.timestampMs,
         e.clientMsgId, e.ephemeral ? 1 : 0, payload.toString('base64'),
-      ]);
+      ];
+      if (e.fromService !== '') rec.push(e.fromService);
+      await put(rec);
     }
     for (const [userId, deviceId, seq] of view.cursors) await put(['C', userId, deviceId, seq]);
     for (const d of view.dedup) {
@@ -195,7 +200,8 @@ function applyRecord(r: unknown[], sink: SnapshotSink): void {
       sink.log(kind(r[1]), str(r[2], 'key'), uint(r[3], 'lastSeq'));
       return;
     case 'M': {
-      expectLength(r, 12);
+      // 13 fields when the message has a fromService (see the file comment), 12 otherwise.
+      if (r.length !== 13) expectLength(r, 12);
       const b64 = str(r[11], 'payload');
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new Error('payload is not base64');
       const env: Envelope = {
@@ -211,6 +217,7 @@ function applyRecord(r: unknown[], sink: SnapshotSink): void {
         qos: 1,
         // Copy out of Buffer's shared pool so each payload owns exactly its bytes.
         payload: new Uint8Array(Buffer.from(b64, 'base64')),
+        fromService: r.length === 13 ? str(r[12], 'fromService') : '',
       };
       sink.message(kind(r[1]), env);
       return;

@@ -10,7 +10,7 @@
  */
 import type { Envelope } from '../bus/bus.js';
 import { ConfigError, StoreError } from '../errors.js';
-import type { AppendResult, MessageStore, NewMessage } from './message-store.js';
+import { dedupSender, type AppendResult, type MessageStore, type NewMessage } from './message-store.js';
 import {
   readSnapshot,
   writeSnapshot,
@@ -86,7 +86,12 @@ interface DedupEntry {
 /** What a message counts against `maxBytes`: payload, strings (1 byte per char) and a fixed overhead. */
 export function storedBytes(m: NewMessage): number {
   const strings =
-    m.fromUser.length + m.fromDevice.length + m.toUser.length + m.topic.length + m.clientMsgId.length;
+    m.fromUser.length +
+    m.fromDevice.length +
+    m.toUser.length +
+    m.topic.length +
+    m.clientMsgId.length +
+    m.fromService.length;
   return ENTRY_OVERHEAD_BYTES + m.payload.byteLength + strings;
 }
 
@@ -246,12 +251,12 @@ export class MemoryMessageStore implements MessageStore {
       throw new StoreError(kind === 'u' ? 'user message without toUser' : 'topic message without topic');
     const now = this.now();
     this.expireDedup(now);
-    const dedupKey = msg.clientMsgId === '' ? '' : makeDedupKey(kind, msg.fromUser, msg.clientMsgId);
+    const dedupKey = msg.clientMsgId === '' ? '' : makeDedupKey(kind, dedupSender(msg), msg.clientMsgId);
     if (dedupKey !== '' && this.opts.dedupWindowMs > 0) {
       const first = this.dedup.get(dedupKey);
       if (first !== undefined) return { ...first, duplicate: true };
     }
-    const { payload, fromUser, fromDevice, toUser, topic, clientMsgId } = msg;
+    const { payload, fromUser, fromDevice, toUser, topic, clientMsgId, fromService } = msg;
     const bytes = storedBytes(msg);
     if (bytes > this.opts.maxBytes) {
       throw new StoreError(`message of ${bytes} bytes exceeds store.maxBytes (${this.opts.maxBytes})`);
@@ -276,6 +281,7 @@ export class MemoryMessageStore implements MessageStore {
       qos: 1 as const,
       clientMsgId,
       ephemeral: msg.ephemeral,
+      fromService,
     });
     this.push(log, { env, bytes, log });
     if (dedupKey !== '' && this.opts.dedupWindowMs > 0) {

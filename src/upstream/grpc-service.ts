@@ -2,10 +2,13 @@
  * The `ferry.upstream.v1.Upstream` gRPC service: one `Connect` stream per business-service instance.
  * Registered on the access API's grpc-js server (same port, same API keys), so a deployment has one
  * gRPC endpoint. The stream's protocol: Hello first (service, instance id), then BatchAck per Batch
- * received and Reply whenever the service answers a user.
+ * received and Reply whenever the service answers a user. The caller's API key is checked when the
+ * stream opens, before any message of it is decoded (a malformed message is INVALID_ARGUMENT).
  */
 import * as grpc from '@grpc/grpc-js';
+import { deferDecoding, type DeferredDecoding } from '../access/deferred-decoding.js';
 import { AuthError } from '../errors.js';
+import { identifierProblem } from '../protocol/identifier.js';
 import type { Logger } from '../observability/logger.js';
 import type { GrpcUpstream, InstanceLink } from './grpc-upstream.js';
 import { upstreamServiceDefinition, type GatewayMessageOut, type InstanceMessageIn } from './grpc-proto.js';
@@ -29,24 +32,37 @@ export interface UpstreamServiceDeps {
   logger: Logger;
 }
 
-type Call = grpc.ServerDuplexStream<InstanceMessageIn, GatewayMessageOut>;
+/** Messages arrive as bytes (deferDecoding) and are decoded once the caller is known. */
+type Call = grpc.ServerDuplexStream<Buffer, GatewayMessageOut>;
+
+/** The server the service joins: the access API's, which also counts refused calls when it can. */
+export interface UpstreamServer {
+  addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void;
+  /** Counts a refused call (`ferry_grpc_refused_total`). */
+  countRefused?(method: string, code: grpc.status): void;
+}
 
 /** Adds the Upstream service to `server` (before it binds). */
-export function registerUpstreamService(
-  server: Pick<grpc.Server, 'addService'>,
-  deps: UpstreamServiceDeps,
-): void {
-  server.addService(upstreamServiceDefinition(), {
-    Connect: (call: Call) => connect(call, deps),
+export function registerUpstreamService(server: UpstreamServer, deps: UpstreamServiceDeps): void {
+  const decoding = deferDecoding(upstreamServiceDefinition());
+  const refused = (code: grpc.status): void => server.countRefused?.('Upstream/Connect', code);
+  server.addService(decoding.definition, {
+    Connect: (call: Call) => connect(call, deps, decoding, refused),
   });
 }
 
-function connect(call: Call, deps: UpstreamServiceDeps): void {
+function connect(
+  call: Call,
+  deps: UpstreamServiceDeps,
+  decoding: DeferredDecoding,
+  refused: (code: grpc.status) => void,
+): void {
   const log = deps.logger;
   try {
     deps.auth.identify(call);
   } catch (err) {
     const details = err instanceof AuthError ? err.message : 'not authenticated';
+    refused(grpc.status.UNAUTHENTICATED);
     call.emit('error', { code: grpc.status.UNAUTHENTICATED, details });
     return;
   }
@@ -56,9 +72,16 @@ function connect(call: Call, deps: UpstreamServiceDeps): void {
     end: () => call.end(),
   };
   const fail = (code: grpc.status, details: string): void => {
+    refused(code);
     call.emit('error', { code, details });
   };
-  call.on('data', (m: InstanceMessageIn) => {
+  call.on('data', (bytes: Buffer) => {
+    let m: InstanceMessageIn;
+    try {
+      m = decoding.decode('Connect', bytes) as InstanceMessageIn;
+    } catch (err) {
+      return fail(grpc.status.INVALID_ARGUMENT, (err as Error).message);
+    }
     if (who === null) {
       const service = m.hello?.service ?? '';
       const instanceId = m.hello?.instanceId ?? '';
@@ -99,8 +122,10 @@ async function onReply(
   deps: UpstreamServiceDeps,
 ): Promise<void> {
   const userId = r.userId ?? '';
-  if (userId === '' || Buffer.byteLength(userId) > deps.maxUserIdLength) {
-    deps.logger.warn({ service: who.service }, 'service reply without a valid user_id ignored');
+  // The identifier rule every other way in applies: an id no client can log in as is nobody's.
+  const problem = identifierProblem(userId, deps.maxUserIdLength);
+  if (problem !== null) {
+    deps.logger.warn({ service: who.service, problem }, 'service reply without a valid user_id ignored');
     return;
   }
   await sendServiceReply(deps.replies, {

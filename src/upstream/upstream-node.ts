@@ -4,13 +4,12 @@
  * cluster's Redis link, the built-in gateway echo), the UpstreamRouter sessions call, and the
  * `Upstream` gRPC service registered on the access API's server.
  */
-import type * as grpc from '@grpc/grpc-js';
 import type { Registry } from 'prom-client';
 import type { FerryConfig } from '../config-types.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { DispatchSettings } from './dispatcher.js';
 import { GatewayUpstream } from './gateway-upstream.js';
-import { registerUpstreamService, type UpstreamCallerCheck } from './grpc-service.js';
+import { registerUpstreamService, type UpstreamCallerCheck, type UpstreamServer } from './grpc-service.js';
 import { GrpcUpstream } from './grpc-upstream.js';
 import { RedisUpstream, type StreamCommands } from './redis-upstream.js';
 import type { ReplyRouter } from './reply-sender.js';
@@ -98,7 +97,7 @@ export class UpstreamNode {
   }
 
   /** Adds `ferry.upstream.v1.Upstream` to the access API's gRPC server. */
-  registerOn(server: Pick<grpc.Server, 'addService'>, auth: UpstreamCallerCheck): void {
+  registerOn(server: UpstreamServer, auth: UpstreamCallerCheck): void {
     const { config, nodeId, replies } = this.deps;
     registerUpstreamService(server, {
       upstream: this.grpc,

@@ -63,6 +63,7 @@ export function envelope(over: Partial<Envelope> = {}): Envelope {
     qos: 1,
     clientMsgId: `c${n}`,
     ephemeral: false,
+    fromService: '',
     ...over,
   };
 }

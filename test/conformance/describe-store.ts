@@ -41,6 +41,7 @@ export function userMsg(over: Partial<NewMessage> = {}): NewMessage {
     qos: 1,
     clientMsgId: `c${++nextClientId}`,
     ephemeral: false,
+    fromService: '',
     ...over,
   };
 }
@@ -117,6 +118,15 @@ export function describeMessageStore(
         if (clock) expect(r.timestampMs).to.equal(T0);
       });
 
+      it('keeps fromService of a server-originated message, and "" for a client one', async () => {
+        const store = await make();
+        await store.appendToUser(userMsg({ fromUser: 'system', fromDevice: 'crm', fromService: 'crm' }));
+        await store.appendToUser(userMsg({ fromUser: 'system', fromDevice: 'crm' }));
+        await store.appendToTopic(topicMsg('news', { fromService: 'billing' }));
+        expect((await store.readUser('bob', 0, 10)).map((e) => e.fromService)).to.deep.equal(['crm', '']);
+        expect((await store.readTopic('news', 0, 10)).map((e) => e.fromService)).to.deep.equal(['billing']);
+      });
+
       it('reads seq > afterSeq, oldest first, at most limit', async () => {
         const store = await make();
         for (let i = 0; i < 10; i++) await store.appendToUser(userMsg());
@@ -146,6 +156,20 @@ export function describeMessageStore(
         const b = await store.appendToUser(userMsg({ fromUser: 'dave', clientMsgId: 'same' }));
         expect([a.duplicate, b.duplicate, a.seq, b.seq]).to.deep.equal([false, false, 1, 2]);
         expect(a.serverId).to.not.equal(b.serverId);
+      });
+
+      it('keys server messages on their service too: a client named like the sender cannot claim the id', async () => {
+        const store = await make();
+        const squat = await store.appendToUser(userMsg({ fromUser: 'bot', clientMsgId: 'p1@bob' }));
+        const push = await store.appendToUser(
+          userMsg({ fromUser: 'bot', fromService: 'crm', clientMsgId: 'p1@bob' }),
+        );
+        expect(push.duplicate).to.equal(false);
+        expect(push.seq).to.equal(squat.seq + 1);
+        const retry = await store.appendToUser(
+          userMsg({ fromUser: 'bot', fromService: 'crm', clientMsgId: 'p1@bob' }),
+        );
+        expect(retry).to.include({ duplicate: true, seq: push.seq });
       });
 
       it('keeps user and topic dedup apart', async () => {

@@ -162,6 +162,23 @@ describe('ferry CLI', () => {
       expect(noUser.exits).to.deep.equal([2]);
       expect(noUser.stderr).to.match(/required option '--user <id>' not specified/);
     });
+
+    it('refuses to mint a token the node would refuse: reserved or invalid user ids (exit 2)', async () => {
+      const system = await run(['token', '--user', 'system'], { cwd: dir });
+      expect(system.exits).to.deep.equal([2]);
+      expect(system.stderr).to.equal(
+        'invalid token options: user id "system" is reserved for the server (auth.reservedUserIds)\n',
+      );
+      const rlo = await run(['token', '--user', 'a\u202eb'], { cwd: dir });
+      expect(rlo.exits).to.deep.equal([2]);
+      expect(rlo.stderr).to.equal('invalid token options: user id contains U+202E (a format character)\n');
+      // The node's own limits and list: FERRY_AUTH_RESERVED_USERS frees "system", and bytes are counted.
+      const env = { FERRY_AUTH_RESERVED_USERS: 'ops' };
+      expect((await run(['token', '--user', 'system'], { cwd: dir, env })).exits).to.deep.equal([]);
+      expect((await run(['token', '--user', 'ops'], { cwd: dir, env })).exits).to.deep.equal([2]);
+      const cjk = await run(['token', '--user', '中'.repeat(43)], { cwd: dir });
+      expect(cjk.stderr).to.equal('invalid token options: user id is longer than 128 bytes (UTF-8)\n');
+    });
   });
 
   describe('invalid config', () => {

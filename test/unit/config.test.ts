@@ -184,6 +184,20 @@ describe('loadConfig', () => {
       const config = load({ env: { FERRY_WS_ORIGINS: 'https://App.example.com, http://localhost:3000/' } });
       expect(config.ws.allowedOrigins).to.deep.equal(['https://app.example.com', 'http://localhost:3000']);
     });
+
+    it('reads the reserved user ids (default ["system"]) and allowNoExpiry (default false)', () => {
+      const defaults = load({});
+      expect(defaults.auth.reservedUserIds).to.deep.equal(['system']);
+      expect(defaults.auth.allowNoExpiry).to.equal(false);
+      const fromEnv = load({
+        env: { FERRY_AUTH_RESERVED_USERS: 'system, bot ,,bot', FERRY_AUTH_ALLOW_NO_EXPIRY: 'true' },
+      });
+      expect(fromEnv.auth.reservedUserIds).to.deep.equal(['system', 'bot']);
+      expect(fromEnv.auth.allowNoExpiry).to.equal(true);
+      writeJson('ferry.config.json', { auth: { reservedUserIds: [], allowNoExpiry: false } });
+      expect(load({}).auth.reservedUserIds).to.deep.equal([]);
+      expect(load({ flags: { authReservedUsers: 'ops' } }).auth.reservedUserIds).to.deep.equal(['ops']);
+    });
   });
 
   describe('validation messages', () => {
@@ -247,6 +261,10 @@ describe('loadConfig', () => {
           'nodeId (from env FERRY_NODE_ID) must be up to 64 of A-Z a-z 0-9 . _ -, got "has space"',
         ],
         [{ FERRY_HOST: 'a b' }, 'host (from env FERRY_HOST) must be a host name or IP address, got "a b"'],
+        [
+          { FERRY_AUTH_RESERVED_USERS: 'system,bad\u0085id' },
+          'auth.reservedUserIds (from env FERRY_AUTH_RESERVED_USERS) must be a list of user ids (docs/protocol.md §5.9: no control or format characters), got entry 1 contains U+0085 (a control character)',
+        ],
       ];
       for (const [env, message] of cases) expect(problems({ env })).to.deep.equal([message]);
     });

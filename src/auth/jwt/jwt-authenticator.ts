@@ -4,6 +4,7 @@ import { AuthError, ConfigError, DisconnectCode } from '../../errors.js';
 import type { Authenticator, Identity, SubscriptionGrant } from '../authenticator.js';
 import { grantsFromClaims } from '../grants.js';
 import { SUBSCRIPTION_TOKEN_TYPE, subscriptionGrant } from './subscription-token.js';
+import { DEFAULT_RESERVED_USER_IDS, identifierProblem, ReservedUserIds } from '../../protocol/identifier.js';
 import { loadOrCreateDevSecret } from './dev-secret.js';
 import {
   JWT_ALGORITHMS,
@@ -16,9 +17,6 @@ import {
 /** Tokens longer than this are refused before any parsing (a JWT with ordinary claims is < 2 KiB). */
 export const MAX_TOKEN_CHARS = 8192;
 
-/** Longest accepted `did` claim. */
-export const MAX_DEVICE_ID_LENGTH = 128;
-
 /** What the authenticator checks besides the signature. */
 export interface JwtAuthenticatorOptions {
   /** Required `iss`; '' or undefined = not checked. */
@@ -27,10 +25,14 @@ export interface JwtAuthenticatorOptions {
   audience?: string;
   /** Tolerance on `exp` and `nbf`, in ms (default 30 s). */
   clockSkewMs?: number;
-  /** Longest accepted `sub` (default 128). */
+  /** Longest accepted `sub` and `did`, in UTF-8 bytes (default 128; `limits.maxUserIdLength`). */
   maxUserIdLength?: number;
   /** Longest topic pattern a `topics` grant may list (default 256). */
   maxTopicLength?: number;
+  /** Server-only user ids besides the `$`-prefixed ones (default ["system"]; `auth.reservedUserIds`). */
+  reservedUserIds?: readonly string[];
+  /** Accept tokens without `exp` (default false; `auth.allowNoExpiry`). */
+  allowNoExpiry?: boolean;
   /** Clock override for tests, ms since the epoch. */
   now?: () => number;
 }
@@ -53,13 +55,18 @@ export function hasConfiguredKeys(auth: KeyMaterial): boolean {
  * above exist at all (`none` is refused). Key imports are done once, at construction; verification
  * results are never cached, so an expired or revoked key stops working as soon as it is removed.
  *
+ * Claims: `exp` is required unless `allowNoExpiry`; `sub` and `did` must be valid identifiers
+ * (protocol/identifier.ts: the one rule the protocol validator and the access API apply too), and
+ * `sub` must not be a reserved (server-only) user id.
+ *
  * Errors: an expired token -> AuthError with DisconnectCode.TOKEN_EXPIRED (the client should fetch a
  * fresh token and reconnect); anything else -> AuthError AUTH_FAILED. Messages name what was wrong and
  * never include key material; token-supplied strings are quoted and truncated.
  */
 export class JwtAuthenticator implements Authenticator {
   private readonly keys: Map<string, VerificationKey>;
-  private readonly opts: Required<JwtAuthenticatorOptions>;
+  private readonly opts: Required<Omit<JwtAuthenticatorOptions, 'reservedUserIds'>>;
+  private readonly reserved: ReservedUserIds;
 
   private constructor(keys: Map<string, VerificationKey>, opts: JwtAuthenticatorOptions) {
     this.keys = keys;
@@ -69,8 +76,10 @@ export class JwtAuthenticator implements Authenticator {
       clockSkewMs: opts.clockSkewMs ?? 30_000,
       maxUserIdLength: opts.maxUserIdLength ?? 128,
       maxTopicLength: opts.maxTopicLength ?? 256,
+      allowNoExpiry: opts.allowNoExpiry ?? false,
       now: opts.now ?? Date.now,
     };
+    this.reserved = new ReservedUserIds(opts.reservedUserIds ?? DEFAULT_RESERVED_USER_IDS);
   }
 
   /**
@@ -104,6 +113,8 @@ export class JwtAuthenticator implements Authenticator {
       clockSkewMs: auth.clockSkewMs,
       maxUserIdLength: config.limits.maxUserIdLength,
       maxTopicLength: config.limits.maxTopicLength,
+      reservedUserIds: auth.reservedUserIds,
+      allowNoExpiry: auth.allowNoExpiry,
       ...opts,
     });
   }
@@ -195,30 +206,32 @@ export class JwtAuthenticator implements Authenticator {
     return sameAlg;
   }
 
+  /**
+   * The identity a verified token names. Refused (AuthError AUTH_FAILED, the reason naming the rule):
+   * no `exp` unless allowNoExpiry; a `sub` or `did` that breaks the identifier rule (identifier.ts,
+   * the same rule the protocol and the access API apply); a reserved `sub` (server-only ids).
+   */
   private identity(claims: JWTPayload): Identity {
+    if (claims.exp === undefined && !this.opts.allowNoExpiry) {
+      throw new AuthError('token has no expiry (exp)');
+    }
     const sub = claims.sub;
     if (typeof sub !== 'string' || sub.length === 0) throw new AuthError('token has no subject (sub)');
-    if (sub.length > this.opts.maxUserIdLength) {
-      throw new AuthError(`token subject (sub) longer than ${this.opts.maxUserIdLength} characters`);
-    }
-    // Control characters in ids would forge log lines and break keys built from them.
-    if (hasControlChars(sub)) throw new AuthError('token subject (sub) contains control characters');
-    const did = claims.did;
-    if (did !== undefined) {
-      if (
-        typeof did !== 'string' ||
-        did.length === 0 ||
-        did.length > MAX_DEVICE_ID_LENGTH ||
-        hasControlChars(did)
-      ) {
-        throw new AuthError(
-          `token device id (did) must be a string of 1-${MAX_DEVICE_ID_LENGTH} printable characters`,
-        );
-      }
+    const max = this.opts.maxUserIdLength;
+    const subProblem = identifierProblem(sub, max);
+    if (subProblem !== null) throw new AuthError(`token subject (sub) ${subProblem}`);
+    const reserved = this.reserved.problem(sub);
+    if (reserved !== null) throw new AuthError(`token subject (sub) ${quote(sub)} ${reserved}`);
+    let deviceId = '';
+    if (claims.did !== undefined) {
+      const did = claims.did;
+      const didProblem = typeof did === 'string' ? identifierProblem(did, max) : 'is not a string';
+      if (didProblem !== null) throw new AuthError(`token device id (did) ${didProblem}`);
+      deviceId = did as string;
     }
     return {
       userId: sub,
-      deviceId: did ?? '',
+      deviceId,
       expiresAtMs: typeof claims.exp === 'number' ? claims.exp * 1000 : 0,
       claims: { ...claims },
       grants: grantsFromClaims(claims, this.opts),
@@ -258,12 +271,4 @@ function toAuthError(err: unknown): AuthError {
 function quote(value: unknown): string {
   const s = JSON.stringify(value) ?? String(value);
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
-function hasControlChars(s: string): boolean {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
 }

@@ -1,10 +1,11 @@
 import { SignJWT } from 'jose';
 import { PRESENCE_CLAIM, TOPICS_CLAIM, type Grants } from '../grants.js';
+import { DEFAULT_RESERVED_USER_IDS, identifierProblem, ReservedUserIds } from '../../protocol/identifier.js';
 import { importHmacKey, MIN_HMAC_SECRET_BYTES } from './key-ring.js';
 
 /** What to put in a development token. */
 export interface MintTokenOptions {
-  /** Becomes `sub`; 1-128 characters. */
+  /** Becomes `sub`; a valid identifier (docs/protocol.md §5.9) that is not reserved. */
   userId: string;
   /** Becomes the `did` claim (binds the token to one device) when given and non-empty. */
   deviceId?: string;
@@ -16,6 +17,10 @@ export interface MintTokenOptions {
   kid?: string;
   issuer?: string;
   audience?: string;
+  /** Longest user and device id in UTF-8 bytes, as the verifier's `limits.maxUserIdLength` (default 128). */
+  maxIdBytes?: number;
+  /** The verifier's `auth.reservedUserIds` (default ["system"]); `$`-prefixed ids are always reserved. */
+  reservedUserIds?: readonly string[];
   /** Clock override for tests (ms since the epoch); defaults to Date.now(). */
   nowMs?: number;
   /** Becomes the `topics` and `presence` claims (docs/security.md) when non-empty. */
@@ -24,14 +29,21 @@ export interface MintTokenOptions {
 
 /**
  * Signs an HS256 JWT that JwtAuthenticator accepts when configured with the same secret: `sub`, `iat`,
- * `exp` (rounded up to the next second so a short ttl never yields an already-expired token), and
- * `did`, `iss`, `aud` when given. For development and tests; production tokens come from the operator's
- * identity provider. Throws RangeError on arguments the verifier would refuse anyway.
+ * `exp` (always: the verifier refuses tokens without one; rounded up to the next second so a short ttl
+ * never yields an already-expired token), and `did`, `iss`, `aud` when given. For development and
+ * tests; production tokens come from the operator's identity provider. Throws RangeError on arguments
+ * the verifier would refuse anyway (the identifier rule, reserved user ids, a non-positive ttl).
  */
 export async function mintToken(opts: MintTokenOptions): Promise<string> {
-  if (opts.userId.length === 0 || opts.userId.length > 128) {
-    throw new RangeError('userId must be 1-128 characters');
-  }
+  const maxIdBytes = opts.maxIdBytes ?? 128;
+  const userProblem = identifierProblem(opts.userId, maxIdBytes);
+  if (userProblem !== null) throw new RangeError(`user id ${userProblem}`);
+  const reserved = new ReservedUserIds(opts.reservedUserIds ?? DEFAULT_RESERVED_USER_IDS);
+  const reservedProblem = reserved.problem(opts.userId);
+  if (reservedProblem !== null)
+    throw new RangeError(`user id ${JSON.stringify(opts.userId)} ${reservedProblem}`);
+  const deviceProblem = opts.deviceId ? identifierProblem(opts.deviceId, maxIdBytes) : null;
+  if (deviceProblem !== null) throw new RangeError(`device id ${deviceProblem}`);
   if (!Number.isFinite(opts.ttlMs) || opts.ttlMs <= 0)
     throw new RangeError('ttlMs must be a positive number');
   const bytes = new TextEncoder().encode(opts.secret);

@@ -677,6 +677,9 @@ export namespace ferry {
             /** Deliver ephemeral. */
             ephemeral: boolean;
 
+            /** Deliver fromService. */
+            fromService: string;
+
             /**
              * Creates a new Deliver instance using the specified properties.
              * @param [properties] Properties to set
@@ -745,6 +748,9 @@ export namespace ferry {
 
                 /** Deliver ephemeral */
                 ephemeral?: (boolean|null);
+
+                /** Deliver fromService */
+                fromService?: (string|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

@@ -1627,6 +1627,7 @@ export const ferry = $root.ferry = (() => {
              * @property {ferry.v1.QoS|null} [qos] Deliver qos
              * @property {string|null} [clientMsgId] Deliver clientMsgId
              * @property {boolean|null} [ephemeral] Deliver ephemeral
+             * @property {string|null} [fromService] Deliver fromService
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -1739,6 +1740,14 @@ export const ferry = $root.ferry = (() => {
             Deliver.prototype.ephemeral = false;
 
             /**
+             * Deliver fromService.
+             * @member {string} fromService
+             * @memberof ferry.v1.Deliver
+             * @instance
+             */
+            Deliver.prototype.fromService = "";
+
+            /**
              * Creates a new Deliver instance using the specified properties.
              * @function create
              * @memberof ferry.v1.Deliver
@@ -1790,6 +1799,8 @@ export const ferry = $root.ferry = (() => {
                     writer.uint32(/* id 9, wireType 2 =*/74).string(message.clientMsgId);
                 if (message.ephemeral != null && $Object.hasOwnProperty.call(message, "ephemeral") && message.ephemeral !== false)
                     writer.uint32(/* id 10, wireType 0 =*/80).bool(message.ephemeral);
+                if (message.fromService != null && $Object.hasOwnProperty.call(message, "fromService") && message.fromService !== "")
+                    writer.uint32(/* id 11, wireType 2 =*/90).string(message.fromService);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1922,6 +1933,15 @@ export const ferry = $root.ferry = (() => {
                                 message.ephemeral = value;
                             else
                                 delete message.ephemeral;
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            if ((value = reader.stringVerify()).length)
+                                message.fromService = value;
+                            else
+                                delete message.fromService;
                             continue;
                         }
                     }

@@ -29,7 +29,7 @@ import { RESP_TYPES } from 'redis';
 import type { Envelope } from '../../bus/bus.js';
 import { ConfigError, StoreError } from '../../errors.js';
 import { storedBytes } from '../memory.js';
-import type { AppendResult, MessageStore, NewMessage } from '../message-store.js';
+import { dedupSender, type AppendResult, type MessageStore, type NewMessage } from '../message-store.js';
 import { checkKeyPrefix, dedupKey, logKeys, type LogKind } from './keys.js';
 import { SCRIPTS, type Script } from './scripts.js';
 
@@ -251,7 +251,7 @@ export class RedisMessageStore implements MessageStore {
     const k = logKeys(this.prefix, kind, name);
     const keys = [k.log, k.seq];
     const dedup = msg.clientMsgId !== '' && this.dedupWindow !== '0';
-    if (dedup) keys.push(dedupKey(k, msg.fromUser, msg.clientMsgId));
+    if (dedup) keys.push(dedupKey(k, dedupSender(msg), msg.clientMsgId));
     const companion = kind === 'u' ? this.appendReadsHash : undefined;
     if (companion !== undefined) keys.push(companion.key(name));
     const serverId = `${this.nodeId}-${now.toString(36)}-${(this.counter++).toString(36)}`;
@@ -269,6 +269,7 @@ export class RedisMessageStore implements MessageStore {
       Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength),
       dedup ? '1' : '0',
       companion !== undefined ? '1' : '0',
+      msg.fromService,
     ]);
     return this.decode(() => {
       const r = asArray(reply);
@@ -319,6 +320,8 @@ export class RedisMessageStore implements MessageStore {
       qos: 1,
       clientMsgId: toText(f.get('c')),
       ephemeral: toText(f.get('e')) === '1',
+      // Absent in entries of client messages and in entries written before the field existed.
+      fromService: f.has('v') ? toText(f.get('v')) : '',
     };
   }
 

@@ -5,8 +5,9 @@
  * EVALSHA (see redis-store.ts `run`).
  *
  * Stream entries have the fields, in this order: s serverId, t timestampMs, b counted bytes,
- * f fromUser, d fromDevice, c clientMsgId, e ephemeral ('1'/'0'), p payload. `trim` reads `t` and
- * `b` by position (4th and 6th element of the field list) to avoid building a table per entry.
+ * f fromUser, d fromDevice, c clientMsgId, e ephemeral ('1'/'0'), p payload, and v fromService only
+ * when it is non-empty (server-originated messages; older entries never have it). `trim` reads `t`
+ * and `b` by position (4th and 6th element of the field list) to avoid building a table per entry.
  */
 import { createHash } from 'node:crypto';
 
@@ -64,7 +65,7 @@ end
 /**
  * KEYS: log, seq[, dedup][, hash]. ARGV: now, dedupWindow (-1 = forever), maxlen, retention (0 =
  * forever), serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload, has dedup key
- * ('1'/'0'), has hash key ('1'/'0').
+ * ('1'/'0'), has hash key ('1'/'0'), fromService ('' = none: the field is left out).
  * Returns {duplicate 0/1, serverId, seq, timestampMs, removed, removedBytes, HGETALL of the hash key
  * (empty without one; 0 when the read failed: Lua does not undo the writes before an error, so a
  * failing read must not turn a stored message into an error the client retries forever)}. A
@@ -95,8 +96,13 @@ if dk then
 end
 local seq = redis.call('INCR', KEYS[2])
 local id = string.format('%d-0', seq)
-redis.call('XADD', KEYS[1], id, 's', ARGV[5], 't', ARGV[1], 'b', ARGV[6], 'f', ARGV[7], 'd', ARGV[8],
-  'c', ARGV[9], 'e', ARGV[10], 'p', ARGV[11])
+if ARGV[14] == '' then
+  redis.call('XADD', KEYS[1], id, 's', ARGV[5], 't', ARGV[1], 'b', ARGV[6], 'f', ARGV[7], 'd', ARGV[8],
+    'c', ARGV[9], 'e', ARGV[10], 'p', ARGV[11])
+else
+  redis.call('XADD', KEYS[1], id, 's', ARGV[5], 't', ARGV[1], 'b', ARGV[6], 'f', ARGV[7], 'd', ARGV[8],
+    'c', ARGV[9], 'e', ARGV[10], 'p', ARGV[11], 'v', ARGV[14])
+end
 if dk then
   local v = ARGV[1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[5]
   if win < 0 then redis.call('SET', dk, v) else redis.call('SET', dk, v, 'PX', win) end

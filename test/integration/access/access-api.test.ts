@@ -58,7 +58,12 @@ describe('access gateway over gRPC (real ferry process)', function () {
     expect(r).to.include({ userId: 'alice', status: 'PUSH_STATUS_DELIVERED', seq: 1, duplicate: false });
     const f = await wire.nextBody('deliver');
     expect(Buffer.from(f.deliver!.payload!).toString()).to.equal('hello from the backend');
-    expect(f.deliver).to.include({ fromUser: 'system', fromDevice: 'default', seq: 1 });
+    expect(f.deliver).to.include({
+      fromUser: 'system',
+      fromDevice: 'default',
+      fromService: 'default',
+      seq: 1,
+    });
   });
 
   it('Push reports stored (QoS 1) and offline (QoS 0) for users without a session; stored ones arrive on connect', async () => {

@@ -51,6 +51,8 @@ describe('access gateway in a cluster (real redis-server, two ferry processes)',
     expect((res.results as Record<string, unknown>[])[0]).to.include({ status: 'PUSH_STATUS_DELIVERED' });
     const f = await wire.nextBody('deliver', 10_000);
     expect(Buffer.from(f.deliver!.payload!).toString()).to.equal('across nodes');
+    // Through the Redis bus (envelope version 2) and the Redis store, from_service stays the key's name.
+    expect(f.deliver).to.include({ fromUser: 'system', fromService: 'default' });
 
     await callUnary(client, 'Kick', { userId: 'nina', reason: 'cluster kick' });
     expect((await wire.waitClosed(10_000)).code).to.equal(DisconnectCode.KICKED);

@@ -105,20 +105,26 @@ describe('upstream routing to business services (real processes)', function () {
     const g = await request(alice, 9001, 'echo-1');
     expect(g.serviceAck).to.include({ msgId: 'echo-1', service: 'gateway', duplicate: false });
     const gr = await reply(alice, 'echo-1', 'user-0');
-    expect(gr.deliver?.fromUser).to.equal('gateway');
+    expect(gr.deliver).to.include({ fromUser: 'gateway', fromService: 'gateway' });
     expect(new TextDecoder().decode(gr.deliver?.payload)).to.equal('echo-1');
 
     const l = await request(alice, 1234, 'logic-1');
     expect(l.serviceAck).to.include({ service: 'logic', duplicate: false });
+    // from_service (which no client can set) names the service: how a client trusts the answer.
     expect((await reply(alice, 'logic-1', 'user-0')).deliver).to.include({
       fromUser: 'logic',
       fromDevice: 'a',
+      fromService: 'logic',
     });
     expect(instances.get('a')!.messages.find((m) => m.msgId === 'logic-1')).to.include({ type: 1234 });
 
     const c = await request(alice, 2500, 'chat-1');
     expect(c.serviceAck).to.include({ service: 'chat', duplicate: false });
-    expect((await reply(alice, 'chat-1', 'user-0')).deliver?.fromUser).to.equal('chat');
+    // A Redis-stream service answers through Push: from_service is its API key's name.
+    expect((await reply(alice, 'chat-1', 'user-0')).deliver).to.include({
+      fromUser: 'chat',
+      fromService: 'default',
+    });
     expect(consumer.messages.find((m) => m.msgId === 'chat-1')).to.include({ userId: 'user-0', type: 2500 });
 
     const none = await request(alice, 5000);

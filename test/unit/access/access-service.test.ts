@@ -65,9 +65,28 @@ describe('AccessService', () => {
         { credential: 'userId', userId: 'a\nb' },
         { credential: 'userId', userId: 'a', labels: { k: 'v\u0000' } },
         { credential: 'userId', userId: 'a', deviceId: 'd'.repeat(129) },
+        { credential: 'userId', userId: 'a', deviceId: 'д'.repeat(33) },
+        { credential: 'userId', userId: '中'.repeat(22) },
+        { credential: 'userId', userId: 'a\u0085' },
+        { credential: 'userId', userId: 'a\u202eb' },
       ]) {
         const e = await rejects(h.service.login(caller, req));
         expect(e, JSON.stringify(req)).to.be.instanceOf(RequestError);
+      }
+      const cjk = await rejects(h.service.login(caller, { credential: 'userId', userId: '中'.repeat(22) }));
+      expect(cjk.message).to.equal('user_id: is longer than 64 bytes (UTF-8)');
+      const rlo = await rejects(h.service.login(caller, { credential: 'userId', userId: 'a\u202eb' }));
+      expect(rlo.message).to.equal('user_id: contains U+202E (a format character)');
+    });
+
+    it('refuses reserved user ids with INVALID_ARGUMENT, naming the rule', async () => {
+      for (const [userId, rule] of [
+        ['system', 'auth.reservedUserIds'],
+        ['$bot', 'ids starting with "$"'],
+      ]) {
+        const e = await rejects(h.service.login(caller, { credential: 'userId', userId }));
+        expect(e).to.be.instanceOf(RequestError).and.include({ replyCode: ReplyCode.BAD_REQUEST });
+        expect(e.message).to.equal(`user_id: ${JSON.stringify(userId)} is reserved for the server (${rule})`);
       }
     });
   });
@@ -87,7 +106,9 @@ describe('AccessService', () => {
         ['bob', 'PUSH_STATUS_STORED'],
       ]);
       expect(alice.got).to.have.length(1);
-      expect(alice.got[0]).to.include({ fromUser: 'system', fromDevice: 'crm', seq: 1 });
+      expect(alice.got[0]).to.include({ fromUser: 'system', fromDevice: 'crm', fromService: 'crm', seq: 1 });
+      // Stored with it too: a replay after reconnect says the same.
+      expect((await h.store.readUser('alice', 0, 10))[0]).to.include({ fromService: 'crm' });
       expect((await h.store.readUser('bob', 0, 10)).map((e) => e.clientMsgId)).to.deep.equal(['c1@bob']);
 
       const q0 = await h.service.push(caller, { recipients: [{ userId: 'bob' }], payload, qos: 0 });
@@ -105,7 +126,13 @@ describe('AccessService', () => {
     it('sends as from_user when given', async () => {
       const t = await online('dan');
       await h.service.push(caller, { recipients: [{ userId: 'dan' }], payload, qos: 0, fromUser: 'bot-7' });
-      expect(t.got[0]).to.include({ fromUser: 'bot-7', qos: 0, seq: 0 });
+      expect(t.got[0]).to.include({ fromUser: 'bot-7', qos: 0, seq: 0, fromService: 'crm' });
+    });
+
+    it("may send as a reserved user id (the server side), and still marks the message as the caller's", async () => {
+      const t = await online('erin');
+      await h.service.push(caller, { recipients: [{ userId: 'erin' }], payload, qos: 0, fromUser: '$ops' });
+      expect(t.got[0]).to.include({ fromUser: '$ops', fromService: 'crm' });
     });
 
     it('marks a recipient FAILED when the router refuses it, without failing the others', async () => {
@@ -153,6 +180,7 @@ describe('AccessService', () => {
     expect(res).to.include({ topic: EVERYONE_TOPIC, seq: 1 });
     const t = await h.service.broadcast(caller, { target: 'topic', topic: 'room', payload, qos: 0 });
     expect(t).to.include({ topic: 'room', seq: 0 });
+    expect((await h.store.readTopic(EVERYONE_TOPIC, 0, 10))[0]).to.include({ fromService: 'crm' });
     expect(
       await rejects(h.service.broadcast(caller, { target: 'everyone', everyone: false, payload })),
     ).to.be.instanceOf(RequestError);

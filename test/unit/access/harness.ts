@@ -21,6 +21,8 @@ const auth = {
   clockSkewMs: 0,
   deadlineMs: 1000,
   duplicateDevice: 'replace-old' as const,
+  reservedUserIds: ['system'],
+  allowNoExpiry: false,
 };
 
 let n = 0;
@@ -89,11 +91,17 @@ export async function makeHarness(opts: { router?: (r: Router) => AccessRouter }
     busName: bus.name,
     authenticator,
     verifier,
-    issuer: await JwtSessionTokenIssuer.fromConfig({ auth, dataDir: '/nonexistent' }, now),
+    issuer: await JwtSessionTokenIssuer.fromConfig(config, now),
     sessions: tokens,
     presence,
     router: opts.router?.(router) ?? router,
-    limits: { maxUserIdLength: 64, maxTopicLength: 64, maxPayloadBytes: 1024, sessionTokenTtlMs: 3_600_000 },
+    limits: {
+      maxUserIdLength: 64,
+      reservedUserIds: auth.reservedUserIds,
+      maxTopicLength: 64,
+      maxPayloadBytes: 1024,
+      sessionTokenTtlMs: 3_600_000,
+    },
     localStats: () => ({ connections: registry.counts().sessions, users: registry.counts().users }),
     now,
   });

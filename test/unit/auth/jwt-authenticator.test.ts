@@ -86,8 +86,8 @@ describe('JwtAuthenticator', () => {
       expect(id.deviceId).to.equal('phone-1');
     });
 
-    it('reports expiresAtMs 0 for a token without exp', async () => {
-      const auth = await create({ hmacSecrets: { '': SECRET_A } });
+    it('reports expiresAtMs 0 for a token without exp when allowNoExpiry is set', async () => {
+      const auth = await create({ hmacSecrets: { '': SECRET_A } }, { allowNoExpiry: true });
       const token = await new SignJWT({ sub: 'bob' })
         .setProtectedHeader({ alg: 'HS256' })
         .sign(bytes(SECRET_A));
@@ -277,8 +277,8 @@ describe('JwtAuthenticator', () => {
         /longer than 128/,
       );
       expect((await auth.authenticate(await tok({ sub: 'u'.repeat(128) }))).userId).to.have.length(128);
-      expect((await refusal(auth.authenticate(await tok({ sub: 'a\nb' })))).message).to.match(
-        /control characters/,
+      expect((await refusal(auth.authenticate(await tok({ sub: 'a\nb' })))).message).to.equal(
+        'token subject (sub) contains U+000A (a control character)',
       );
       expect((await refusal(auth.authenticate(await tok({ did: 42 })))).message).to.match(
         /device id \(did\)/,
@@ -304,6 +304,74 @@ describe('JwtAuthenticator', () => {
         (await refusal(auth.authenticate(await tok({ iss: 'https://idp', aud: 'other' })))).message,
       ).to.equal('token audience not accepted');
       expect((await refusal(auth.authenticate(await tok({})))).message).to.equal('token issuer not accepted');
+    });
+  });
+
+  describe('expiry, identifiers and reserved ids', () => {
+    const tok = (claims: Record<string, unknown>) => sign(bytes(SECRET_A), { alg: 'HS256' }, claims);
+
+    it('refuses a token without exp with 4504 unless allowNoExpiry', async () => {
+      const noExp = await new SignJWT({ sub: 'bob' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(bytes(SECRET_A));
+      const err = await refusal((await create({ hmacSecrets: { '': SECRET_A } })).authenticate(noExp));
+      expect(err.message).to.equal('token has no expiry (exp)');
+      expect(err.disconnectCode).to.equal(DisconnectCode.AUTH_FAILED);
+      const lax = await create({ hmacSecrets: { '': SECRET_A } }, { allowNoExpiry: true });
+      expect((await lax.authenticate(noExp)).userId).to.equal('bob');
+    });
+
+    it('counts sub and did in UTF-8 bytes: 128 CJK characters (384 bytes) are refused, 42 fit', async () => {
+      const auth = await create({ hmacSecrets: { '': SECRET_A } });
+      expect((await refusal(auth.authenticate(await tok({ sub: '中'.repeat(128) })))).message).to.equal(
+        'token subject (sub) is longer than 128 bytes (UTF-8)',
+      );
+      expect((await auth.authenticate(await tok({ sub: '中'.repeat(42) }))).userId).to.equal('中'.repeat(42));
+      expect((await refusal(auth.authenticate(await tok({ did: 'д'.repeat(65) })))).message).to.equal(
+        'token device id (did) is longer than 128 bytes (UTF-8)',
+      );
+    });
+
+    it('refuses C1 controls, format characters, separators and lone surrogates, naming the code point', async () => {
+      const auth = await create({ hmacSecrets: { '': SECRET_A } });
+      const cases: [string, string][] = [
+        ['a\u0085b', 'contains U+0085 (a control character)'],
+        ['evil\u202Egnp.exe', 'contains U+202E (a format character)'],
+        ['zero\u200Bwidth', 'contains U+200B (a format character)'],
+        ['\uFEFFbom', 'contains U+FEFF (a format character)'],
+        ['line\u2028sep', 'contains U+2028 (a line or paragraph separator)'],
+        ['lone\uD800', 'contains U+D800 (a lone surrogate: not well-formed UTF-16)'],
+      ];
+      for (const [sub, why] of cases) {
+        expect((await refusal(auth.authenticate(await tok({ sub })))).message).to.equal(
+          `token subject (sub) ${why}`,
+        );
+        expect((await refusal(auth.authenticate(await tok({ did: sub })))).message).to.equal(
+          `token device id (did) ${why}`,
+        );
+      }
+      // A surrogate pair is one well-formed character.
+      expect((await auth.authenticate(await tok({ sub: 'smile\u{1F600}' }))).userId).to.equal(
+        'smile\u{1F600}',
+      );
+    });
+
+    it('refuses reserved subjects: "$"-prefixed ones and the configured list (default ["system"])', async () => {
+      const auth = await create({ hmacSecrets: { '': SECRET_A } });
+      const system = await refusal(auth.authenticate(await tok({ sub: 'system' })));
+      expect(system.message).to.equal(
+        'token subject (sub) "system" is reserved for the server (auth.reservedUserIds)',
+      );
+      expect(system.disconnectCode).to.equal(DisconnectCode.AUTH_FAILED);
+      expect((await refusal(auth.authenticate(await tok({ sub: '$ops' })))).message).to.equal(
+        'token subject (sub) "$ops" is reserved for the server (ids starting with "$")',
+      );
+      expect((await auth.authenticate(await tok({ sub: 'systems' }))).userId).to.equal('systems');
+      const custom = await create({ hmacSecrets: { '': SECRET_A } }, { reservedUserIds: ['bot'] });
+      expect((await custom.authenticate(await tok({ sub: 'system' }))).userId).to.equal('system');
+      expect((await refusal(custom.authenticate(await tok({ sub: 'bot' })))).message).to.match(/reserved/);
+      // A device id may be anything valid: reservation is about users.
+      expect((await auth.authenticate(await tok({ did: 'system' }))).deviceId).to.equal('system');
     });
   });
 
@@ -377,6 +445,7 @@ describe('JwtAuthenticator', () => {
       expect((await auth.authenticate(ok)).userId).to.equal('alice');
       const long = await new SignJWT({ sub: 'a'.repeat(9) })
         .setProtectedHeader({ alg: 'HS256', kid: 'dev' })
+        .setExpirationTime('1h')
         .sign(bytes(secret));
       expect((await refusal(auth.authenticate(long))).message).to.match(/longer than 8/);
     });

@@ -64,6 +64,12 @@ describe('mintToken', () => {
     for (const bad of [
       { userId: '' },
       { userId: 'x'.repeat(129) },
+      { userId: '中'.repeat(43) },
+      { userId: 'a\u0085' },
+      { userId: 'system' },
+      { userId: '$svc' },
+      { userId: 'bot', reservedUserIds: ['bot'] },
+      { deviceId: 'tab\u200b' },
       { ttlMs: 0 },
       { ttlMs: NaN },
       { secret: 'short' },

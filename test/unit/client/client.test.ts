@@ -102,6 +102,25 @@ describe('client state machine (fake transport)', function () {
     expect(c.lastSeq).to.equal(3);
   });
 
+  it('types fromService on delivered messages: set only from the Deliver field, never from from_user', async function () {
+    const net = new FakeNetwork();
+    const c = make(net);
+    const server = await opened(net, c);
+    const seen: { from: string; fromService: string }[] = [];
+    const both = new Promise<void>((resolve) =>
+      c.on('message', (m) => {
+        if (seen.push({ from: m.from, fromService: m.fromService }) === 2) resolve();
+      }),
+    );
+    server.send({ deliver: { qos: 0, fromUser: 'system', fromDevice: 'crm', fromService: 'crm' } });
+    server.send({ deliver: { qos: 0, fromUser: 'system', fromDevice: 'crm' } });
+    await both;
+    expect(seen).to.deep.equal([
+      { from: 'system', fromService: 'crm' },
+      { from: 'system', fromService: '' },
+    ]);
+  });
+
   it('keeps the replay that arrives in the same read as the AuthResult (none lost, none skipped by later acks)', async function () {
     const net = new FakeNetwork();
     const c = make(net);

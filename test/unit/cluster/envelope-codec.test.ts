@@ -22,6 +22,8 @@ const envArb: fc.Arbitrary<Envelope> = fc.record({
   qos: fc.constantFrom(0 as const, 1 as const),
   clientMsgId: fc.string({ maxLength: 40 }),
   ephemeral: fc.boolean(),
+  // Mostly '' (the version-1 layout), sometimes set (version 2).
+  fromService: fc.oneof(fc.constant(''), fc.string({ maxLength: 20 })),
 });
 
 const controlArb: fc.Arbitrary<ControlMessage> = fc.oneof(
@@ -67,6 +69,49 @@ describe('cluster envelope codec', () => {
     );
   });
 
+  it('writes the version-1 layout byte for byte without fromService (old nodes read it), version 2 with it', () => {
+    // The layout nodes before fromService wrote and read, built by hand from the file comment.
+    const str16 = (s: string): Buffer => {
+      const b = Buffer.from(s);
+      return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
+    };
+    const v1 = (e: Envelope, version = 1, extra: string[] = []): Buffer => {
+      const head = Buffer.alloc(18);
+      head[0] = version;
+      head[1] = (e.qos === 1 ? 1 : 0) | (e.ephemeral ? 2 : 0);
+      head.writeDoubleBE(e.seq, 2);
+      head.writeDoubleBE(e.timestampMs, 10);
+      const strs = [e.serverId, e.fromUser, e.fromDevice, e.toUser, e.topic, e.clientMsgId, ...extra];
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(e.payload.length);
+      const body = Buffer.concat([head, ...strs.map(str16), len, Buffer.from(e.payload)]);
+      const item = Buffer.alloc(5);
+      item[0] = ITEM_USER;
+      item.writeUInt32BE(body.length, 1);
+      return Buffer.concat([item, body]);
+    };
+    const env: Envelope = {
+      serverId: 'n1-x',
+      seq: 7,
+      fromUser: 'system',
+      fromDevice: 'crm',
+      toUser: 'bob',
+      topic: '',
+      payload: new Uint8Array([1, 2]),
+      timestampMs: 1_700_000_000_000,
+      qos: 1,
+      clientMsgId: 'm@bob',
+      ephemeral: false,
+      fromService: '',
+    };
+    expect(encodeItem(ITEM_USER, env).toString('hex')).to.equal(v1(env).toString('hex'));
+    const pushed = { ...env, fromService: 'crm' };
+    expect(encodeItem(ITEM_USER, pushed).toString('hex')).to.equal(v1(env, 2, ['crm']).toString('hex'));
+    // A new node reads what old nodes wrote, and both versions in one batch.
+    const both = decodeBatch(Buffer.concat([v1(env), encodeItem(ITEM_USER, pushed)]));
+    expect(both.map((i) => (i.kind === ITEM_USER ? i.env.fromService : null))).to.deep.equal(['', 'crm']);
+  });
+
   it('never throws anything but EnvelopeDecodeError on arbitrary or truncated bytes', () => {
     const check = (bytes: Uint8Array): void => {
       try {
@@ -101,6 +146,7 @@ describe('cluster envelope codec', () => {
       qos: 1,
       clientMsgId: '',
       ephemeral: false,
+      fromService: '',
     });
     env[5] = 7;
     expect(() => decodeBatch(env)).to.throw(EnvelopeDecodeError, /version 7/);
@@ -122,6 +168,7 @@ describe('cluster envelope codec', () => {
       qos: 0,
       clientMsgId: '',
       ephemeral: true,
+      fromService: '',
     });
     const item = decodeBatch(buf)[0]!;
     buf.fill(0);

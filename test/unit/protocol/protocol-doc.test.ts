@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { encodeFrame, encodeFramePrefixed } from '../../../src/protocol/codec.js';
 import { BODY_FIELD_NUMBERS, DEFAULT_MAX_FRAME_BYTES } from '../../../src/protocol/constants.js';
+import { codePointName, FORBIDDEN_IDENTIFIER_RANGES } from '../../../src/protocol/identifier.js';
 import { defaultConfig } from '../../../src/config-types.js';
 import { FRAME_FIXTURES } from '../../fixtures/frames.js';
 import { toHex } from './support.js';
@@ -56,5 +57,20 @@ describe('docs/protocol.md', () => {
     expect(docBytes('### 4.3 Worked example: Send')).to.equal(send.hex);
     expect(docBytes('The server answers with a SendAck')).to.equal(ack.hex);
     expect(toHex(encodeFramePrefixed(send.frame)).slice(0, 8)).to.equal('00000014');
+  });
+
+  it('shows the Deliver of a server push with the from_service bytes the encoder produces', () => {
+    const deliver = FRAME_FIXTURES.find((f) => f.name === 'deliver, from a service (Push)')!;
+    expect(docBytes('A Deliver that the server side originated')).to.equal(deliver.hex);
+  });
+
+  it('lists exactly the code points a valid identifier must not contain (§5.9)', () => {
+    const listed = FORBIDDEN_IDENTIFIER_RANGES.map(([a, b]) =>
+      a === b ? codePointName(a) : `${codePointName(a)}-${codePointName(b)}`,
+    ).join(', ');
+    // The doc wraps lines; compare with whitespace collapsed.
+    expect(doc.replace(/\s+/g, ' ')).to.include(`these are exactly: ${listed} (`);
+    expect(doc).to.include('at most 128 **UTF-8 bytes**');
+    expect(defaultConfig().limits.maxUserIdLength).to.equal(128);
   });
 });

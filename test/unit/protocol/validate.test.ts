@@ -78,7 +78,7 @@ describe('protocol/validate', () => {
       bad({ authenticate: { token: 't', deviceId: 'd'.repeat(17) } }, /device_id is longer than 16/);
       bad(
         { authenticate: { token: 't', deviceId: 'a\u0000b' } },
-        /device_id contains a control character \(U\+0000\)/,
+        /device_id contains U\+0000 \(a control character\)/,
       );
     });
 
@@ -102,8 +102,16 @@ describe('protocol/validate', () => {
       // 8 characters, 16 bytes: fits; 9 two-byte characters (18 bytes) do not.
       expect(() => check({ send: { toUser: 'ü'.repeat(8) } })).to.not.throw();
       bad({ send: { toUser: 'ü'.repeat(9) } }, /send\.to_user is longer than 16 bytes/);
-      bad({ send: { toUser: 'bob\u007f' } }, /send\.to_user contains a control character \(U\+007F\)/);
+      bad({ send: { toUser: 'bob\u007f' } }, /send\.to_user contains U\+007F \(a control character\)/);
       bad({ send: { toUser: 'bob\u0085' } }, /U\+0085/);
+    });
+
+    it('refuses format characters and separators in user ids, naming the code point', () => {
+      bad({ send: { toUser: 'bob\u202Eevil' } }, /^send\.to_user contains U\+202E \(a format character\)$/);
+      bad({ send: { toUser: '\u200Bbob' } }, /U\+200B \(a format character\)/);
+      bad({ send: { toUser: 'bob\u00AD' } }, /U\+00AD/);
+      bad({ send: { toUser: 'a\u2029b' } }, /U\+2029 \(a line or paragraph separator\)/);
+      bad({ presenceQuery: { userIds: ['ok', 'x\uFEFF'] } }, /presence_query\.user_ids\[\] contains U\+FEFF/);
     });
 
     it('allows spaces and non-ASCII in user ids', () => {

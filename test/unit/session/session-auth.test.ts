@@ -182,6 +182,39 @@ describe('session: authentication and connection life', () => {
     expect(users[0]?.devices?.[0]).to.deep.include({ deviceId: 'dev-a', transport: 'tcp', nodeId: 'node-t' });
   });
 
+  it('refuses a Send to a reserved user with 103 naming it, and stores nothing for it', async () => {
+    h = await SessionHarness.create();
+    const c = await h.login('sender');
+    for (const [id, toUser] of [
+      [5, 'system'],
+      [6, '$ops'],
+    ] as const) {
+      c.send({ id, send: { toUser, payload: new Uint8Array([1]), qos: 1, clientMsgId: `m${id}` } });
+      await settle();
+      const [f] = c.take();
+      expect(f?.id).to.equal(id);
+      expect(f?.error?.code).to.equal(ReplyCode.PERMISSION_DENIED);
+      expect(f?.error?.message).to.equal(
+        `send.to_user ${JSON.stringify(toUser)} is reserved for the server; no client can receive it`,
+      );
+      expect(await h.store.lastUserSeq(toUser)).to.equal(0);
+    }
+    expect(c.closed).to.equal(null);
+    expect(await h.metric('ferry_errors_total', { code: '103' })).to.equal(2);
+  });
+
+  it('a client message never carries from_service, whatever its sender is called', async () => {
+    h = await SessionHarness.create();
+    const mimic = await h.login('crm', { deviceId: 'crm' });
+    const rcpt = await h.login('rcpt');
+    mimic.send({ id: 2, send: { toUser: 'rcpt', payload: new Uint8Array([1]), qos: 1, clientMsgId: 'x' } });
+    await settle();
+    const [d] = rcpt.delivers();
+    expect(d).to.include({ fromUser: 'crm', fromDevice: 'crm' });
+    expect(d?.fromService ?? '').to.equal('');
+    expect((await h.store.readUser('rcpt', 0, 10))[0]?.fromService).to.equal('');
+  });
+
   it('a kick through the router disconnects the named device with its code', async () => {
     h = await SessionHarness.create();
     const phone = await h.login('k', { deviceId: 'phone' });

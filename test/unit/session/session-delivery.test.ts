@@ -141,6 +141,7 @@ describe('session: user delivery, QoS 0 and QoS 1', () => {
         qos: 1,
         clientMsgId: body,
         ephemeral: false,
+        fromService: '',
       });
     }
     await sendQos1(alice, 5, 'bob', 'm5');

@@ -240,6 +240,35 @@ describe('MemoryMessageStore snapshots', () => {
     await restored.close();
   });
 
+  it('saves fromService only when set, and loads a snapshot written before it existed (12-field "M")', async () => {
+    const { opts } = options();
+    const store = new MemoryMessageStore(opts);
+    await store.appendToUser(userMsg({ fromService: 'crm' }));
+    await store.appendToUser(userMsg());
+    const path = join(dir, 'snap');
+    await store.saveSnapshot(path);
+    const records = (await readFile(path, 'utf8')).split('\n').filter((l) => l.startsWith('["M"'));
+    expect(records.map((l) => (JSON.parse(l) as unknown[]).length)).to.deep.equal([13, 12]);
+    const restored = await MemoryMessageStore.loadSnapshot(path, opts);
+    expect((await restored.readUser('bob', 0, 10)).map((e) => e.fromService)).to.deep.equal(['crm', '']);
+
+    // Written by a version without fromService: the same record layout, never a 13th field.
+    const old = join(dir, 'old');
+    await writeFile(
+      old,
+      [
+        '{"magic":"ferry-memory-store","version":1,"nodeId":"n0","savedAtMs":1,"counter":1}',
+        '["L","u","bob",1]',
+        '["M","u","n0-1",1,"system","crm","bob","",1700000000000,"",0,"aGk="]',
+        '["E",2]',
+        '',
+      ].join('\n'),
+    );
+    const fromOld = await MemoryMessageStore.loadSnapshot(old, opts);
+    const [env] = await fromOld.readUser('bob', 0, 10);
+    expect(env).to.include({ serverId: 'n0-1', fromUser: 'system', fromDevice: 'crm', fromService: '' });
+  });
+
   it('applies the new limits on load, dropping the globally oldest first', async () => {
     const { opts } = options();
     const store = new MemoryMessageStore(opts);

@@ -11,6 +11,7 @@ import {
   RedisMessageStore,
   type RedisScriptClient,
 } from '../../../src/store/redis/redis-store.js';
+import { logKeys } from '../../../src/store/redis/keys.js';
 import { describeMessageStore, topicMsg, userMsg } from '../../conformance/describe-store.js';
 import {
   startRedisCluster,
@@ -131,6 +132,33 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     const [env] = await a.readUser('zoë', 0, 1);
     expect([...env!.payload]).to.deep.equal([...payload]);
     expect([env!.fromUser, env!.fromDevice, env!.serverId]).to.deep.equal(['用户', '📱', r.serverId]);
+  });
+
+  it('stores fromService as field v only when set, and reads entries written without it as ""', async () => {
+    const { a, keyPrefix } = twoNodes();
+    await a.appendToUser(userMsg({ toUser: 'fs', fromService: 'crm' }));
+    await a.appendToUser(userMsg({ toUser: 'fs' }));
+    const log = logKeys(keyPrefix, 'u', 'fs');
+    const fields = ((await client.xRange(log.log, '-', '+')) ?? []).map((e) => Object.keys(e.message ?? {}));
+    expect(fields).to.deep.equal([
+      ['s', 't', 'b', 'f', 'd', 'c', 'e', 'p', 'v'],
+      ['s', 't', 'b', 'f', 'd', 'c', 'e', 'p'],
+    ]);
+    // An entry as a node before this field wrote it.
+    const old = logKeys(keyPrefix, 'u', 'old');
+    await client.xAdd(old.log, '1-0', {
+      s: 'n0-1',
+      t: String(Date.now()),
+      b: '800',
+      f: 'system',
+      d: 'crm',
+      c: '',
+      e: '0',
+      p: 'hi',
+    });
+    await client.set(old.seq, '1');
+    const [env] = await a.readUser('old', 0, 10);
+    expect(env).to.include({ serverId: 'n0-1', fromUser: 'system', fromDevice: 'crm', fromService: '' });
   });
 
   it('keeps approximate stats of what this node appended and trimmed', async () => {
