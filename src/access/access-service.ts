@@ -299,7 +299,7 @@ export class AccessService {
   async broadcast(caller: Caller, req: Req): Promise<Req> {
     const { limits } = this.deps;
     let topic: string;
-    if (req.target === 'topic') topic = v.checkId('topic', req.topic, limits.maxTopicLength);
+    if (req.target === 'topic') topic = v.checkTopic('topic', req.topic, limits.maxTopicLength);
     else if (req.target === 'everyone' && req.everyone === true) topic = EVERYONE_TOPIC;
     else return v.bad('target', 'set topic or everyone=true');
     const payload = v.checkPayload('payload', req.payload, limits.maxPayloadBytes);
