@@ -10,7 +10,7 @@ import { SignJWT } from 'jose';
 import type { AccessClient } from '../../../src/access/client.js';
 import { DisconnectCode, ReplyCode } from '../../../src/errors.js';
 import { Bystanders } from '../../helpers/bystanders.js';
-import { GatewayProcess, TEST_SECRET, testToken } from '../../helpers/gateway-process.js';
+import { GatewayProcess, OPEN_PERMISSIONS, TEST_SECRET, testToken } from '../../helpers/gateway-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
 import {
   accessClient,
@@ -48,7 +48,7 @@ describe('abuse: identity (real node, gRPC access API)', function () {
   const wires: WireClient[] = [];
 
   before(async () => {
-    gw = await GatewayProcess.start(API_KEY_FLAGS, { grpc: true });
+    gw = await GatewayProcess.start([...API_KEY_FLAGS, ...OPEN_PERMISSIONS], { grpc: true });
     api = accessClient(gw.urls.grpc);
     bystanders = await Bystanders.start(gw.urls, 'id-bystander');
     await bystanders.exchange();
