@@ -60,6 +60,8 @@ class ServerH3Connection extends H3Connection {
     quic: QuicConnection,
   ) {
     super(true, { quic, limits, logger, remoteAddress: quic.remote.host });
+    // From the first Initial: a handshake that never completes is held no longer than a CONNECT.
+    this.armConnectTimer();
   }
 
   protected afterEstablished(): void {
@@ -234,6 +236,7 @@ export class WebTransportServer {
       config: this.config,
       retry: options.retry ?? true,
       maxConnections: limits.maxConnections,
+      ...(options.admitConnection !== undefined ? { admit: options.admitConnection } : {}),
       logger,
       onConnection: (quic) => {
         quic.handler = new ServerH3Connection(options, limits, logger, quic);

@@ -10,7 +10,7 @@
  */
 import type dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import type { WtLogger } from '../api.js';
+import type { ConnectionAdmission, WtLogger } from '../api.js';
 import type { QuicAddress, QuicEngine, QuicEngineConfig } from './engine.js';
 import { QuicConnection } from './connection.js';
 import { QuicEndpoint } from './endpoint.js';
@@ -20,6 +20,8 @@ import { RetryTokens } from './retry-token.js';
 const MIN_INITIAL_DATAGRAM = 1200;
 /** Room for a Retry or Version Negotiation packet (RFC 9000 §17.2.1, §17.2.5). */
 const STATELESS_PACKET_BYTES = 1500;
+/** RFC 9000 §20.1: the server refused to accept a new connection. */
+const CONNECTION_REFUSED = 0x2;
 
 /** Settings of a {@link QuicServerEndpoint}. */
 export interface QuicServerEndpointOptions {
@@ -31,6 +33,11 @@ export interface QuicServerEndpointOptions {
   retry: boolean;
   /** Initials beyond this many live connections are dropped. */
   maxConnections: number;
+  /**
+   * Decides each new connection after address validation, before it is created; a refusal is
+   * answered with CONNECTION_CLOSE (CONNECTION_REFUSED) and no state is kept. Default: accept.
+   */
+  admit?: (remoteAddress: string) => ConnectionAdmission;
   logger: WtLogger;
   /** A connection was created for a client's Initial; install its handler synchronously. */
   onConnection(conn: QuicConnection): void;
@@ -153,13 +160,20 @@ export class QuicServerEndpoint extends QuicEndpoint {
     } else {
       scid = randomBytes(this.cidLength);
     }
+    const admission = this.options.admit?.(peer.host) ?? null;
+    if (admission !== null && 'refused' in admission) {
+      this.refuse(msg, peer, scid, originalDcid, admission.refused);
+      return;
+    }
     let conn: QuicConnection;
     try {
       conn = new QuicConnection(engine.accept(scid, originalDcid, this.local, peer, config), this, peer);
     } catch (err) {
+      admission?.release();
       this.logger.debug({ err, peer }, 'webtransport: quic accept failed');
       return;
     }
+    conn.admission = admission;
     this.connections.add(conn);
     for (const key of new Set([cidKey(scid), cidKey(dcid)])) {
       conn.routingKeys.push(key);
@@ -169,11 +183,38 @@ export class QuicServerEndpoint extends QuicEndpoint {
     conn.receive(msg, peer.host, peer.port);
   }
 
+  /**
+   * Answers a refused client's Initial with CONNECTION_CLOSE and forgets it at once. The engine must
+   * read the Initial to learn the client's connection id (and so runs its side of the TLS handshake),
+   * but nothing is kept: no routing entry, no timer, no closing period (RFC 9000 §10.2 makes that
+   * period a SHOULD; an Initial retransmitted after this is refused again the same way).
+   */
+  private refuse(
+    msg: Buffer,
+    peer: QuicAddress,
+    scid: Uint8Array,
+    originalDcid: Uint8Array | null,
+    reason: string,
+  ): void {
+    try {
+      const engineConn = this.options.engine.accept(scid, originalDcid, this.local, peer, this.config);
+      const conn = new QuicConnection(engineConn, this, peer);
+      engineConn.recv(msg, peer.host, peer.port);
+      engineConn.close(false, CONNECTION_REFUSED, reason);
+      this.transmit(conn);
+      conn.abandon();
+    } catch (err) {
+      this.logger.debug({ err, peer }, 'webtransport: could not answer a refused connection');
+    }
+  }
+
   forget(conn: QuicConnection): void {
     for (const key of conn.routingKeys) {
       if (this.routes.get(key) === conn) this.routes.delete(key);
     }
     this.connections.delete(conn);
+    conn.admission?.release();
+    conn.admission = null;
   }
 
   /**
