@@ -134,6 +134,7 @@ export class Admission {
     );
     this.onLingerEnd = () => {
       this.lingering--;
+      this.fdsUsed--;
     };
   }
 
@@ -166,14 +167,21 @@ export class Admission {
   /**
    * Answers a refused socket and closes it: writes `answer` (may be empty), sends FIN, discards what
    * the client still sends, and destroys the socket when the client closes or after REFUSAL_LINGER_MS.
-   * When MAX_LINGERING_REFUSALS are already lingering the socket is destroyed at once, unanswered.
+   * When MAX_LINGERING_REFUSALS are already lingering, or no descriptor is left in the budget, the
+   * socket is destroyed at once, unanswered.
    */
   refuseSocket(socket: Duplex, answer: Uint8Array | string): void {
-    if (this.lingering >= MAX_LINGERING_REFUSALS || !socket.writable) {
+    // A lingering socket holds its descriptor: it counts against the budget like an admitted one.
+    if (
+      this.lingering >= MAX_LINGERING_REFUSALS ||
+      this.fdsUsed >= this.limits.maxSocketFds ||
+      !socket.writable
+    ) {
       socket.destroy();
       return;
     }
     this.lingering++;
+    this.fdsUsed++;
     socket.once('close', this.onLingerEnd);
     socket.on('error', destroyOnError);
     socket.on('end', destroyOnEnd);
@@ -274,16 +282,20 @@ export class AdmissionTicket {
     this.admission.release(this);
   }
 
-  /** @internal */
-  expired(): void {
+  /**
+   * The transport handshake did not finish in time (this ticket's own deadline, or one its transport
+   * keeps, like QUIC's connect timer): counted once as `handshake_timeout`.
+   */
+  handshakeTimedOut(): void {
     this.timer = null;
+    if (this.timedOut || this.released) return;
     this.timedOut = true;
-    if (!this.released) this.admission.refused(this.kind, 'handshake_timeout');
+    this.admission.refused(this.kind, 'handshake_timeout');
   }
 }
 
 function ticketOnDeadline<T>(ticket: AdmissionTicket, onExpire: (target: T) => void, target: T): void {
-  ticket.expired();
+  ticket.handshakeTimedOut();
   onExpire(target);
 }
 

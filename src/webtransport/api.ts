@@ -49,6 +49,8 @@ export interface WebTransportLimits {
 /** What `admitConnection` returns for an accepted connection; released once, when it is gone. */
 export interface AdmittedConnection {
   release(): void;
+  /** Told when the connection is closed for not starting a session within `connectTimeoutMs`. */
+  handshakeTimedOut?(): void;
 }
 
 /** The decision on a new QUIC connection: its handle, or the reason it is refused. */

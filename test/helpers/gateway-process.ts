@@ -40,11 +40,11 @@ export class GatewayProcess {
   /**
    * Starts a node; extra CLI flags go after the defaults (and win). WebTransport is off unless `wt`
    * is set, which starts it on a free UDP port (`--wt-port 0`); likewise the gRPC access gateway and
-   * `grpc` (`--grpc-port 0`).
+   * `grpc` (`--grpc-port 0`). `fdLimit` runs it under `ulimit -n <fdLimit>`.
    */
   static async start(
     extraArgs: string[] = [],
-    opts: { dataDir?: string; env?: NodeJS.ProcessEnv; wt?: boolean; grpc?: boolean } = {},
+    opts: { dataDir?: string; env?: NodeJS.ProcessEnv; wt?: boolean; grpc?: boolean; fdLimit?: number } = {},
   ): Promise<GatewayProcess> {
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ferry-test-'));
     const args = [
@@ -68,7 +68,11 @@ export class GatewayProcess {
       'info',
       ...extraArgs,
     ];
-    const proc = spawn(process.execPath, args, {
+    const [command, argv] =
+      opts.fdLimit === undefined
+        ? [process.execPath, args]
+        : ['bash', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...args]];
+    const proc = spawn(command, argv, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },
     });

@@ -22,6 +22,11 @@ const MIN_INITIAL_DATAGRAM = 1200;
 const STATELESS_PACKET_BYTES = 1500;
 /** RFC 9000 §20.1: the server refused to accept a new connection. */
 const CONNECTION_REFUSED = 0x2;
+/**
+ * Refusals remembered by destination id: a client's first flight may span several Initial datagrams
+ * (a large ClientHello) and each is answered, but the decision is made, and counted, once.
+ */
+const REMEMBERED_REFUSALS = 1024;
 
 /** Settings of a {@link QuicServerEndpoint}. */
 export interface QuicServerEndpointOptions {
@@ -53,6 +58,7 @@ export class QuicServerEndpoint extends QuicEndpoint {
   private readonly routes = new Map<string, QuicConnection>();
   private readonly connections = new Set<QuicConnection>();
   private readonly tokens = new RetryTokens();
+  private readonly refused = new Map<string, string>();
   private readonly cidLength: number;
   private config: QuicEngineConfig;
 
@@ -160,8 +166,16 @@ export class QuicServerEndpoint extends QuicEndpoint {
     } else {
       scid = randomBytes(this.cidLength);
     }
+    const dcidKey = cidKey(dcid);
+    const refusedBefore = this.refused.get(dcidKey);
+    if (refusedBefore !== undefined) {
+      this.refuse(msg, peer, scid, originalDcid, refusedBefore);
+      return;
+    }
     const admission = this.options.admit?.(peer.host) ?? null;
     if (admission !== null && 'refused' in admission) {
+      if (this.refused.size >= REMEMBERED_REFUSALS) this.refused.delete(this.refused.keys().next().value!);
+      this.refused.set(dcidKey, admission.refused);
       this.refuse(msg, peer, scid, originalDcid, admission.refused);
       return;
     }
