@@ -423,6 +423,9 @@ export class Gateway {
   }
 }
 
+/** Refused sockets that may keep their descriptor at once while their answer is delivered. */
+const MAX_LINGERING_REFUSALS = 64;
+
 /** Room above `limits.maxConnections` in the QUIC engine's own cap, so admission always decides first. */
 const WT_CONNECTION_HEADROOM = 1024;
 
@@ -465,6 +468,8 @@ function admissionLimits(config: FerryConfig, log: Logger): AdmissionLimits {
     grpcMaxConnections: access.maxConnections,
     maxSocketFds,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    // Their descriptors come out of the reserve: a quarter of it at most.
+    maxLingeringRefusals: Math.min(MAX_LINGERING_REFUSALS, Math.floor(limits.reservedFds / 4)),
   };
 }
 

@@ -39,6 +39,8 @@ export interface AdmissionLimits {
   maxSocketFds: number;
   /** Time from accept to the end of a socket's transport handshake (TLS, HTTP upgrade, first gRPC call). */
   handshakeTimeoutMs: number;
+  /** Refused sockets that may linger at once to deliver their answer (see `refuseSocket`). */
+  maxLingeringRefusals: number;
 }
 
 /** Caps that never refuse anything (listeners built without a gateway, in tests and tools). */
@@ -49,6 +51,7 @@ export const UNLIMITED: Readonly<AdmissionLimits> = Object.freeze({
   grpcMaxConnections: Infinity,
   maxSocketFds: Infinity,
   handshakeTimeoutMs: 10_000,
+  maxLingeringRefusals: 64,
 });
 
 /** What a refused client is told, per refusal: the disconnect code and reason, and the HTTP status. */
@@ -72,8 +75,6 @@ export const REFUSAL_RECONNECT_DELAY_MS = 5000;
  * with unread input makes the kernel send RST, which can destroy the answer before the client reads it.
  */
 export const REFUSAL_LINGER_MS = 1000;
-/** Refused sockets lingering at once; beyond this (a flood) they are closed without an answer. */
-export const MAX_LINGERING_REFUSALS = 64;
 
 const KINDS: readonly AdmissionKind[] = ['ws', 'tcp', 'wt', 'grpc'];
 const PHASES: readonly AdmissionPhase[] = ['pre_auth', 'authenticated'];
@@ -134,7 +135,6 @@ export class Admission {
     );
     this.onLingerEnd = () => {
       this.lingering--;
-      this.fdsUsed--;
     };
   }
 
@@ -167,21 +167,15 @@ export class Admission {
   /**
    * Answers a refused socket and closes it: writes `answer` (may be empty), sends FIN, discards what
    * the client still sends, and destroys the socket when the client closes or after REFUSAL_LINGER_MS.
-   * When MAX_LINGERING_REFUSALS are already lingering, or no descriptor is left in the budget, the
+   * When `maxLingeringRefusals` are already lingering (their descriptors come out of the reserve) the
    * socket is destroyed at once, unanswered.
    */
   refuseSocket(socket: Duplex, answer: Uint8Array | string): void {
-    // A lingering socket holds its descriptor: it counts against the budget like an admitted one.
-    if (
-      this.lingering >= MAX_LINGERING_REFUSALS ||
-      this.fdsUsed >= this.limits.maxSocketFds ||
-      !socket.writable
-    ) {
+    if (this.lingering >= this.limits.maxLingeringRefusals || !socket.writable) {
       socket.destroy();
       return;
     }
     this.lingering++;
-    this.fdsUsed++;
     socket.once('close', this.onLingerEnd);
     socket.on('error', destroyOnError);
     socket.on('end', destroyOnEnd);

@@ -1,12 +1,7 @@
 import net from 'node:net';
 import { expect } from 'chai';
 import { Metrics } from '../../../src/observability/metrics.js';
-import {
-  Admission,
-  AdmissionTicket,
-  MAX_LINGERING_REFUSALS,
-  type AdmissionLimits,
-} from '../../../src/transport/admission.js';
+import { Admission, AdmissionTicket, type AdmissionLimits } from '../../../src/transport/admission.js';
 
 /** Metric values by label set, e.g. `{ 'ws/per_ip': 2 }` for ferry_connections_refused_total. */
 async function values(
@@ -188,8 +183,9 @@ describe('Admission', function () {
       await new Promise((resolve) => (socket.destroyed ? resolve(null) : socket.once('close', resolve)));
     });
 
-    it(`closes refused sockets unanswered once ${MAX_LINGERING_REFUSALS} are lingering`, async function () {
-      const { admission } = make({});
+    it('closes refused sockets unanswered once maxLingeringRefusals are lingering', async function () {
+      const MAX_LINGERING_REFUSALS = 8;
+      const { admission } = make({ maxLingeringRefusals: MAX_LINGERING_REFUSALS });
       const clients: net.Socket[] = [];
       for (let i = 0; i <= MAX_LINGERING_REFUSALS; i++) {
         const c = net.connect(port, '127.0.0.1');
