@@ -247,6 +247,18 @@ describe('loadConfig', () => {
           'nodeId (from env FERRY_NODE_ID) must be up to 64 of A-Z a-z 0-9 . _ -, got "has space"',
         ],
         [{ FERRY_HOST: 'a b' }, 'host (from env FERRY_HOST) must be a host name or IP address, got "a b"'],
+        [
+          { FERRY_HANDSHAKE_TIMEOUT: '50ms' },
+          'limits.handshakeTimeoutMs (from env FERRY_HANDSHAKE_TIMEOUT) must be at least 100ms, got "50ms"',
+        ],
+        [
+          { FERRY_RESERVED_FDS: '-1' },
+          'limits.reservedFds (from env FERRY_RESERVED_FDS) must be an integer 0-1000000, got "-1"',
+        ],
+        [
+          { FERRY_GRPC_CONNECTIONS_PER_IP: '0' },
+          'access.connectionsPerIp (from env FERRY_GRPC_CONNECTIONS_PER_IP) must be an integer 1-10000000, got "0"',
+        ],
       ];
       for (const [env, message] of cases) expect(problems({ env })).to.deep.equal([message]);
     });

@@ -107,7 +107,7 @@ describe('abuse: connections are limited from accept, not from login', function 
   describe(`caps count half-finished sockets (--connections-per-ip ${PER_IP})`, function () {
     let gw: GatewayProcess;
     let bystanders: Bystanders;
-    let held: { destroy(): void }[] = [];
+    const held: { destroy(): void }[] = [];
 
     before(async function () {
       gw = await GatewayProcess.start(
