@@ -25,7 +25,7 @@ export type AdmissionRefusal = 'per_ip' | 'server_full' | 'fd_reserve';
 /** Where an admitted socket is in its life: before or after its peer proved who it is. */
 export type AdmissionPhase = 'pre_auth' | 'authenticated';
 
-/** The caps admission enforces. 0 for a count means "none may be admitted" is never used: min is 1. */
+/** The caps admission enforces (Infinity = no cap). */
 export interface AdmissionLimits {
   /** Client sockets (ws, tcp, wt) from one IP address. */
   connectionsPerIp: number;
@@ -281,7 +281,7 @@ export class AdmissionTicket {
    * keeps, like QUIC's connect timer): counted once as `handshake_timeout`.
    */
   handshakeTimedOut(): void {
-    this.timer = null;
+    this.endDeadline();
     if (this.timedOut || this.released) return;
     this.timedOut = true;
     this.admission.refused(this.kind, 'handshake_timeout');

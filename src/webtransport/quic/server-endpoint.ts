@@ -14,6 +14,7 @@ import type { ConnectionAdmission, WtLogger } from '../api.js';
 import type { QuicAddress, QuicEngine, QuicEngineConfig } from './engine.js';
 import { QuicConnection } from './connection.js';
 import { QuicEndpoint } from './endpoint.js';
+import { initialConnectionClose, QUIC_V1 } from './initial-close.js';
 import { RetryTokens } from './retry-token.js';
 
 /** RFC 9000 §14.1: a server must discard Initial packets in datagrams smaller than 1200 bytes. */
@@ -169,14 +170,14 @@ export class QuicServerEndpoint extends QuicEndpoint {
     const dcidKey = cidKey(dcid);
     const refusedBefore = this.refused.get(dcidKey);
     if (refusedBefore !== undefined) {
-      this.refuse(msg, peer, scid, originalDcid, refusedBefore);
+      this.refuse(peer, clientScid, dcid, version, refusedBefore);
       return;
     }
     const admission = this.options.admit?.(peer.host) ?? null;
     if (admission !== null && 'refused' in admission) {
       if (this.refused.size >= REMEMBERED_REFUSALS) this.refused.delete(this.refused.keys().next().value!);
       this.refused.set(dcidKey, admission.refused);
-      this.refuse(msg, peer, scid, originalDcid, admission.refused);
+      this.refuse(peer, clientScid, dcid, version, admission.refused);
       return;
     }
     let conn: QuicConnection;
@@ -198,28 +199,20 @@ export class QuicServerEndpoint extends QuicEndpoint {
   }
 
   /**
-   * Answers a refused client's Initial with CONNECTION_CLOSE and forgets it at once. The engine must
-   * read the Initial to learn the client's connection id (and so runs its side of the TLS handshake),
-   * but nothing is kept: no routing entry, no timer, no closing period (RFC 9000 §10.2 makes that
-   * period a SHOULD; an Initial retransmitted after this is refused again the same way).
+   * Answers a refused client's Initial with CONNECTION_CLOSE (CONNECTION_REFUSED, `reason`) in an
+   * Initial packet of its own making: no connection, no TLS work, nothing kept but the remembered
+   * refusal. Versions other than 1 are not answered (the engine speaks no other).
    */
   private refuse(
-    msg: Buffer,
     peer: QuicAddress,
-    scid: Uint8Array,
-    originalDcid: Uint8Array | null,
+    clientScid: Uint8Array,
+    dcid: Uint8Array,
+    version: number,
     reason: string,
   ): void {
-    try {
-      const engineConn = this.options.engine.accept(scid, originalDcid, this.local, peer, this.config);
-      const conn = new QuicConnection(engineConn, this, peer);
-      engineConn.recv(msg, peer.host, peer.port);
-      engineConn.close(false, CONNECTION_REFUSED, reason);
-      this.transmit(conn);
-      conn.abandon();
-    } catch (err) {
-      this.logger.debug({ err, peer }, 'webtransport: could not answer a refused connection');
-    }
+    if (version !== QUIC_V1) return;
+    const packet = initialConnectionClose(clientScid, dcid, CONNECTION_REFUSED, reason);
+    this.sendRaw(packet, packet.length, peer);
   }
 
   forget(conn: QuicConnection): void {

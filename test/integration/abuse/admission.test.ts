@@ -253,9 +253,16 @@ describe('abuse: connections are limited from accept, not from login', function 
       expect(await metric(gw, 'ferry_sockets', { transport: 'wt', phase: 'pre_auth' })).to.equal(PER_IP);
     });
 
-    it('counts sockets across transports: a raw TCP socket takes a slot a WebSocket upgrade then lacks', async function () {
+    it('counts every transport against one limit: four TCP sessions and an upgrade leave no sixth slot', async function () {
       const attacker = '127.0.0.7';
-      held.push(...(await HeldSocket.openMany(PER_IP - 1, portOf(gw.urls.tcp), attacker)));
+      // Logged-in sessions prove they were admitted: sockets on different ports are not accepted in
+      // any particular order, so idle ones could still be queued when the WebSocket sockets arrive.
+      for (let i = 0; i < PER_IP - 1; i++) {
+        const c = await WireClient.login(gw.urls.tcp, await testToken(`mixed-${i}`), {
+          localAddress: attacker,
+        });
+        held.push(c);
+      }
       const upgrade = await HeldSocket.open(portOf(gw.urls.ws), attacker);
       held.push(upgrade);
       const over = await HeldSocket.open(portOf(gw.urls.ws), attacker);
