@@ -120,7 +120,14 @@ export class Gateway {
 
   private async startAll(): Promise<void> {
     const { config, log, metrics, nodeId } = this;
-    this.admission = new Admission(admissionLimits(config, log), metrics);
+    const admissionCaps = admissionLimits(config);
+    this.admission = new Admission(admissionCaps, metrics);
+    if (Number.isFinite(admissionCaps.maxSocketFds)) {
+      log.info(
+        { socketFds: admissionCaps.maxSocketFds, reservedFds: config.limits.reservedFds },
+        'file descriptors: sockets beyond the open-file limit minus the reserve are refused',
+      );
+    }
     const verifier = await JwtAuthenticator.fromConfig(config);
     // Roles (issue 5): 'access' runs no client listeners; 'message' no gRPC server, and asks the access
     // service about every token; 'all' checks tokens itself, refusing those of logged-out sessions.
@@ -433,38 +440,23 @@ const WT_CONNECTION_HEADROOM = 1024;
  * Admission's caps from the configuration, and the file-descriptor budget: at the process's open-file
  * limit the kernel refuses accept() and libuv closes the connection itself, so the client learns
  * nothing and the node has no descriptor left for Redis, logs or the admin port. Admission refuses
- * sockets (readably: 4008 / HTTP 503) once the limit minus `limits.reservedFds` are in use, and no one
- * address may hold more than half of that budget, so a login from elsewhere still gets through while
- * one address holds all it can. Reads /proc/self/limits once (Linux); elsewhere there is no budget.
+ * sockets (readably: 4008 / HTTP 503) once the limit minus `limits.reservedFds` are in use, and any
+ * one address at half of that (4007). Reads /proc/self/limits once (Linux); elsewhere no budget.
  */
-function admissionLimits(config: FerryConfig, log: Logger): AdmissionLimits {
+function admissionLimits(config: FerryConfig): AdmissionLimits {
   const { limits, access } = config;
   const openFiles = openFileLimit();
-  let maxSocketFds = Infinity;
-  let connectionsPerIp = limits.connectionsPerIp;
-  let grpcConnectionsPerIp = access.connectionsPerIp;
-  if (openFiles !== null) {
-    maxSocketFds = openFiles - limits.reservedFds;
-    if (maxSocketFds < 2) {
-      throw new ConfigError(
-        `invalid config: limits.reservedFds (${limits.reservedFds}) leaves no file descriptors for sockets ` +
-          `under the open-file limit ${openFiles}; raise \`ulimit -n\` or lower limits.reservedFds`,
-      );
-    }
-    const perIpCap = Math.floor(maxSocketFds / 2);
-    if (connectionsPerIp > perIpCap || grpcConnectionsPerIp > perIpCap) {
-      log.warn(
-        { openFileLimit: openFiles, reservedFds: limits.reservedFds, connectionsPerIp: perIpCap },
-        'per-IP connection limits lowered to half of the sockets the open-file limit allows (raise `ulimit -n` to allow more)',
-      );
-      connectionsPerIp = Math.min(connectionsPerIp, perIpCap);
-      grpcConnectionsPerIp = Math.min(grpcConnectionsPerIp, perIpCap);
-    }
+  const maxSocketFds = openFiles === null ? Infinity : openFiles - limits.reservedFds;
+  if (maxSocketFds < 2) {
+    throw new ConfigError(
+      `invalid config: limits.reservedFds (${limits.reservedFds}) leaves no file descriptors for sockets ` +
+        `under the open-file limit ${openFiles}; raise \`ulimit -n\` or lower limits.reservedFds`,
+    );
   }
   return {
-    connectionsPerIp,
+    connectionsPerIp: limits.connectionsPerIp,
     maxConnections: limits.maxConnections,
-    grpcConnectionsPerIp,
+    grpcConnectionsPerIp: access.connectionsPerIp,
     grpcMaxConnections: access.maxConnections,
     maxSocketFds,
     handshakeTimeoutMs: limits.handshakeTimeoutMs,

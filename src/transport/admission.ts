@@ -7,8 +7,9 @@
  * Two pools with their own caps: client transports (ws, tcp, wt: `limits.connectionsPerIp`,
  * `limits.maxConnections`) and gRPC callers (`access.connectionsPerIp`, `access.maxConnections`), so
  * a flood on one port cannot lock business systems out of the other. Both draw on one budget of file
- * descriptors (the open-file limit minus `limits.reservedFds`): QUIC connections share the UDP
- * socket and hold none.
+ * descriptors (the open-file limit minus `limits.reservedFds`; QUIC connections share the UDP socket
+ * and hold none), of which no one address may hold more than half, so a client from elsewhere gets in
+ * while one address holds all it can.
  *
  * Each admitted socket holds an {@link AdmissionTicket} until its socket closes: its phase
  * (`pre_auth` until the session layer accepts its identity, or a gRPC socket makes its first call)
@@ -35,7 +36,10 @@ export interface AdmissionLimits {
   grpcConnectionsPerIp: number;
   /** gRPC sockets on this node. */
   grpcMaxConnections: number;
-  /** Sockets holding a file descriptor that may be open at once; Infinity when the limit is unknown. */
+  /**
+   * Sockets holding a file descriptor that may be open at once (one address: at most half of them,
+   * over both pools); Infinity when the limit is unknown.
+   */
   maxSocketFds: number;
   /** Time from accept to the end of a socket's transport handshake (TLS, HTTP upgrade, first gRPC call). */
   handshakeTimeoutMs: number;
@@ -117,6 +121,9 @@ export class Admission {
   private readonly client: Pool;
   private readonly grpc: Pool;
   private fdsUsed = 0;
+  /** Descriptor-holding sockets by address, over both pools: none may hold half the budget. */
+  private readonly fdsPerIp = new Map<string, number>();
+  private readonly maxSocketFdsPerIp: number;
   private lingering = 0;
   /** Sockets by kind and phase (KINDS x PHASES), mirrored into the gauge. */
   private readonly counts = new Int32Array(KINDS.length * PHASES.length);
@@ -130,6 +137,7 @@ export class Admission {
     this.limits = Object.freeze({ ...UNLIMITED, ...limits });
     this.client = new Pool(this.limits.connectionsPerIp, this.limits.maxConnections);
     this.grpc = new Pool(this.limits.grpcConnectionsPerIp, this.limits.grpcMaxConnections);
+    this.maxSocketFdsPerIp = Math.max(1, Math.floor(this.limits.maxSocketFds / 2));
     this.gauges = KINDS.flatMap((transport) =>
       PHASES.map((phase) => metrics?.sockets.labels({ transport, phase }) ?? null),
     );
@@ -148,13 +156,17 @@ export class Admission {
     let refusal: AdmissionRefusal | null = null;
     if ((pool.perIp.get(remoteAddress) ?? 0) >= pool.ipLimit) refusal = 'per_ip';
     else if (pool.total >= pool.max) refusal = 'server_full';
+    else if (holdsFd && (this.fdsPerIp.get(remoteAddress) ?? 0) >= this.maxSocketFdsPerIp) refusal = 'per_ip';
     else if (holdsFd && this.fdsUsed >= this.limits.maxSocketFds) refusal = 'fd_reserve';
     if (refusal !== null) {
       this.refused(kind, refusal);
       return refusal;
     }
     pool.take(remoteAddress);
-    if (holdsFd) this.fdsUsed++;
+    if (holdsFd) {
+      this.fdsUsed++;
+      this.fdsPerIp.set(remoteAddress, (this.fdsPerIp.get(remoteAddress) ?? 0) + 1);
+    }
     this.count(kind, 'pre_auth', 1);
     return new AdmissionTicket(this, kind, remoteAddress, holdsFd);
   }
@@ -212,7 +224,12 @@ export class Admission {
   /** @internal */
   release(ticket: AdmissionTicket): void {
     (ticket.kind === 'grpc' ? this.grpc : this.client).give(ticket.remoteAddress);
-    if (ticket.holdsFd) this.fdsUsed--;
+    if (ticket.holdsFd) {
+      this.fdsUsed--;
+      const n = this.fdsPerIp.get(ticket.remoteAddress) ?? 1;
+      if (n <= 1) this.fdsPerIp.delete(ticket.remoteAddress);
+      else this.fdsPerIp.set(ticket.remoteAddress, n - 1);
+    }
     this.count(ticket.kind, ticket.phase, -1);
   }
 }

@@ -77,8 +77,18 @@ describe('Admission', function () {
     ticket(admission.admit('ws', '10.0.0.3', true));
   });
 
+  it('lets no address hold more than half the descriptor budget, over both pools', function () {
+    const { admission } = make({ maxSocketFds: 6 });
+    ticket(admission.admit('tcp', '10.0.0.1', true));
+    ticket(admission.admit('grpc', '10.0.0.1', true));
+    ticket(admission.admit('ws', '10.0.0.1', true));
+    expect(admission.admit('grpc', '10.0.0.1', true)).to.equal('per_ip');
+    ticket(admission.admit('wt', '10.0.0.1', false)); // no descriptor of its own
+    ticket(admission.admit('tcp', '10.0.0.2', true));
+  });
+
   it('reports the per-IP refusal before server_full and fd_reserve', function () {
-    const { admission } = make({ connectionsPerIp: 1, maxConnections: 1, maxSocketFds: 1 });
+    const { admission } = make({ connectionsPerIp: 1, maxConnections: 1, maxSocketFds: 2 });
     ticket(admission.admit('tcp', '10.0.0.1', true));
     expect(admission.admit('tcp', '10.0.0.1', true)).to.equal('per_ip');
     expect(admission.admit('tcp', '10.0.0.2', true)).to.equal('server_full');
