@@ -68,10 +68,12 @@ export function formatBanner(info: {
   openPermissions?: string[];
 }): string {
   const lines = [`Ferry node ${info.nodeId} is running`];
-  const entries = Object.entries(info.addresses as Record<string, { url: string } | undefined>);
+  const entries = Object.entries(
+    info.addresses as Record<string, { host: string; url: string; bindUrl?: string } | undefined>,
+  );
   const width = Math.max(0, ...entries.map(([name]) => (LISTENER_LABELS[name] ?? name).length)) + 2;
   for (const [name, address] of entries) {
-    if (address) lines.push(`  ${(LISTENER_LABELS[name] ?? name).padEnd(width)}${address.url}`);
+    if (address) lines.push(`  ${(LISTENER_LABELS[name] ?? name).padEnd(width)}${whereListening(address)}`);
   }
   if (entries.length === 0) lines.push('  (no listeners enabled)');
   const admin = info.addresses.admin?.url;
@@ -116,6 +118,15 @@ export function formatBanner(info: {
     lines.push('            set topics.rules and presence.visibility for production (docs/security.md)');
   lines.push('Stop:       Ctrl-C or SIGTERM drains the node (a second signal forces exit)');
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Where a listener really listens: on a wildcard bind, the bind URL, "all interfaces", and a URL that
+ * works from this machine; otherwise the one URL.
+ */
+function whereListening(a: { url: string; bindUrl?: string }): string {
+  if (a.bindUrl === undefined || a.bindUrl === a.url) return a.url;
+  return `${a.bindUrl} (all interfaces; from this machine ${a.url})`;
 }
 
 /** The effective config as pretty JSON, secrets redacted; with `sources`, also where each value came from. */

@@ -91,8 +91,22 @@ export interface FerryConfig {
     bytesPerSecond: number;
     /** Consecutive seconds over the limit before the connection is cut with 4006 FLOOD. */
     floodToleranceSeconds: number;
+    /**
+     * Client sockets (ws, tcp, wt) per IP address and per node, counted from accept (TLS handshakes,
+     * HTTP requests and upgrades, QUIC handshakes included), not only sessions.
+     */
     connectionsPerIp: number;
     maxConnections: number;
+    /**
+     * Deadline of every transport handshake before the first frame, from accept: TLS, the WebSocket
+     * HTTP request and upgrade, the QUIC handshake and WebTransport CONNECT, a gRPC socket's first call.
+     */
+    handshakeTimeoutMs: number;
+    /**
+     * File descriptors kept for the node's own work (Redis, logs, admin, files): sockets are refused
+     * once the open-file limit minus this many are in use.
+     */
+    reservedFds: number;
     /** Per-connection outbound cap (queued + transport-buffered bytes). */
     outboundQueueBytes: number;
     maxSubscriptionsPerConnection: number;
@@ -189,6 +203,14 @@ export interface FerryConfig {
     sessionTokenTtlMs: number;
     /** Role 'message': how long an accepted token is trusted without asking the access service again. */
     validationCacheMs: number;
+    /**
+     * gRPC sockets per IP address and per node, counted from accept: a pool of their own, apart from
+     * the client caps, so business systems behind one NAT are not refused for client floods.
+     */
+    connectionsPerIp: number;
+    maxConnections: number;
+    /** A gRPC socket without a call for this long is closed with GOAWAY (the client reconnects on use). */
+    idleTimeoutMs: number;
   };
 
   /**
@@ -270,6 +292,8 @@ export function defaultConfig(): FerryConfig {
       floodToleranceSeconds: 3,
       connectionsPerIp: 20_000,
       maxConnections: 100_000,
+      handshakeTimeoutMs: 10_000,
+      reservedFds: 256,
       outboundQueueBytes: 1024 * 1024,
       maxSubscriptionsPerConnection: 128,
       maxTopicLength: 256,
@@ -312,6 +336,9 @@ export function defaultConfig(): FerryConfig {
       keepaliveTimeoutMs: 10_000,
       sessionTokenTtlMs: 24 * 3600_000,
       validationCacheMs: 30_000,
+      connectionsPerIp: 256,
+      maxConnections: 4096,
+      idleTimeoutMs: 5 * 60_000,
     },
     routes: {},
     upstream: {

@@ -20,7 +20,8 @@ import type { FerryConfig } from './config-types.js';
 import { componentLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Router } from './routing/router.js';
-import { SessionManager } from './session/session-manager.js';
+import { admissionRefusalFrame, SessionManager } from './session/session-manager.js';
+import { Admission, type AdmissionLimits } from './transport/admission.js';
 import { registerRoutesReload } from './admin/routes-reload.js';
 import { CallerAuth } from './access/caller-auth.js';
 import { callerKeys } from './access/access-node.js';
@@ -38,15 +39,26 @@ import { WebSocketListener } from './transport/websocket/ws-listener.js';
 import { CaCertificate, CertificateManager, type CertificateSource } from './webtransport/certs.js';
 import { WebTransportServer } from './webtransport/index.js';
 
+/**
+ * Where one listener listens: `host` is the bound address (`0.0.0.0` = all interfaces), `bindUrl` the
+ * URL with that address, and `url` one that works from this machine (the wildcard replaced by loopback).
+ */
+export interface ListenAddress {
+  host: string;
+  port: number;
+  url: string;
+  bindUrl: string;
+}
+
 /** Where a running gateway listens (only the enabled listeners are present). */
 export interface GatewayAddresses {
-  ws?: { host: string; port: number; url: string };
-  tcp?: { host: string; port: number; url: string };
+  ws?: ListenAddress;
+  tcp?: ListenAddress;
   /** UDP (QUIC); `url` is the session URL a browser opens. */
-  wt?: { host: string; port: number; url: string };
-  admin?: { host: string; port: number; url: string };
+  wt?: ListenAddress;
+  admin?: ListenAddress;
   /** The gRPC access gateway; `url` is the `host:port` target a gRPC client dials. */
-  grpc?: { host: string; port: number; url: string };
+  grpc?: ListenAddress;
 }
 
 /** File the in-memory store is saved to on drain and loaded from on start. */
@@ -66,6 +78,8 @@ export class Gateway {
   private admin: AdminServer | null = null;
   private certificates: CertificateSource | null = null;
   private sessions!: SessionManager;
+  /** Counts every socket of every listener from accept (src/transport/admission.ts). */
+  private admission!: Admission;
   private store!: MessageStore;
   /** Set in cluster mode (`redis.url` / `redis.cluster`): Redis link, presence, bus, housekeeping. */
   private cluster: ClusterNode | null = null;
@@ -107,7 +121,14 @@ export class Gateway {
 
   private async startAll(): Promise<void> {
     const { config, log, metrics, nodeId } = this;
-    clampToFileLimit(config, log);
+    const admissionCaps = admissionLimits(config);
+    this.admission = new Admission(admissionCaps, metrics);
+    if (Number.isFinite(admissionCaps.maxSocketFds)) {
+      log.info(
+        { socketFds: admissionCaps.maxSocketFds, reservedFds: config.limits.reservedFds },
+        'file descriptors: sockets beyond the open-file limit minus the reserve are refused',
+      );
+    }
     const verifier = await JwtAuthenticator.fromConfig(config);
     if (config.auth.allowNoExpiry)
       log.warn('auth.allowNoExpiry is on: client tokens without exp are accepted and never expire');
@@ -181,6 +202,7 @@ export class Gateway {
 
     const onConnection = this.sessions.accept.bind(this.sessions);
     const host = config.host;
+    const admission = this.admission;
     if (config.ws.enabled) {
       const l = new WebSocketListener({
         host,
@@ -189,28 +211,29 @@ export class Gateway {
         allowedOrigins: config.ws.allowedOrigins,
         tls: config.ws.tls,
         maxPayloadBytes: config.limits.maxFrameBytes,
+        admission,
         onConnection,
         logger: componentLogger(log, 'transport'),
         metrics,
       });
       this.listeners.push(l);
       const a = await l.listen();
-      const scheme = config.ws.tls ? 'wss' : 'ws';
-      this.addresses.ws = { ...a, url: `${scheme}://${urlHost(a.host)}:${a.port}${config.ws.path}` };
+      this.addresses.ws = listenAddress(config.ws.tls ? 'wss' : 'ws', a, config.ws.path);
     }
     if (config.tcp.enabled) {
       const l = new TcpListener({
         host,
         port: config.tcp.port,
         tls: config.tcp.tls,
+        admission,
+        refusalFrame: admissionRefusalFrame,
         onConnection,
         logger: componentLogger(log, 'transport'),
         metrics,
       });
       this.listeners.push(l);
       const a = await l.listen();
-      const scheme = config.tcp.tls ? 'tls' : 'tcp';
-      this.addresses.tcp = { ...a, url: `${scheme}://${urlHost(a.host)}:${a.port}` };
+      this.addresses.tcp = listenAddress(config.tcp.tls ? 'tls' : 'tcp', a, '');
     }
     if (config.wt.enabled) await this.startWebTransport(onConnection);
     if (config.grpc.enabled) {
@@ -229,12 +252,14 @@ export class Gateway {
           const s = this.sessions.stats();
           return { connections: s.connections.total, users: s.users };
         },
+        admission,
         logger: log,
         metrics,
         // Before the port is bound, so server reflection lists ferry.upstream.v1.Upstream too.
         addServices: (server) => upstreams.registerOn(server, callerAuth),
       });
-      this.addresses.grpc = this.access.address;
+      const g = this.access.address;
+      this.addresses.grpc = { ...g, bindUrl: `${bracketed(g.host)}:${g.port}` };
     }
     if (config.admin.enabled) {
       const adminKey = await loadAdminKey(config);
@@ -271,7 +296,7 @@ export class Gateway {
       });
       registerRoutesReload(this.admin, { reload: () => this.reloadRoutes() });
       const a = await this.admin.listen();
-      this.addresses.admin = { ...a, url: `http://${urlHost(a.host)}:${a.port}` };
+      this.addresses.admin = listenAddress('http', a, '');
     }
     this.ready = true;
     log.info({ nodeId, addresses: this.addresses, bus: this.bus.name }, 'ferry ready');
@@ -301,17 +326,23 @@ export class Gateway {
       certificates,
       createServer: (opts) => new WebTransportServer(opts),
       limits: {
-        // Above the session cap, so a client over it still gets a readable 4008 SERVER_FULL close.
+        // Admission answers a client over the cap (CONNECTION_CLOSE with the 4008 reason); the engine's
+        // own cap, which drops Initials silently, stays above it.
         maxConnections: config.limits.maxConnections + WT_CONNECTION_HEADROOM,
         idleTimeoutMs: config.session.idleTimeoutMs,
+        // QUIC handshake + CONNECT, from the first Initial.
+        connectTimeoutMs: config.limits.handshakeTimeoutMs,
+        // One session per QUIC connection, so admission's count of connections is a count of sessions.
+        maxSessionsPerConnection: 1,
       },
+      admission: this.admission,
       onConnection,
       logger: componentLogger(log, 'transport'),
       metrics,
     });
     this.listeners.push(l);
     const a = await l.listen();
-    this.addresses.wt = { ...a, url: `https://${urlHost(a.host)}:${a.port}${config.wt.path}` };
+    this.addresses.wt = listenAddress('https', a, config.wt.path);
   }
 
   /**
@@ -346,6 +377,7 @@ export class Gateway {
       uptimeSeconds: Math.round(process.uptime()),
       bus: this.bus.name,
       sessions: this.sessions.stats(),
+      admission: this.admission.stats(),
       upstream: this.upstreams?.stats(),
       store: this.store.stats(),
       ...(this.cluster !== null ? { cluster: this.cluster.stats() } : {}),
@@ -418,37 +450,68 @@ export class Gateway {
   }
 }
 
-/** QUIC connections accepted beyond `limits.maxConnections`, so refusals can be told why. */
+/** Refused sockets that may keep their descriptor at once while their answer is delivered. */
+const MAX_LINGERING_REFUSALS = 64;
+
+/** Room above `limits.maxConnections` in the QUIC engine's own cap, so admission always decides first. */
 const WT_CONNECTION_HEADROOM = 1024;
 
-/** Descriptors kept free for listeners, the admin port, logs, Redis and the like. */
-const RESERVED_FDS = 256;
-
 /**
- * At the process's open-file limit the kernel refuses accept() and libuv closes the connection itself,
- * so the client learns nothing. Keeping `maxConnections` below the limit means a client over capacity
- * gets a readable 4008 SERVER_FULL instead. Linux only (reads /proc/self/limits); elsewhere a no-op.
+ * Admission's caps from the configuration, and the file-descriptor budget: at the process's open-file
+ * limit the kernel refuses accept() and libuv closes the connection itself, so the client learns
+ * nothing and the node has no descriptor left for Redis, logs or the admin port. Admission refuses
+ * sockets (readably: 4008 / HTTP 503) once the limit minus `limits.reservedFds` are in use, and any
+ * one address at half of that (4007). Reads /proc/self/limits once (Linux); elsewhere no budget.
  */
-function clampToFileLimit(config: FerryConfig, log: Logger): void {
+function admissionLimits(config: FerryConfig): AdmissionLimits {
+  const { limits, access } = config;
+  const openFiles = openFileLimit();
+  const maxSocketFds = openFiles === null ? Infinity : openFiles - limits.reservedFds;
+  if (maxSocketFds < 2) {
+    throw new ConfigError(
+      `invalid config: limits.reservedFds (${limits.reservedFds}) leaves no file descriptors for sockets ` +
+        `under the open-file limit ${openFiles}; raise \`ulimit -n\` or lower limits.reservedFds`,
+    );
+  }
+  return {
+    connectionsPerIp: limits.connectionsPerIp,
+    maxConnections: limits.maxConnections,
+    grpcConnectionsPerIp: access.connectionsPerIp,
+    grpcMaxConnections: access.maxConnections,
+    maxSocketFds,
+    handshakeTimeoutMs: limits.handshakeTimeoutMs,
+    // Their descriptors come out of the reserve: a quarter of it at most.
+    maxLingeringRefusals: Math.min(MAX_LINGERING_REFUSALS, Math.floor(limits.reservedFds / 4)),
+  };
+}
+
+/** RLIMIT_NOFILE (soft) from /proc/self/limits; null when unknown or unlimited. */
+function openFileLimit(): number | null {
   let text: string;
   try {
     text = readFileSync('/proc/self/limits', 'utf8');
   } catch {
-    return;
+    return null;
   }
   const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
-  if (m === null || m[1] === 'unlimited') return;
-  const cap = Number(m[1]) - RESERVED_FDS;
-  if (cap > 0 && config.limits.maxConnections > cap) {
-    log.warn(
-      { configured: config.limits.maxConnections, openFileLimit: Number(m[1]), maxConnections: cap },
-      'limits.maxConnections lowered to fit the open-file limit (raise `ulimit -n` to allow more)',
-    );
-    config.limits.maxConnections = cap;
-  }
+  if (m === null || m[1] === 'unlimited') return null;
+  return Number(m[1]);
+}
+
+/** `scheme://host:port/path` with the bound host (`bindUrl`) and with one reachable from here (`url`). */
+function listenAddress(scheme: string, a: { host: string; port: number }, path: string): ListenAddress {
+  return {
+    ...a,
+    url: `${scheme}://${urlHost(a.host)}:${a.port}${path}`,
+    bindUrl: `${scheme}://${bracketed(a.host)}:${a.port}${path}`,
+  };
 }
 
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return bracketed(host);
+}
+
+function bracketed(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }

@@ -9,6 +9,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import type { Presence } from '../bus/presence.js';
 import type { FerryConfig } from '../config-types.js';
+import type { Admission } from '../transport/admission.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { AccessService, type AccessRouter } from './access-service.js';
@@ -36,6 +37,8 @@ export interface AccessNodeDeps {
   /** JWT check only. */
   verifier: Authenticator;
   localStats: () => { connections: number; users: number };
+  /** The node's admission: every gRPC socket is counted from accept (absent = no caps). */
+  admission?: Admission;
   logger: Logger;
   /** Where refused gRPC calls are counted; absent = not counted. */
   metrics?: Metrics;
@@ -98,6 +101,8 @@ export async function startAccess(deps: AccessNodeDeps): Promise<StartedAccess> 
     maxMessageBytes: a.maxMessageBytes,
     keepaliveMs: a.keepaliveMs,
     keepaliveTimeoutMs: a.keepaliveTimeoutMs,
+    idleTimeoutMs: a.idleTimeoutMs,
+    ...(deps.admission !== undefined ? { admission: deps.admission } : {}),
     maxUserIdLength: config.limits.maxUserIdLength,
     presence: deps.presence,
     logger: log,

@@ -12,8 +12,10 @@ import type { Presence } from '../bus/presence.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AccessService, Caller } from './access-service.js';
+import { Admission } from '../transport/admission.js';
 import { CallerAuth } from './caller-auth.js';
 import { deferDecoding, type DeferredDecoding } from './deferred-decoding.js';
+import { GrpcListener } from './grpc-listener.js';
 import { parseFilter, runPresenceStream } from './presence-stream.js';
 import { ACCESS_SERVICE_NAME, accessPackageDefinition, accessServiceDefinition } from './proto.js';
 import { toServiceError } from './status-mapping.js';
@@ -28,6 +30,10 @@ export interface AccessServerOptions {
   maxMessageBytes: number;
   keepaliveMs: number;
   keepaliveTimeoutMs: number;
+  /** A socket without a call for this long is closed with GOAWAY (`grpc.max_connection_idle_ms`). */
+  idleTimeoutMs?: number;
+  /** Admits every socket at accept (the node's shared admission); absent = no caps, 10 s to the first call. */
+  admission?: Admission;
   maxUserIdLength: number;
   presence: Presence;
   logger: Logger;
@@ -62,6 +68,7 @@ export class AccessServer {
   private readonly streams = new Set<() => void>();
   /** Services added besides AccessGateway, for reflection. */
   private readonly extraServices: grpc.ServiceDefinition[] = [];
+  private readonly listener: GrpcListener;
   private listening = false;
   private closed = false;
 
@@ -70,7 +77,16 @@ export class AccessServer {
     private readonly opts: AccessServerOptions,
   ) {
     this.auth = new CallerAuth(opts.apiKeys);
+    this.listener = new GrpcListener({
+      host: opts.host,
+      port: opts.port,
+      secure: opts.tls !== null,
+      admission: opts.admission ?? new Admission(),
+      logger: opts.logger,
+    });
     this.server = new grpc.Server({
+      interceptors: [this.listener.interceptor],
+      ...(opts.idleTimeoutMs !== undefined ? { 'grpc.max_connection_idle_ms': opts.idleTimeoutMs } : {}),
       'grpc.max_receive_message_length': opts.maxMessageBytes,
       'grpc.max_send_message_length': opts.maxMessageBytes,
       'grpc.keepalive_time_ms': opts.keepaliveMs,
@@ -84,17 +100,14 @@ export class AccessServer {
   /**
    * Binds `host:port` (0 = any free port); resolves with the bound address. Reflection is added here,
    * built from every service added so far: it indexes its descriptors once, when it is created.
+   * Sockets are accepted by the admission-aware GrpcListener and injected into grpc-js.
    */
   async listen(): Promise<{ host: string; port: number }> {
-    const { host, port } = this.opts;
     this.listening = true;
     new ReflectionService(reflectedPackages(this.extraServices)).addToServer(this.server);
-    const creds = await this.credentials();
-    const target = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const bound = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(target, creds, (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    return { host, port: bound };
+    const injector = this.server.createConnectionInjector(await this.credentials());
+    const bound = await this.listener.listen(injector);
+    return { host: this.opts.host, port: bound.port };
   }
 
   /**
@@ -126,6 +139,7 @@ export class AccessServer {
     if (this.closed) return;
     this.closed = true;
     this.setNotServing();
+    this.listener.stopAccepting();
     for (const stop of [...this.streams]) stop();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
@@ -138,6 +152,8 @@ export class AccessServer {
         resolve();
       });
     });
+    // Sockets grpc-js never made a session of (still in their TLS handshake) are ours to close.
+    await this.listener.close();
   }
 
   private async credentials(): Promise<grpc.ServerCredentials> {

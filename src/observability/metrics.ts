@@ -27,8 +27,14 @@ export class Metrics {
   });
   readonly connectionsRefused = new Counter({
     name: 'ferry_connections_refused_total',
-    help: 'Connections refused before a session was created, by transport and reason',
+    help: 'Sockets and connections refused or closed before a session was created, by transport and reason',
     labelNames: ['transport', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly sockets = new Gauge({
+    name: 'ferry_sockets',
+    help: 'Admitted sockets by transport (ws, tcp, wt, grpc) and phase (pre_auth, authenticated), from accept on',
+    labelNames: ['transport', 'phase'] as const,
     registers: [this.registry],
   });
   readonly framesIn = new Counter({

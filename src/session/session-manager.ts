@@ -1,7 +1,9 @@
 /**
- * What the gateway wiring talks to for client connections: admission (per-IP and global limits), one
- * Session per accepted connection, the connection/session gauges, the one shared sweep timer that
- * drives every session's deadlines and heartbeats, drain, shutdown and /stats.
+ * What the gateway wiring talks to for client connections: one Session per accepted connection, the
+ * connection/session gauges, the one shared sweep timer that drives every session's deadlines and
+ * heartbeats, drain, shutdown and /stats. Per-IP and global caps are not decided here: the listeners'
+ * admission (src/transport/admission.ts) counts every socket from accept, so a connection is counted
+ * once, by its socket; a session only moves its socket to the `authenticated` phase.
  *
  * Wiring (gateway.ts):
  *   const registry = new SessionRegistry({ nodeId, presence, logger });
@@ -20,6 +22,8 @@ import type { Metrics } from '../observability/metrics.js';
 import type { MessageRouter } from '../routing/router.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ServiceRouter } from '../upstream/service-router.js';
+import { encodeFramePrefixed } from '../protocol/codec.js';
+import { REFUSAL_RECONNECT_DELAY_MS, REFUSALS, type AdmissionRefusal } from '../transport/admission.js';
 import { IGNORE_HANDLER, type Connection, type TransportKind } from '../transport/transport.js';
 import type { SessionRegistry } from './registry.js';
 import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS } from './session-context.js';
@@ -82,7 +86,23 @@ export interface DrainResult {
 }
 
 /** Advised wait before reconnecting after a refusal at admission (client adds jitter). */
-export const REFUSED_RECONNECT_DELAY_MS = 5000;
+export const REFUSED_RECONNECT_DELAY_MS = REFUSAL_RECONNECT_DELAY_MS;
+
+/**
+ * The length-prefixed Disconnect a raw TCP socket refused at admission receives before FIN
+ * (docs/protocol.md §6.2): 4007 or 4008, with reconnect advice. Encoded by the TCP listener's wiring.
+ */
+export function admissionRefusalFrame(refusal: AdmissionRefusal): Uint8Array {
+  const { code, reason } = REFUSALS[refusal];
+  return encodeFramePrefixed({
+    disconnect: {
+      code,
+      reason,
+      reconnect: shouldReconnect(code),
+      reconnectDelayMs: REFUSED_RECONNECT_DELAY_MS,
+    },
+  });
+}
 const DRAIN_POLL_MS = 20;
 /**
  * Longest drain and close wait for the final cursor writes of closed sessions before the store is
@@ -97,11 +117,8 @@ export class SessionManager implements SessionOwner {
   private readonly ctx: SessionContext;
   private readonly log: Logger;
   private readonly sessions = new Set<Session>();
-  private readonly perIp = new Map<string, number>();
   private readonly connectionCounts = [0, 0, 0];
   private readonly sessionCounts = [0, 0, 0];
-  private readonly maxConnections: number;
-  private readonly connectionsPerIp: number;
   private readonly drainDefaults: DrainOptions;
   private readonly timer: NodeJS.Timeout | undefined;
   private phase: 'running' | 'draining' | 'closed' = 'running';
@@ -111,8 +128,6 @@ export class SessionManager implements SessionOwner {
     this.registry = deps.registry;
     this.log = componentLogger(deps.logger, 'session');
     this.ctx = new SessionContext({ ...deps, logger: this.log, now: deps.now ?? Date.now });
-    this.maxConnections = deps.config.limits.maxConnections;
-    this.connectionsPerIp = deps.config.limits.connectionsPerIp;
     this.drainDefaults = { ...deps.config.drain };
     const interval = deps.sweepIntervalMs ?? 1000;
     if (interval > 0) {
@@ -127,31 +142,15 @@ export class SessionManager implements SessionOwner {
   }
 
   /**
-   * Takes a new connection: refuses it (Disconnect with reconnect advice, then close) when draining
-   * (4001), when its IP is at `limits.connectionsPerIp` (4007) or the node at `limits.maxConnections`
-   * (4008); otherwise starts its Session, which must authenticate within `auth.deadlineMs`.
+   * Takes a new connection (already admitted by its listener): refuses it (Disconnect with reconnect
+   * advice, then close) when draining (4001); otherwise starts its Session, which must authenticate
+   * within `auth.deadlineMs`.
    */
   accept(conn: Connection): void {
     if (this.phase !== 'running') {
-      this.refuse(conn, DisconnectCode.GOING_AWAY, 'server is shutting down', 'draining');
+      this.refuseDraining(conn);
       return;
     }
-    const ip = conn.remoteAddress;
-    const fromIp = this.perIp.get(ip) ?? 0;
-    if (this.connectionsPerIp > 0 && fromIp >= this.connectionsPerIp) {
-      this.refuse(
-        conn,
-        DisconnectCode.CONNECTION_LIMIT,
-        `too many connections from this address`,
-        'connection_limit',
-      );
-      return;
-    }
-    if (this.maxConnections > 0 && this.sessions.size >= this.maxConnections) {
-      this.refuse(conn, DisconnectCode.SERVER_FULL, 'server is full', 'server_full');
-      return;
-    }
-    this.perIp.set(ip, fromIp + 1);
     this.connectionCounts[TRANSPORT_INDEX[conn.kind]]!++;
     this.ctx.metrics.connections.inc({ transport: conn.kind });
     this.ctx.metrics.connectionsAccepted.inc({ transport: conn.kind });
@@ -162,6 +161,7 @@ export class SessionManager implements SessionOwner {
 
   /** SessionOwner. */
   sessionOpened(s: Session): void {
+    s.conn.markAuthenticated();
     this.sessionCounts[TRANSPORT_INDEX[s.conn.kind]]!++;
     this.ctx.metrics.sessions.inc({ transport: s.conn.kind });
   }
@@ -170,10 +170,6 @@ export class SessionManager implements SessionOwner {
   sessionClosed(s: Session, wasOpen: boolean): void {
     if (!this.sessions.delete(s)) return;
     const kind = s.conn.kind;
-    const ip = s.conn.remoteAddress;
-    const n = this.perIp.get(ip) ?? 1;
-    if (n <= 1) this.perIp.delete(ip);
-    else this.perIp.set(ip, n - 1);
     this.connectionCounts[TRANSPORT_INDEX[kind]]!--;
     this.ctx.metrics.connections.dec({ transport: kind });
     if (wasOpen) {
@@ -286,14 +282,16 @@ export class SessionManager implements SessionOwner {
     return true;
   }
 
-  private refuse(conn: Connection, code: number, reason: string, label: string): void {
+  /** A connection that arrived while draining: 4001 GOING_AWAY with the drain's advice, then close. */
+  private refuseDraining(conn: Connection): void {
+    const code = DisconnectCode.GOING_AWAY;
+    const reason = 'server is shutting down';
     conn.setHandler(IGNORE_HANDLER);
-    const reconnectDelayMs =
-      code === DisconnectCode.GOING_AWAY ? this.drainDefaults.reconnectDelayMs : REFUSED_RECONNECT_DELAY_MS;
+    const reconnectDelayMs = this.drainDefaults.reconnectDelayMs;
     const frame = { disconnect: { code, reason, reconnect: shouldReconnect(code), reconnectDelayMs } };
     conn.write(this.ctx.encode(frame, conn.framing));
     conn.close(code, reason);
-    this.ctx.metrics.connectionsRefused.inc({ transport: conn.kind, reason: label });
+    this.ctx.metrics.connectionsRefused.inc({ transport: conn.kind, reason: 'draining' });
     this.ctx.countDisconnect(code);
   }
 }

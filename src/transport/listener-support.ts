@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import type { Server } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { AdmissionTicket } from './admission.js';
 import type { TransportKind } from './transport.js';
 
 /**
@@ -42,27 +43,66 @@ export function normalizeRemoteAddress(address: string | undefined): string {
   return address;
 }
 
+/** The admission ticket of a tracked raw socket. */
+const kTicket = Symbol('ferry.admissionTicket');
+/** The key of a raw socket in `SocketTracker.handshaking`. */
+const kPeerKey = Symbol('ferry.peerKey');
+type TrackedSocket = Duplex & { [kTicket]?: AdmissionTicket | null; [kPeerKey]?: string };
+
 /**
  * Every raw TCP socket a server accepted and that is still open, from the moment of accept (before a
  * TLS or HTTP handshake finished) to its 'close'. `close()` of a listener destroys them all; destroying
- * the raw socket also tears down a TLS socket or a WebSocket on top of it. One Set entry and one
- * shared 'close' listener per socket: no closure per connection.
+ * the raw socket also tears down a TLS socket or a WebSocket on top of it. A socket's admission ticket
+ * is released on that same 'close', when its descriptor is freed. One Set entry and one shared 'close'
+ * listener per socket: no closure per connection.
+ *
+ * Sockets still in their transport handshake are also found by peer address and port, because what
+ * the handshake's end reports may be the TLS socket wrapping the raw one (which has the same peer).
  */
 export class SocketTracker {
   private readonly sockets = new Set<Duplex>();
-  private readonly onSocketClose: (this: Duplex) => void;
+  private readonly handshaking = new Map<string, Duplex>();
+  private readonly onSocketClose: (this: TrackedSocket) => void;
 
   constructor() {
-    const sockets = this.sockets;
-    this.onSocketClose = function socketOnClose(this: Duplex) {
+    const { sockets, handshaking } = this;
+    this.onSocketClose = function socketOnClose(this: TrackedSocket) {
       sockets.delete(this);
+      const key = this[kPeerKey];
+      if (key !== undefined && handshaking.get(key) === this) handshaking.delete(key);
+      this[kTicket]?.release();
     };
   }
 
-  /** Starts tracking a freshly accepted socket. */
-  add(socket: Duplex): void {
-    this.sockets.add(socket);
-    socket.once('close', this.onSocketClose);
+  /**
+   * Starts tracking a freshly accepted socket; `ticket` (if any) is released when it closes. With
+   * `handshaking`, {@link handshakeDone} finds it until its handshake ends.
+   */
+  add(socket: Duplex, ticket: AdmissionTicket | null = null, handshaking = false): void {
+    const s = socket as TrackedSocket;
+    this.sockets.add(s);
+    s[kTicket] = ticket;
+    if (handshaking) {
+      const key = peerKey(socket as Socket);
+      s[kPeerKey] = key;
+      this.handshaking.set(key, s);
+    }
+    s.once('close', this.onSocketClose);
+  }
+
+  /**
+   * The transport handshake of the raw socket under `socket` (itself, the TLS socket wrapping it, or
+   * a gRPC call's connection: the same peer address and port) is over: returns its ticket with the
+   * deadline stopped, or null if it is unknown, already done or gone.
+   */
+  handshakeDone(socket: PeerAddress): AdmissionTicket | null {
+    const key = peerKey(socket);
+    const raw = this.handshaking.get(key) as TrackedSocket | undefined;
+    if (raw === undefined) return null;
+    this.handshaking.delete(key);
+    const ticket = raw[kTicket] ?? null;
+    ticket?.endDeadline();
+    return ticket;
   }
 
   /** Destroys every tracked socket (their 'close' events remove them). */
@@ -73,6 +113,16 @@ export class SocketTracker {
   get size(): number {
     return this.sockets.size;
   }
+}
+
+/** Where a socket (or a gRPC call's connection) comes from. */
+export interface PeerAddress {
+  readonly remoteAddress?: string | undefined;
+  readonly remotePort?: number | undefined;
+}
+
+function peerKey(socket: PeerAddress): string {
+  return `${socket.remoteAddress ?? ''}|${socket.remotePort ?? 0}`;
 }
 
 /** How often at most an accept error (EMFILE flood) is logged; the count is logged with it. */
@@ -90,7 +140,7 @@ const ACCEPT_ERROR_LOG_INTERVAL_MS = 10_000;
  */
 export function handleServerErrors(
   server: Server,
-  kind: TransportKind,
+  kind: TransportKind | 'grpc',
   logger: Logger,
   metrics: Metrics | undefined,
 ): { setListenErrorSink(sink: ((err: Error) => void) | null): void } {

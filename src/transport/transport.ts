@@ -68,6 +68,11 @@ export interface Connection {
   close(code: number, reason: string): void;
   /** Abrupt close: drop buffered bytes and release the socket now. Idempotent. */
   destroy(): void;
+  /**
+   * The session layer accepted the peer's identity: the socket's admission phase moves from
+   * `pre_auth` to `authenticated` (the `ferry_sockets` gauge). Idempotent.
+   */
+  markAuthenticated(): void;
 }
 
 /** A listener accepts connections of one transport kind. */

@@ -36,14 +36,25 @@ export interface WebTransportLimits {
   /** Largest QPACK-decoded header section accepted (RFC 9114 SETTINGS_MAX_FIELD_SECTION_SIZE). */
   maxHeaderBytes: number;
   /**
-   * Time from QUIC handshake to a CONNECT request before the connection is closed (also how long an
-   * idle connection without sessions lingers, and how long early streams wait for their session).
+   * Time from a connection's first Initial packet to its first accepted session (QUIC handshake,
+   * SETTINGS and CONNECT) before the connection is closed; also how long an idle connection without
+   * sessions lingers, and how long early streams wait for their session.
    */
   connectTimeoutMs: number;
   /** QUIC idle timeout. */
   idleTimeoutMs: number;
   maxConnections: number;
 }
+
+/** What `admitConnection` returns for an accepted connection; released once, when it is gone. */
+export interface AdmittedConnection {
+  release(): void;
+  /** Told when the connection is closed for not starting a session within `connectTimeoutMs`. */
+  handshakeTimedOut?(): void;
+}
+
+/** The decision on a new QUIC connection: its handle, or the reason it is refused. */
+export type ConnectionAdmission = AdmittedConnection | { refused: string };
 
 export interface WebTransportServerOptions {
   host: string;
@@ -55,6 +66,12 @@ export interface WebTransportServerOptions {
   /** Stateless Retry (address validation) before creating connection state. Default true. */
   retry?: boolean;
   logger?: WtLogger;
+  /**
+   * Decides each new QUIC connection from its address, after Retry validated the address and before
+   * any handshake state exists; the default accepts all (up to `limits.maxConnections`). A refused
+   * client gets CONNECTION_CLOSE with CONNECTION_REFUSED (RFC 9000 §20.1) and `refused` as reason.
+   */
+  admitConnection?: (remoteAddress: string) => ConnectionAdmission;
   /** Decides each CONNECT; the default accepts every path and origin. */
   onSessionRequest?: (req: SessionRequest) => SessionDecision;
   /** A session was accepted (its CONNECT answered 200). */
@@ -74,6 +91,8 @@ export interface WebTransportSession {
   readonly id: number;
   readonly request: SessionRequest;
   readonly remoteAddress: string;
+  /** What `admitConnection` returned for this session's QUIC connection (null on clients, or without it). */
+  readonly admission: AdmittedConnection | null;
   /** Largest datagram payload that fits in one packet right now. */
   readonly maxDatagramBytes: number;
   setHandler(handler: SessionHandler): void;

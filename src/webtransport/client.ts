@@ -44,6 +44,8 @@ export interface WebTransportClientOptions {
   headers?: Readonly<Record<string, string>>;
   /** Handshake + CONNECT deadline. Default 10 s. */
   timeoutMs?: number;
+  /** Local IP address to connect from (default: chosen by the route to the server). */
+  localAddress?: string;
   /** Stream and idle limits for this side; server defaults otherwise. */
   limits?: Partial<WebTransportLimits>;
   logger?: WtLogger;
@@ -282,6 +284,7 @@ export async function connect(
     host,
     port,
     serverName: hostname,
+    ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
     engine: quicheEngine,
     config,
     logger,

@@ -4,6 +4,8 @@
  * is internal and may change.
  */
 export type {
+  AdmittedConnection,
+  ConnectionAdmission,
   SessionDecision,
   SessionHandler,
   SessionRequest,

@@ -7,9 +7,10 @@
  * the server must not process a WebTransport request before them) — checked against the session cap
  * and `onSessionRequest`. Accepted: `:status 200` without FIN (QPACK `00 00 d9`) and the stream
  * becomes the session's capsule stream. Refused: `:status 4xx` with FIN (the rest of the request is
- * read and dropped). A connection with no session and no pending request is closed after
- * `connectTimeoutMs`; when its last session ends it is closed at once, because Chromium drops
- * connections without a CONNECTION_CLOSE.
+ * read and dropped). A connection without a session `connectTimeoutMs` after its first Initial
+ * (so the QUIC handshake is bounded too), or without a session or pending request that long later,
+ * is closed; when its last session ends it is closed at once, because Chromium drops connections
+ * without a CONNECTION_CLOSE. `admitConnection` decides each connection before it exists.
  */
 import type {
   SessionDecision,
@@ -60,6 +61,8 @@ class ServerH3Connection extends H3Connection {
     quic: QuicConnection,
   ) {
     super(true, { quic, limits, logger, remoteAddress: quic.remote.host });
+    // From the first Initial: a handshake that never completes is held no longer than a CONNECT.
+    this.armConnectTimer();
   }
 
   protected afterEstablished(): void {
@@ -190,6 +193,7 @@ class ServerH3Connection extends H3Connection {
     this.connectTimer = setTimeout(() => {
       this.connectTimer = null;
       if (this.sessions.size === 0) {
+        this.quic.admission?.handshakeTimedOut?.();
         // RFC 9114 §5.2: closing an idle connection is not an error.
         this.closeConnection(H3_NO_ERROR, 'no WebTransport session requested in time');
       }
@@ -234,6 +238,7 @@ export class WebTransportServer {
       config: this.config,
       retry: options.retry ?? true,
       maxConnections: limits.maxConnections,
+      ...(options.admitConnection !== undefined ? { admit: options.admitConnection } : {}),
       logger,
       onConnection: (quic) => {
         quic.handler = new ServerH3Connection(options, limits, logger, quic);

@@ -8,6 +8,7 @@
  * is finished both ways, or after a grace period when the peer never answers.
  */
 import type {
+  AdmittedConnection,
   SessionHandler,
   SessionRequest,
   WebTransportLimits,
@@ -81,6 +82,10 @@ export class WtSession implements WebTransportSession, StreamOwner {
 
   get quic(): QuicConnection {
     return this.host.quic;
+  }
+
+  get admission(): AdmittedConnection | null {
+    return this.host.quic.admission;
   }
 
   get maxDatagramBytes(): number {

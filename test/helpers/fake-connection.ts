@@ -45,6 +45,8 @@ export class FakeConnection implements Connection {
   buffered = 0;
   closed: { code: number; reason: string } | null = null;
   destroyed = false;
+  /** Set by `markAuthenticated` (the session layer accepted the peer's identity). */
+  authenticated = false;
   private seen = 0;
 
   constructor(opts: FakeConnectionOptions = {}) {
@@ -87,6 +89,10 @@ export class FakeConnection implements Connection {
       this.closed = { code: 0, reason: '' };
       this.handler?.onClose(0, '');
     }
+  }
+
+  markAuthenticated(): void {
+    this.authenticated = true;
   }
 
   // ---- the peer's side ----

@@ -56,7 +56,7 @@ export class GatewayProcess {
    * Starts a node; extra CLI flags go after the defaults (and win). WebTransport is off unless `wt`
    * is set, which starts it on a free UDP port (`--wt-port 0`); likewise the gRPC access gateway and
    * `grpc` (`--grpc-port 0`). `authSecret: false` leaves out `--auth-secret`, so the node signs with
-   * its generated dev secret (as `npm start` does).
+   * its generated dev secret (as `npm start` does). `fdLimit` runs it under `ulimit -n <fdLimit>`.
    */
   static async start(
     extraArgs: string[] = [],
@@ -66,6 +66,7 @@ export class GatewayProcess {
       wt?: boolean;
       grpc?: boolean;
       authSecret?: boolean;
+      fdLimit?: number;
     } = {},
   ): Promise<GatewayProcess> {
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ferry-test-'));
@@ -90,7 +91,11 @@ export class GatewayProcess {
       ...extraArgs,
     ];
     const env = { ...process.env, ...opts.env };
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const [command, argv] =
+      opts.fdLimit === undefined
+        ? [process.execPath, args]
+        : ['bash', ['-c', `ulimit -n ${opts.fdLimit} && exec "$0" "$@"`, process.execPath, ...args]];
+    const proc = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
     const exitPromise = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
     const logs: Record<string, unknown>[] = [];
     const logEvents = new EventEmitter();

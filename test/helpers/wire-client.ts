@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import WebSocket from 'ws';
 import {
   decodeFrame,
@@ -32,17 +33,22 @@ export class WireClient {
     private readonly socket: net.Socket | null,
   ) {}
 
-  /** Opens a connection (no auth). `url` is ws://host:port/ws or tcp://host:port. */
+  /**
+   * Opens a connection (no auth). `url` is ws://host:port/ws, tcp://host:port or tls://host:port (the
+   * server certificate is not verified: test certificates are self-signed).
+   */
   static async connect(
     url: string,
     opts: { origin?: string; localAddress?: string } = {},
   ): Promise<WireClient> {
-    if (url.startsWith('tcp://')) {
+    if (url.startsWith('tcp://') || url.startsWith('tls://')) {
       const u = new URL(url);
-      const socket = net.connect({ host: u.hostname, port: Number(u.port), localAddress: opts.localAddress });
+      const target = { host: u.hostname, port: Number(u.port), localAddress: opts.localAddress };
+      const secure = url.startsWith('tls://');
+      const socket = secure ? tls.connect({ ...target, rejectUnauthorized: false }) : net.connect(target);
       socket.setNoDelay(true);
       await new Promise<void>((resolve, reject) => {
-        socket.once('connect', resolve);
+        socket.once(secure ? 'secureConnect' : 'connect', resolve);
         socket.once('error', reject);
       });
       const c = new WireClient('tcp', null, socket);
@@ -71,7 +77,7 @@ export class WireClient {
   static async login(
     url: string,
     token: string,
-    opts: { deviceId?: string; lastSeq?: number; origin?: string } = {},
+    opts: { deviceId?: string; lastSeq?: number; origin?: string; localAddress?: string } = {},
   ): Promise<WireClient> {
     const c = await WireClient.connect(url, opts);
     c.send({ authenticate: { token, deviceId: opts.deviceId ?? '', lastSeq: opts.lastSeq ?? 0 } });

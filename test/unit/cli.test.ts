@@ -296,6 +296,15 @@ describe('ferry CLI', () => {
       const out = await run(args, { cwd: dir });
       expect(out.exits).to.deep.equal([]);
       expect(out.stderr).to.include('Ferry node cli-node is running');
+      // The client listeners bind every interface (host 0.0.0.0): the banner says so, and names a
+      // URL that works from this machine; the admin port binds loopback only.
+      expect(out.stderr).to.match(
+        /\n {2}WebSocket +ws:\/\/0\.0\.0\.0:\d+\/ws \(all interfaces; from this machine ws:\/\/127\.0\.0\.1:\d+\/ws\)\n/,
+      );
+      expect(out.stderr).to.match(
+        /\n {2}TCP +tcp:\/\/0\.0\.0\.0:\d+ \(all interfaces; from this machine tcp:\/\/127\.0\.0\.1:\d+\)\n/,
+      );
+      expect(out.stderr).to.match(/\n {2}Admin HTTP +http:\/\/127\.0\.0\.1:\d+\n/);
       expect(out.stderr).to.include(`development HS256 secret ${join(dataDir, 'dev-secret')}`);
       expect(out.stderr).to.include(`npx ferry token --user alice --data-dir ${dataDir}`);
       const adminKey = readFileSync(join(dataDir, 'admin', 'dev-secret'), 'utf8').trim();

@@ -265,6 +265,18 @@ describe('loadConfig', () => {
           { FERRY_AUTH_RESERVED_USERS: 'system,bad\u0085id' },
           'auth.reservedUserIds (from env FERRY_AUTH_RESERVED_USERS) must be a list of user ids (docs/protocol.md §5.9: no control or format characters), got entry 1 contains U+0085 (a control character)',
         ],
+        [
+          { FERRY_HANDSHAKE_TIMEOUT: '50ms' },
+          'limits.handshakeTimeoutMs (from env FERRY_HANDSHAKE_TIMEOUT) must be at least 100ms, got "50ms"',
+        ],
+        [
+          { FERRY_RESERVED_FDS: '-1' },
+          'limits.reservedFds (from env FERRY_RESERVED_FDS) must be an integer 0-1000000, got "-1"',
+        ],
+        [
+          { FERRY_GRPC_CONNECTIONS_PER_IP: '0' },
+          'access.connectionsPerIp (from env FERRY_GRPC_CONNECTIONS_PER_IP) must be an integer 1-10000000, got "0"',
+        ],
       ];
       for (const [env, message] of cases) expect(problems({ env })).to.deep.equal([message]);
     });

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import type { AdmissionTicket } from '../admission.js';
 import {
   IGNORE_HANDLER,
   allocateConnectionId,
@@ -31,7 +32,7 @@ export interface TcpConnectionContext {
  * the socket's readable buffer (bounded by its high-water mark, then by the TCP window) and are
  * delivered in order once the handler is in place.
  *
- * Memory: six fields; all socket listeners are module-level functions that find their connection
+ * Memory: seven fields; all socket listeners are module-level functions that find their connection
  * through a symbol on the socket; no timer exists until `close()`.
  */
 export class TcpConnection implements Connection {
@@ -43,6 +44,8 @@ export class TcpConnection implements Connection {
     private readonly socket: Socket,
     readonly remoteAddress: string,
     private readonly context: TcpConnectionContext,
+    /** The raw socket's admission ticket (released by the listener when the socket closes). */
+    private readonly ticket: AdmissionTicket | null = null,
   ) {
     (socket as TaggedSocket)[kConnection] = this;
     socket.on('error', socketOnError);
@@ -107,6 +110,10 @@ export class TcpConnection implements Connection {
   /** Drops buffered bytes and releases the socket now. Idempotent. */
   destroy(): void {
     this.socket.destroy();
+  }
+
+  markAuthenticated(): void {
+    this.ticket?.authenticated();
   }
 
   /** @internal */

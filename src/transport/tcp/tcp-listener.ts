@@ -12,6 +12,7 @@ import {
   type TlsMaterial,
 } from '../listener-support.js';
 import type { ConnectionCallback, Listener, TransportKind } from '../transport.js';
+import { Admission, type AdmissionRefusal, type AdmissionTicket } from '../admission.js';
 import { TcpConnection, type TcpConnectionContext } from './tcp-connection.js';
 
 /** Options of a raw TCP listener. */
@@ -22,14 +23,22 @@ export interface TcpListenerOptions {
   tls: TlsMaterial | null;
   /** How long a graceful close waits for the flush and the peer's FIN before destroying (default 5 s). */
   closeLingerMs?: number;
+  /**
+   * Admits every accepted socket before any TLS work (the node's shared admission); absent = no caps,
+   * and a 10 s TLS handshake deadline.
+   */
+  admission?: Admission;
+  /**
+   * The framed Disconnect a plain-TCP socket refused at admission gets before FIN (4007 or 4008);
+   * absent = closed without one. TLS sockets are refused before the handshake, without an answer.
+   */
+  refusalFrame?: (refusal: AdmissionRefusal) => Uint8Array;
   /** Called synchronously for each accepted (for TLS: handshaken) connection. */
   onConnection: ConnectionCallback;
   logger: Logger;
   metrics?: Metrics;
 }
 
-/** Time allowed for a TLS handshake, so half-open handshakes do not pile up. */
-const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /**
  * TCP keepalive probes find peers that vanished without a FIN or RST (NAT timeouts, pulled cables)
  * on connections whose session is idle; the session's own heartbeats do the same at the
@@ -39,49 +48,42 @@ const KEEPALIVE_INITIAL_DELAY_MS = 60_000;
 
 /**
  * Raw TCP listener (optionally TLS): u32-BE length-prefixed frames on a byte stream. Nagle is off so a
- * small frame leaves at once. Each accepted socket becomes a `TcpConnection` handed to `onConnection`.
+ * small frame leaves at once. The listener owns a plain `net.Server`: each accepted socket is admitted
+ * first (per-IP and global caps, file descriptors; a refused plain socket gets a Disconnect frame),
+ * then, for TLS, handed to a non-listening `tls.Server` under the admission's handshake deadline.
+ * Each ready socket becomes a `TcpConnection` handed to `onConnection`.
  */
 export class TcpListener implements Listener {
   readonly kind: TransportKind = 'tcp';
   private readonly sockets = new SocketTracker();
   private readonly context: TcpConnectionContext;
-  private server: net.Server | tls.Server | null = null;
+  private readonly admission: Admission;
+  private server: net.Server | null = null;
+  private tlsServer: tls.Server | null = null;
   private stopped: { allClosed: Promise<void> } | null = null;
 
   constructor(private readonly opts: TcpListenerOptions) {
     this.context = { closeLingerMs: opts.closeLingerMs ?? 5000 };
+    this.admission = opts.admission ?? new Admission({}, opts.metrics);
   }
 
   /** Loads TLS material if configured, creates the server and binds it. */
   async listen(): Promise<{ host: string; port: number }> {
     if (this.server !== null) throw new Error('TcpListener.listen() called twice');
     const { opts } = this;
-    const socketOptions = {
-      noDelay: true,
-      keepAlive: true,
-      keepAliveInitialDelay: KEEPALIVE_INITIAL_DELAY_MS,
-    };
-    let server: net.Server | tls.Server;
-    if (opts.tls === null) {
-      server = net.createServer(socketOptions);
-      server.on('connection', (socket: Socket) => {
-        this.sockets.add(socket);
-        this.serverOnSocket(socket);
-      });
-    } else {
-      server = tls.createServer({
-        ...socketOptions,
-        ...(await loadTlsMaterial(opts.tls)),
-        handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
-      });
-      // Track the raw socket from accept on, so close() also ends connections mid-handshake.
-      server.on('connection', (raw: Socket) => this.sockets.add(raw));
-      server.on('secureConnection', (socket: TLSSocket) => this.serverOnSocket(socket));
-      server.on('tlsClientError', (err: Error) => {
+    if (opts.tls !== null) {
+      const tlsServer = tls.createServer(await loadTlsMaterial(opts.tls));
+      tlsServer.on('secureConnection', (socket: TLSSocket) => this.tlsOnSecureConnection(socket));
+      tlsServer.on('tlsClientError', (err: Error, socket: TLSSocket) => {
         opts.logger.debug({ err: err.message }, 'tls handshake failed');
-        opts.metrics?.connectionsRefused.inc({ transport: 'tcp', reason: 'tls' });
+        // A socket our own deadline destroyed was counted as handshake_timeout already.
+        const ticket = this.sockets.handshakeDone(socket);
+        if (ticket !== null && !ticket.timedOut) this.admission.refused('tcp', 'tls');
       });
+      this.tlsServer = tlsServer;
     }
+    const server = net.createServer({ noDelay: true });
+    server.on('connection', (socket: Socket) => this.serverOnSocket(socket));
     this.server = server;
     const errors = handleServerErrors(server, 'tcp', opts.logger, opts.metrics);
     const address = await listenOn(server, errors, opts.host, opts.port);
@@ -104,11 +106,50 @@ export class TcpListener implements Listener {
 
   private serverOnSocket(socket: Socket): void {
     // The peer may have reset between accept and this event; remoteAddress is then undefined.
-    if (socket.destroyed) return;
-    // The server options set these on the raw socket; a TLS socket forwards them to the same handle.
-    socket.setNoDelay(true);
+    const remoteAddress = socket.remoteAddress;
+    if (socket.destroyed || remoteAddress === undefined) {
+      socket.destroy();
+      return;
+    }
+    const ticket = this.admission.admit('tcp', normalizeRemoteAddress(remoteAddress), true);
+    if (typeof ticket === 'string') {
+      // docs/protocol.md §6.2: a plain socket is told why (4007/4008 with reconnect advice); a TLS
+      // one would first cost a handshake, so it is closed unanswered.
+      if (this.tlsServer === null && this.opts.refusalFrame !== undefined) {
+        this.admission.refuseSocket(socket, this.opts.refusalFrame(ticket));
+      } else socket.destroy();
+      return;
+    }
     socket.setKeepAlive(true, KEEPALIVE_INITIAL_DELAY_MS);
-    const conn = new TcpConnection(socket, normalizeRemoteAddress(socket.remoteAddress), this.context);
+    if (this.tlsServer === null) {
+      this.sockets.add(socket, ticket);
+      this.startConnection(socket, ticket);
+      return;
+    }
+    this.sockets.add(socket, ticket, true);
+    ticket.startDeadline(destroySocket, socket);
+    this.tlsServer.emit('connection', socket);
+  }
+
+  private tlsOnSecureConnection(socket: TLSSocket): void {
+    const ticket = this.sockets.handshakeDone(socket);
+    if (ticket === null) {
+      socket.destroy();
+      return;
+    }
+    this.startConnection(socket, ticket);
+  }
+
+  private startConnection(socket: Socket, ticket: AdmissionTicket): void {
+    if (socket.destroyed) return;
+    // A TLS socket forwards these to the raw socket's handle.
+    socket.setNoDelay(true);
+    const conn = new TcpConnection(
+      socket,
+      normalizeRemoteAddress(socket.remoteAddress),
+      this.context,
+      ticket,
+    );
     try {
       this.opts.onConnection(conn);
     } catch (err) {
@@ -116,4 +157,8 @@ export class TcpListener implements Listener {
       conn.destroy();
     }
   }
+}
+
+function destroySocket(socket: Socket): void {
+  socket.destroy();
 }

@@ -1,5 +1,6 @@
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import type { AdmissionTicket } from '../admission.js';
 import {
   IGNORE_HANDLER,
   allocateConnectionId,
@@ -28,7 +29,7 @@ export interface WsConnectionHooks {
 /**
  * One WebSocket client connection ('message' framing: each binary message is one frame).
  *
- * Memory: this object holds six fields; every event listener is a module-level function that finds
+ * Memory: this object holds seven fields; every event listener is a module-level function that finds
  * its connection through a symbol on the `ws` object or socket, so an idle connection costs no closure
  * and no timer here. Constant properties are getters on the prototype.
  *
@@ -49,6 +50,8 @@ export class WsConnection implements Connection {
     socket: Duplex,
     readonly remoteAddress: string,
     private readonly hooks: WsConnectionHooks,
+    /** The raw socket's admission ticket (released by the listener when the socket closes). */
+    private readonly ticket: AdmissionTicket | null = null,
   ) {
     (ws as Tagged<WebSocket>)[kConnection] = this;
     (socket as Tagged<Duplex>)[kConnection] = this;
@@ -115,6 +118,10 @@ export class WsConnection implements Connection {
   /** Destroys the socket now; `onClose` follows with 1006. */
   destroy(): void {
     this.ws.terminate();
+  }
+
+  markAuthenticated(): void {
+    this.ticket?.authenticated();
   }
 
   /** @internal */

@@ -1,6 +1,6 @@
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import type { Logger } from '../../observability/logger.js';
@@ -16,6 +16,7 @@ import {
 } from '../listener-support.js';
 import type { ConnectionCallback, Listener, TransportKind } from '../transport.js';
 import { WsConnection, type WsConnectionHooks } from './ws-connection.js';
+import { Admission, REFUSAL_RECONNECT_DELAY_MS, REFUSALS, type AdmissionRefusal } from '../admission.js';
 
 /** Options of a WebSocket listener. */
 export interface WebSocketListenerOptions {
@@ -35,14 +36,19 @@ export interface WebSocketListenerOptions {
   maxPayloadBytes: number;
   /** How long a graceful close waits for the peer's close frame before destroying (default 5 s). */
   closeLingerMs?: number;
+  /**
+   * Admits every accepted socket before any TLS or HTTP work (the node's shared admission) and
+   * carries the handshake deadline (TLS, HTTP request, upgrade); absent = no caps and a 10 s deadline.
+   */
+  admission?: Admission;
   /** Called synchronously for each upgraded connection. */
   onConnection: ConnectionCallback;
   logger: Logger;
   metrics?: Metrics;
 }
 
-/** Time allowed for the TLS handshake and for the HTTP upgrade request (slowloris guard). */
-const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Longest period of Node's own HTTP timeout check (its default, 30 s, would let a slow request live that long). */
+const MAX_CHECKING_INTERVAL_MS = 1000;
 /**
  * Caps on ws's reassembly state per connection: a peer that sends a message as thousands of tiny
  * fragments or TCP segments would otherwise hold one Buffer object per piece (ws defaults: 16384
@@ -52,9 +58,13 @@ const MAX_FRAGMENTS = 128;
 const MAX_BUFFERED_CHUNKS = 1024;
 
 /**
- * WebSocket listener on a node http/https server, with `ws` in `noServer` mode so this class decides
- * each upgrade: wrong path -> 404, disallowed Origin -> 403, while draining -> 503, plain HTTP request
- * -> 426 (404 off the path). Each accepted upgrade becomes a `WsConnection` handed to `onConnection`.
+ * WebSocket listener: a plain `net.Server` accepts, admission decides each socket before any TLS or
+ * HTTP work (over a cap: HTTP 429 or 503 with Retry-After on a plain socket, a bare close on a TLS
+ * one), and admitted sockets are handed to a non-listening node http/https server under the
+ * admission's handshake deadline, which ends when the upgrade completes. `ws` runs in `noServer`
+ * mode so this class decides each upgrade: wrong path -> 404, disallowed Origin -> 403, while
+ * draining -> 503, plain HTTP request -> 426 (404 off the path). Each accepted upgrade becomes a
+ * `WsConnection` handed to `onConnection`.
  *
  * No permessage-deflate: a zlib context costs far more memory than an idle connection is allowed
  * (target <= 10 KB RSS each), and frames are small protobuf.
@@ -71,7 +81,9 @@ export class WebSocketListener implements Listener {
   private readonly wss: WebSocketServer;
   private readonly sockets = new SocketTracker();
   private readonly hooks: WsConnectionHooks;
-  private server: http.Server | https.Server | null = null;
+  private readonly admission: Admission;
+  private server: net.Server | null = null;
+  private http: http.Server | https.Server | null = null;
   private accepting = true;
   private stopped: { allClosed: Promise<void> } | null = null;
 
@@ -89,6 +101,7 @@ export class WebSocketListener implements Listener {
       closeTimeout: opts.closeLingerMs ?? 5000,
     };
     this.wss = new WebSocketServer(wsOptions);
+    this.admission = opts.admission ?? new Admission({}, opts.metrics);
     const { logger, metrics } = opts;
     this.hooks = {
       onProtocolError: (conn, err) => {
@@ -99,33 +112,42 @@ export class WebSocketListener implements Listener {
     };
   }
 
-  /** Loads TLS material if configured, creates the server and binds it. */
+  /** Loads TLS material if configured, creates the servers and binds the port. */
   async listen(): Promise<{ host: string; port: number }> {
     if (this.server !== null) throw new Error('WebSocketListener.listen() called twice');
     const { opts } = this;
-    const serverOptions = { headersTimeout: HANDSHAKE_TIMEOUT_MS, requestTimeout: HANDSHAKE_TIMEOUT_MS };
-    const server =
+    const deadline = this.admission.limits.handshakeTimeoutMs;
+    // The admission deadline is exact; Node's own header/request timeouts are a second line, checked
+    // often enough to hold near the configured value.
+    const serverOptions = {
+      headersTimeout: deadline,
+      requestTimeout: deadline,
+      connectionsCheckingInterval: Math.min(MAX_CHECKING_INTERVAL_MS, Math.max(50, Math.floor(deadline / 4))),
+    };
+    const httpServer =
       opts.tls === null
         ? http.createServer(serverOptions)
-        : https.createServer({
-            ...serverOptions,
-            ...(await loadTlsMaterial(opts.tls)),
-            handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-          });
-    this.server = server;
-    const errors = handleServerErrors(server, 'ws', opts.logger, opts.metrics);
-    server.on('connection', (socket: Socket) => this.sockets.add(socket));
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => this.serverOnRequest(req, res));
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        : https.createServer({ ...serverOptions, ...(await loadTlsMaterial(opts.tls)) });
+    this.http = httpServer;
+    httpServer.on('request', (req: IncomingMessage, res: ServerResponse) => this.serverOnRequest(req, res));
+    httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
       this.serverOnUpgrade(req, socket, head),
     );
-    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+    httpServer.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.serverOnClientError(err, socket),
     );
-    server.on('tlsClientError', (err: Error) => {
+    httpServer.on('tlsClientError', (err: Error, socket: Socket) => {
       opts.logger.debug({ err: err.message }, 'tls handshake failed');
-      this.refused('tls');
+      const ticket = this.sockets.handshakeDone(socket);
+      if (ticket !== null && !ticket.timedOut) this.refused('tls');
     });
+    // Node starts tracking connections for its timeouts on 'listening'; this server never listens
+    // itself (sockets are injected), so it is told once here.
+    httpServer.emit('listening');
+    const server = net.createServer({ noDelay: true });
+    server.on('connection', (socket: Socket) => this.serverOnSocket(socket));
+    this.server = server;
+    const errors = handleServerErrors(server, 'ws', opts.logger, opts.metrics);
     const address = await listenOn(server, errors, opts.host, opts.port);
     opts.logger.info({ ...address, path: this.path, tls: opts.tls !== null }, 'websocket listener started');
     return address;
@@ -142,7 +164,28 @@ export class WebSocketListener implements Listener {
   async close(): Promise<void> {
     await this.stopAccepting();
     this.sockets.destroyAll();
+    // Stops Node's timeout check (the server never listened: its close reports that, harmlessly).
+    this.http?.close(ignore);
     await this.stopped?.allClosed;
+  }
+
+  private serverOnSocket(socket: Socket): void {
+    // The peer may have reset between accept and this event; remoteAddress is then undefined.
+    const remoteAddress = socket.remoteAddress;
+    if (socket.destroyed || remoteAddress === undefined || this.http === null) {
+      socket.destroy();
+      return;
+    }
+    const ticket = this.admission.admit('ws', normalizeRemoteAddress(remoteAddress), true);
+    if (typeof ticket === 'string') {
+      // Plain HTTP: answered before the request is read. TLS: closed before any handshake work.
+      if (this.opts.tls === null) this.admission.refuseSocket(socket, refusalResponse(ticket));
+      else socket.destroy();
+      return;
+    }
+    this.sockets.add(socket, ticket, true);
+    ticket.startDeadline(this.opts.tls === null ? httpOnHandshakeTimeout : destroySocket, socket);
+    this.http.emit('connection', socket);
   }
 
   private serverOnRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -177,7 +220,13 @@ export class WebSocketListener implements Listener {
     const remoteAddress = normalizeRemoteAddress(req.socket.remoteAddress);
     this.wss.handleUpgrade(req, socket, head, (ws: WebSocket) => {
       socket.removeListener('error', destroyOnError);
-      const conn = new WsConnection(ws, socket, remoteAddress, this.hooks);
+      // The upgrade is complete: the session's auth deadline takes over from the handshake deadline.
+      const ticket = this.sockets.handshakeDone(req.socket);
+      if (ticket === null) {
+        ws.terminate();
+        return;
+      }
+      const conn = new WsConnection(ws, socket, remoteAddress, this.hooks, ticket);
       try {
         this.opts.onConnection(conn);
       } catch (err) {
@@ -194,7 +243,7 @@ export class WebSocketListener implements Listener {
       socket.destroy();
       return;
     }
-    this.refused(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'timeout' : 'bad_http');
+    this.refused(err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'handshake_timeout' : 'bad_http');
     const status =
       err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     respondAndClose(socket, status, '');
@@ -206,7 +255,7 @@ export class WebSocketListener implements Listener {
   }
 
   private refused(reason: string): void {
-    this.opts.metrics?.connectionsRefused.inc({ transport: 'ws', reason });
+    this.admission.refused('ws', reason);
   }
 }
 
@@ -232,6 +281,33 @@ function respondAndClose(socket: Duplex, status: number, body: string): void {
 
 function destroyOnError(this: Duplex): void {
   this.destroy();
+}
+
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
+}
+
+function ignore(): void {}
+
+/**
+ * The handshake deadline of a plain HTTP socket passed (a request or upgrade never completed): 408
+ * when nothing else is being written (every response here is written at once), then close.
+ */
+function httpOnHandshakeTimeout(socket: Duplex): void {
+  if (socket.writableLength === 0) respondAndClose(socket, 408, '');
+  else socket.destroy();
+}
+
+/** The raw HTTP answer to a socket refused at admission (docs/protocol.md §6.2). */
+function refusalResponse(refusal: AdmissionRefusal): string {
+  const { httpStatus, code, reason } = REFUSALS[refusal];
+  const body = `${code} ${reason}\n`;
+  return (
+    `HTTP/1.1 ${httpStatus} ${STATUS_CODES[httpStatus] ?? ''}\r\n` +
+    `Retry-After: ${Math.ceil(REFUSAL_RECONNECT_DELAY_MS / 1000)}\r\n` +
+    'Connection: close\r\nContent-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
 }
 
 /** The close code ws sends for each of its receiver errors (ws lib/receiver.js). */

@@ -15,6 +15,7 @@ import {
   type Framing,
   type TransportKind,
 } from '../transport.js';
+import type { AdmissionTicket } from '../admission.js';
 
 /** What the listener shares with all of its connections (one object per listener). */
 export interface WtConnectionContext {
@@ -68,6 +69,8 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
     private readonly session: WebTransportSession,
     readonly remoteAddress: string,
     private readonly context: WtConnectionContext,
+    /** The QUIC connection's admission ticket (released by the server when the connection is gone). */
+    private readonly ticket: AdmissionTicket | null = null,
   ) {
     session.setHandler(this);
   }
@@ -160,6 +163,10 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
     this.closeReason = '';
     this.closeSession();
     this.ended(0, '');
+  }
+
+  markAuthenticated(): void {
+    this.ticket?.authenticated();
   }
 
   // --- SessionHandler ---------------------------------------------------------------------------

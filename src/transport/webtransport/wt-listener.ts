@@ -1,6 +1,7 @@
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type {
+  ConnectionAdmission,
   SessionDecision,
   SessionRequest,
   WebTransportLimits,
@@ -8,6 +9,7 @@ import type {
   WebTransportSession,
 } from '../../webtransport/index.js';
 import type { CertificateSource, ServingCertificate } from '../../webtransport/certs.js';
+import { AdmissionTicket, REFUSALS, type Admission } from '../admission.js';
 import { normalizeRemoteAddress } from '../listener-support.js';
 import type { ConnectionCallback, Listener, TransportKind } from '../transport.js';
 import { WtConnection, type WtConnectionContext } from './wt-connection.js';
@@ -42,6 +44,11 @@ export interface WebTransportListenerOptions {
   limits?: Partial<WebTransportLimits>;
   /** How long a graceful close waits for the frame stream to flush (default 2 s). */
   closeLingerMs?: number;
+  /**
+   * Admits every QUIC connection before its handshake (the node's shared admission); absent = no caps.
+   * The handshake deadline is `limits.connectTimeoutMs` (the gateway sets it to the admission's).
+   */
+  admission?: Admission;
   /** Called synchronously for each accepted session. */
   onConnection: ConnectionCallback;
   logger: Logger;
@@ -98,6 +105,9 @@ export class WebTransportListener implements Listener {
       keyPem: cert.keyPem,
       ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
       logger: opts.logger,
+      ...(opts.admission !== undefined
+        ? { admitConnection: (address) => this.admitConnection(address) }
+        : {}),
       onSessionRequest: (req) => this.decide(req),
       onSession: (session) => this.serverOnSession(session),
     });
@@ -131,6 +141,17 @@ export class WebTransportListener implements Listener {
     await this.server?.close();
   }
 
+  /**
+   * A new QUIC connection, before its handshake: counted per IP and in total like any client socket
+   * (no descriptor of its own). A refused client reads the Ferry code in the CONNECTION_CLOSE reason.
+   */
+  private admitConnection(address: string): ConnectionAdmission {
+    const ticket = this.opts.admission!.admit('wt', normalizeRemoteAddress(address), false);
+    if (typeof ticket !== 'string') return ticket;
+    const { code, reason } = REFUSALS[ticket];
+    return { refused: `${code} ${reason}` };
+  }
+
   /** The CONNECT decision (path, origin, draining), made before the engine answers the request. */
   private decide(req: SessionRequest): SessionDecision {
     if (pathOf(req.path) !== this.path) return this.refuse(404, 'path', req);
@@ -156,7 +177,13 @@ export class WebTransportListener implements Listener {
       session.close(0, 'server closing');
       return;
     }
-    const conn = new WtConnection(session, normalizeRemoteAddress(session.remoteAddress), this.context);
+    const ticket = session.admission instanceof AdmissionTicket ? session.admission : null;
+    const conn = new WtConnection(
+      session,
+      normalizeRemoteAddress(session.remoteAddress),
+      this.context,
+      ticket,
+    );
     this.connections.add(conn);
     try {
       this.opts.onConnection(conn);

@@ -28,6 +28,8 @@ export interface QuicClientEndpointOptions {
   port: number;
   /** TLS SNI; omitted for IP literals per RFC 6066 §3. */
   serverName: string;
+  /** Local IP to send from (default: loopback for a loopback server, else the wildcard). */
+  localAddress?: string;
   engine: QuicEngine;
   config: QuicEngineConfig;
   logger: WtLogger;
@@ -48,7 +50,7 @@ export class QuicClientEndpoint extends QuicEndpoint {
    */
   static async connect(options: QuicClientEndpointOptions): Promise<QuicClientEndpoint> {
     const endpoint = new QuicClientEndpoint(options.host, options.logger);
-    const local = await endpoint.bind(bindAddressFor(options.host), 0);
+    const local = await endpoint.bind(options.localAddress ?? bindAddressFor(options.host), 0);
     await new Promise<void>((resolve, reject) => {
       endpoint.socket.connect(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve()));
     });

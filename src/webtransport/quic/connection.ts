@@ -20,6 +20,7 @@ import {
   type QuicEngineConnection,
   type QuicConnectionStats,
 } from './engine.js';
+import type { AdmittedConnection } from '../api.js';
 import { SendQueue } from './send-queue.js';
 
 /** What the application protocol receives from a connection. All calls come from `process`. */
@@ -63,6 +64,8 @@ export class QuicConnection {
   scheduled = false;
   /** Endpoint bookkeeping: routing keys (connection ids) that point at this connection. */
   readonly routingKeys: string[] = [];
+  /** Server side: the admission handle, released by the endpoint when the connection is forgotten. */
+  admission: AdmittedConnection | null = null;
 
   private readonly queues = new Map<number, SendQueue>();
   private readonly blocked = new Set<number>();

@@ -10,16 +10,24 @@
  */
 import type dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import type { WtLogger } from '../api.js';
+import type { ConnectionAdmission, WtLogger } from '../api.js';
 import type { QuicAddress, QuicEngine, QuicEngineConfig } from './engine.js';
 import { QuicConnection } from './connection.js';
 import { QuicEndpoint } from './endpoint.js';
+import { initialConnectionClose, QUIC_V1 } from './initial-close.js';
 import { RetryTokens } from './retry-token.js';
 
 /** RFC 9000 §14.1: a server must discard Initial packets in datagrams smaller than 1200 bytes. */
 const MIN_INITIAL_DATAGRAM = 1200;
 /** Room for a Retry or Version Negotiation packet (RFC 9000 §17.2.1, §17.2.5). */
 const STATELESS_PACKET_BYTES = 1500;
+/** RFC 9000 §20.1: the server refused to accept a new connection. */
+const CONNECTION_REFUSED = 0x2;
+/**
+ * Refusals remembered by destination id: a client's first flight may span several Initial datagrams
+ * (a large ClientHello) and each is answered, but the decision is made, and counted, once.
+ */
+const REMEMBERED_REFUSALS = 1024;
 
 /** Settings of a {@link QuicServerEndpoint}. */
 export interface QuicServerEndpointOptions {
@@ -31,6 +39,11 @@ export interface QuicServerEndpointOptions {
   retry: boolean;
   /** Initials beyond this many live connections are dropped. */
   maxConnections: number;
+  /**
+   * Decides each new connection after address validation, before it is created; a refusal is
+   * answered with CONNECTION_CLOSE (CONNECTION_REFUSED) and no state is kept. Default: accept.
+   */
+  admit?: (remoteAddress: string) => ConnectionAdmission;
   logger: WtLogger;
   /** A connection was created for a client's Initial; install its handler synchronously. */
   onConnection(conn: QuicConnection): void;
@@ -46,6 +59,7 @@ export class QuicServerEndpoint extends QuicEndpoint {
   private readonly routes = new Map<string, QuicConnection>();
   private readonly connections = new Set<QuicConnection>();
   private readonly tokens = new RetryTokens();
+  private readonly refused = new Map<string, string>();
   private readonly cidLength: number;
   private config: QuicEngineConfig;
 
@@ -153,13 +167,28 @@ export class QuicServerEndpoint extends QuicEndpoint {
     } else {
       scid = randomBytes(this.cidLength);
     }
+    const dcidKey = cidKey(dcid);
+    const refusedBefore = this.refused.get(dcidKey);
+    if (refusedBefore !== undefined) {
+      this.refuse(peer, clientScid, dcid, version, refusedBefore);
+      return;
+    }
+    const admission = this.options.admit?.(peer.host) ?? null;
+    if (admission !== null && 'refused' in admission) {
+      if (this.refused.size >= REMEMBERED_REFUSALS) this.refused.delete(this.refused.keys().next().value!);
+      this.refused.set(dcidKey, admission.refused);
+      this.refuse(peer, clientScid, dcid, version, admission.refused);
+      return;
+    }
     let conn: QuicConnection;
     try {
       conn = new QuicConnection(engine.accept(scid, originalDcid, this.local, peer, config), this, peer);
     } catch (err) {
+      admission?.release();
       this.logger.debug({ err, peer }, 'webtransport: quic accept failed');
       return;
     }
+    conn.admission = admission;
     this.connections.add(conn);
     for (const key of new Set([cidKey(scid), cidKey(dcid)])) {
       conn.routingKeys.push(key);
@@ -169,11 +198,30 @@ export class QuicServerEndpoint extends QuicEndpoint {
     conn.receive(msg, peer.host, peer.port);
   }
 
+  /**
+   * Answers a refused client's Initial with CONNECTION_CLOSE (CONNECTION_REFUSED, `reason`) in an
+   * Initial packet of its own making: no connection, no TLS work, nothing kept but the remembered
+   * refusal. Versions other than 1 are not answered (the engine speaks no other).
+   */
+  private refuse(
+    peer: QuicAddress,
+    clientScid: Uint8Array,
+    dcid: Uint8Array,
+    version: number,
+    reason: string,
+  ): void {
+    if (version !== QUIC_V1) return;
+    const packet = initialConnectionClose(clientScid, dcid, CONNECTION_REFUSED, reason);
+    this.sendRaw(packet, packet.length, peer);
+  }
+
   forget(conn: QuicConnection): void {
     for (const key of conn.routingKeys) {
       if (this.routes.get(key) === conn) this.routes.delete(key);
     }
     this.connections.delete(conn);
+    conn.admission?.release();
+    conn.admission = null;
   }
 
   /**

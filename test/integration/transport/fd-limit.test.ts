@@ -2,7 +2,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { DisconnectCode } from '../../../src/errors.js';
+import { decodeFrame, type Frame } from '../../../src/protocol/codec.js';
+import { StreamFrameReader } from '../../../src/protocol/stream-reader.js';
+import { Bystanders } from '../../helpers/bystanders.js';
+import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
 import { TcpTestClient, WsTestClient } from '../../helpers/transport-clients.js';
+import { WireClient } from '../../helpers/wire-client.js';
+
+const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
 
 /**
  * At the process's file-descriptor limit (20,000 on this host) accept() fails with EMFILE. libuv
@@ -128,3 +136,110 @@ describe('listeners at the file-descriptor limit', function () {
     expect(child.exitCode, `child exited: ${stderr}`).to.equal(null);
   });
 });
+
+/**
+ * A whole node near its open-file limit (`ulimit -n`): admission keeps `limits.reservedFds` for the
+ * node's own work and refuses sockets beyond the rest readably (4008), and no one address may hold
+ * more than half of that budget, so a login from elsewhere gets in while one address holds all it can.
+ */
+describe('a gateway node near its file-descriptor limit (fd reserve)', function () {
+  this.timeout(60_000 * SLOW);
+  /** The node needs about 25 descriptors of its own; 64 leave room for admin requests and logs. */
+  const NODE_FD_LIMIT = 160;
+  const RESERVED = 64;
+  const BUDGET = NODE_FD_LIMIT - RESERVED;
+  const PER_IP = BUDGET / 2;
+  let gw: GatewayProcess;
+  let bystanders: Bystanders;
+  const held: net.Socket[] = [];
+
+  before(async function () {
+    gw = await GatewayProcess.start(['--reserved-fds', String(RESERVED), '--auth-deadline', '60s'], {
+      fdLimit: NODE_FD_LIMIT,
+    });
+    bystanders = await Bystanders.start(gw.urls);
+    await bystanders.exchange();
+  });
+  after(async function () {
+    for (const s of held) s.destroy();
+    bystanders?.destroy();
+    await gw?.cleanup();
+  });
+
+  async function fds(): Promise<{ used: number; max: number }> {
+    const stats = JSON.parse((await gw.admin('/stats')).body) as {
+      admission: { fds: { used: number; max: number } };
+    };
+    return stats.admission.fds;
+  }
+
+  it('lets one address hold half the budget, then refuses beyond the reserve with 4008, and keeps serving', async function () {
+    const port = Number(new URL(gw.urls.tcp).port);
+    expect(await fds()).to.deep.equal({ used: 2, max: BUDGET });
+
+    // One address takes all it can: half the budget, then 4007.
+    const first = await openIdle(port, '127.0.0.3', PER_IP);
+    held.push(...first);
+    const overIp = await openIdle(port, '127.0.0.3', 1);
+    expect((await disconnectOf(overIp[0]!)).code).to.equal(DisconnectCode.CONNECTION_LIMIT);
+    const elsewhere = await WireClient.login(gw.urls.tcp, await testToken('fd-elsewhere'), {
+      localAddress: '127.0.0.2',
+    });
+    expect(await fds()).to.deep.equal({ used: 2 + PER_IP + 1, max: BUDGET });
+
+    // A second address fills the rest of the budget: the next socket from anywhere gets 4008.
+    held.push(...(await openIdle(port, '127.0.0.4', BUDGET - (2 + PER_IP + 1))));
+    const overFds = await openIdle(port, '127.0.0.5', 1);
+    expect(await disconnectOf(overFds[0]!)).to.deep.include({
+      code: DisconnectCode.SERVER_FULL,
+      reason: 'server is full',
+      reconnect: true,
+    });
+    const refused = await WireClient.login(gw.urls.tcp, await testToken('fd-late'), {
+      localAddress: '127.0.0.2',
+    }).then(
+      () => 'logged in',
+      (err: Error) => err.message,
+    );
+    expect(refused).to.equal('auth refused: 4008 server is full');
+
+    // The node's own work goes on: admin requests, existing sessions, metrics.
+    await bystanders.exchange();
+    elsewhere.send({ ping: { timestampMs: 1 } });
+    await elsewhere.nextBody('pong');
+    const metrics = (await gw.admin('/metrics')).body;
+    expect(metrics).to.match(/ferry_connections_refused_total\{transport="tcp",reason="fd_reserve"\} 2\n/);
+    expect(metrics).to.match(/ferry_connections_refused_total\{transport="tcp",reason="per_ip"\} 1\n/);
+    expect(gw.proc.exitCode).to.equal(null);
+    elsewhere.close();
+  });
+});
+
+/** Opens `n` plain TCP sockets from `localAddress`, one after another (so the server decides them in order). */
+async function openIdle(port: number, localAddress: string, n: number): Promise<net.Socket[]> {
+  const out: net.Socket[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = net.connect({ host: '127.0.0.1', port, localAddress });
+    s.on('error', () => {});
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+    out.push(s);
+  }
+  return out;
+}
+
+/** The Disconnect frame a refused socket received before the server closed it. */
+async function disconnectOf(socket: net.Socket): Promise<NonNullable<Frame['disconnect']>> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  await new Promise((resolve) => socket.once('close', resolve));
+  const frames: Frame[] = [];
+  new StreamFrameReader(1 << 20).push(Buffer.concat(chunks), (body) =>
+    frames.push(decodeFrame(body, Infinity)),
+  );
+  const d = frames[0]?.disconnect;
+  if (d === undefined || d === null) throw new Error(`no Disconnect frame (got ${chunks.length} chunks)`);
+  return d;
+}

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
+import { Admission } from '../../../src/transport/admission.js';
 import { TcpListener, type TcpListenerOptions } from '../../../src/transport/tcp/tcp-listener.js';
 import type { Connection, ConnectionHandler } from '../../../src/transport/transport.js';
 import { generateTestCertificate, rawExchange, TcpTestClient } from '../../helpers/transport-clients.js';
@@ -152,5 +153,52 @@ describe('TcpListener', function () {
     } finally {
       cert.remove();
     }
+  });
+
+  it('over TLS, closes a socket that never finishes its handshake at the admission deadline', async function () {
+    const cert = generateTestCertificate();
+    try {
+      await start({
+        tls: { cert: cert.certPem, key: cert.keyPem },
+        admission: new Admission({ handshakeTimeoutMs: 200 }, metrics),
+      });
+      const started = Date.now();
+      const stalled = await TcpTestClient.connect(port);
+      await stalled.closed;
+      expect(Date.now() - started)
+        .to.be.at.least(190)
+        .and.below(5000);
+      expect(conns).to.have.length(0);
+      const counted = { transport: 'tcp', reason: 'handshake_timeout' };
+      expect(await metricValue(metrics.connectionsRefused, counted)).to.equal(1);
+      expect(await metricValue(metrics.connectionsRefused, { transport: 'tcp', reason: 'tls' })).to.equal(0);
+      // A client that completes its handshake in time is not cut at the deadline.
+      const client = await TcpTestClient.connect(port, { ca: cert.certPem });
+      await until(() => conns.length === 1);
+      expect(await metricValue(metrics.sockets, { transport: 'tcp', phase: 'pre_auth' })).to.equal(1);
+      conns[0]!.markAuthenticated();
+      expect(await metricValue(metrics.sockets, { transport: 'tcp', phase: 'authenticated' })).to.equal(1);
+      client.destroy();
+    } finally {
+      cert.remove();
+    }
+  });
+
+  it('answers a plain socket over the per-IP cap with the refusal frame, then FIN, and frees the slot on close', async function () {
+    await start({
+      admission: new Admission({ connectionsPerIp: 1 }, metrics),
+      refusalFrame: (refusal) => Buffer.from(`refused: ${refusal}`),
+    });
+    const first = await TcpTestClient.connect(port);
+    await until(() => conns.length === 1);
+    const second = await TcpTestClient.connect(port);
+    await second.closed;
+    expect(second.received().toString()).to.equal('refused: per_ip');
+    expect(await metricValue(metrics.connectionsRefused, { transport: 'tcp', reason: 'per_ip' })).to.equal(1);
+    first.destroy();
+    await until(() => seen[0]!.closes.length === 1);
+    const third = await TcpTestClient.connect(port);
+    await until(() => conns.length === 2);
+    third.destroy();
   });
 });

@@ -2,6 +2,7 @@ import net from 'node:net';
 import { expect } from 'chai';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
+import { Admission } from '../../../src/transport/admission.js';
 import type { Connection, ConnectionHandler } from '../../../src/transport/transport.js';
 import {
   WebSocketListener,
@@ -213,6 +214,59 @@ describe('WebSocketListener', function () {
       await untilMetric(() => metricValue(metrics.connectionsRefused, { transport: 'ws', reason: 'tls' }));
       expect(await metricValue(metrics.connectionsRefused, { transport: 'ws', reason: 'tls' })).to.equal(1);
       (await WsTestClient.connect(`wss://127.0.0.1:${port}/ws`, { ca: cert.certPem })).destroy();
+    } finally {
+      cert.remove();
+    }
+  });
+
+  it('answers a socket over maxConnections with 503 and Retry-After before reading its request', async function () {
+    await start({ admission: new Admission({ maxConnections: 1 }, metrics) });
+    const held = await WsTestClient.connect(`${base}/ws`);
+    const answer = (await rawExchange(port, 'GET /ws HTTP/1.1\r\nHost: x\r\n\r\n')).toString();
+    expect(answer).to.match(/^HTTP\/1\.1 503 Service Unavailable\r\n/);
+    expect(answer).to.include('Retry-After: 5\r\n').and.include('4008 server is full');
+    expect(
+      await metricValue(metrics.connectionsRefused, { transport: 'ws', reason: 'server_full' }),
+    ).to.equal(1);
+    // The upgraded socket keeps its place; its phase follows the session layer.
+    expect(await metricValue(metrics.sockets, { transport: 'ws', phase: 'pre_auth' })).to.equal(1);
+    conns[0]!.markAuthenticated();
+    expect(await metricValue(metrics.sockets, { transport: 'ws', phase: 'authenticated' })).to.equal(1);
+    held.destroy();
+  });
+
+  it('over TLS, closes a socket over the cap before any handshake, and one that stalls at the deadline', async function () {
+    const cert = generateTestCertificate();
+    const connect = async (): Promise<{ socket: net.Socket; closed: Promise<unknown> }> => {
+      const socket = net.connect(port, '127.0.0.1');
+      socket.on('error', () => {});
+      const closed = new Promise((resolve) => socket.once('close', resolve));
+      await new Promise((resolve) => socket.once('connect', resolve));
+      return { socket, closed };
+    };
+    const refused = async (reason: string): Promise<number> =>
+      metricValue(metrics.connectionsRefused, { transport: 'ws', reason });
+    try {
+      const tls = { cert: cert.certPem, key: cert.keyPem };
+      await start({
+        tls,
+        admission: new Admission({ connectionsPerIp: 1, handshakeTimeoutMs: 60_000 }, metrics),
+      });
+      const holder = await connect();
+      const over = await connect();
+      await over.closed;
+      expect(holder.socket.destroyed).to.equal(false);
+      expect(await refused('per_ip')).to.equal(1);
+      holder.socket.destroy();
+
+      await start({ tls, admission: new Admission({ handshakeTimeoutMs: 200 }, metrics) });
+      const started = Date.now();
+      const stalled = await connect();
+      await stalled.closed;
+      expect(Date.now() - started)
+        .to.be.at.least(190)
+        .and.below(5000);
+      expect([await refused('handshake_timeout'), await refused('tls')]).to.deep.equal([1, 0]);
     } finally {
       cert.remove();
     }

@@ -156,17 +156,20 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
     }
   });
 
-  it('refuses a client over the per-IP limit with the Disconnect frame (reconnect advice) and code 4007', async function () {
+  it('refuses a QUIC connection over the per-IP limit during its handshake: CONNECTION_REFUSED, reason 4007', async function () {
     const small = await GatewayProcess.start(['--connections-per-ip', '1'], { wt: true });
     try {
       const h = (await certHashes(small.urls.admin)).hashes.map((x) => x.value);
       const first = await WtWireClient.login(small.urls.wt, h, await testToken('n-ivy'));
-      const second = await WtWireClient.connect(small.urls.wt, h);
-      const closed = await second.waitClosed(10_000 * SLOW);
-      expect(closed.code).to.equal(DisconnectCode.CONNECTION_LIMIT);
-      const f = await second.nextBody('disconnect');
-      expect(f.disconnect).to.deep.include({ code: DisconnectCode.CONNECTION_LIMIT, reconnect: true });
-      expect(f.disconnect?.reconnectDelayMs).to.be.above(0);
+      // docs/protocol.md §6.2: RFC 9000 CONNECTION_REFUSED (0x2), the Ferry code first in the reason.
+      const err = await WtWireClient.connect(small.urls.wt, h).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).to.be.instanceOf(WebTransportConnectError);
+      expect((err as Error).message)
+        .to.include('code 2')
+        .and.include('4007 too many connections');
       first.close();
     } finally {
       await small.cleanup();

@@ -47,7 +47,11 @@ export class WtWireClient {
   ) {}
 
   /** Opens a session pinned by the node's published hashes, and the frame stream. */
-  static async connect(url: string, hashes: string[], opts: { origin?: string } = {}): Promise<WtWireClient> {
+  static async connect(
+    url: string,
+    hashes: string[],
+    opts: { origin?: string; localAddress?: string } = {},
+  ): Promise<WtWireClient> {
     const session = await connect(url, { certHashes: hashes, ...opts });
     const stream = session.openBidiStream();
     const c = new WtWireClient(session, stream);
@@ -73,8 +77,14 @@ export class WtWireClient {
   }
 
   /** Connects and authenticates; rejects with the Disconnect if refused. */
-  static async login(url: string, hashes: string[], token: string, deviceId = ''): Promise<WtWireClient> {
-    const c = await WtWireClient.connect(url, hashes);
+  static async login(
+    url: string,
+    hashes: string[],
+    token: string,
+    deviceId = '',
+    opts: { localAddress?: string } = {},
+  ): Promise<WtWireClient> {
+    const c = await WtWireClient.connect(url, hashes, opts);
     c.send({ authenticate: { token, deviceId } });
     const f = await c.next((x) => x.body === 'authResult' || x.body === 'disconnect');
     if (f.body === 'disconnect')

@@ -44,14 +44,15 @@ export class RawH3Client implements QuicConnectionHandler {
     return this.endpoint.connection;
   }
 
-  /** Connects and completes the QUIC handshake (no HTTP/3 streams yet). */
-  static async connect(port: number): Promise<RawH3Client> {
+  /** Connects and starts the QUIC handshake (no HTTP/3 streams yet); `established` tells when it is done. */
+  static async connect(port: number, opts: { localAddress?: string } = {}): Promise<RawH3Client> {
     const client = new RawH3Client();
     const config = quicheEngine.createConfig(transportConfig(DEFAULT_LIMITS, { verifyPeer: false }));
     client.endpoint = await QuicClientEndpoint.connect({
       host: '127.0.0.1',
       port,
       serverName: 'localhost',
+      ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
       engine: quicheEngine,
       config,
       logger: SILENT,

@@ -203,7 +203,14 @@ describe('admin plane', () => {
   describe('banner', () => {
     const base = {
       nodeId: 'n1',
-      addresses: { admin: { host: '127.0.0.1', port: 9090, url: 'http://127.0.0.1:9090' } },
+      addresses: {
+        admin: {
+          host: '127.0.0.1',
+          port: 9090,
+          url: 'http://127.0.0.1:9090',
+          bindUrl: 'http://127.0.0.1:9090',
+        },
+      },
       auth: { kind: 'dev-secret' as const, path: '.ferry/dev-secret' },
       tokenCommand: 'npx ferry token --user alice',
     };

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
 import { DisconnectCode, ReplyCode } from '../../../src/errors.js';
-import { REFUSED_RECONNECT_DELAY_MS } from '../../../src/session/session-manager.js';
 import { SessionHarness, bytes, settle, text } from '../../helpers/session-harness.js';
 
 describe('session: limits, faults and drain', () => {
@@ -136,31 +135,36 @@ describe('session: limits, faults and drain', () => {
   });
 
   describe('admission', () => {
-    it('refuses a connection over the per-IP limit with 4007 and reconnect advice', async () => {
-      h = await SessionHarness.create({ config: (c) => (c.limits.connectionsPerIp = 2) });
-      h.connect({ remoteAddress: '10.0.0.1' });
-      const second = h.connect({ remoteAddress: '10.0.0.1' });
-      const third = h.connect({ remoteAddress: '10.0.0.1' });
-      const other = h.connect({ remoteAddress: '10.0.0.2' });
-      expect(third.closed?.code).to.equal(DisconnectCode.CONNECTION_LIMIT);
-      expect(third.disconnectFrame()).to.deep.include({
-        code: 4007,
-        reconnect: true,
-        reconnectDelayMs: REFUSED_RECONNECT_DELAY_MS,
+    it('leaves per-IP and global caps to the listeners: a socket is counted once, at accept', async () => {
+      // src/transport/admission.ts admitted (and counted) these sockets before they became
+      // connections; counting them again here would refuse a client below its limit.
+      h = await SessionHarness.create({
+        config: (c) => {
+          c.limits.connectionsPerIp = 1;
+          c.limits.maxConnections = 1;
+        },
       });
-      expect(other.closed).to.equal(null);
-      expect(await h.metric('ferry_connections_refused_total', { reason: 'connection_limit' })).to.equal(1);
-      second.peerClose(); // a slot frees up
-      expect(h.connect({ remoteAddress: '10.0.0.1' }).closed).to.equal(null);
+      const first = h.connect({ remoteAddress: '10.0.0.1' });
+      const second = h.connect({ remoteAddress: '10.0.0.1' });
+      expect([first.closed, second.closed]).to.deep.equal([null, null]);
+      expect(h.manager.stats().connections.total).to.equal(2);
+      expect(await h.metric('ferry_connections_refused_total')).to.equal(0);
     });
 
-    it('refuses a connection over maxConnections with 4008 SERVER_FULL', async () => {
-      h = await SessionHarness.create({ config: (c) => (c.limits.maxConnections = 1) });
-      h.connect();
-      const full = h.connect({ remoteAddress: '10.9.9.9' });
-      expect(full.closed?.code).to.equal(DisconnectCode.SERVER_FULL);
-      expect(full.disconnectFrame()?.reconnect).to.equal(true);
-      expect(h.manager.stats().connections.total).to.equal(1);
+    it('moves a connection to the authenticated phase when its session opens, not before', async () => {
+      h = await SessionHarness.create();
+      const waiting = h.connect();
+      const alice = await h.login('alice');
+      expect([waiting.authenticated, alice.authenticated]).to.deep.equal([false, true]);
+    });
+
+    it('refuses a connection while draining with 4001 and the drain reconnect advice', async () => {
+      h = await SessionHarness.create({ config: (c) => (c.drain.reconnectDelayMs = 1234) });
+      void h.manager.drain({ timeoutMs: 0, reconnectDelayMs: 1234 });
+      const late = h.connect();
+      expect(late.closed?.code).to.equal(DisconnectCode.GOING_AWAY);
+      expect(late.disconnectFrame()).to.deep.include({ code: 4001, reconnect: true, reconnectDelayMs: 1234 });
+      expect(await h.metric('ferry_connections_refused_total', { reason: 'draining' })).to.equal(1);
     });
   });
 

@@ -11,6 +11,7 @@ import {
   type WtServerHandle,
 } from '../../../../src/transport/webtransport/wt-listener.js';
 import type {
+  AdmittedConnection,
   SessionHandler,
   SessionRequest,
   StreamHandler,
@@ -68,6 +69,7 @@ class FakeSession implements WebTransportSession {
     readonly id: number,
     readonly request: SessionRequest,
     readonly remoteAddress = '::ffff:127.0.0.1',
+    readonly admission: AdmittedConnection | null = null,
   ) {}
   setHandler(h: SessionHandler): void {
     this.handler = h;
