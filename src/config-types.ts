@@ -61,6 +61,8 @@ export interface FerryConfig {
     bytesPerSecond: number;
     /** Consecutive seconds over the limit before the connection is cut with 4006 FLOOD. */
     floodToleranceSeconds: number;
+    /** What a Ping, Pong or Ack costs toward framesPerSecond, in percent of a request frame. */
+    controlFramePercent: number;
     connectionsPerIp: number;
     maxConnections: number;
     /** Per-connection outbound cap (queued + transport-buffered bytes). */
@@ -211,6 +213,7 @@ export function defaultConfig(): FerryConfig {
       framesPerSecond: 200,
       bytesPerSecond: 1024 * 1024,
       floodToleranceSeconds: 3,
+      controlFramePercent: 25,
       connectionsPerIp: 20_000,
       maxConnections: 100_000,
       outboundQueueBytes: 1024 * 1024,

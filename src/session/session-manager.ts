@@ -22,7 +22,7 @@ import type { MessageStore } from '../store/message-store.js';
 import type { ServiceRouter } from '../upstream/service-router.js';
 import { IGNORE_HANDLER, type Connection, type TransportKind } from '../transport/transport.js';
 import type { SessionRegistry } from './registry.js';
-import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS } from './session-context.js';
+import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS, type SessionTimers } from './session-context.js';
 import { Session, type SessionOwner } from './session.js';
 
 /** Constructor dependencies of a SessionManager. */
@@ -43,6 +43,8 @@ export interface SessionManagerDeps {
   now?: () => number;
   /** Period of the shared sweep. Default 1000; 0 = no timer (tests call `sweep()`). */
   sweepIntervalMs?: number;
+  /** One-shot timers of sessions (resuming a held-back connection). Default Node's. */
+  timers?: SessionTimers;
 }
 
 /** Per-transport numbers plus their total. */
