@@ -241,8 +241,11 @@ class FloodConnection {
       while (r.next()) if (r.field === 1 && r.wireType === 0) code = r.value;
       key = `${v.body === BODY.error ? 'error' : 'disconnect'} ${code}`;
       if (v.body === BODY.disconnect) {
+        // The server's verdict: the connection is over now, whatever the socket's close handshake does
+        // (a server that stopped reading cannot read our close, so it ends by its close linger).
         this.disconnectCode = code;
         this.authWaiter?.(false);
+        this.endedResolve(`${code}`);
       }
     } else {
       key = BODY_NAMES.get(v.body) ?? `body ${v.body}`;
