@@ -3,7 +3,8 @@
  * authenticates (except for the pre-auth and garbage floods), then writes one kind of frame as fast as
  * the socket takes it, and reconnects whenever the server cuts it, until its time is up. It reports
  * every connection's end (Disconnect code or close code, and how long after its first flood byte), the
- * frames it wrote and what the server answered.
+ * frames it wrote and what the server answered. The pre-auth flood writes its Authenticate and the
+ * first batch of Pings in one write, so the Pings arrive before the server can have answered.
  *
  * "As fast as the socket takes it": a pre-built ~64 KiB batch of frames is written again whenever the
  * socket has drained, so the generator costs one write call per batch, not per frame; on WebSocket
@@ -199,22 +200,30 @@ class FloodConnection {
     return new FloodConnection((ws as unknown as { _socket: net.Socket })._socket, ws, responses);
   }
 
-  /** Sends Authenticate; with `wait`, resolves once AuthResult arrived (false if refused or closed). */
-  authenticate(token: string, wait: boolean): Promise<boolean> {
+  /** Sends Authenticate; resolves once AuthResult arrived (false if refused or closed). */
+  authenticate(token: string): Promise<boolean> {
     const frame = encodeAuthenticate(1, token, this.ws === null);
     if (this.ws !== null) this.ws.send(frame);
     else this.socket.write(frame);
-    if (!wait) return Promise.resolve(true);
     return new Promise((resolve) => {
       this.authWaiter = resolve;
       void this.ended.then(() => resolve(false));
     });
   }
 
-  /** Writes `batch` whenever the socket has drained, until the connection ends or `deadline`. */
-  flood(batch: Buffer, framesPerBatch: number, deadline: number, counts: FloodStats): void {
+  /**
+   * Writes `batch` whenever the socket has drained, until the connection ends or `deadline`. `first`
+   * goes out in the same write as the first batch (the pre-auth flood's Authenticate, so that the
+   * server reads the frames behind it before it can have answered).
+   */
+  flood(batch: Buffer, framesPerBatch: number, deadline: number, counts: FloodStats, first?: Buffer): void {
     this.floodStartedMs = performance.now();
     const socket = this.socket;
+    if (first !== undefined) {
+      counts.framesWritten += framesPerBatch;
+      counts.bytesWritten += first.length + batch.length;
+      socket.write(Buffer.concat([first, batch]));
+    }
     const pump = (): void => {
       while (!socket.destroyed && performance.now() < deadline) {
         counts.framesWritten += framesPerBatch;
@@ -289,15 +298,22 @@ async function run(init: FloodInit, start: FloodStart): Promise<FloodStats> {
       continue;
     }
     stats.connections++;
-    if (init.kind !== 'garbage') {
-      const authed = await conn.authenticate(token, init.kind !== 'preauth');
+    if (init.kind !== 'garbage' && init.kind !== 'preauth') {
+      const authed = await conn.authenticate(token);
       if (!authed) {
         const end = await conn.ended;
         stats.ends[`auth refused: ${end}`] = (stats.ends[`auth refused: ${end}`] ?? 0) + 1;
         continue;
       }
     }
-    conn.flood(batch, frames, deadline, stats);
+    const auth = encodeAuthenticate(1, token, !ws);
+    conn.flood(
+      batch,
+      frames,
+      deadline,
+      stats,
+      init.kind === 'preauth' ? (ws ? wsClientFrame(auth) : auth) : undefined,
+    );
     const left = deadline - performance.now();
     const end = await Promise.race([
       conn.ended,
