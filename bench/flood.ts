@@ -21,7 +21,6 @@
  */
 import { parseArgs } from 'node:util';
 import { FLOOD_KINDS, startFlooder, type FloodKind, type FloodStats } from './lib/flood-worker.js';
-import { machineBusy, machineCpu } from './lib/proc.js';
 import { ms, num, pct, printTable } from './lib/report.js';
 import { startFerry, type RunningServer } from './lib/servers.js';
 import { BENCH_SECRET } from './lib/tokens.js';
@@ -54,24 +53,11 @@ export interface FloodPhase {
   cuts: Record<string, unknown>[];
 }
 
-const sleep = (msec: number): Promise<void> => new Promise((r) => setTimeout(r, msec));
-
-/** Waits (up to 60 s) for other processes to use less than 0.3 of a core; returns the busy cores seen. */
-async function waitQuiet(skip: boolean): Promise<number> {
-  let busy = 0;
-  for (let i = 0; i < 12; i++) {
-    const a = machineCpu();
-    await sleep(1000);
-    busy = machineBusy(a, machineCpu()) * 2;
-    if (skip || busy < 0.3) return busy;
-    if (i === 0)
-      process.stderr.write(`  waiting for the machine to quiet down (${busy.toFixed(2)} cores busy)...\n`);
-    await sleep(4000);
-  }
-  return busy;
-}
+/** Waits until the machine is quiet enough to measure (bench/suite.ts's check); `skip` returns at once. */
+export type QuietWait = (skip: boolean) => Promise<number>;
 
 async function phase(
+  waitQuiet: QuietWait,
   server: RunningServer,
   v: ReturnType<typeof flags>,
   label: string,
@@ -190,7 +176,7 @@ function phaseRows(phases: FloodPhase[]): string[][] {
 }
 
 /** Runs the scenario; returns what goes into bench/results/flood.json. */
-export async function floodScenario(argv: string[]): Promise<unknown> {
+export async function floodScenario(argv: string[], waitQuiet: QuietWait): Promise<unknown> {
   const v = flags(argv);
   const kinds = v.kinds
     .split(',')
@@ -203,10 +189,10 @@ export async function floodScenario(argv: string[]): Promise<unknown> {
     const server = await startFerry({ extraArgs: ['--connections-per-ip', '100000', ...extraArgs] });
     const phases: FloodPhase[] = [];
     try {
-      phases.push(await phase(server, v, `r${round} quiet`, 'quiet', '-'));
+      phases.push(await phase(waitQuiet, server, v, `r${round} quiet`, 'quiet', '-'));
       for (const kind of kinds) {
         for (const transport of transports) {
-          phases.push(await phase(server, v, `r${round} ${kind} ${transport}`, kind, transport));
+          phases.push(await phase(waitQuiet, server, v, `r${round} ${kind} ${transport}`, kind, transport));
         }
       }
     } finally {

@@ -524,7 +524,7 @@ const SCENARIOS: Record<string, (argv: string[]) => Promise<unknown>> = {
   'memory-profile': memoryProfile,
   all,
   cluster: async (argv) => ({ revision: gitRevision(), ...((await clusterScenario(argv)) as object) }),
-  flood: async (argv) => ({ revision: gitRevision(), ...((await floodScenario(argv)) as object) }),
+  flood: async (argv) => ({ revision: gitRevision(), ...((await floodScenario(argv, waitQuiet)) as object) }),
 };
 
 async function main(): Promise<void> {

@@ -6,15 +6,30 @@
 import { BODY_FIELD_NUMBERS, FRAME_ID_FIELD_NUMBER, WIRE_TYPE_LEN } from './constants.js';
 
 const WIRE_TYPE_VARINT = 0;
-/** A u32 length or a field tag takes at most 5 varint bytes; a u64 value at most 10. */
+/** §4.1: a tag or a length fits in 5 varint bytes; a 64-bit value takes at most 10. */
 const MAX_TAG_BYTES = 5;
-const MAX_VARINT_BYTES = 10;
+const MAX_VALUE_BYTES = 10;
 
 const CONTROL_FIELDS = new Set<number>([
   BODY_FIELD_NUMBERS.ack,
   BODY_FIELD_NUMBERS.ping,
   BODY_FIELD_NUMBERS.pong,
 ]);
+
+/** Where `varint` stopped reading (module state: single-threaded, and no allocation per call). */
+let pos = 0;
+
+/** Reads the varint at `pos` (at most `maxBytes`), advancing `pos`; -1 when truncated or too long. */
+function varint(bytes: Uint8Array, maxBytes: number): number {
+  let value = 0;
+  for (let i = 0; i < maxBytes; i++) {
+    if (pos >= bytes.length) return -1;
+    const b = bytes[pos++]!;
+    value += (b & 0x7f) * 2 ** (7 * i);
+    if (b < 0x80) return value;
+  }
+  return -1;
+}
 
 /**
  * True when the frame's top level holds nothing but a request id (field 1, varint) and at least one
@@ -25,38 +40,20 @@ const CONTROL_FIELDS = new Set<number>([
  * Reads only tags and lengths; never allocates.
  */
 export function isControlFrame(bytes: Uint8Array): boolean {
-  const end = bytes.length;
-  let pos = 0;
+  pos = 0;
   let control = false;
-  while (pos < end) {
-    let tag = 0;
-    let b: number;
-    let shift = 0;
-    do {
-      if (pos >= end || shift >= 7 * MAX_TAG_BYTES) return false;
-      b = bytes[pos++]!;
-      tag += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b >= 0x80);
+  while (pos < bytes.length) {
+    const tag = varint(bytes, MAX_TAG_BYTES);
+    if (tag < 0) return false;
     const field = Math.floor(tag / 8);
     const wireType = tag & 7;
     if (wireType === WIRE_TYPE_VARINT && field === FRAME_ID_FIELD_NUMBER) {
-      let n = 0;
-      do {
-        if (pos >= end || n++ >= MAX_VARINT_BYTES) return false;
-      } while (bytes[pos++]! >= 0x80);
+      if (varint(bytes, MAX_VALUE_BYTES) < 0) return false;
       continue;
     }
     if (wireType !== WIRE_TYPE_LEN || !CONTROL_FIELDS.has(field)) return false;
-    let length = 0;
-    shift = 0;
-    do {
-      if (pos >= end || shift >= 7 * MAX_TAG_BYTES) return false;
-      b = bytes[pos++]!;
-      length += (b & 0x7f) * 2 ** shift;
-      shift += 7;
-    } while (b >= 0x80);
-    if (length > end - pos) return false;
+    const length = varint(bytes, MAX_TAG_BYTES);
+    if (length < 0 || length > bytes.length - pos) return false;
     pos += length;
     control = true;
   }

@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import { encodeFrame, encodeFramePrefixed, type Frame, type FrameInit } from '../../../src/protocol/codec.js';
 import { Bystanders } from '../../helpers/bystanders.js';
 import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
+import { paddedPing } from '../../helpers/padded-ping.js';
 import { WireClient } from '../../helpers/wire-client.js';
 import { certHashes, WtWireClient } from '../webtransport-gateway/wt-wire-client.js';
 
@@ -16,18 +17,6 @@ const FRAMES_PER_SECOND = 50;
 const BYTES_PER_SECOND = 256 * 1024;
 /** Generous: the cut is due about 1 s (the tolerance) after the burst is spent. */
 const CUT_WITHIN_MS = 10_000 * SLOW;
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
-  return [...out, n];
-}
-
-/** Frame { id, ping { timestamp_ms 1, <unknown field 15: `padding` bytes> } }: a valid Ping of any size. */
-function paddedPing(id: number, padding: number): Buffer {
-  const ping = Buffer.from([0x08, 0x01, 0x7a, ...varint(padding), ...Buffer.alloc(padding, 0x70)]);
-  return Buffer.from([0x08, ...varint(id), 0x82, 0x01, ...varint(ping.length), ...ping]);
-}
 
 interface FloodCase {
   name: string;

@@ -1,8 +1,15 @@
 import { expect } from 'chai';
 import { DisconnectCode, ReplyCode } from '../../../src/errors.js';
-import { encodeFrame, encodeFramePrefixed, type Frame, type FrameInit } from '../../../src/protocol/codec.js';
+import {
+  encodeFrame,
+  encodeFramePrefixed,
+  prefixLength,
+  type Frame,
+  type FrameInit,
+} from '../../../src/protocol/codec.js';
 import type { FerryConfig } from '../../../src/config-types.js';
 import type { FakeConnection } from '../../helpers/fake-connection.js';
+import { paddedPing } from '../../helpers/padded-ping.js';
 import { SessionHarness, bytes, settle } from '../../helpers/session-harness.js';
 
 /** docs/protocol.md §5.10 with small numbers: 5 frames/s (burst 10), a quarter per control frame. */
@@ -28,25 +35,6 @@ function burst(conn: FakeConnection, n: number, frame: (i: number) => FrameInit)
 }
 
 const bodies = (frames: Frame[]): string[] => frames.map((f) => f.body ?? '');
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  for (; n >= 0x80; n = Math.floor(n / 128)) out.push((n & 0x7f) | 0x80);
-  return [...out, n];
-}
-
-/**
- * A length-prefixed Frame { id 5, ping { timestamp_ms 1, <unknown field 15: `padding` bytes> } }: a
- * valid Ping of any size (the decoder skips unknown fields).
- */
-function paddedPing(padding: number): Buffer {
-  const ping = Buffer.from([0x08, 0x01, 0x7a, ...varint(padding), ...Buffer.alloc(padding, 0x70)]);
-  const frame = Buffer.from([0x08, 0x05, 0x82, 0x01, ...varint(ping.length), ...ping]);
-  const out = Buffer.alloc(4 + frame.length);
-  out.writeUInt32BE(frame.length, 0);
-  frame.copy(out, 4);
-  return out;
-}
 
 describe('session: every frame costs budget (docs/protocol.md §5.10)', () => {
   let h: SessionHarness;
@@ -158,7 +146,7 @@ describe('session: every frame costs budget (docs/protocol.md §5.10)', () => {
       },
     });
     const c = await h.login('padder', { kind: 'tcp' });
-    const frame = paddedPing(60 * 1024); // a Ping at a quarter frame, but 60 KiB of bytes
+    const frame = prefixLength(paddedPing(5, 60 * 1024)); // a quarter frame, but 60 KiB of bytes
     c.sendBytes(Buffer.concat([frame, frame, frame]));
     expect(bodies(c.take())).to.deep.equal(['pong', 'pong']); // the 128 KiB burst holds two, not three
     expect(c.paused).to.equal(true);
