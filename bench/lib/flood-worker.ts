@@ -225,7 +225,7 @@ class FloodConnection {
       socket.write(Buffer.concat([first, batch]));
     }
     const pump = (): void => {
-      while (!socket.destroyed && performance.now() < deadline) {
+      while (socket.writable && performance.now() < deadline) {
         counts.framesWritten += framesPerBatch;
         counts.bytesWritten += batch.length;
         if (!socket.write(batch)) {
