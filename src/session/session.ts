@@ -44,6 +44,8 @@ export interface SessionOwner {
   sessionClosed(s: Session, wasOpen: boolean): void;
 }
 
+/** Bytes a closing connection is still read for while its close handshake runs; then reading stops. */
+const CLOSING_READ_BYTES = 64 * 1024;
 /** Frames a client may pipeline behind its Authenticate before the AuthResult; more is abuse. */
 const MAX_FRAMES_BEFORE_AUTH = 32;
 /** Reason sent with 4505 under the 'reject-new' duplicate-device policy. */
@@ -75,6 +77,8 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   private resumeTimer: unknown = null;
   /** How long the latest held frame has to wait. */
   private holdWaitMs = 0;
+  /** Bytes received after the session started closing (see `receive`). */
+  private closingBytes = 0;
   /** Bound once: the timer callback that offers the held frames again. */
   private readonly onResume = (): void => this.resumeHeld();
 
@@ -192,7 +196,14 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   }
 
   private receive(bytes: Uint8Array, reader: StreamFrameReader | null, datagram = false): void {
-    if (this.state >= STATE_CLOSING) return;
+    if (this.state >= STATE_CLOSING) {
+      // Only the close handshake is awaited now. A peer that keeps sending past CLOSING_READ_BYTES
+      // (a flooder, megabytes already in the socket) is not read further: a WebSocket would parse
+      // every message until its close linger, for nothing. The linger then ends the connection.
+      this.closingBytes += bytes.length;
+      if (this.closingBytes > CLOSING_READ_BYTES) this.conn.pauseReading();
+      return;
+    }
     try {
       if (datagram) this.intakeDatagram(bytes);
       else if (reader !== null) {

@@ -168,6 +168,17 @@ describe('session: every frame costs budget (docs/protocol.md §5.10)', () => {
     expect(c.closed?.code).to.equal(DisconnectCode.FLOOD);
   });
 
+  it('stops reading a connection it has closed once 64 KiB more arrive (no parsing junk during the linger)', async () => {
+    h = await SessionHarness.create(limits());
+    const c = await h.login('garbage', { kind: 'ws' });
+    c.sendBytes(Buffer.from('ffffffffffffffffffff', 'hex'));
+    expect(c.closed?.code).to.equal(DisconnectCode.BAD_FRAME);
+    c.handler?.onData(Buffer.alloc(32 * 1024)); // a peer's last words are still read...
+    expect(c.paused).to.equal(false);
+    c.handler?.onData(Buffer.alloc(33 * 1024)); // ...a flood is not
+    expect(c.paused).to.equal(true);
+  });
+
   it('drops datagrams over the limit (never holds them) and cuts a datagram flood with 4006', async () => {
     h = await SessionHarness.create(limits());
     const c = await h.login('dgram', { kind: 'wt', supportsDatagrams: true, maxDatagramBytes: 1200 });
