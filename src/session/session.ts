@@ -540,6 +540,12 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.heldMessages = null;
     if (this.resumeTimer !== null) this.ctx.timers.clear(this.resumeTimer);
     this.resumeTimer = null;
+    if (this.holding) {
+      // Read again so that the close handshake can complete (a flooder is stopped again after
+      // CLOSING_READ_BYTES, see `receive`).
+      this.holding = false;
+      this.conn.resumeReading();
+    }
     this.flushCursor(this.ctx.now());
   }
 }

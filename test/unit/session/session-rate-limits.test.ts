@@ -58,6 +58,7 @@ describe('session: every frame costs budget (docs/protocol.md §5.10)', () => {
       for (let i = 0; i < 20 && c.closed === null; i++) h.clock.advance(50);
       expect(c.closed?.code).to.equal(DisconnectCode.FLOOD);
       expect(c.disconnectFrame()).to.deep.include({ code: 4006, reconnect: true });
+      expect(c.paused, 'read again, so that the close handshake can complete').to.equal(false);
       expect(bodies(c.take()).filter((b) => b !== 'pong' && b !== 'disconnect')).to.deep.equal([]);
       expect(await h.metric('ferry_disconnects_total', { code: '4006' })).to.equal(1);
       expect(await h.metric('ferry_rate_limited_total', { action: 'held' })).to.be.greaterThan(0);
