@@ -60,6 +60,10 @@ export interface LoadOptions {
   server: ServerRef;
   /** Record the server with `perf` during the measured window into this file (needs the pid). */
   perfFile?: string;
+  /** User ids are `${userPrefix}${index}` (default `u`): a fresh prefix keeps runs on one server apart. */
+  userPrefix?: string;
+  /** Called once the workers start sending (warm-up begins): bench/flood.ts starts its flooder here. */
+  onStart?: () => void;
 }
 
 export const DEFAULT_LOAD: Omit<LoadOptions, 'url' | 'server'> = {
@@ -164,6 +168,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         localAddresses,
         connectConcurrency: Math.max(1, Math.ceil(opts.connectConcurrency / procs)),
         runTag,
+        ...(opts.userPrefix !== undefined ? { userPrefix: opts.userPrefix } : {}),
       };
       return request<WorkerReady>(child, init, 'ready');
     });
@@ -176,6 +181,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const fdsConnected = serverFds(opts.server);
 
     const dones = startWorkers(workers, pairs, opts.rate, opts);
+    opts.onStart?.();
     let perfDone: Promise<void> = Promise.resolve();
     // Server and machine CPU over the measured window only.
     const measured = overWindow(

@@ -18,6 +18,8 @@
  *   all             compare, TCP and QoS-1 runs, and connections: everything RESULTS.md reports
  *   cluster         two nodes + Redis, every message cross-node: Ferry (--redis) vs Socket.IO with the
  *                   Redis Streams adapter, and a lag test (bench/cluster.ts lists its flags)
+ *   flood           100 bystander pairs at 1,000 msg/s while one client floods each frame kind in
+ *                   turn over TCP and WebSocket (bench/flood.ts lists its flags)
  */
 import { execSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -26,6 +28,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { clusterScenario } from './cluster.js';
 import { DEFAULT_CONN, connRows, runConnections, type ConnResult } from './connections.js';
+import { floodScenario } from './flood.js';
 import {
   DEFAULT_LOAD,
   LOAD_SHAPE_FLAGS,
@@ -521,6 +524,7 @@ const SCENARIOS: Record<string, (argv: string[]) => Promise<unknown>> = {
   'memory-profile': memoryProfile,
   all,
   cluster: async (argv) => ({ revision: gitRevision(), ...((await clusterScenario(argv)) as object) }),
+  flood: async (argv) => ({ revision: gitRevision(), ...((await floodScenario(argv, waitQuiet)) as object) }),
 };
 
 async function main(): Promise<void> {

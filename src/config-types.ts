@@ -91,6 +91,8 @@ export interface FerryConfig {
     bytesPerSecond: number;
     /** Consecutive seconds over the limit before the connection is cut with 4006 FLOOD. */
     floodToleranceSeconds: number;
+    /** What a Ping, Pong or Ack costs toward framesPerSecond, in percent of a request frame. */
+    controlFramePercent: number;
     /**
      * Client sockets (ws, tcp, wt) per IP address and per node, counted from accept (TLS handshakes,
      * HTTP requests and upgrades, QUIC handshakes included), not only sessions.
@@ -290,6 +292,7 @@ export function defaultConfig(): FerryConfig {
       framesPerSecond: 200,
       bytesPerSecond: 1024 * 1024,
       floodToleranceSeconds: 3,
+      controlFramePercent: 25,
       connectionsPerIp: 20_000,
       maxConnections: 100_000,
       handshakeTimeoutMs: 10_000,

@@ -16,6 +16,10 @@ export const BODY = {
   ack: 15,
   ping: 16,
   pong: 17,
+  subscribe: 18,
+  unsubscribe: 19,
+  publish: 20,
+  reply: 23,
   error: 24,
   disconnect: 25,
 } as const;
@@ -153,6 +157,56 @@ export function encodePong(id: number, timestampMs: number, prefixed: boolean): 
   const ts = timestampMs > 0 ? 1 + varintSize(timestampMs) : 0;
   const [buf, start] = frameShell(id, BODY.pong, ts, prefixed);
   if (ts > 0) writeVarintField(buf, start, 0x08, timestampMs);
+  return buf;
+}
+
+/**
+ * Frame { id, <body field> { <body bytes> } }: any body the caller has encoded itself (the flood
+ * scenario's frames, bench/flood.ts).
+ */
+export function encodeBodyFrame(id: number, field: number, body: Uint8Array, prefixed: boolean): Buffer {
+  const [buf, start] = frameShell(id, field, body.length, prefixed);
+  buf.set(body, start);
+  return buf;
+}
+
+/**
+ * Frame { id, ping { timestamp_ms } }, optionally padded with an unknown LEN field (field 15) of
+ * `padding` bytes inside the body: the server skips unknown fields, so this is a valid Ping of any size.
+ */
+export function encodePing(id: number, timestampMs: number, prefixed: boolean, padding = 0): Buffer {
+  const ts = 1 + varintSize(timestampMs);
+  const pad = padding > 0 ? lenFieldSize(1, padding) : 0;
+  const [buf, start] = frameShell(id, BODY.ping, ts + pad, prefixed);
+  let off = writeVarintField(buf, start, 0x08, timestampMs);
+  if (padding > 0) {
+    buf[off++] = 0x7a; // field 15, LEN
+    off = writeVarint(buf, off, padding);
+    buf.fill(0x70, off, off + padding);
+  }
+  return buf;
+}
+
+/** A body of LEN fields (field number -> UTF-8 string or bytes) and VARINT fields, in the order given. */
+export function encodeFields(fields: [field: number, value: string | Uint8Array | number][]): Buffer {
+  let size = 0;
+  const parts = fields.map(([field, value]) => {
+    if (typeof value === 'number') {
+      size += 1 + varintSize(value);
+      return { tag: field << 3, value };
+    }
+    const bytes = typeof value === 'string' ? Buffer.from(value) : value;
+    size += lenFieldSize(1, bytes.length);
+    return { tag: (field << 3) | 2, value: bytes };
+  });
+  const buf = Buffer.allocUnsafe(size);
+  let off = 0;
+  for (const p of parts) {
+    off =
+      typeof p.value === 'number'
+        ? writeVarintField(buf, off, p.tag, p.value)
+        : writeBytesField(buf, off, p.tag, p.value);
+  }
   return buf;
 }
 

@@ -97,6 +97,12 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly rateLimited = new Counter({
+    name: 'ferry_rate_limited_total',
+    help: "Client frames over their connection's rate limit, by what the server did: refused (answered with 104), held (not read until they fitted), dropped (datagrams)",
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
   readonly duplicates = new Counter({
     name: 'ferry_duplicates_total',
     help: 'QoS-1 sends recognised as duplicates by client message id',

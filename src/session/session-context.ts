@@ -49,6 +49,8 @@ export class TrafficCounters {
   readonly bytesOut = [0, 0, 0];
   /** Deliver frames queued to recipients, by QoS. */
   readonly delivered = [0, 0];
+  /** Frames over their connection's rate limit, by RATE_ACTIONS index (refused, held, dropped). */
+  readonly rateLimited = [0, 0, 0];
 
   /** Adds everything counted since the last flush to the Prometheus metrics and resets. */
   flush(m: Metrics): void {
@@ -64,8 +66,18 @@ export class TrafficCounters {
       const v = take(this.delivered, q);
       if (v > 0) m.messagesDelivered.inc({ qos: String(q) }, v);
     }
+    for (let a = 0; a < RATE_ACTIONS.length; a++) {
+      const v = take(this.rateLimited, a);
+      if (v > 0) m.rateLimited.inc({ action: RATE_ACTIONS[a]! }, v);
+    }
   }
 }
+
+/** What happened to a frame over its connection's rate limit: the `action` label, by counter index. */
+export const RATE_ACTIONS = ['refused', 'held', 'dropped'] as const;
+export const RATE_REFUSED = 0;
+export const RATE_HELD = 1;
+export const RATE_DROPPED = 2;
 
 /** Returns values[i] and zeroes it. */
 function take(values: number[], i: number): number {
@@ -88,7 +100,20 @@ export interface SessionServices {
   now: () => number;
   /** Routes ServiceRequest frames to business services; absent = none configured (102 NOT_FOUND). */
   services?: ServiceRouter | null;
+  /** One-shot timers (a held-back session's resume); default Node's, tests pass a manual clock's. */
+  timers?: SessionTimers;
 }
+
+/** The one-shot timers sessions use, replaceable so that tests can drive them with a manual clock. */
+export interface SessionTimers {
+  set(fn: () => void, ms: number): unknown;
+  clear(handle: unknown): void;
+}
+
+const NODE_TIMERS: SessionTimers = {
+  set: (fn, ms) => setTimeout(fn, ms),
+  clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
 
 /** Shared state of all sessions of one gateway. Built by the SessionManager. */
 export class SessionContext {
@@ -117,6 +142,7 @@ export class SessionContext {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly now: () => number;
+  readonly timers: SessionTimers;
 
   readonly traffic = new TrafficCounters();
   /** Delivery latency histogram children by QoS (0, 1). */
@@ -156,6 +182,7 @@ export class SessionContext {
       framesPerSecond: c.limits.framesPerSecond,
       bytesPerSecond: c.limits.bytesPerSecond,
       floodToleranceSeconds: c.limits.floodToleranceSeconds,
+      controlFrameCost: c.limits.controlFramePercent / 100,
     };
     const dropped = {
       ephemeral: s.metrics.messagesDropped.labels('ephemeral'),
@@ -179,6 +206,7 @@ export class SessionContext {
     this.metrics = s.metrics;
     this.log = s.logger;
     this.now = s.now;
+    this.timers = s.timers ?? NODE_TIMERS;
     this.latency = [s.metrics.deliveryLatency.labels('0'), s.metrics.deliveryLatency.labels('1')];
     this.drainRetryAfterMs = c.drain.reconnectDelayMs;
     this.sessionIdPrefix = `${s.nodeId}-${Date.now().toString(36)}-`;

@@ -26,7 +26,7 @@ import { encodeFramePrefixed } from '../protocol/codec.js';
 import { REFUSAL_RECONNECT_DELAY_MS, REFUSALS, type AdmissionRefusal } from '../transport/admission.js';
 import { IGNORE_HANDLER, type Connection, type TransportKind } from '../transport/transport.js';
 import type { SessionRegistry } from './registry.js';
-import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS } from './session-context.js';
+import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS, type SessionTimers } from './session-context.js';
 import { Session, type SessionOwner } from './session.js';
 
 /** Constructor dependencies of a SessionManager. */
@@ -47,6 +47,8 @@ export interface SessionManagerDeps {
   now?: () => number;
   /** Period of the shared sweep. Default 1000; 0 = no timer (tests call `sweep()`). */
   sweepIntervalMs?: number;
+  /** One-shot timers of sessions (resuming a held-back connection). Default Node's. */
+  timers?: SessionTimers;
 }
 
 /** Per-transport numbers plus their total. */

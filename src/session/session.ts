@@ -18,13 +18,14 @@ import {
   shouldReconnect,
 } from '../errors.js';
 import { decodeFrame, type Frame, type FrameBody } from '../protocol/codec.js';
+import { isControlFrame } from '../protocol/peek.js';
 import { StreamFrameReader } from '../protocol/stream-reader.js';
 import { checkDatagramFrame, validateClientFrame } from '../protocol/validate.js';
 import { clampCloseReason, type Connection, type ConnectionHandler } from '../transport/transport.js';
 import { PRIORITY_CONTROL } from './outbound-queue.js';
 import { RATE_FLOOD, RATE_OK, RateLimiter } from './rate-limiter.js';
 import type { RegisteredSession } from './registry.js';
-import type { SessionContext } from './session-context.js';
+import { RATE_DROPPED, RATE_HELD, RATE_REFUSED, type SessionContext } from './session-context.js';
 import { CURSOR_WRITE_INTERVAL_MS, SessionDelivery } from './session-delivery.js';
 import { SessionGrants } from './session-grants.js';
 import { STATE_AUTHENTICATING, STATE_CLOSED, STATE_CLOSING, STATE_OPEN } from './session-output.js';
@@ -44,6 +45,8 @@ export interface SessionOwner {
   sessionClosed(s: Session, wasOpen: boolean): void;
 }
 
+/** Bytes a closing connection is still read for while its close handshake runs; then reading stops. */
+const CLOSING_READ_BYTES = 64 * 1024;
 /** Frames a client may pipeline behind its Authenticate before the AuthResult; more is abuse. */
 const MAX_FRAMES_BEFORE_AUTH = 32;
 /** Reason sent with 4505 under the 'reject-new' duplicate-device policy. */
@@ -65,6 +68,20 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   private wasOpen = false;
   /** Frames pipelined behind Authenticate, processed in order once it succeeds. */
   private pending: Frame[] | null = null;
+  /**
+   * Held back over the rate limit: reading is paused, and `resumeTimer` offers the held frame again
+   * once it fits. Stream framing keeps the frame (and the rest of its read) in the reader; message
+   * framing keeps it, and whatever the transport had already read, in `heldMessages`.
+   */
+  private holding = false;
+  private heldMessages: Uint8Array[] | null = null;
+  private resumeTimer: unknown = null;
+  /** How long the latest held frame has to wait. */
+  private holdWaitMs = 0;
+  /** Bytes received after the session started closing (see `receive`). */
+  private closingBytes = 0;
+  /** Bound once: the timer callback that offers the held frames again. */
+  private readonly onResume = (): void => this.resumeHeld();
 
   constructor(conn: Connection, ctx: SessionContext, owner: SessionOwner) {
     super(conn, ctx);
@@ -72,8 +89,10 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.createdMs = this.lastSeenMs = ctx.now();
     this.limiter = new RateLimiter(ctx.rateLimits, this.createdMs);
     if (conn.framing === 'stream') {
-      this.reader = new StreamFrameReader(ctx.maxFrameBytes);
-      this.onStreamFrame = (body) => this.intake(body);
+      const reader = (this.reader = new StreamFrameReader(ctx.maxFrameBytes));
+      this.onStreamFrame = (body) => {
+        if (!this.intake(body)) reader.hold();
+      };
     } else {
       this.reader = null;
       this.onStreamFrame = null;
@@ -178,42 +197,146 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   }
 
   private receive(bytes: Uint8Array, reader: StreamFrameReader | null, datagram = false): void {
-    if (this.state >= STATE_CLOSING) return;
+    if (this.state >= STATE_CLOSING) {
+      // Only the close handshake is awaited now. A peer that keeps sending past CLOSING_READ_BYTES
+      // (a flooder, megabytes already in the socket) is not read further: a WebSocket would parse
+      // every message until its close linger, for nothing. The linger then ends the connection.
+      this.closingBytes += bytes.length;
+      if (this.closingBytes > CLOSING_READ_BYTES) this.conn.pauseReading();
+      return;
+    }
     try {
-      if (reader !== null) reader.push(bytes, this.onStreamFrame!);
-      else this.intake(bytes, datagram);
+      if (datagram) this.intakeDatagram(bytes);
+      else if (reader !== null) {
+        reader.push(bytes, this.onStreamFrame!);
+        if (reader.holding && !this.holding) this.hold();
+      } else if (this.holding) {
+        // Read by the transport before it paused (one socket read at most): it waits its turn.
+        this.heldMessages!.push(bytes);
+      } else if (!this.intake(bytes)) {
+        this.heldMessages = [bytes];
+        this.hold();
+      }
     } catch (err) {
       this.intakeFailed(err);
     }
   }
 
-  /** One frame's bytes (no length prefix). Throws ProtocolError; catches RequestError itself. */
-  private intake(body: Uint8Array, datagram = false): void {
-    if (this.state >= STATE_CLOSING) return; // a frame behind a fatal one in the same chunk
-    const frame = decodeFrame(body, this.ctx.maxFrameBytes);
-    if (datagram) {
-      checkDatagramFrame(frame); // docs/protocol.md §2.3: ephemeral QoS-0 Send/Publish only
-      if (this.state !== STATE_OPEN) return; // unreliable: one racing ahead of AuthResult may be lost
-    }
+  /**
+   * One frame's bytes (no length prefix), priced against the rate limit before it is decoded: a Ping,
+   * Pong or Ack costs `controlFrameCost` of a frame token, anything else one, and the bytes count in
+   * full either way. Returns false when the frame does not fit and must wait: the caller holds it,
+   * and reading stops until it fits. Throws ProtocolError; catches RequestError itself.
+   */
+  private intake(body: Uint8Array): boolean {
+    if (this.state >= STATE_CLOSING) return true; // a frame behind a fatal one in the same chunk
     const now = this.ctx.now();
-    this.lastSeenMs = now; // any frame counts as liveness
+    this.lastSeenMs = now; // any frame counts as liveness, even one that has to wait
+    const control = isControlFrame(body);
+    const cost = control ? this.ctx.rateLimits.controlFrameCost : 1;
+    const verdict = this.limiter.take(body.length, cost, now);
+    if (verdict !== RATE_OK) return this.overLimit(body, control, cost, verdict === RATE_FLOOD, now);
     this.countIn(body.length);
-    const kind = frame.body;
-    const verdict = this.limiter.take(body.length, now, kind === 'ping' || kind === 'pong' || kind === 'ack');
+    const frame = decodeFrame(body, this.ctx.maxFrameBytes);
+    if (this.state === STATE_OPEN) this.process(frame, frame.body!);
+    else this.intakeBeforeAuth(frame);
+    return true;
+  }
+
+  /**
+   * A frame over the limit. Past the flood tolerance the connection is cut (4006). Otherwise a request
+   * is refused with 104 while the reply budget lasts (it tells a well-behaved client how long to back
+   * off); a Ping, Pong or Ack, and any request past the budget, waits instead (returns false): it gets
+   * no answer now, so a flood earns no output, and nothing is lost (a held Ack still moves the cursor).
+   */
+  private overLimit(body: Uint8Array, control: boolean, cost: number, flood: boolean, now: number): boolean {
+    if (flood) throw this.floodError(now);
+    if (!control && this.limiter.mayReply(now)) {
+      this.countIn(body.length);
+      const frame = decodeFrame(body, this.ctx.maxFrameBytes); // garbage still gets 4500, not a 104
+      this.ctx.traffic.rateLimited[RATE_REFUSED]!++;
+      const retryAfterMs = this.limiter.waitMs(body.length, cost);
+      const refusal = { retryable: true, retryAfterMs };
+      this.sendError(frame.id, new RequestError(ReplyCode.RATE_LIMITED, 'rate limit exceeded', refusal));
+      return true;
+    }
+    this.ctx.traffic.rateLimited[RATE_HELD]!++;
+    this.holdWaitMs = this.limiter.waitMs(body.length, cost);
+    return false;
+  }
+
+  /**
+   * A datagram: priced like a request, never held (it has no flow control to hold it with): one over
+   * the limit is dropped, as the network may drop any datagram, and counts toward the flood streak.
+   */
+  private intakeDatagram(body: Uint8Array): void {
+    const now = this.ctx.now();
+    this.lastSeenMs = now;
+    this.countIn(body.length);
+    const verdict = this.limiter.take(body.length, 1, now);
+    if (verdict === RATE_FLOOD) throw this.floodError(now);
     if (verdict !== RATE_OK) {
-      if (verdict === RATE_FLOOD) {
-        const s = this.ctx.rateLimits.floodToleranceSeconds;
-        throw new ProtocolError(DisconnectCode.FLOOD, `over the rate limit for ${s} s`);
-      }
-      const retryAfterMs = this.limiter.retryAfterMs(body.length);
-      this.sendError(
-        frame.id,
-        new RequestError(ReplyCode.RATE_LIMITED, 'rate limit exceeded', { retryable: true, retryAfterMs }),
-      );
+      this.ctx.traffic.rateLimited[RATE_DROPPED]!++;
       return;
     }
-    if (this.state === STATE_OPEN) this.process(frame, kind!);
-    else this.intakeBeforeAuth(frame);
+    const frame = decodeFrame(body, this.ctx.maxFrameBytes);
+    checkDatagramFrame(frame); // docs/protocol.md §2.3: ephemeral QoS-0 Send/Publish only
+    if (this.state !== STATE_OPEN) return; // unreliable: one racing ahead of AuthResult may be lost
+    this.process(frame, frame.body!);
+  }
+
+  /** Stops reading until the held frame fits (TCP or QUIC flow control holds the peer back meanwhile). */
+  private hold(): void {
+    if (!this.holding) {
+      this.holding = true;
+      this.conn.pauseReading();
+    }
+    this.resumeTimer = this.ctx.timers.set(this.onResume, this.holdWaitMs);
+  }
+
+  /** The held frame should fit now: offer it again, then what waited behind it; read again when done. */
+  private resumeHeld(): void {
+    this.resumeTimer = null;
+    if (this.state >= STATE_CLOSING) return;
+    this.limiter.heldUntil(this.ctx.now());
+    try {
+      const reader = this.reader;
+      if (reader !== null) {
+        reader.resume(this.onStreamFrame!);
+        if (reader.holding) return this.hold();
+      } else {
+        const held = this.heldMessages!;
+        while (held.length > 0) {
+          if (!this.intake(held[0]!)) return this.hold();
+          held.shift();
+        }
+        this.heldMessages = null;
+      }
+    } catch (err) {
+      this.intakeFailed(err);
+      return;
+    }
+    if (this.state >= STATE_CLOSING) return;
+    this.holding = false;
+    this.conn.resumeReading();
+  }
+
+  /** 4006: over the limit for the flood tolerance. Logged (once per connection) for the operator. */
+  private floodError(now: number): ProtocolError {
+    const s = this.ctx.rateLimits.floodToleranceSeconds;
+    this.ctx.log.warn(
+      {
+        conn: this.conn.id,
+        transport: this.conn.kind,
+        remoteAddress: this.conn.remoteAddress,
+        userId: this.userId,
+        framesProcessed: this.limiter.passed,
+        framesOverLimit: this.limiter.overLimit,
+        overLimitMs: this.limiter.streakMs(now),
+      },
+      'flooding connection cut',
+    );
+    return new ProtocolError(DisconnectCode.FLOOD, `over the rate limit for ${s} s`);
   }
 
   /** The one place a failure of this connection's intake becomes a disconnect. */
@@ -423,6 +546,15 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.ctx.registry.remove(this);
     this.dropSubscriptions();
     this.pending = null;
+    this.heldMessages = null;
+    if (this.resumeTimer !== null) this.ctx.timers.clear(this.resumeTimer);
+    this.resumeTimer = null;
+    if (this.holding) {
+      // Read again so that the close handshake can complete (a flooder is stopped again after
+      // CLOSING_READ_BYTES, see `receive`).
+      this.holding = false;
+      this.conn.resumeReading();
+    }
     this.flushCursor(this.ctx.now());
   }
 }

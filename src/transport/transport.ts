@@ -62,6 +62,15 @@ export interface Connection {
   /** Bytes accepted by `write` and not yet handed to the OS/QUIC stack. */
   bufferedAmount(): number;
   /**
+   * Stops reading the reliable channel: the peer's bytes wait in the kernel (TCP) or QUIC's receive
+   * window, so flow control holds the peer back instead of anything buffering here. Bytes the
+   * transport had already read may still reach `onData` (a WebSocket parser finishing its last read).
+   * Datagrams are not held back (they have no flow control). Idempotent; a no-op once closed.
+   */
+  pauseReading(): void;
+  /** Reads again after `pauseReading`. Idempotent. */
+  resumeReading(): void;
+  /**
    * Graceful close: flush what was written, then close with code and reason (reason <= 123 bytes so
    * it fits a WebSocket close frame). Idempotent. Falls back to `destroy` after a short linger.
    */

@@ -145,10 +145,16 @@ export interface WtReceiveStream {
   readonly id: number;
   /**
    * Starts delivery. Until a handler is set the stream is not read: its bytes wait in QUIC's receive
-   * window, so the peer is held back by flow control, not buffered here. (The implementation also
-   * has `pause()`/`resume()` for inbound backpressure.)
+   * window, so the peer is held back by flow control, not buffered here.
    */
   setHandler(handler: StreamHandler): void;
+  /**
+   * Stops reading (inbound backpressure): the peer's bytes stay in QUIC's receive window until
+   * `resume`, and flow control holds the peer back. A chunk being delivered is delivered whole.
+   */
+  pause(): void;
+  /** Reads again after `pause`. */
+  resume(): void;
   /** STOP_SENDING to the peer with the application `code` (u32). */
   stop(code: number): void;
 }

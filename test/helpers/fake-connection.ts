@@ -47,6 +47,11 @@ export class FakeConnection implements Connection {
   destroyed = false;
   /** Set by `markAuthenticated` (the session layer accepted the peer's identity). */
   authenticated = false;
+  /** True while the session has paused reading; the peer's bytes wait in `unread` meanwhile. */
+  paused = false;
+  /** How many times the session paused reading. */
+  pauses = 0;
+  private unread: Uint8Array[] = [];
   private seen = 0;
 
   constructor(opts: FakeConnectionOptions = {}) {
@@ -76,6 +81,22 @@ export class FakeConnection implements Connection {
     return this.buffered;
   }
 
+  pauseReading(): void {
+    if (!this.paused) this.pauses++;
+    this.paused = true;
+  }
+
+  /** Delivers what the peer sent while paused, in order, as a real transport would. */
+  resumeReading(): void {
+    this.paused = false;
+    while (!this.paused && this.unread.length > 0) this.handler?.onData(this.unread.shift()!);
+  }
+
+  /** Bytes the peer sent that wait while reading is paused. */
+  get unreadChunks(): number {
+    return this.unread.length;
+  }
+
   close(code: number, reason: string): void {
     if (this.closed !== null || this.destroyed) return;
     this.closed = { code, reason };
@@ -102,9 +123,10 @@ export class FakeConnection implements Connection {
     this.sendBytes(this.framing === 'message' ? encodeFrame(frame) : encodeFramePrefixed(frame));
   }
 
-  /** Delivers raw bytes (garbage, split frames). */
+  /** Delivers raw bytes (garbage, split frames); kept back while the session has paused reading. */
   sendBytes(bytes: Uint8Array): void {
-    this.handler?.onData(bytes);
+    if (this.paused) this.unread.push(bytes);
+    else this.handler?.onData(bytes);
   }
 
   /** The transport buffer emptied. */

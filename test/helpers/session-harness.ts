@@ -9,17 +9,46 @@ import { Metrics } from '../../src/observability/metrics.js';
 import type { Frame } from '../../src/protocol/codec.js';
 import { Router } from '../../src/routing/router.js';
 import { SessionRegistry } from '../../src/session/registry.js';
+import type { SessionTimers } from '../../src/session/session-context.js';
 import { SessionManager } from '../../src/session/session-manager.js';
 import { MemoryMessageStore } from '../../src/store/memory.js';
 import type { MessageStore } from '../../src/store/message-store.js';
 import { FakeConnection, type FakeConnectionOptions } from './fake-connection.js';
 
-/** A clock the test moves by hand. */
+/** A clock the test moves by hand, with one-shot timers that fire as `advance` passes them. */
 export class ManualClock {
   ms = 1_700_000_000_000;
   readonly now = (): number => this.ms;
+  private due: { at: number; fn: () => void }[] = [];
+  /** Session timers on this clock (SessionManagerDeps.timers). */
+  readonly timers: SessionTimers = {
+    set: (fn, ms) => {
+      const t = { at: this.ms + Math.max(0, ms), fn };
+      this.due.push(t);
+      return t;
+    },
+    clear: (handle) => {
+      this.due = this.due.filter((t) => t !== handle);
+    },
+  };
+
+  /** Moves the clock on by `ms`, firing every timer that falls due on the way, in order. */
   advance(ms: number): void {
-    this.ms += ms;
+    const end = this.ms + ms;
+    for (;;) {
+      let next: { at: number; fn: () => void } | undefined;
+      for (const t of this.due) if (t.at <= end && (next === undefined || t.at < next.at)) next = t;
+      if (next === undefined) break;
+      this.due = this.due.filter((t) => t !== next);
+      this.ms = Math.max(this.ms, next.at);
+      next.fn();
+    }
+    this.ms = end;
+  }
+
+  /** Timers set and not yet fired. */
+  get pendingTimers(): number {
+    return this.due.length;
   }
 }
 
@@ -143,6 +172,7 @@ export class SessionHarness {
       logger,
       now: this.clock.now,
       sweepIntervalMs: 0,
+      timers: this.clock.timers,
     });
   }
 

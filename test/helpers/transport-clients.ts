@@ -29,6 +29,8 @@ export interface TestClient {
   readonly closed: Promise<ClientClose>;
   /** Stops reading from the socket, so the server's writes back up. */
   pause(): void;
+  /** Bytes this client has written that wait on its side (user space) for the server to read them. */
+  bufferedAmount(): number;
   resume(): void;
   /** Destroys the socket without a close handshake: the client "vanishes". */
   destroy(): void;
@@ -136,6 +138,10 @@ export class WsTestClient implements TestClient {
     this.ws.pause();
   }
 
+  bufferedAmount(): number {
+    return this.ws.bufferedAmount;
+  }
+
   resume(): void {
     this.ws.resume();
   }
@@ -215,6 +221,10 @@ export class TcpTestClient implements TestClient {
 
   pause(): void {
     this.socket.pause();
+  }
+
+  bufferedAmount(): number {
+    return this.socket.writableLength;
   }
 
   resume(): void {

@@ -126,6 +126,19 @@ describe('loadConfig', () => {
       expect(config.limits.maxFrameBytes).to.equal(4096);
     });
 
+    it('sets the flood tolerance and the control-frame cost from the file, env and flags, in range', () => {
+      writeJson('ferry.config.json', { limits: { floodToleranceSeconds: 5, controlFramePercent: 50 } });
+      expect(load().limits).to.deep.include({ floodToleranceSeconds: 5, controlFramePercent: 50 });
+      const config = load({ env: { FERRY_FLOOD_TOLERANCE: '1' }, flags: { 'rate-control-percent': 10 } });
+      expect(config.limits).to.deep.include({ floodToleranceSeconds: 1, controlFramePercent: 10 });
+      expect(problems({ env: { FERRY_RATE_CONTROL_PERCENT: '0' } })).to.deep.equal([
+        'limits.controlFramePercent (from env FERRY_RATE_CONTROL_PERCENT) must be an integer 1-100, got "0"',
+      ]);
+      expect(problems({ flags: { 'flood-tolerance': '0.5' } })).to.deep.equal([
+        'limits.floodToleranceSeconds (from flag --flood-tolerance) must be an integer 1-3600, got "0.5"',
+      ]);
+    });
+
     it('adds FERRY_AUTH_SECRET as the kid-less secret beside the file secrets', () => {
       writeJson('ferry.config.json', { auth: { hmacSecrets: { k1: SECRET } } });
       const config = load({ env: { FERRY_AUTH_SECRET: `${SECRET}-env` } });

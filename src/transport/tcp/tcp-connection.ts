@@ -94,6 +94,16 @@ export class TcpConnection implements Connection {
     return this.socket.writableLength;
   }
 
+  /** Stops the socket flowing: the kernel's receive buffer fills and TCP's window closes on the peer. */
+  pauseReading(): void {
+    this.socket.pause();
+  }
+
+  /** Flows again; before `setHandler` the socket stays as it is (nobody would get the bytes). */
+  resumeReading(): void {
+    if (this.handler !== null && !this.socket.destroyed) this.socket.resume();
+  }
+
   /**
    * Flushes what was written, sends FIN (after TLS close_notify), and destroys the socket if it has
    * not closed within the linger. `code` and `reason` are not sent: TCP has no place for them, the

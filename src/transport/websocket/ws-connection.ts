@@ -106,6 +106,19 @@ export class WsConnection implements Connection {
   }
 
   /**
+   * Pauses the socket under `ws`. Messages ws has already read keep coming to `onData` until its
+   * parser has worked through that read (at most one socket read, 64 KiB).
+   */
+  pauseReading(): void {
+    this.ws.pause();
+  }
+
+  /** Reads again; before `setHandler` the WebSocket stays paused (it is resumed there). */
+  resumeReading(): void {
+    if (this.handler !== null) this.ws.resume();
+  }
+
+  /**
    * Sends a close frame after everything written so far. If the peer does not answer within the
    * listener's close linger, `ws` destroys the socket (its close timer, which exists only while
    * closing). A code that may not appear on the wire becomes 1011.

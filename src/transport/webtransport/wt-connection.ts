@@ -62,6 +62,8 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
   private closeCode = 0;
   private closeReason = '';
   private linger: NodeJS.Timeout | null = null;
+  /** `pauseReading` was called: the frame stream is not read (also applied once it opens). */
+  private readingPaused = false;
   /** Set when the session ended before a handler was installed; delivered by `setHandler`. */
   private pendingClose: { code: number; reason: string } | null = null;
 
@@ -130,6 +132,20 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
   }
 
   /**
+   * Stops reading the frame stream: its bytes stay in QUIC's receive buffer and the client runs out of
+   * flow-control credit (RFC 9000 §4.1). Datagrams keep arriving (QUIC gives them no flow control).
+   */
+  pauseReading(): void {
+    this.readingPaused = true;
+    this.stream?.pause();
+  }
+
+  resumeReading(): void {
+    this.readingPaused = false;
+    this.stream?.resume();
+  }
+
+  /**
    * Graceful close, a handshake like WebSocket's: FIN on the frame stream after what was written (the
    * session's Disconnect frame), then the session close capsule with `code` and `reason` once the
    * client has answered with its own FIN (it has read everything), or after the linger. Closing the
@@ -179,6 +195,7 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
       return;
     }
     this.stream = stream;
+    if (this.readingPaused) stream.pause();
     stream.setHandler(this);
     const pending = this.pending;
     this.pending = [];

@@ -271,6 +271,32 @@ export function describeTransport(name: string, framing: Framing, factory: Trans
       expect((await client.waitForBytes(written)).length).to.equal(written);
     });
 
+    it('pauseReading holds the client back by flow control; resumeReading delivers it all, in order', async function () {
+      const client = await connect();
+      const recorder = await server.recorder(0);
+      recorder.conn.pauseReading();
+      recorder.conn.pauseReading(); // idempotent
+      const chunk = patternBytes(64 * 1024, 11);
+      let written = 0;
+      // The server reads nothing more: the kernel buffers fill and bytes back up on the client's side.
+      while (client.bufferedAmount() < 1024 * 1024) {
+        if (written >= 256 * 1024 * 1024) expect.fail('the server kept reading while paused');
+        client.send(chunk);
+        written += chunk.length;
+        await tick();
+      }
+      // What arrived is at most what the transport had read before it paused (one read, plus, on
+      // WebSocket, the messages its parser had in hand).
+      expect(recorder.bytes().length).to.be.below(written - 1024 * 1024);
+      recorder.conn.resumeReading();
+      await recorder.until(() => recorder.bytes().length >= written);
+      expect(recorder.bytes().length).to.equal(written);
+      const all = recorder.bytes();
+      for (let off = 0; off < written; off += chunk.length) {
+        expect(all.subarray(off, off + chunk.length).equals(chunk), `chunk at ${off}`).to.equal(true);
+      }
+    });
+
     it('stopAccepting refuses new connections while existing ones keep working', async function () {
       server.echo = true;
       const client = await connect();

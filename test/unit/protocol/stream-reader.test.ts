@@ -181,6 +181,53 @@ describe('protocol/stream-reader', () => {
     });
   });
 
+  describe('holding (a session over its rate limit stops mid-chunk)', () => {
+    it('keeps the held frame and the rest of the chunk, queues later chunks, and resumes in order', () => {
+      const reader = new StreamFrameReader(MAX);
+      const seen: string[] = [];
+      let budget = 2;
+      const take = (body: Uint8Array): void => {
+        if (budget === 0) return reader.hold();
+        budget--;
+        seen.push(toHex(body));
+      };
+      reader.push(fixtureStream.subarray(0, fixtureStream.length - 5), take);
+      expect(reader.holding).to.equal(true);
+      expect(seen).to.have.length(2);
+      reader.push(fixtureStream.subarray(fixtureStream.length - 5), () =>
+        expect.fail('nothing is handed out while holding'),
+      );
+      budget = 1;
+      reader.resume(take); // the held frame, then it holds on the next
+      expect(seen).to.have.length(3);
+      expect(reader.holding).to.equal(true);
+      budget = Infinity;
+      reader.resume(take);
+      expect(reader.holding).to.equal(false);
+      expect(seen).to.deep.equal(fixtureBodies.map(toHex));
+      expect(reader.bufferedBytes).to.equal(0);
+    });
+
+    it('gives the same frames under random chunkings and random holds (fast-check)', () => {
+      const arb = fc.tuple(fc.array(fc.nat(fixtureStream.length), { maxLength: 8 }), fc.array(fc.boolean()));
+      fc.assert(
+        fc.property(arb, ([cuts, holds]) => {
+          const reader = new StreamFrameReader(MAX);
+          const seen: string[] = [];
+          let i = 0;
+          const take = (body: Uint8Array): void => {
+            if (holds[i++ % Math.max(1, holds.length)] === true) return reader.hold();
+            seen.push(toHex(body));
+          };
+          for (const chunk of cutAt(fixtureStream, cuts)) reader.push(chunk, take);
+          for (let n = 0; reader.holding && n < 10_000; n++) reader.resume(take);
+          while (reader.holding) reader.resume((body) => seen.push(toHex(body)));
+          expect(seen).to.deep.equal(fixtureBodies.map(toHex));
+        }),
+      );
+    });
+  });
+
   describe('failure is final', () => {
     it('throws a ProtocolError on every push after a failure', () => {
       const reader = new StreamFrameReader(10);

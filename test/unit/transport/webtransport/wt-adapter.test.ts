@@ -38,8 +38,13 @@ class FakeStream implements WtBidiStream {
     this.buffered += bytes.length;
     return true;
   }
-  pause(): void {}
-  resume(): void {}
+  paused = false;
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
   bufferedAmount(): number {
     return this.buffered;
   }
@@ -240,6 +245,18 @@ describe('WebTransport gateway adapter', function () {
       session.handler!.onUniStream(uni);
       expect(uni.stopCode).to.equal(EXTRA_STREAM_ERROR_CODE);
       expect(rec.closes).to.deep.equal([]);
+    });
+
+    it('pauseReading pauses the frame stream (also one opened later); resumeReading resumes it', async function () {
+      const { session, conn } = (await setup()).open();
+      conn.pauseReading();
+      const stream = new FakeStream(0);
+      session.handler!.onBidiStream(stream);
+      expect(stream.paused, 'paused as it opens').to.equal(true);
+      conn.resumeReading();
+      expect(stream.paused).to.equal(false);
+      conn.pauseReading();
+      expect(stream.paused).to.equal(true);
     });
 
     it('keeps writes made before the stream exists (bounded) and sends them first', async function () {
