@@ -94,6 +94,13 @@ export interface FerryConfig {
     /** What a Ping, Pong or Ack costs toward framesPerSecond, in percent of a request frame. */
     controlFramePercent: number;
     /**
+     * Connections from one address cut for abuse (bad frames, protocol violations, refused tokens,
+     * missed deadlines, floods) within 10 s before new ones from it are refused at accept for a while
+     * (1 s, doubling while it goes on, up to `abuseMaxBanMs`); 0 = never.
+     */
+    abuseThreshold: number;
+    abuseMaxBanMs: number;
+    /**
      * Client sockets (ws, tcp, wt) per IP address and per node, counted from accept (TLS handshakes,
      * HTTP requests and upgrades, QUIC handshakes included), not only sessions.
      */
@@ -293,6 +300,8 @@ export function defaultConfig(): FerryConfig {
       bytesPerSecond: 1024 * 1024,
       floodToleranceSeconds: 3,
       controlFramePercent: 25,
+      abuseThreshold: 20,
+      abuseMaxBanMs: 60_000,
       connectionsPerIp: 20_000,
       maxConnections: 100_000,
       handshakeTimeoutMs: 10_000,

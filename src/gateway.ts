@@ -122,7 +122,13 @@ export class Gateway {
   private async startAll(): Promise<void> {
     const { config, log, metrics, nodeId } = this;
     const admissionCaps = admissionLimits(config);
-    this.admission = new Admission(admissionCaps, metrics);
+    const transportLog = componentLogger(log, 'transport');
+    this.admission = new Admission(admissionCaps, metrics, (address, banMs) =>
+      transportLog.warn(
+        { address, banMs, threshold: config.limits.abuseThreshold },
+        'address refused for a while: too many of its connections were cut for abuse',
+      ),
+    );
     if (Number.isFinite(admissionCaps.maxSocketFds)) {
       log.info(
         { socketFds: admissionCaps.maxSocketFds, reservedFds: config.limits.reservedFds },
@@ -463,6 +469,10 @@ const WT_CONNECTION_HEADROOM = 1024;
  * sockets (readably: 4008 / HTTP 503) once the limit minus `limits.reservedFds` are in use, and any
  * one address at half of that (4007). Reads /proc/self/limits once (Linux); elsewhere no budget.
  */
+/** The window `limits.abuseThreshold` counts abusive closes in, and the length of a first ban. */
+const ABUSE_WINDOW_MS = 10_000;
+const FIRST_BAN_MS = 1000;
+
 function admissionLimits(config: FerryConfig): AdmissionLimits {
   const { limits, access } = config;
   const openFiles = openFileLimit();
@@ -482,6 +492,12 @@ function admissionLimits(config: FerryConfig): AdmissionLimits {
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     // Their descriptors come out of the reserve: a quarter of it at most.
     maxLingeringRefusals: Math.min(MAX_LINGERING_REFUSALS, Math.floor(limits.reservedFds / 4)),
+    penalty: {
+      threshold: limits.abuseThreshold,
+      windowMs: ABUSE_WINDOW_MS,
+      firstBanMs: FIRST_BAN_MS,
+      maxBanMs: limits.abuseMaxBanMs,
+    },
   };
 }
 

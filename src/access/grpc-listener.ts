@@ -55,6 +55,7 @@ export class GrpcListener {
       per_ip: goawayRefusal('per_ip'),
       server_full: goawayRefusal('server_full'),
       fd_reserve: goawayRefusal('fd_reserve'),
+      abuse: goawayRefusal('abuse'),
     };
   }
 

@@ -18,11 +18,12 @@
 import type { Duplex } from 'node:stream';
 import { DisconnectCode } from '../errors.js';
 import type { Metrics } from '../observability/metrics.js';
+import { AbusePenalty, type PenaltySettings } from './abuse-penalty.js';
 
 /** What admission counts: the three client transports and the gRPC port. */
 export type AdmissionKind = 'ws' | 'tcp' | 'wt' | 'grpc';
 /** Why a socket was refused at accept (the `reason` label of `ferry_connections_refused_total`). */
-export type AdmissionRefusal = 'per_ip' | 'server_full' | 'fd_reserve';
+export type AdmissionRefusal = 'per_ip' | 'server_full' | 'fd_reserve' | 'abuse';
 /** Where an admitted socket is in its life: before or after its peer proved who it is. */
 export type AdmissionPhase = 'pre_auth' | 'authenticated';
 
@@ -45,6 +46,8 @@ export interface AdmissionLimits {
   handshakeTimeoutMs: number;
   /** Refused sockets that may linger at once to deliver their answer (see `refuseSocket`). */
   maxLingeringRefusals: number;
+  /** When an address that keeps getting cut for abuse is refused at accept (see abuse-penalty.ts). */
+  penalty: Readonly<PenaltySettings>;
 }
 
 /** Caps that never refuse anything (listeners built without a gateway, in tests and tools). */
@@ -56,6 +59,7 @@ export const UNLIMITED: Readonly<AdmissionLimits> = Object.freeze({
   maxSocketFds: Infinity,
   handshakeTimeoutMs: 10_000,
   maxLingeringRefusals: 64,
+  penalty: Object.freeze({ threshold: 0, windowMs: 10_000, firstBanMs: 1000, maxBanMs: 60_000 }),
 });
 
 /** What a refused client is told, per refusal: the disconnect code and reason, and the HTTP status. */
@@ -70,7 +74,26 @@ export const REFUSALS: Readonly<
   server_full: { code: DisconnectCode.SERVER_FULL, reason: 'server is full', httpStatus: 503 },
   // The client cannot act on the difference; the metric label tells the operator.
   fd_reserve: { code: DisconnectCode.SERVER_FULL, reason: 'server is full', httpStatus: 503 },
+  abuse: {
+    code: DisconnectCode.CONNECTION_LIMIT,
+    reason: 'too many connections from this address were cut for abuse; retry later',
+    httpStatus: 429,
+  },
 });
+
+/**
+ * Close codes that count against the peer's address (see abuse-penalty.ts): bytes that are no frame,
+ * frames out of place, refused credentials, a missed authentication deadline, a flood.
+ */
+const ABUSIVE_CLOSES: ReadonlySet<number> = new Set<number>([
+  DisconnectCode.BAD_FRAME,
+  DisconnectCode.FRAME_TOO_LARGE,
+  DisconnectCode.UNKNOWN_FRAME_TYPE,
+  DisconnectCode.PROTOCOL_VIOLATION,
+  DisconnectCode.AUTH_FAILED,
+  DisconnectCode.AUTH_TIMEOUT,
+  DisconnectCode.FLOOD,
+]);
 
 /** Advised wait before reconnecting after a refusal (Disconnect `reconnect_delay_ms`, HTTP Retry-After). */
 export const REFUSAL_RECONNECT_DELAY_MS = 5000;
@@ -113,6 +136,8 @@ export interface AdmissionStats {
   fds: { used: number; max: number | null };
   /** Distinct client and gRPC addresses with an open socket. */
   addresses: { client: number; grpc: number };
+  /** Addresses with recent abusive closes on record (banned or not). */
+  penalized: number;
 }
 
 /** Counts admitted sockets; see the file comment. One per node, shared by every listener. */
@@ -125,6 +150,7 @@ export class Admission {
   private readonly fdsPerIp = new Map<string, number>();
   private readonly maxSocketFdsPerIp: number;
   private lingering = 0;
+  private readonly penalty: AbusePenalty;
   /** Sockets by kind and phase (KINDS x PHASES), mirrored into the gauge. */
   private readonly counts = new Int32Array(KINDS.length * PHASES.length);
   private readonly gauges: ({ inc(): void; dec(): void } | null)[];
@@ -133,8 +159,12 @@ export class Admission {
   constructor(
     limits: Partial<AdmissionLimits> = {},
     private readonly metrics?: Metrics,
+    /** Told when an address starts a ban (for one log line per ban). */
+    private readonly onBan: (address: string, banMs: number) => void = () => {},
+    private readonly now: () => number = Date.now,
   ) {
     this.limits = Object.freeze({ ...UNLIMITED, ...limits });
+    this.penalty = new AbusePenalty(this.limits.penalty);
     this.client = new Pool(this.limits.connectionsPerIp, this.limits.maxConnections);
     this.grpc = new Pool(this.limits.grpcConnectionsPerIp, this.limits.grpcMaxConnections);
     this.maxSocketFdsPerIp = Math.max(1, Math.floor(this.limits.maxSocketFds / 2));
@@ -154,7 +184,9 @@ export class Admission {
   admit(kind: AdmissionKind, remoteAddress: string, holdsFd: boolean): AdmissionTicket | AdmissionRefusal {
     const pool = kind === 'grpc' ? this.grpc : this.client;
     let refusal: AdmissionRefusal | null = null;
-    if ((pool.perIp.get(remoteAddress) ?? 0) >= pool.ipLimit) refusal = 'per_ip';
+    // gRPC callers hold API keys and are judged per call; the penalty is for the client ports.
+    if (kind !== 'grpc' && this.penalty.bannedFor(remoteAddress, this.now()) > 0) refusal = 'abuse';
+    else if ((pool.perIp.get(remoteAddress) ?? 0) >= pool.ipLimit) refusal = 'per_ip';
     else if (pool.total >= pool.max) refusal = 'server_full';
     else if (holdsFd && (this.fdsPerIp.get(remoteAddress) ?? 0) >= this.maxSocketFdsPerIp) refusal = 'per_ip';
     else if (holdsFd && this.fdsUsed >= this.limits.maxSocketFds) refusal = 'fd_reserve';
@@ -196,6 +228,13 @@ export class Admission {
     setTimeout(destroySocket, REFUSAL_LINGER_MS, socket).unref();
   }
 
+  /** @internal A socket of `ticket` was cut for abuse, or missed its handshake deadline. */
+  penalize(ticket: AdmissionTicket): void {
+    if (ticket.kind === 'grpc') return;
+    const ban = this.penalty.penalize(ticket.remoteAddress, this.now());
+    if (ban > 0) this.onBan(ticket.remoteAddress, ban);
+  }
+
   /** Numbers for /stats. */
   stats(): AdmissionStats {
     const sockets = {} as AdmissionStats['sockets'];
@@ -207,6 +246,7 @@ export class Admission {
       sockets,
       fds: { used: this.fdsUsed, max: Number.isFinite(max) ? max : null },
       addresses: { client: this.client.perIp.size, grpc: this.grpc.perIp.size },
+      penalized: this.penalty.size,
     };
   }
 
@@ -285,6 +325,14 @@ export class AdmissionTicket {
     this.phase = 'authenticated';
   }
 
+  /**
+   * The session is closing its connection with `code`: a code that says the peer misbehaved counts
+   * against its address (abuse-penalty.ts). Called once per connection by the transport's close.
+   */
+  closing(code: number): void {
+    if (!this.released && ABUSIVE_CLOSES.has(code)) this.admission.penalize(this);
+  }
+
   /** The socket is gone: its slot is free again. Idempotent. */
   release(): void {
     if (this.released) return;
@@ -302,6 +350,7 @@ export class AdmissionTicket {
     if (this.timedOut || this.released) return;
     this.timedOut = true;
     this.admission.refused(this.kind, 'handshake_timeout');
+    this.admission.penalize(this);
   }
 }
 

@@ -109,9 +109,10 @@ export class TcpConnection implements Connection {
    * not closed within the linger. `code` and `reason` are not sent: TCP has no place for them, the
    * Disconnect frame the session wrote before carries them. Idempotent.
    */
-  close(_code: number, _reason: string): void {
+  close(code: number, _reason: string): void {
     const { socket } = this;
     if (socket.destroyed || socket.writableEnded) return;
+    this.ticket?.closing(code);
     socket.end();
     // One unref'd timer per closing connection, none at rest; destroy() of a closed socket is a no-op.
     setTimeout(destroySocket, this.context.closeLingerMs, socket).unref();

@@ -124,6 +124,7 @@ export class WsConnection implements Connection {
    * closing). A code that may not appear on the wire becomes 1011.
    */
   close(code: number, reason: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ticket?.closing(code);
     const wireCode = isValidCloseCode(code) ? code : WS_INTERNAL_ERROR;
     this.ws.close(wireCode, clampCloseReason(reason));
   }

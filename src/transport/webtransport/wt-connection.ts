@@ -155,6 +155,7 @@ export class WtConnection implements Connection, SessionHandler, StreamHandler {
    */
   close(code: number, reason: string): void {
     if (this.state !== OPEN) return;
+    this.ticket?.closing(code);
     this.state = CLOSING;
     this.closeCode = code;
     this.closeReason = clampCloseReason(reason);

@@ -55,6 +55,10 @@ describe('gateway: bad input and faults get their documented codes; others keep 
         '50',
         '--rate-bytes',
         '10MiB',
+        // Every test here is an abusive connection from 127.0.0.1 on purpose; the penalty that would
+        // refuse that address after 20 of them has its own test (abuse/penalty.test.ts).
+        '--abuse-threshold',
+        '0',
       ],
       { env: { FERRY_OUTBOUND_QUEUE_BYTES: '262144' } },
     );

@@ -210,4 +210,36 @@ describe('Admission', function () {
       for (const c of clients) c.destroy();
     });
   });
+
+  it('refuses an address whose connections keep getting cut for abuse, for client ports only', async function () {
+    const metrics = new Metrics({ defaultMetrics: false });
+    let now = 0;
+    const bans: [string, number][] = [];
+    const admission = new Admission(
+      { penalty: { threshold: 2, windowMs: 10_000, firstBanMs: 1000, maxBanMs: 60_000 } },
+      metrics,
+      (address, ms) => bans.push([address, ms]),
+      () => now,
+    );
+    for (let i = 0; i < 3; i++) {
+      const t = ticket(admission.admit('tcp', '10.0.0.9', true));
+      t.closing(4500); // bad frame
+      t.release();
+    }
+    expect(bans).to.deep.equal([['10.0.0.9', 1000]]);
+    expect(admission.admit('ws', '10.0.0.9', true)).to.equal('abuse');
+    expect(admission.admit('wt', '10.0.0.9', false)).to.equal('abuse');
+    ticket(admission.admit('grpc', '10.0.0.9', true)); // API-key callers are judged per call
+    ticket(admission.admit('tcp', '10.0.0.10', true)); // another address is not touched
+    // An orderly close (kick, go-away) never counts.
+    const orderly = ticket(admission.admit('tcp', '10.0.0.10', true));
+    for (let i = 0; i < 10; i++) orderly.closing(4001);
+    now = 1000;
+    ticket(admission.admit('tcp', '10.0.0.9', true));
+    expect(await values(metrics.connectionsRefused, ['transport', 'reason'])).to.deep.equal({
+      'ws/abuse': 1,
+      'wt/abuse': 1,
+    });
+    expect(admission.stats().penalized).to.equal(1);
+  });
 });
