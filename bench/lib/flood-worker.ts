@@ -150,6 +150,13 @@ function floodBatch(kind: FloodKind, ws: boolean): { batch: Buffer; frames: numb
   return { batch: Buffer.concat(Array.from({ length: copies }, () => unit)), frames: copies * frames.length };
 }
 
+/**
+ * The flooder's source address: another client than the bystanders (who come from 127.0.0.1), as an
+ * attacker is. Per-address defences (the abuse penalty refuses an address whose connections keep
+ * getting cut) would otherwise refuse the bystanders' next phase too. Linux routes all of 127/8 to lo.
+ */
+const FLOODER_ADDRESS = '127.0.0.2';
+
 /** One flooding connection: resolves with how it ended once it closed (or the time ran out). */
 class FloodConnection {
   ended: Promise<string>;
@@ -185,14 +192,18 @@ class FloodConnection {
   static async open(url: string, responses: Record<string, number>): Promise<FloodConnection> {
     if (url.startsWith('tcp://')) {
       const u = new URL(url);
-      const socket = net.connect({ host: u.hostname, port: Number(u.port) });
+      const socket = net.connect({ host: u.hostname, port: Number(u.port), localAddress: FLOODER_ADDRESS });
       await new Promise<void>((resolve, reject) => {
         socket.once('connect', resolve);
         socket.once('error', reject);
       });
       return new FloodConnection(socket, null, responses);
     }
-    const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 16 * 1024 * 1024 });
+    const ws = new WebSocket(url, {
+      perMessageDeflate: false,
+      maxPayload: 16 * 1024 * 1024,
+      localAddress: FLOODER_ADDRESS,
+    });
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);

@@ -212,9 +212,11 @@ export class Admission {
    * Answers a refused socket and closes it: writes `answer` (may be empty), sends FIN, discards what
    * the client still sends, and destroys the socket when the client closes or after REFUSAL_LINGER_MS.
    * When `maxLingeringRefusals` are already lingering (their descriptors come out of the reserve) the
-   * socket is destroyed at once, unanswered.
+   * socket is destroyed at once, unanswered. A socket refused for `abuse` is not read at all: what an
+   * abuser sends meanwhile waits in the kernel (its window closes) instead of costing the node a read
+   * per chunk, and the close at the end of the linger may reach it as a reset.
    */
-  refuseSocket(socket: Duplex, answer: Uint8Array | string): void {
+  refuseSocket(socket: Duplex, answer: Uint8Array | string, refusal?: AdmissionRefusal): void {
     if (this.lingering >= this.limits.maxLingeringRefusals || !socket.writable) {
       socket.destroy();
       return;
@@ -223,7 +225,7 @@ export class Admission {
     socket.once('close', this.onLingerEnd);
     socket.on('error', destroyOnError);
     socket.on('end', destroyOnEnd);
-    socket.resume();
+    if (refusal !== 'abuse') socket.resume();
     socket.end(answer);
     setTimeout(destroySocket, REFUSAL_LINGER_MS, socket).unref();
   }

@@ -116,7 +116,7 @@ export class TcpListener implements Listener {
       // docs/protocol.md §6.2: a plain socket is told why (4007/4008 with reconnect advice); a TLS
       // one would first cost a handshake, so it is closed unanswered.
       if (this.tlsServer === null && this.opts.refusalFrame !== undefined) {
-        this.admission.refuseSocket(socket, this.opts.refusalFrame(ticket));
+        this.admission.refuseSocket(socket, this.opts.refusalFrame(ticket), ticket);
       } else socket.destroy();
       return;
     }

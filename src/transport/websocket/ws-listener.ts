@@ -179,7 +179,7 @@ export class WebSocketListener implements Listener {
     const ticket = this.admission.admit('ws', normalizeRemoteAddress(remoteAddress), true);
     if (typeof ticket === 'string') {
       // Plain HTTP: answered before the request is read. TLS: closed before any handshake work.
-      if (this.opts.tls === null) this.admission.refuseSocket(socket, refusalResponse(ticket));
+      if (this.opts.tls === null) this.admission.refuseSocket(socket, refusalResponse(ticket), ticket);
       else socket.destroy();
       return;
     }
