@@ -157,6 +157,30 @@ export class GatewayProcess {
     });
   }
 
+  /**
+   * Resolves once the node's stderr (the human banner and notices) contains `text`. The banner is
+   * written before the "ferry started" log line, but on another pipe, so `start()` resolving does not
+   * mean it has been read yet.
+   */
+  waitForStderr(text: string, timeoutMs = 20_000): Promise<string> {
+    if (this.stderr.includes(text)) return Promise.resolve(this.stderr);
+    const stream = this.proc.stderr!;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        stream.off('data', onData);
+        reject(new Error(`${JSON.stringify(text)} not on stderr within ${timeoutMs} ms:\n${this.stderr}`));
+      }, timeoutMs);
+      // Registered after the listener that appends to `stderr`, so it sees the chunk appended.
+      const onData = (): void => {
+        if (!this.stderr.includes(text)) return;
+        clearTimeout(timer);
+        stream.off('data', onData);
+        resolve(this.stderr);
+      };
+      stream.on('data', onData);
+    });
+  }
+
   /** Sends SIGTERM and resolves with the exit code. */
   async terminate(timeoutMs = 20_000): Promise<number | null> {
     this.proc.kill('SIGTERM');

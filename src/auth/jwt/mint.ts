@@ -44,6 +44,31 @@ export async function mintToken(opts: MintTokenOptions): Promise<string> {
     throw new RangeError(`user id ${JSON.stringify(opts.userId)} ${reservedProblem}`);
   const deviceProblem = opts.deviceId ? identifierProblem(opts.deviceId, maxIdBytes) : null;
   if (deviceProblem !== null) throw new RangeError(`device id ${deviceProblem}`);
+  const claims: Record<string, unknown> = {};
+  if (opts.deviceId) claims.did = opts.deviceId;
+  if (opts.grants !== undefined && opts.grants.topics.length > 0) claims[TOPICS_CLAIM] = opts.grants.topics;
+  if (opts.grants !== undefined && opts.grants.presence.length > 0)
+    claims[PRESENCE_CLAIM] = opts.grants.presence;
+  return signHs256(claims, opts);
+}
+
+/** How `signHs256` signs: subject, lifetime, key, and the optional issuer and audience. */
+export interface Hs256Signing {
+  userId: string;
+  ttlMs: number;
+  secret: string;
+  kid?: string;
+  issuer?: string;
+  audience?: string;
+  nowMs?: number;
+}
+
+/**
+ * Signs `claims` as an HS256 JWT with `sub`, `iat`, `exp` (rounded up to the next second) and `iss` /
+ * `aud` when given: the one place Ferry's development and subscription tokens are put together.
+ * Throws RangeError for a non-positive ttl or a secret shorter than RFC 7518 §3.2 allows.
+ */
+export async function signHs256(claims: Record<string, unknown>, opts: Hs256Signing): Promise<string> {
   if (!Number.isFinite(opts.ttlMs) || opts.ttlMs <= 0)
     throw new RangeError('ttlMs must be a positive number');
   const bytes = new TextEncoder().encode(opts.secret);
@@ -51,11 +76,6 @@ export async function mintToken(opts: MintTokenOptions): Promise<string> {
     throw new RangeError(`HS256 secret must be at least ${MIN_HMAC_SECRET_BYTES} bytes`);
   }
   const now = opts.nowMs ?? Date.now();
-  const claims: Record<string, unknown> = {};
-  if (opts.deviceId) claims.did = opts.deviceId;
-  if (opts.grants !== undefined && opts.grants.topics.length > 0) claims[TOPICS_CLAIM] = opts.grants.topics;
-  if (opts.grants !== undefined && opts.grants.presence.length > 0)
-    claims[PRESENCE_CLAIM] = opts.grants.presence;
   const jwt = new SignJWT(claims)
     .setProtectedHeader(opts.kid ? { alg: 'HS256', typ: 'JWT', kid: opts.kid } : { alg: 'HS256', typ: 'JWT' })
     .setSubject(opts.userId)

@@ -4,10 +4,10 @@
  * the access API) for a private room the user just joined, without re-issuing the user's connection
  * token. Claims: `typ` "ferry-subscription", `sub` (the user), `topic` (exact name), `exp` (required).
  */
-import { SignJWT, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { AuthError } from '../../errors.js';
 import type { SubscriptionGrant } from '../authenticator.js';
-import { importHmacKey } from './key-ring.js';
+import { signHs256, type Hs256Signing } from './mint.js';
 
 /** `typ` claim of subscription tokens. */
 export const SUBSCRIPTION_TOKEN_TYPE = 'ferry-subscription';
@@ -25,29 +25,11 @@ export function subscriptionGrant(claims: JWTPayload): SubscriptionGrant {
 }
 
 /** What to sign into a subscription token. */
-export interface MintSubscriptionOptions {
-  userId: string;
+export interface MintSubscriptionOptions extends Hs256Signing {
   topic: string;
-  ttlMs: number;
-  /** HS256 secret text (at least 32 bytes) and its key id ('' = none). */
-  secret: string;
-  kid?: string;
-  issuer?: string;
-  audience?: string;
-  nowMs?: number;
 }
 
 /** Signs an HS256 subscription token that `JwtAuthenticator.verifySubscription` accepts. */
-export async function mintSubscriptionToken(opts: MintSubscriptionOptions): Promise<string> {
-  if (!Number.isFinite(opts.ttlMs) || opts.ttlMs <= 0)
-    throw new RangeError('ttlMs must be a positive number');
-  const now = opts.nowMs ?? Date.now();
-  const jwt = new SignJWT({ typ: SUBSCRIPTION_TOKEN_TYPE, topic: opts.topic })
-    .setProtectedHeader(opts.kid ? { alg: 'HS256', typ: 'JWT', kid: opts.kid } : { alg: 'HS256', typ: 'JWT' })
-    .setSubject(opts.userId)
-    .setIssuedAt(Math.floor(now / 1000))
-    .setExpirationTime(Math.ceil((now + opts.ttlMs) / 1000));
-  if (opts.issuer) jwt.setIssuer(opts.issuer);
-  if (opts.audience) jwt.setAudience(opts.audience);
-  return jwt.sign(await importHmacKey(new TextEncoder().encode(opts.secret)));
+export function mintSubscriptionToken(opts: MintSubscriptionOptions): Promise<string> {
+  return signHs256({ typ: SUBSCRIPTION_TOKEN_TYPE, topic: opts.topic }, opts);
 }

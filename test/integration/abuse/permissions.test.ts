@@ -172,44 +172,16 @@ describe('abuse: who may read and write which topic, and whose presence', functi
 describe('abuse: a development node says what it leaves open', function () {
   this.timeout(30_000);
   it('prints the open development defaults in its banner', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'ferry-dev-'));
     // No --auth-secret: the node generates its development secret, and `auto` settings are open.
-    const { spawn } = await import('node:child_process');
-    const proc = spawn(
-      process.execPath,
-      [
-        'bin/ferry.js',
-        'start',
-        '--host',
-        '127.0.0.1',
-        '--ws-port',
-        '0',
-        '--tcp-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--no-wt',
-        '--no-grpc',
-        '--data-dir',
-        dataDir,
-        '--log-level',
-        'warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    await new Promise<void>((resolve, reject) => {
-      proc.stderr.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('Stop:')) resolve();
-      });
-      proc.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-    });
-    proc.kill('SIGKILL');
-    rmSync(dataDir, { recursive: true, force: true });
-    expect(stderr).to.match(
-      /Open: +every user may subscribe, publish and read history on topics no rule names \(development default\)/,
-    );
-    expect(stderr).to.match(/every user may see every user's presence \(development default\)/);
+    const gw = await GatewayProcess.start([], { authSecret: false });
+    try {
+      const stderr = await gw.waitForStderr('Stop:');
+      expect(stderr).to.match(
+        /Open: +every user may subscribe, publish and read history on topics no rule names \(development default\)/,
+      );
+      expect(stderr).to.match(/every user may see every user's presence \(development default\)/);
+    } finally {
+      await gw.cleanup();
+    }
   });
 });

@@ -32,6 +32,7 @@ describe('where the node says it listens (host 0.0.0.0)', function () {
   });
 
   it('prints the bind address and a URL that works from this machine, and logs both', async function () {
+    await gw.waitForStderr('Stop:');
     const started = gw.logs.find((l) => l.msg === 'ferry started');
     const { ws, tcp } = started?.addresses as Record<string, Address>;
     expect(ws).to.deep.include({ host: '0.0.0.0', url: gw.urls.ws });
