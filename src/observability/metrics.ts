@@ -121,7 +121,7 @@ export class Metrics {
   // Data loss in the store (docs/cluster.md, "When Redis loses data"): what this node can see of it.
   readonly storeLogResets = new Counter({
     name: 'ferry_store_log_resets_total',
-    help: "Clients whose Authenticate.last_seq was past the end of their log, answered with log_reset (the store no longer has the history they saw)",
+    help: 'Clients whose Authenticate.last_seq was past the end of their log, answered with log_reset (the store no longer has the history they saw)',
     registers: [this.registry],
   });
   readonly storeRedisChanges = new Counter({

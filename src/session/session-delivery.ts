@@ -74,6 +74,11 @@ export abstract class SessionDelivery extends SessionOutput implements TopicClie
     return this.conn.kind;
   }
 
+  /** RegisteredSession: the highest QoS-1 user seq handed to the output. */
+  get sentSeq(): number {
+    return this.lastSentSeq;
+  }
+
   /** QoS-1 user deliveries sent and not yet acknowledged. */
   get inflight(): number {
     return this.lastSentSeq - this.ackedSeq;

@@ -288,7 +288,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     const lastSeq = frame.authenticate?.lastSeq ?? 0;
     let cursor: number;
     let start: number;
-    let logReset = false;
+    let logReset: boolean;
     try {
       const [c, end] = await Promise.all([
         ctx.store.userCursor(userId, deviceId),

@@ -13,6 +13,7 @@ let nextId = 1;
 class FakeSession implements RegisteredSession {
   readonly sessionId = `s${nextId++}`;
   readonly sinceMs = 1000;
+  sentSeq = 0;
   disconnected: { code: number; reason: string } | null = null;
   readonly got: Envelope[] = [];
   constructor(
