@@ -153,7 +153,7 @@ if redis.call('XLEN', KEYS[1]) > maxlen or (ret > 0 and seq % AGE_CHECK_EVERY ==
   removed, bytes = trim(KEYS[1], now, maxlen, ret)
 end
 -- The newest entry is past retention once ret has gone by without appends: let Redis free the
--- whole stream then. The seq counter stays (seqs are never reused).
+-- whole stream then. The seq counter stays (seqs are not reused).
 if ret > 0 then redis.call('PEXPIRE', KEYS[1], ret) end
 return {0, ARGV[5], seq, ARGV[1], removed, bytes, hash(), created}
 `;

@@ -176,6 +176,27 @@ describe('session: user delivery, QoS 0 and QoS 1', () => {
     expect(h.manager.stats().inflight).to.equal(2);
   });
 
+  it('counts the window in messages, not seq distance: a jump in seqs does not close it', async () => {
+    h = await SessionHarness.create({
+      config: (c) => {
+        c.session.maxInflight = 4;
+        c.store.maxMessagesPerLog = 3;
+      },
+    });
+    const alice = await h.login('alice');
+    // Retention keeps 6, 7, 8: a device that never acked resumes at 0 and jumps to 6.
+    for (let i = 1; i <= 8; i++) await sendQos1(alice, i, 'bob', `m${i}`);
+    const bob = await h.login('bob');
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([6, 7, 8]);
+    await sendQos1(alice, 9, 'bob', 'm9');
+    await sendQos1(alice, 10, 'bob', 'm10');
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([6, 7, 8, 9]);
+    bob.send({ ack: { seq: 7 } });
+    await settle();
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([6, 7, 8, 9, 10]);
+    expect(h.manager.stats().inflight).to.equal(3);
+  });
+
   it('ignores acks beyond what was sent (they cannot skip undelivered messages)', async () => {
     h = await SessionHarness.create({ config: (c) => (c.session.maxInflight = 1) });
     const alice = await h.login('alice');
