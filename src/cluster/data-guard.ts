@@ -57,14 +57,22 @@ export const FLOOR_MARGIN_US = 60_000_000;
 const NAMED_USERS = 10;
 
 /**
- * KEYS: marker. ARGV: a new value. Returns {1, value} after writing it when the marker was missing,
- * else {0, the marker's value}. One script, so two nodes finding it missing agree on one value.
+ * KEYS: marker. ARGV: a new value. Returns {created 0/1, the marker's value, run_id ('' when INFO is
+ * refused), TIME seconds, TIME microseconds}, writing ARGV[1] first when the marker was missing (one
+ * script, so two nodes finding it missing agree on one value). All of it from the shard that holds
+ * the marker: a script runs where its key lives, while a client may send a keyless INFO anywhere.
  */
 const MARKER_SCRIPT = `
-local v = redis.call('GET', KEYS[1])
-if v then return {0, v} end
-redis.call('SET', KEYS[1], ARGV[1])
-return {1, ARGV[1]}
+local v, created = redis.call('GET', KEYS[1]), 0
+if not v then
+  v, created = ARGV[1], 1
+  redis.call('SET', KEYS[1], v)
+end
+local run = ''
+local ok, info = pcall(redis.call, 'INFO', 'server')
+if ok then run = string.match(info, 'run_id:(%x+)') or '' end
+local t = redis.call('TIME')
+return {created, v, run, t[1], t[2]}
 `;
 
 /** What one shard said in one check. */
@@ -72,7 +80,7 @@ interface ShardReading {
   key: string;
   marker: string;
   created: boolean;
-  /** '' when INFO is not available (a managed Redis may rename it): the marker check still runs. */
+  /** '' when INFO is refused (a managed Redis may rename it): the marker check still runs. */
   runId: string;
   /** Microseconds since SEQ_EPOCH_S by that shard's clock. */
   clockUs: number;
@@ -172,7 +180,7 @@ export class DataGuard implements AppendGuard {
   private async check(): Promise<void> {
     if (this.closed) return;
     const changes = this.o.link.changes;
-    const readings = await Promise.all(this.markerKeys().map((key) => this.read(key)));
+    const readings = await this.readAll(this.markerKeys());
     const change: Change = { lost: [], restarted: [] };
     let clockUs = 0;
     for (const r of readings) {
@@ -208,31 +216,44 @@ export class DataGuard implements AppendGuard {
     void reported.then(() => this.audits.delete(reported));
   }
 
-  /** Marker, run_id and clock of the shard that serves `key`. Rejects when that shard does not answer. */
-  private async read(key: string): Promise<ShardReading> {
-    const link = this.o.link;
-    const value = `${this.o.nodeId}/${Date.now()}/${randomBytes(8).toString('hex')}`;
-    const [info, marker, time] = await Promise.all([
-      link.call<string>(key, ['INFO', 'server']).catch((err: unknown) => this.infoUnavailable(err)),
-      link.call<[number | string, string]>(key, ['EVAL', MARKER_SCRIPT, '1', key, value]),
-      link.call<[string, string]>(key, ['TIME']),
-    ]);
-    const runId = /run_id:([0-9a-f]+)/.exec(String(info))?.[1] ?? '';
-    const clockUs = (Number(time[0]) - SEQ_EPOCH_S) * 1_000_000 + Number(time[1]);
-    return { key, marker: String(marker[1]), created: Number(marker[0]) === 1, runId, clockUs };
+  /**
+   * Readings of the shards that answer. A shard that cannot be reached is left for a later check
+   * (its reconnection is a connection change, which checks again before appends go on), so one shard
+   * down does not hold up appends to the others; rejects only when no shard answers.
+   */
+  private async readAll(keys: string[]): Promise<ShardReading[]> {
+    const settled = await Promise.allSettled(keys.map((key) => this.read(key)));
+    const readings: ShardReading[] = [];
+    let failure: unknown = null;
+    for (const r of settled) {
+      if (r.status === 'fulfilled') readings.push(r.value);
+      else if (isConnectionError(r.reason)) failure ??= r.reason;
+      else throw r.reason;
+    }
+    if (readings.length === 0 && failure !== null) throw failure;
+    return readings;
   }
 
-  /** INFO refused (renamed or forbidden): carry on with the marker alone. Connection errors fail the check. */
-  private infoUnavailable(err: unknown): string {
-    if (isConnectionError(err)) throw err;
-    if (!this.infoWarned) {
+  /** Marker, run_id and clock of the shard that serves `key`. Rejects when that shard does not answer. */
+  private async read(key: string): Promise<ShardReading> {
+    const value = `${this.o.nodeId}/${Date.now()}/${randomBytes(8).toString('hex')}`;
+    const r = await this.o.link.call<[number, string, string, string, string]>(key, [
+      'EVAL',
+      MARKER_SCRIPT,
+      '1',
+      key,
+      value,
+    ]);
+    const runId = String(r[2]);
+    if (runId === '' && !this.infoWarned) {
+      // Some managed Redis services rename or forbid INFO: carry on with the marker alone.
       this.infoWarned = true;
       this.log.warn(
-        { err: String(err) },
         'INFO is refused: a Redis restart that kept its data marker cannot be noticed by its run_id',
       );
     }
-    return '';
+    const clockUs = (Number(r[3]) - SEQ_EPOCH_S) * 1_000_000 + Number(r[4]);
+    return { key, marker: String(r[1]), created: Number(r[0]) === 1, runId, clockUs };
   }
 
   /**

@@ -82,9 +82,14 @@ interface Node {
   sent: Map<string, number>;
 }
 
-async function startNode(server: RedisServer, prefix: string, intervalMs = 0): Promise<Node> {
+async function startNode(
+  server: RedisServer,
+  prefix: string,
+  intervalMs = 0,
+  url = server.url,
+): Promise<Node> {
   const link = await RedisLink.connect({
-    url: server.url,
+    url,
     cluster: [],
     name: 'guard',
     logger: silentLogger(),
@@ -225,6 +230,22 @@ describe('data guard on a real redis-server', function () {
     expect(errors(n)[0]).to.include({ users: 1, messages: 2, checkedMessages: 5, markersLost: 0 });
   });
 
+  it('works with the marker alone where INFO is refused (a managed Redis that forbids it)', async () => {
+    // A user without INFO, as some managed Redis services hand out.
+    server = await startRedisServer({
+      extraArgs: ['--user', 'ferry', 'on', 'nopass', '~*', '&*', '+@all', '-info'],
+    });
+    const n = (node = await startNode(server, prefix(), 0, `redis://ferry:x@${server.host}:${server.port}`));
+    expect(n.lines.map((l) => l.msg)).to.include(
+      'INFO is refused: a Redis restart that kept its data marker cannot be noticed by its run_id',
+    );
+    await n.store.appendToUser(userMsg({ toUser: 'bob' }));
+    await n.link.call(undefined, ['FLUSHALL']);
+    await n.guard.checkNow();
+    await n.guard.audited();
+    expect(errors(n)[0]).to.include({ markersLost: 1, messages: 1 });
+  });
+
   it('notices a flush without a restart at its periodic check', async () => {
     server = await startRedisServer();
     const n = (node = await startNode(server, prefix(), 100));
@@ -286,6 +307,47 @@ describe('data guard on a 3-master Redis Cluster', function () {
     expect(errs).to.have.length(1);
     expect(errs[0]).to.include({ markersLost: 1 });
     await guard.close();
+  });
+
+  it('lets appends to the other shards go on while one master is down', async () => {
+    const prefix = `guard-d-${process.pid}`;
+    const guard = new DataGuard({
+      link,
+      keys: new ClusterKeys(prefix),
+      nodeId: 'n1',
+      intervalMs: 0,
+      logger: silentLogger(),
+      metrics: new Metrics({ defaultMetrics: false }),
+      onError: () => {},
+    });
+    await guard.start();
+    const store = new RedisMessageStore({
+      client: link.native as unknown as RedisScriptClient,
+      appendGuard: guard,
+      nodeId: 'n1',
+      keyPrefix: prefix,
+      commandTimeoutMs: Infinity,
+      ...LIMITS,
+    });
+    const down = cluster.servers[2]!;
+    const owners = link.slotMasters()!;
+    const userOn = (address: string, not: boolean): string => {
+      for (let i = 0; ; i++) {
+        const owner = owners[keySlot(logKeys(prefix, 'u', `u${i}`).seq)];
+        if ((owner === address) !== not) return `u${i}`;
+      }
+    };
+    const healthy = userOn(`${down.host}:${down.port}`, true);
+    await down.kill9();
+    try {
+      // The dead master's connection reports errors (connection changes): the next append checks
+      // every shard, skips the one that does not answer, and goes on.
+      const r = await store.appendToUser(userMsg({ toUser: healthy }));
+      expect(r.duplicate).to.equal(false);
+    } finally {
+      await guard.close();
+      await down.restart();
+    }
   });
 });
 
