@@ -207,7 +207,8 @@ export class DataGuard implements AppendGuard {
     const evidence = this.evidence;
     // Sessions first, while this node's appends still wait: a counter below what a session here
     // was sent has lost writes (other nodes' appends may lift it meanwhile: a lower bound).
-    const behind = evidence === null ? [] : await this.usersBehind(evidence);
+    // A failure here must not lose the report: the marker and run_id are already recorded as seen.
+    const behind = evidence === null ? [] : await this.usersBehind(evidence).catch(() => []);
     // The store takes its snapshot of recent appends synchronously, before the gate opens.
     const audit = evidence === null ? Promise.resolve(null) : evidence.auditStore();
     this.verified = changes;

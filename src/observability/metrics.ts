@@ -126,7 +126,7 @@ export class Metrics {
   });
   readonly storeRedisChanges = new Counter({
     name: 'ferry_store_redis_changes_total',
-    help: 'Times another Redis server process answered this node than before (a restart or failover), each followed by an audit',
+    help: 'Redis shards whose data marker or server process (run_id) changed under this node (a flush, restart or failover), each followed by an audit',
     registers: [this.registry],
   });
   readonly storeDataLoss = new Counter({
