@@ -6,29 +6,18 @@
  * nothing, so no loss is reported.
  */
 import { expect } from 'chai';
-import type { GatewayProcess } from '../../helpers/gateway-process.js';
-import { QosLoad } from '../../helpers/qos-load.js';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-import { dumpLogs, report, startFaultNode, sumMetric, TIME_FACTOR } from './support.js';
+import { startRedisServer } from '../../helpers/redis-server.js';
+import { report, startFaultNode, startLoad, sumMetric, TIME_FACTOR, useFaultScenario } from './support.js';
 
 describe('fault: kill -9 of a gateway node mid-stream', function () {
   this.timeout(120_000 * TIME_FACTOR);
-  let redis: RedisServer | undefined;
-  let load: QosLoad | undefined;
-  const nodes: GatewayProcess[] = [];
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') dumpLogs(nodes);
-    await load?.close();
-    for (const n of nodes.splice(0)) await n.cleanup();
-    await redis?.stop();
-  });
+  const s = useFaultScenario();
 
   it('loses nothing and duplicates nothing while every client moves to the surviving node', async () => {
-    redis = await startRedisServer();
+    const redis = (s.redis = await startRedisServer());
     const [n1, n2] = [await startFaultNode(redis.url, 'kill-n1'), await startFaultNode(redis.url, 'kill-n2')];
-    nodes.push(n1, n2);
-    load = await QosLoad.start({ nodes: [n1.urls, n2.urls], pairs: 8, ratePerPair: 40, prefix: 'kill' });
+    s.nodes.push(n1, n2);
+    const load = await startLoad(s, 'kill');
     await load.ackedAtLeast(400);
     const cleanedUp = n2.waitForLog((l) => l.msg === 'dead node cleaned up' && l.dead === 'kill-n1');
     await n1.kill();

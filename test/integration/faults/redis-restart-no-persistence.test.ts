@@ -9,35 +9,24 @@
  * so it comes back to an emptied log with a last_seq past its end (log_reset).
  */
 import { expect } from 'chai';
-import type { GatewayProcess } from '../../helpers/gateway-process.js';
-import { QosLoad } from '../../helpers/qos-load.js';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-import { dumpLogs, report, startFaultNode, sumMetric, TIME_FACTOR } from './support.js';
+import { startRedisServer } from '../../helpers/redis-server.js';
+import { report, startFaultNode, startLoad, sumMetric, TIME_FACTOR, useFaultScenario } from './support.js';
 
 const LOSS_LINE = /^Redis lost data/;
 
 describe('fault: Redis restarts without persistence mid-stream', function () {
   this.timeout(120_000 * TIME_FACTOR);
-  let redis: RedisServer | undefined;
-  let load: QosLoad | undefined;
-  const nodes: GatewayProcess[] = [];
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed') dumpLogs(nodes);
-    await load?.close();
-    for (const n of nodes.splice(0)) await n.cleanup();
-    await redis?.stop();
-  });
+  const s = useFaultScenario();
 
   it('loses only what the nodes report lost, duplicates nothing, and delivers everything sent after', async () => {
-    redis = await startRedisServer();
-    nodes.push(await startFaultNode(redis.url, 'np-n1'), await startFaultNode(redis.url, 'np-n2'));
-    load = await QosLoad.start({ nodes: nodes.map((n) => n.urls), pairs: 8, ratePerPair: 40, prefix: 'np' });
+    const redis = (s.redis = await startRedisServer());
+    s.nodes.push(await startFaultNode(redis.url, 'np-n1'), await startFaultNode(redis.url, 'np-n2'));
+    const load = await startLoad(s, 'np');
     await load.ackedAtLeast(300);
     load.pauseSender(1);
     await Promise.all([load.receiverOffline(0), load.receiverOffline(1)]);
     await load.ackedAtLeast(load.acked + 300); // some of them stored for pair 0's offline receiver
-    const lossLogged = nodes.map((n) =>
+    const lossLogged = s.nodes.map((n) =>
       n.waitForLog((l) => LOSS_LINE.test(String(l.msg)), 30_000 * TIME_FACTOR),
     );
     await redis.kill9();
@@ -49,7 +38,7 @@ describe('fault: Redis restarts without persistence mid-stream', function () {
     load.resumeSender(1);
     await load.ackedAtLeast(load.acked + 400);
     const tally = await load.finish();
-    const reported = await sumMetric(nodes, 'ferry_store_messages_lost_total');
+    const reported = await sumMetric(s.nodes, 'ferry_store_messages_lost_total');
     report('redis restart without persistence', `${load.line()} reported_lost=${reported}`);
     expect(tally.duplicated, 'messages the application got twice').to.equal(0);
     expect(load.lostSentAfter(after), 'messages sent after the restart and never delivered').to.deep.equal(
@@ -59,9 +48,9 @@ describe('fault: Redis restarts without persistence mid-stream', function () {
     expect(tally.lost, "pair 0's messages stored while its receiver was offline").to.be.greaterThan(0);
     // One error line per node, naming how many users and messages.
     for (const [i, line] of logged.entries()) {
-      expect(nodes[i]!.logs.filter((r) => LOSS_LINE.test(String(r.msg)))).to.have.length(1);
+      expect(s.nodes[i]!.logs.filter((r) => LOSS_LINE.test(String(r.msg)))).to.have.length(1);
       expect(line.users).to.be.a('number').greaterThan(0);
     }
-    expect(await sumMetric(nodes, 'ferry_store_data_loss_total', 'cause="marker"')).to.equal(2);
+    expect(await sumMetric(s.nodes, 'ferry_store_data_loss_total', 'cause="marker"')).to.equal(2);
   });
 });
