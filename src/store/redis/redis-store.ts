@@ -32,7 +32,7 @@ import { ConfigError, StoreError } from '../../errors.js';
 import { storedBytes } from '../memory.js';
 import { dedupSender, type AppendResult, type MessageStore, type NewMessage } from '../message-store.js';
 import { checkKeyPrefix, dedupKey, logKeys, type LogKind } from './keys.js';
-import { RecentAppends } from './recent-appends.js';
+import { RecentAppends, type RecentLog } from './recent-appends.js';
 import { SCRIPTS, type Script } from './scripts.js';
 
 type Arg = string | Buffer;
@@ -117,6 +117,8 @@ export interface StoreAudit {
 
 /** Seqs per MISSING script call: bounds the time one call holds Redis. */
 const AUDIT_CHUNK = 512;
+/** Logs audited at once (one script call each in flight). */
+const AUDIT_PARALLEL = 64;
 
 /** See RedisMessageStoreOptions.appendReadsHash. */
 export interface AppendHashRead {
@@ -128,9 +130,9 @@ export interface AppendHashRead {
 
 /**
  * This instance's view, not the cluster's: users/topics = logs whose seq counter this instance
- * created (its first append); messages/bytes = what it appended minus what its own trims removed (another node's
- * trims and Redis key expiry are not seen). Summed over all nodes, messages and bytes approximate
- * the store's contents.
+ * created (its first append); messages/bytes = what it appended minus what its own trims removed
+ * (another node's trims and Redis key expiry are not seen). Summed over all nodes, messages and
+ * bytes approximate the store's contents.
  */
 export interface RedisStoreStats {
   users: number;
@@ -283,20 +285,30 @@ export class RedisMessageStore implements MessageStore {
    */
   async auditRecent(): Promise<StoreAudit> {
     this.assertOpen();
+    const logs = this.recent.take();
     const result: StoreAudit = { checked: 0, missing: 0, users: [], topics: [] };
-    for (const log of this.recent.take()) {
-      const key = logKeys(this.prefix, log.kind, log.name).log;
-      let missing = 0;
-      for (let i = 0; i < log.seqs.length; i += AUDIT_CHUNK) {
-        const chunk = log.seqs.slice(i, i + AUDIT_CHUNK).map(intArg);
-        const reply = await this.run(SCRIPTS.missing, [key], chunk);
-        missing += this.decode(() => toNumber(reply));
-      }
-      result.checked += log.seqs.length;
-      result.missing += missing;
-      if (missing > 0) (log.kind === 'u' ? result.users : result.topics).push(log.name);
+    for (let i = 0; i < logs.length; i += AUDIT_PARALLEL) {
+      const group = logs.slice(i, i + AUDIT_PARALLEL);
+      const missing = await Promise.all(group.map((log) => this.missingOf(log)));
+      group.forEach((log, j) => {
+        result.checked += log.seqs.length;
+        result.missing += missing[j]!;
+        if (missing[j]! > 0) (log.kind === 'u' ? result.users : result.topics).push(log.name);
+      });
     }
     return result;
+  }
+
+  /** How many of `log.seqs` its log no longer holds. */
+  private async missingOf(log: RecentLog): Promise<number> {
+    const key = logKeys(this.prefix, log.kind, log.name).log;
+    let missing = 0;
+    for (let i = 0; i < log.seqs.length; i += AUDIT_CHUNK) {
+      const chunk = log.seqs.slice(i, i + AUDIT_CHUNK).map(intArg);
+      const reply = await this.run(SCRIPTS.missing, [key], chunk);
+      missing += this.decode(() => toNumber(reply));
+    }
+    return missing;
   }
 
   /** Later operations reject. The Redis client stays open: its owner closes it. Idempotent. */
