@@ -184,6 +184,13 @@ export interface FerryConfig {
      * not read, so it is for operators who prefer bounded Redis memory to that guarantee.
      */
     streamMaxLen: number;
+    /**
+     * How often the data guard checks each Redis shard's data marker and run_id (docs/cluster.md,
+     * "When Redis loses data"), besides every connection change; 0 = only on connection changes.
+     */
+    dataCheckMs: number;
+    /** Appends each node remembers for the audit after Redis lost data (0 = none: no message count). */
+    lossAuditSize: number;
   };
 
   /**
@@ -334,6 +341,8 @@ export function defaultConfig(): FerryConfig {
       claimIdleMs: 5000,
       readBatch: 256,
       streamMaxLen: 0,
+      dataCheckMs: 5000,
+      lossAuditSize: 100_000,
     },
     access: {
       role: 'all',

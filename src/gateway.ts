@@ -147,7 +147,7 @@ export class Gateway {
       const cluster = await ClusterNode.start({ redis: config.redis, nodeId, logger: log, metrics });
       this.cluster = cluster;
       this.store = new RedisMessageStore({
-        ...cluster.storeWiring(),
+        ...cluster.storeWiring(config.redis.lossAuditSize),
         nodeId,
         keyPrefix: config.redis.keyPrefix,
         ...config.store,
@@ -182,6 +182,15 @@ export class Gateway {
       authenticator = remote.authenticator;
     }
     const registry = new SessionRegistry({ nodeId, presence: this.presence, logger: log });
+    if (this.cluster !== null && this.store instanceof RedisMessageStore) {
+      const store = this.store;
+      // What this node knows of its users' logs, checked when Redis may have lost data.
+      this.cluster.guard.attach({
+        auditStore: () => store.auditRecent(),
+        sentSeqs: () => registry.sentSeqs(),
+        lastUserSeq: (userId) => store.lastUserSeq(userId),
+      });
+    }
     const router = new Router({ nodeId, store: this.store, bus: this.bus, registry, metrics, logger: log });
     this.upstreams = await UpstreamNode.start({
       config,

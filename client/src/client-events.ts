@@ -25,6 +25,11 @@ export interface OpenInfo {
   ackedSeq: number;
   /** Token expiry (Unix ms, 0 = none). */
   expiresAtMs: number;
+  /**
+   * The server's log no longer had the history this client processed (its store lost data, or it is
+   * another deployment): `lastSeq` was reset to `ackedSeq`. Persist the new `lastSeq`.
+   */
+  logReset: boolean;
 }
 
 /** A connection ended. `willReconnect` says whether the client tries again, after `delayMs`. */
@@ -74,6 +79,7 @@ export function openInfoOf(
     maxFrameBytes: r.maxFrameBytes ?? 0,
     ackedSeq: Number(r.ackedSeq ?? 0),
     expiresAtMs: Number(r.expiresAtMs ?? 0),
+    logReset: r.logReset === true,
   };
 }
 

@@ -308,7 +308,7 @@ export class FerryClient extends TypedEmitter<ClientEvents> {
     this.info = openInfoOf(r, transport.kind, this.nodes.current[transport.kind] ?? '');
     transport.setMaxFrameBytes(this.info.maxFrameBytes);
     this.backoff.reset();
-    this.inbox.resumed(this.info.ackedSeq);
+    this.inbox.resumed(this.info.ackedSeq, this.info.logReset);
     watchHeartbeat(conn, this.info.heartbeatMs, this.timers, (c) => this.conn === c && c.authed);
     this.scheduleTokenRefresh(conn, this.info.expiresAtMs);
     this.setState('open');

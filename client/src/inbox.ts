@@ -113,8 +113,17 @@ export class Inbox {
     if (this.processedSeq > 0 && this.sendAck(this.processedSeq)) this.ackedSeq = this.processedSeq;
   }
 
-  /** A new connection: the server's `acked_seq` may already be ahead; ack what it does not have. */
-  resumed(serverAckedSeq: number): void {
+  /**
+   * A new connection: the server's `acked_seq` may already be ahead; ack what it does not have. With
+   * `logReset` the server's log no longer has what this client processed (docs/protocol.md §5.4):
+   * its position becomes the server's, so the messages that log gets next are not taken for
+   * duplicates of seqs seen before.
+   */
+  resumed(serverAckedSeq: number, logReset = false): void {
+    if (logReset) {
+      this.processedSeq = this.receivedSeq = this.ackedSeq = serverAckedSeq;
+      return;
+    }
     this.ackedSeq = serverAckedSeq;
     if (this.processedSeq > serverAckedSeq) this.scheduleAck();
     // Nothing at or below the server's position will be delivered again: count it as processed.

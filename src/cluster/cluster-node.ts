@@ -8,6 +8,7 @@ import type { FerryConfig } from '../config-types.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RedisMessageStoreOptions, RedisScriptClient } from '../store/redis/redis-store.js';
+import { DataGuard } from './data-guard.js';
 import { ClusterJanitor } from './janitor.js';
 import { ClusterKeys } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
@@ -32,7 +33,10 @@ export interface ClusterNodeOptions {
 }
 
 /** The options of the Redis message store that come from the cluster (see `storeWiring`). */
-export type StoreWiring = Pick<RedisMessageStoreOptions, 'client' | 'connectionEpoch' | 'appendReadsHash'>;
+export type StoreWiring = Pick<
+  RedisMessageStoreOptions,
+  'client' | 'connectionEpoch' | 'appendReadsHash' | 'appendGuard' | 'recentAppends'
+>;
 
 /** One node's membership of the cluster. */
 export class ClusterNode {
@@ -40,6 +44,8 @@ export class ClusterNode {
   readonly keys: ClusterKeys;
   readonly bus: RedisStreamsBus;
   readonly presence: RedisPresence;
+  /** Watches Redis for lost data; the gateway attaches the store and sessions as its evidence. */
+  readonly guard: DataGuard;
   private readonly liveness: NodeLiveness;
   private readonly janitor: ClusterJanitor;
   private readonly metrics: Metrics;
@@ -89,6 +95,15 @@ export class ClusterNode {
       logger: log,
       onError,
     });
+    this.guard = new DataGuard({
+      link,
+      keys,
+      nodeId,
+      intervalMs: redis.dataCheckMs,
+      logger: log,
+      metrics,
+      onError,
+    });
     this.janitor = new ClusterJanitor({
       link,
       keys,
@@ -105,14 +120,17 @@ export class ClusterNode {
 
   /**
    * What the Redis message store takes from the cluster: the link's client (standalone: with its
-   * connection epoch, so scripts go by EVALSHA) and the recipient's presence read inside each user
-   * append, which routes the QoS-1 forward of that message without a read of its own.
+   * connection epoch, so scripts go by EVALSHA), the recipient's presence read inside each user
+   * append, which routes the QoS-1 forward of that message without a read of its own, and the data
+   * guard (the gate and seq floor of every append, and the recent appends it audits).
    */
-  storeWiring(): StoreWiring {
+  storeWiring(lossAuditSize: number): StoreWiring {
     const presence = this.presence;
     const keys = this.keys;
     const wiring: StoreWiring = {
       client: this.link.native as unknown as RedisScriptClient,
+      appendGuard: this.guard,
+      recentAppends: lossAuditSize,
       appendReadsHash: {
         key: (userId) => keys.presence(userId),
         onRead: (userId, seq, hash) => presence.noteAppendRead(userId, seq, hash),
@@ -140,6 +158,7 @@ export class ClusterNode {
       }),
     );
     try {
+      await node.guard.start();
       await node.liveness.start();
       await node.presence.start();
     } catch (err) {
@@ -216,6 +235,7 @@ export class ClusterNode {
     if (this.closed) return;
     this.closed = true;
     await this.janitor.stop();
+    await this.guard.close();
     await this.liveness.stop(graceful && this.link.isReady);
     await this.link.close();
   }

@@ -49,4 +49,40 @@ export class ClusterKeys {
   broadcastGroup(nodeId: string): string {
     return `node:${nodeId}`;
   }
+
+  /**
+   * Data marker number `n` (string, never expires): a random value the first node to find it
+   * missing writes. One per Redis shard (data-guard.ts picks an `n` whose slot each master owns);
+   * gone or replaced means that shard lost its data.
+   */
+  dataMarker(n: number): string {
+    return `${this.prefix}:{data:${n}}:marker`;
+  }
+}
+
+/** Redis Cluster's slot count (CLUSTER KEYSLOT is CRC16 mod this). */
+export const SLOT_COUNT = 16384;
+
+/** CRC16-CCITT (XMODEM), the checksum Redis Cluster hashes keys with (cluster-spec, "Key distribution model"). */
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const b of bytes) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/**
+ * The Redis Cluster slot of `key`: CRC16 of its hash tag (the bytes between the first `{` and the
+ * next `}`, when that is non-empty), else of the whole key, mod 16384.
+ */
+export function keySlot(key: string): number {
+  let k = key;
+  const open = key.indexOf('{');
+  if (open >= 0) {
+    const close = key.indexOf('}', open + 1);
+    if (close > open + 1) k = key.slice(open + 1, close);
+  }
+  return crc16(Buffer.from(k, 'utf8')) % SLOT_COUNT;
 }

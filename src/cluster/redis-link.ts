@@ -50,6 +50,8 @@ export class RedisLink {
   private lastLogMs = 0;
   private closed = false;
   private epoch = 0;
+  /** Bumped by every connection event of any connection of `native` (see `changes`). */
+  private changeCount = 0;
 
   private constructor(opts: RedisLinkOptions) {
     this.opts = opts;
@@ -71,6 +73,9 @@ export class RedisLink {
         minimizeConnections: false,
       });
       this.clusterClient.on('error', onError);
+      const changed = (): void => void this.changeCount++;
+      for (const e of ['node-connect', 'node-ready', 'node-disconnect', 'node-error', 'node-reconnecting'])
+        this.clusterClient.on(e, changed);
     } else {
       this.mode = 'standalone';
       this.clusterClient = null;
@@ -83,9 +88,30 @@ export class RedisLink {
       });
       this.client.on('error', onError);
       // Anything that can mean a different connection moves the epoch (see connectionEpoch).
-      const bump = (): void => void this.epoch++;
+      const bump = (): void => {
+        this.epoch++;
+        this.changeCount++;
+      };
       for (const e of ['connect', 'ready', 'end', 'error', 'reconnecting']) this.client.on(e, bump);
     }
+  }
+
+  /**
+   * A number that changes whenever any connection of `native` may have changed (standalone: as
+   * `connectionEpoch`; a cluster: any node's connect, ready, disconnect, error or reconnect), so a
+   * caller can tell that the server behind it may be another one: a restarted or promoted Redis.
+   */
+  get changes(): number {
+    return this.changeCount;
+  }
+
+  /**
+   * Cluster: for each slot the address of the master serving it, as the client's slot map has it
+   * (undefined where none does). Null for a single Redis.
+   */
+  slotMasters(): (string | undefined)[] | null {
+    if (this.clusterClient === null) return null;
+    return this.clusterClient.slots.map((shard) => shard?.master?.address);
   }
 
   /**

@@ -130,6 +130,33 @@ export class Metrics {
     help: 'QoS-1 messages retained in the message store',
     registers: [this.registry],
   });
+  // Data loss in the store (docs/cluster.md, "When Redis loses data"): what this node can see of it.
+  readonly storeLogResets = new Counter({
+    name: 'ferry_store_log_resets_total',
+    help: 'Clients whose Authenticate.last_seq was past the end of their log, answered with log_reset (the store no longer has the history they saw)',
+    registers: [this.registry],
+  });
+  readonly storeRedisChanges = new Counter({
+    name: 'ferry_store_redis_changes_total',
+    help: 'Redis shards whose data marker or server process (run_id) changed under this node (a flush, restart or failover), each followed by an audit',
+    registers: [this.registry],
+  });
+  readonly storeDataLoss = new Counter({
+    name: 'ferry_store_data_loss_total',
+    help: 'Times this node found that Redis lost data, by how (marker: the data marker was gone or replaced; audit: stored messages gone after a restart or failover)',
+    labelNames: ['cause'] as const,
+    registers: [this.registry],
+  });
+  readonly storeMessagesLost = new Counter({
+    name: 'ferry_store_messages_lost_total',
+    help: 'QoS-1 messages this node stored and acknowledged that Redis no longer had when checked after a loss (a lower bound, docs/cluster.md)',
+    registers: [this.registry],
+  });
+  readonly storeUsersAffected = new Counter({
+    name: 'ferry_store_users_affected_total',
+    help: 'Users whose stored messages Redis lost, as this node found them (its recent appends and its sessions), per loss',
+    registers: [this.registry],
+  });
 
   // Cluster mode (issue 4, docs/cluster.md): sampled by the cluster janitor, counted by the Redis bus.
   readonly clusterStreamLag = new Gauge({

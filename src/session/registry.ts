@@ -17,6 +17,8 @@ export interface RegisteredSession extends DeliveryTarget {
   readonly transport: TransportKind;
   /** When the session was authenticated, ms since the epoch (presence `since`). */
   readonly sinceMs: number;
+  /** Highest QoS-1 user seq handed to this connection (0 = none). */
+  readonly sentSeq: number;
 }
 
 /** Constructor dependencies of a SessionRegistry. */
@@ -169,6 +171,21 @@ export class SessionRegistry implements LocalSessions {
       n++;
     }
     return n;
+  }
+
+  /**
+   * Each user with sessions here, with the highest QoS-1 user seq any of them was sent (users whose
+   * sessions were sent none are left out): what this node knows its users' logs reached, the
+   * evidence it checks when Redis may have lost data.
+   */
+  sentSeqs(): Array<[string, number]> {
+    const out: Array<[string, number]> = [];
+    for (const [userId, sessions] of this.byUser) {
+      let max = 0;
+      for (const s of sessions) if (s.sentSeq > max) max = s.sentSeq;
+      if (max > 0) out.push([userId, max]);
+    }
+    return out;
   }
 
   counts(): RegistryCounts {

@@ -54,6 +54,13 @@ export abstract class SessionDelivery extends SessionOutput implements TopicClie
   protected lastSentSeq = 0;
   /** Highest user seq the client acknowledged (cumulative), never above lastSentSeq. */
   protected ackedSeq = 0;
+  /**
+   * Seqs sent and not yet acknowledged, oldest first, from `unackedHead` on (a queue that is not
+   * shifted per ack). The window counts these messages, not `lastSentSeq - ackedSeq`: seqs jump
+   * (retention, a new log's clock floor, the floor after Redis lost data) and a jump is not traffic.
+   */
+  private unacked: number[] = [];
+  private unackedHead = 0;
   /** Highest seq written to the store's cursor for this device. */
   private storedAckSeq = 0;
   private cursorWriting = false;
@@ -74,9 +81,14 @@ export abstract class SessionDelivery extends SessionOutput implements TopicClie
     return this.conn.kind;
   }
 
+  /** RegisteredSession: the highest QoS-1 user seq handed to the output. */
+  get sentSeq(): number {
+    return this.lastSentSeq;
+  }
+
   /** QoS-1 user deliveries sent and not yet acknowledged. */
   get inflight(): number {
-    return this.lastSentSeq - this.ackedSeq;
+    return this.unacked.length - this.unackedHead;
   }
 
   /** DeliveryTarget: one envelope from the router. Never throws. */
@@ -90,6 +102,8 @@ export abstract class SessionDelivery extends SessionOutput implements TopicClie
   /** Starts at `seq` (everything up to it counts as delivered and acked) and pulls what follows. */
   protected resumeFrom(seq: number, storedCursor: number): void {
     this.lastSentSeq = this.ackedSeq = seq;
+    this.unacked = [];
+    this.unackedHead = 0;
     this.storedAckSeq = storedCursor;
     // A client-supplied last_seq past the stored cursor is an ack: record it.
     this.flushCursor(this.ctx.now());
@@ -102,6 +116,18 @@ export abstract class SessionDelivery extends SessionOutput implements TopicClie
     const upTo = Math.min(seq, this.lastSentSeq);
     if (upTo <= this.ackedSeq) return;
     this.ackedSeq = upTo;
+    const unacked = this.unacked;
+    let head = this.unackedHead;
+    while (head < unacked.length && unacked[head]! <= upTo) head++;
+    if (head === unacked.length) {
+      unacked.length = 0;
+      head = 0;
+    } else if (head >= 64 && head * 2 >= unacked.length) {
+      // Keep the array from growing while a client acks less than it is sent.
+      this.unacked = unacked.slice(head);
+      head = 0;
+    }
+    this.unackedHead = head;
     this.flushCursor(this.ctx.now());
     if (this.needPull && !this.pulling) void this.pull();
   }
@@ -132,8 +158,9 @@ export abstract class SessionDelivery extends SessionOutput implements TopicClie
   private deliverReliable(env: Envelope, encoded: EncodedDeliver): void {
     const seq = env.seq;
     if (seq <= this.lastSentSeq) return; // already sent: a re-published duplicate, or pulled first
-    if (!this.pulling && seq === this.lastSentSeq + 1 && seq - this.ackedSeq <= this.ctx.maxInflight) {
+    if (!this.pulling && seq === this.lastSentSeq + 1 && this.inflight < this.ctx.maxInflight) {
       this.lastSentSeq = seq;
+      this.unacked.push(seq);
       this.ctx.traffic.delivered[1]!++;
       this.sendBytes(encoded.bytesFor(this.conn.framing), PRIORITY_RELIABLE, env.timestampMs);
       return;
@@ -196,6 +223,7 @@ export abstract class SessionDelivery extends SessionOutput implements TopicClie
           // Retention may have dropped some seqs: they are gone, so a jump forward is accepted.
           if (env.seq <= this.lastSentSeq) continue;
           this.lastSentSeq = env.seq;
+          this.unacked.push(env.seq);
           this.ctx.traffic.delivered[1]!++;
           this.sendBytes(this.frameOf(env), PRIORITY_RELIABLE, 0);
         }

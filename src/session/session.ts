@@ -389,9 +389,11 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
 
   /**
    * The token is good. Resume point: max(device cursor, Authenticate.last_seq) — the client may have
-   * processed messages it could not ack before it lost the connection, and it knows best; but a
-   * last_seq beyond the user's log (a client talking to a fresh or different store) is capped at the
-   * log's end, so it cannot make the session skip messages that do not exist yet.
+   * processed messages it could not ack before it lost the connection, and it knows best. A last_seq
+   * beyond the end of the user's log means the store no longer has the history the client saw (it
+   * lost data, or is another store): resuming there would skip the messages the log gets next, so
+   * the session resumes at the device's cursor instead and says so (AuthResult.log_reset), and the
+   * client takes that as its position (docs/protocol.md §5.4).
    */
   private async authenticated(identity: Identity, frame: Frame): Promise<void> {
     if (this.state !== STATE_AUTHENTICATING) return;
@@ -409,13 +411,15 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     const lastSeq = frame.authenticate?.lastSeq ?? 0;
     let cursor: number;
     let start: number;
+    let logReset: boolean;
     try {
       const [c, end] = await Promise.all([
         ctx.store.userCursor(userId, deviceId),
         lastSeq > 0 ? ctx.store.lastUserSeq(userId) : 0,
       ]);
       cursor = c;
-      start = Math.max(c, Math.min(lastSeq, end));
+      logReset = lastSeq > end;
+      start = logReset ? Math.min(c, end) : Math.max(c, lastSeq);
     } catch (err) {
       ctx.log.warn({ err, userId }, 'reading the ack cursor failed');
       this.disconnect(DisconnectCode.SERVER_ERROR, 'message store unavailable');
@@ -424,11 +428,15 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     if (this.state !== STATE_AUTHENTICATING) return; // deadline or peer close while the store answered
     this.userId = userId;
     this.deviceId = deviceId;
-    this.open(identity, frame.id, start, cursor);
+    if (logReset) {
+      ctx.metrics.storeLogResets.inc();
+      ctx.log.debug({ userId, deviceId, lastSeq, start }, 'last_seq past the end of the log: log reset');
+    }
+    this.open(identity, frame.id, start, cursor, logReset);
   }
 
   /** Registers the session, answers AuthResult, starts the replay, runs pipelined frames. */
-  private open(identity: Identity, id: number, start: number, cursor: number): void {
+  private open(identity: Identity, id: number, start: number, cursor: number, logReset: boolean): void {
     const { ctx, userId, deviceId } = this;
     const now = ctx.now();
     this.sessionId = ctx.sessionIdPrefix + this.conn.id.toString(36);
@@ -455,6 +463,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
         maxFrameBytes: ctx.maxFrameBytes,
         ackedSeq: start,
         expiresAtMs: identity.expiresAtMs,
+        logReset,
       },
     });
     this.resumeFrom(start, cursor);

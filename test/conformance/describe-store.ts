@@ -23,6 +23,12 @@ export interface StoreSuiteOptions {
   clock?: boolean;
   /** The store enforces `maxBytes` across logs, oldest first. Default true. */
   byteCap?: boolean;
+  /**
+   * A new log's first seq is 1. Default true. The contract only asks for a positive first seq and one
+   * more per append after it (the Redis store starts a log at its clock floor, docs/cluster.md); the
+   * suite checks positions relative to each log's first seq.
+   */
+  firstSeqIsOne?: boolean;
 }
 
 const T0 = 1_700_000_000_000;
@@ -54,6 +60,8 @@ export function topicMsg(topic: string, over: Partial<NewMessage> = {}): NewMess
 const seqs = (envs: Envelope[]): number[] => envs.map((e) => e.seq);
 const range = (from: number, to: number): number[] =>
   Array.from({ length: to - from + 1 }, (_, i) => from + i);
+/** `ns` shifted so that position 1 is `first`. */
+const at = (first: number, ...ns: number[]): number[] => ns.map((n) => first + n - 1);
 
 /** Registers the MessageStore conformance suite for one implementation. */
 export function describeMessageStore(
@@ -63,6 +71,13 @@ export function describeMessageStore(
 ): void {
   const clock = opts.clock ?? true;
   const byteCap = opts.byteCap ?? true;
+  const firstSeqIsOne = opts.firstSeqIsOne ?? true;
+  /** Checks a new log's first seq and returns it: the base of the log's later positions. */
+  const firstSeq = (seq: number): number => {
+    if (firstSeqIsOne) expect(seq, 'first seq of a new log').to.equal(1);
+    else expect(Number.isSafeInteger(seq) && seq >= 1, `first seq ${seq}`).to.equal(true);
+    return seq;
+  };
 
   describe(`MessageStore conformance: ${name}`, () => {
     let now = T0;
@@ -82,15 +97,16 @@ export function describeMessageStore(
     });
 
     describe('user logs', () => {
-      it('numbers each recipient log 1, 2, 3 … independently of the others', async () => {
+      it('numbers each recipient log one by one from its first seq, independently of the others', async () => {
         const store = await make();
         const got: Array<[string, number]> = [];
         for (const to of ['bob', 'carol', 'bob', 'bob', 'carol']) {
           got.push([to, (await store.appendToUser(userMsg({ toUser: to }))).seq]);
         }
-        expect(got).to.deep.equal([['bob', 1], ['carol', 1], ['bob', 2], ['bob', 3], ['carol', 2]]); // prettier-ignore
-        expect(await store.lastUserSeq('bob')).to.equal(3);
-        expect(await store.lastUserSeq('carol')).to.equal(2);
+        const [b, c] = [firstSeq(got[0]![1]), firstSeq(got[1]![1])];
+        expect(got).to.deep.equal([['bob', b], ['carol', c], ['bob', b + 1], ['bob', b + 2], ['carol', c + 1]]); // prettier-ignore
+        expect(await store.lastUserSeq('bob')).to.equal(b + 2);
+        expect(await store.lastUserSeq('carol')).to.equal(c + 1);
         expect(await store.lastUserSeq('nobody')).to.equal(0);
       });
 
@@ -112,7 +128,7 @@ export function describeMessageStore(
           ...m,
           payload: [0, 255, 7],
           serverId: r.serverId,
-          seq: 1,
+          seq: firstSeq(r.seq),
           timestampMs: r.timestampMs,
         });
         if (clock) expect(r.timestampMs).to.equal(T0);
@@ -129,12 +145,14 @@ export function describeMessageStore(
 
       it('reads seq > afterSeq, oldest first, at most limit', async () => {
         const store = await make();
-        for (let i = 0; i < 10; i++) await store.appendToUser(userMsg());
-        expect(seqs(await store.readUser('bob', 0, 100))).to.deep.equal(range(1, 10));
-        expect(seqs(await store.readUser('bob', 4, 3))).to.deep.equal([5, 6, 7]);
-        expect(seqs(await store.readUser('bob', 8, 100))).to.deep.equal([9, 10]);
-        expect(seqs(await store.readUser('bob', 10, 100))).to.deep.equal([]);
-        expect(seqs(await store.readUser('bob', 50, 100))).to.deep.equal([]);
+        const f = firstSeq((await store.appendToUser(userMsg())).seq);
+        for (let i = 1; i < 10; i++) await store.appendToUser(userMsg());
+        const [p4, p8, p10, p50] = at(f, 4, 8, 10, 50);
+        expect(seqs(await store.readUser('bob', 0, 100))).to.deep.equal(at(f, ...range(1, 10)));
+        expect(seqs(await store.readUser('bob', p4!, 3))).to.deep.equal(at(f, 5, 6, 7));
+        expect(seqs(await store.readUser('bob', p8!, 100))).to.deep.equal(at(f, 9, 10));
+        expect(seqs(await store.readUser('bob', p10!, 100))).to.deep.equal([]);
+        expect(seqs(await store.readUser('bob', p50!, 100))).to.deep.equal([]);
         expect(seqs(await store.readUser('bob', 0, 0))).to.deep.equal([]);
         expect(await store.readUser('nobody', 0, 10)).to.deep.equal([]);
       });
@@ -146,7 +164,7 @@ export function describeMessageStore(
         const first = await store.appendToUser(userMsg({ clientMsgId: 'x1' }));
         const again = await store.appendToUser(userMsg({ clientMsgId: 'x1', payload: new Uint8Array([9]) }));
         expect(again).to.deep.equal({ ...first, duplicate: true });
-        expect(await store.lastUserSeq('bob')).to.equal(1);
+        expect(await store.lastUserSeq('bob')).to.equal(firstSeq(first.seq));
         expect((await store.readUser('bob', 0, 10)).map((e) => [...e.payload])).to.deep.equal([[1, 2, 3]]);
       });
 
@@ -154,7 +172,7 @@ export function describeMessageStore(
         const store = await make();
         const a = await store.appendToUser(userMsg({ fromUser: 'alice', clientMsgId: 'same' }));
         const b = await store.appendToUser(userMsg({ fromUser: 'dave', clientMsgId: 'same' }));
-        expect([a.duplicate, b.duplicate, a.seq, b.seq]).to.deep.equal([false, false, 1, 2]);
+        expect([a.duplicate, b.duplicate, b.seq]).to.deep.equal([false, false, firstSeq(a.seq) + 1]);
         expect(a.serverId).to.not.equal(b.serverId);
       });
 
@@ -177,7 +195,7 @@ export function describeMessageStore(
         const u = await store.appendToUser(userMsg({ clientMsgId: 'both' }));
         const t = await store.appendToTopic(topicMsg('room', { clientMsgId: 'both' }));
         expect([u.duplicate, t.duplicate]).to.deep.equal([false, false]);
-        expect(await store.lastTopicSeq('room')).to.equal(1);
+        expect(await store.lastTopicSeq('room')).to.equal(firstSeq(t.seq));
         const t2 = await store.appendToTopic(topicMsg('room', { clientMsgId: 'both' }));
         expect(t2).to.deep.equal({ ...t, duplicate: true });
       });
@@ -200,43 +218,47 @@ export function describeMessageStore(
     describe('device cursors', () => {
       it('start at 0 and only move forward, per device', async () => {
         const store = await make();
-        for (let i = 0; i < 5; i++) await store.appendToUser(userMsg());
+        const f = firstSeq((await store.appendToUser(userMsg())).seq);
+        for (let i = 1; i < 5; i++) await store.appendToUser(userMsg());
+        const [p1, p2, p3] = at(f, 1, 2, 3) as [number, number, number];
         expect(await store.userCursor('bob', 'phone')).to.equal(0);
-        await store.ackUser('bob', 'phone', 3);
-        expect(await store.userCursor('bob', 'phone')).to.equal(3);
-        await store.ackUser('bob', 'phone', 2);
-        expect(await store.userCursor('bob', 'phone')).to.equal(3);
-        await store.ackUser('bob', 'laptop', 1);
-        expect(await store.userCursor('bob', 'laptop')).to.equal(1);
-        expect(await store.userCursor('bob', 'phone')).to.equal(3);
+        await store.ackUser('bob', 'phone', p3);
+        expect(await store.userCursor('bob', 'phone')).to.equal(p3);
+        await store.ackUser('bob', 'phone', p2);
+        expect(await store.userCursor('bob', 'phone')).to.equal(p3);
+        await store.ackUser('bob', 'laptop', p1);
+        expect(await store.userCursor('bob', 'laptop')).to.equal(p1);
+        expect(await store.userCursor('bob', 'phone')).to.equal(p3);
       });
 
       it('clamp an ack beyond the last seq to it', async () => {
         const store = await make();
-        for (let i = 0; i < 4; i++) await store.appendToUser(userMsg());
-        await store.ackUser('bob', 'phone', 1000);
-        expect(await store.userCursor('bob', 'phone')).to.equal(4);
+        const f = firstSeq((await store.appendToUser(userMsg())).seq);
+        for (let i = 1; i < 4; i++) await store.appendToUser(userMsg());
+        await store.ackUser('bob', 'phone', f + 1000);
+        expect(await store.userCursor('bob', 'phone')).to.equal(f + 3);
         await store.ackUser('nobody', 'phone', 7);
         expect(await store.userCursor('nobody', 'phone')).to.equal(0);
         // Later messages are not acked by the clamped ack.
         await store.appendToUser(userMsg());
-        expect(await store.userCursor('bob', 'phone')).to.equal(4);
+        expect(await store.userCursor('bob', 'phone')).to.equal(f + 3);
       });
     });
 
     describe('topic logs', () => {
       it('number each topic on its own, apart from user logs of the same name', async () => {
         const store = await make();
-        await store.appendToUser(userMsg({ toUser: 'lobby' }));
+        const u = firstSeq((await store.appendToUser(userMsg({ toUser: 'lobby' }))).seq);
         const got = [];
         for (const t of ['lobby', 'lobby', 'news', 'lobby'])
           got.push((await store.appendToTopic(topicMsg(t))).seq);
-        expect(got).to.deep.equal([1, 2, 1, 3]);
-        expect(await store.lastTopicSeq('lobby')).to.equal(3);
+        const [l, n] = [firstSeq(got[0]!), firstSeq(got[2]!)];
+        expect(got).to.deep.equal([l, l + 1, n, l + 2]);
+        expect(await store.lastTopicSeq('lobby')).to.equal(l + 2);
         expect(await store.lastTopicSeq('none')).to.equal(0);
-        expect(await store.lastUserSeq('lobby')).to.equal(1);
-        const read = await store.readTopic('lobby', 1, 10);
-        expect(seqs(read)).to.deep.equal([2, 3]);
+        expect(await store.lastUserSeq('lobby')).to.equal(u);
+        const read = await store.readTopic('lobby', l, 10);
+        expect(seqs(read)).to.deep.equal([l + 1, l + 2]);
         expect(read.every((e) => e.topic === 'lobby' && e.toUser === '')).to.equal(true);
         expect(await store.readTopic('none', 0, 10)).to.deep.equal([]);
       });
@@ -245,33 +267,37 @@ export function describeMessageStore(
     describe('retention', () => {
       it('keeps the newest maxMessagesPerLog per log and never reuses a seq', async () => {
         const store = await make({ maxMessagesPerLog: 5 });
-        for (let i = 0; i < 12; i++) await store.appendToUser(userMsg());
-        for (let i = 0; i < 3; i++) await store.appendToUser(userMsg({ toUser: 'carol' }));
-        for (let i = 0; i < 7; i++) await store.appendToTopic(topicMsg('room'));
-        expect(seqs(await store.readUser('bob', 0, 100))).to.deep.equal(range(8, 12));
-        expect(seqs(await store.readUser('bob', 9, 100))).to.deep.equal([10, 11, 12]);
-        expect(seqs(await store.readUser('bob', 0, 2))).to.deep.equal([8, 9]);
-        expect(seqs(await store.readUser('carol', 0, 100))).to.deep.equal([1, 2, 3]);
-        expect(seqs(await store.readTopic('room', 0, 100))).to.deep.equal(range(3, 7));
-        expect((await store.appendToUser(userMsg())).seq).to.equal(13);
+        const b = firstSeq((await store.appendToUser(userMsg())).seq);
+        for (let i = 1; i < 12; i++) await store.appendToUser(userMsg());
+        const c = firstSeq((await store.appendToUser(userMsg({ toUser: 'carol' }))).seq);
+        for (let i = 1; i < 3; i++) await store.appendToUser(userMsg({ toUser: 'carol' }));
+        const t = firstSeq((await store.appendToTopic(topicMsg('room'))).seq);
+        for (let i = 1; i < 7; i++) await store.appendToTopic(topicMsg('room'));
+        expect(seqs(await store.readUser('bob', 0, 100))).to.deep.equal(at(b, ...range(8, 12)));
+        expect(seqs(await store.readUser('bob', b + 8, 100))).to.deep.equal(at(b, 10, 11, 12));
+        expect(seqs(await store.readUser('bob', 0, 2))).to.deep.equal(at(b, 8, 9));
+        expect(seqs(await store.readUser('carol', 0, 100))).to.deep.equal(at(c, 1, 2, 3));
+        expect(seqs(await store.readTopic('room', 0, 100))).to.deep.equal(at(t, ...range(3, 7)));
+        expect((await store.appendToUser(userMsg())).seq).to.equal(b + 12);
       });
 
       if (clock) {
         it('drops entries older than retentionMs; seqs continue', async () => {
           const store = await make({ retentionMs: 60_000 });
-          for (let i = 0; i < 3; i++) await store.appendToUser(userMsg());
+          const b = firstSeq((await store.appendToUser(userMsg())).seq);
+          for (let i = 1; i < 3; i++) await store.appendToUser(userMsg());
           now += 30_000;
           for (let i = 0; i < 2; i++) await store.appendToUser(userMsg());
-          await store.appendToTopic(topicMsg('room'));
+          const t = firstSeq((await store.appendToTopic(topicMsg('room'))).seq);
           now += 31_000;
-          expect(seqs(await store.readUser('bob', 0, 100))).to.deep.equal([4, 5]);
-          expect(seqs(await store.readTopic('room', 0, 100))).to.deep.equal([1]);
+          expect(seqs(await store.readUser('bob', 0, 100))).to.deep.equal(at(b, 4, 5));
+          expect(seqs(await store.readTopic('room', 0, 100))).to.deep.equal([t]);
           now += 60_000;
           expect(await store.readUser('bob', 0, 100)).to.deep.equal([]);
           expect(await store.readTopic('room', 0, 100)).to.deep.equal([]);
-          expect(await store.lastUserSeq('bob')).to.equal(5);
-          expect((await store.appendToUser(userMsg())).seq).to.equal(6);
-          expect((await store.appendToTopic(topicMsg('room'))).seq).to.equal(2);
+          expect(await store.lastUserSeq('bob')).to.equal(b + 4);
+          expect((await store.appendToUser(userMsg())).seq).to.equal(b + 5);
+          expect((await store.appendToTopic(topicMsg('room'))).seq).to.equal(t + 1);
         });
       }
 
@@ -304,7 +330,8 @@ export function describeMessageStore(
           const key = (x: [string, number]) => `${x[0]}#${x[1]}`;
           expect(kept.map(key).sort()).to.deep.equal(newest.map(key).sort());
           expect(store.stats().bytes).to.be.at.most(maxBytes);
-          expect((await store.appendToUser(userMsg({ toUser: 'bob' }))).seq).to.equal(16);
+          // bob had 15 appends (every fourth): the next is one more, whatever retention dropped.
+          expect((await store.appendToUser(userMsg({ toUser: 'bob' }))).seq).to.equal(order[0]![1] + 15);
         });
       }
     });

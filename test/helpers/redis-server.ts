@@ -51,6 +51,10 @@ export interface RedisServer {
   restart(): Promise<void>;
   /** Runs `redis-cli -p <port> ...args` and returns its stdout. */
   cli(...args: string[]): Promise<string>;
+  /** SIGSTOP: the process stops answering, its connections stay open (an unreachable Redis). */
+  pause(): void;
+  /** SIGCONT after `pause()`. */
+  resume(): void;
 }
 
 /** A running 3-master (by default) Redis Cluster. */
@@ -240,6 +244,7 @@ class Server implements RedisServer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.resume(); // a paused process would not act on SIGTERM
     await this.signal('SIGTERM');
     this.proc = undefined;
     rmSync(this.dataDir, { recursive: true, force: true });
@@ -253,6 +258,14 @@ class Server implements RedisServer {
   async restart(): Promise<void> {
     await this.signal('SIGTERM');
     await this.start();
+  }
+
+  pause(): void {
+    this.proc?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.proc?.kill('SIGCONT');
   }
 
   async cli(...args: string[]): Promise<string> {

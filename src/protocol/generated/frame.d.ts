@@ -352,6 +352,9 @@ export namespace ferry {
             /** AuthResult expiresAtMs. */
             expiresAtMs: number;
 
+            /** AuthResult logReset. */
+            logReset: boolean;
+
             /**
              * Creates a new AuthResult instance using the specified properties.
              * @param [properties] Properties to set
@@ -417,6 +420,9 @@ export namespace ferry {
 
                 /** AuthResult expiresAtMs */
                 expiresAtMs?: (number|null);
+
+                /** AuthResult logReset */
+                logReset?: (boolean|null);
 
                 /** Unknown fields preserved while decoding when enabled */
                 $unknowns?: Uint8Array[];

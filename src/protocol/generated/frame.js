@@ -794,6 +794,7 @@ export const ferry = $root.ferry = (() => {
              * @property {number|null} [maxFrameBytes] AuthResult maxFrameBytes
              * @property {number|null} [ackedSeq] AuthResult ackedSeq
              * @property {number|null} [expiresAtMs] AuthResult expiresAtMs
+             * @property {boolean|null} [logReset] AuthResult logReset
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -898,6 +899,14 @@ export const ferry = $root.ferry = (() => {
             AuthResult.prototype.expiresAtMs = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
 
             /**
+             * AuthResult logReset.
+             * @member {boolean} logReset
+             * @memberof ferry.v1.AuthResult
+             * @instance
+             */
+            AuthResult.prototype.logReset = false;
+
+            /**
              * Creates a new AuthResult instance using the specified properties.
              * @function create
              * @memberof ferry.v1.AuthResult
@@ -947,6 +956,8 @@ export const ferry = $root.ferry = (() => {
                     writer.uint32(/* id 8, wireType 0 =*/64).uint64(message.ackedSeq);
                 if (message.expiresAtMs != null && $Object.hasOwnProperty.call(message, "expiresAtMs") && (typeof message.expiresAtMs === "object" ? message.expiresAtMs.low || message.expiresAtMs.high : message.expiresAtMs !== 0))
                     writer.uint32(/* id 9, wireType 0 =*/72).int64(message.expiresAtMs);
+                if (message.logReset != null && $Object.hasOwnProperty.call(message, "logReset") && message.logReset !== false)
+                    writer.uint32(/* id 10, wireType 0 =*/80).bool(message.logReset);
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -1070,6 +1081,15 @@ export const ferry = $root.ferry = (() => {
                                 message.expiresAtMs = value;
                             else
                                 delete message.expiresAtMs;
+                            continue;
+                        }
+                    case 10: {
+                            if (wireType !== 0)
+                                break;
+                            if (value = reader.bool())
+                                message.logReset = value;
+                            else
+                                delete message.logReset;
                             continue;
                         }
                     }

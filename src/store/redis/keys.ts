@@ -12,7 +12,10 @@ export type LogKind = 'u' | 't';
 export interface LogKeys {
   /** Stream of entries, id `<seq>-0`. */
   log: string;
-  /** Last assigned seq (INCR); never expires, so a seq is never handed out twice. */
+  /**
+   * Last assigned seq (INCR; created at the clock floor, scripts.ts); never expires, so a seq is not
+   * handed out twice while Redis keeps its data, and a counter Redis forgot restarts above it.
+   */
   seq: string;
   /** Hash deviceId -> acked seq (user logs only). */
   cursors: string;

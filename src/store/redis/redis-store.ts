@@ -4,7 +4,8 @@
  *
  * Key layout (prefix `ferry` by default; `<U>`/`<T>` are the user id / topic with `%{}` %-escaped):
  *   ferry:{u:<U>}:log   stream, one entry per stored message, entry id `<seq>-0`
- *   ferry:{u:<U>}:seq   string, last seq assigned (INCR); never expires
+ *   ferry:{u:<U>}:seq   string, last seq assigned (INCR; a new counter starts at the clock floor,
+ *                       see scripts.ts); never expires
  *   ferry:{u:<U>}:cur   hash deviceId -> acked seq
  *   ferry:{u:<U>}:d:<len(sender)>:<sender><clientMsgId>   "ts|seq|serverId", PX = dedup window
  *   ferry:{t:<T>}:log / :seq / :d:…   the same for a topic (no cursors)
@@ -31,6 +32,7 @@ import { ConfigError, StoreError } from '../../errors.js';
 import { storedBytes } from '../memory.js';
 import { dedupSender, type AppendResult, type MessageStore, type NewMessage } from '../message-store.js';
 import { checkKeyPrefix, dedupKey, logKeys, type LogKind } from './keys.js';
+import { RecentAppends, type RecentLog } from './recent-appends.js';
 import { SCRIPTS, type Script } from './scripts.js';
 
 type Arg = string | Buffer;
@@ -80,7 +82,43 @@ export interface RedisMessageStoreOptions {
    * and after the append, which a QoS-1 forward needs (docs/cluster.md), without a second round trip.
    */
   appendReadsHash?: AppendHashRead;
+  /**
+   * The node's watch over Redis (the cluster's data guard): appends wait at `gate` until the current
+   * connection has been checked, and every seq they assign is above `floor` (see scripts.ts).
+   */
+  appendGuard?: AppendGuard;
+  /** Appends remembered for `auditRecent` (0 = none). Default 0. */
+  recentAppends?: number;
 }
+
+/** See RedisMessageStoreOptions.appendGuard. */
+export interface AppendGuard {
+  /**
+   * Null when appends may go ahead; otherwise a promise that settles once they may (it rejects when
+   * the check failed, and the append fails with it). Called on every append: must not allocate when
+   * it returns null.
+   */
+  gate(): Promise<void> | null;
+  /** A seq every new append must exceed (0 = none). */
+  floor(): number;
+}
+
+/** What `auditRecent` found: this node's recent appends that Redis no longer has. */
+export interface StoreAudit {
+  /** Appends checked. */
+  checked: number;
+  /** Of those, how many are gone from their log. */
+  missing: number;
+  /** Users whose log lost at least one of them. */
+  users: string[];
+  /** Topics whose log lost at least one of them. */
+  topics: string[];
+}
+
+/** Seqs per MISSING script call: bounds the time one call holds Redis. */
+const AUDIT_CHUNK = 512;
+/** Logs audited at once (one script call each in flight). */
+const AUDIT_PARALLEL = 64;
 
 /** See RedisMessageStoreOptions.appendReadsHash. */
 export interface AppendHashRead {
@@ -91,10 +129,10 @@ export interface AppendHashRead {
 }
 
 /**
- * This instance's view, not the cluster's: users/topics = logs this instance created (appended
- * seq 1 to); messages/bytes = what it appended minus what its own trims removed (another node's
- * trims and Redis key expiry are not seen). Summed over all nodes, messages and bytes approximate
- * the store's contents.
+ * This instance's view, not the cluster's: users/topics = logs whose seq counter this instance
+ * created (its first append); messages/bytes = what it appended minus what its own trims removed
+ * (another node's trims and Redis key expiry are not seen). Summed over all nodes, messages and
+ * bytes approximate the store's contents.
  */
 export interface RedisStoreStats {
   users: number;
@@ -148,6 +186,11 @@ export class RedisMessageStore implements MessageStore {
   private readonly now: () => number;
   private readonly connectionEpoch: (() => number) | undefined;
   private readonly appendReadsHash: AppendHashRead | undefined;
+  private readonly appendGuard: AppendGuard | undefined;
+  private readonly recent: RecentAppends;
+  /** The guard's floor as last seen, and as the script argument (built once per change). */
+  private floorSeen = 0;
+  private floorArg = '0';
   /** Script -> connection epoch in which it ran by EVAL (so EVALSHA finds it). */
   private readonly loaded = new Map<Script, number>();
   private counter = 0;
@@ -181,6 +224,8 @@ export class RedisMessageStore implements MessageStore {
     this.now = opts.now ?? Date.now;
     this.connectionEpoch = opts.connectionEpoch;
     this.appendReadsHash = opts.appendReadsHash;
+    this.appendGuard = opts.appendGuard;
+    this.recent = new RecentAppends(opts.recentAppends ?? 0);
     // Payloads are binary: every blob string comes back as a Buffer and is decoded field by field.
     const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer };
     this.redis = opts.client.withCommandOptions(
@@ -232,6 +277,40 @@ export class RedisMessageStore implements MessageStore {
     return { users, topics, messages: Math.max(0, messages), bytes: Math.max(0, bytes) };
   }
 
+  /**
+   * Checks whether the appends this instance made lately (the last `recentAppends`) are still in
+   * their logs, and forgets them, so each is counted by one audit only. Run after Redis may have
+   * lost data; what is missing was acknowledged to its sender and is gone. Rejects with StoreError
+   * when Redis does not answer (the appends not yet checked are forgotten too).
+   */
+  async auditRecent(): Promise<StoreAudit> {
+    this.assertOpen();
+    const logs = this.recent.take();
+    const result: StoreAudit = { checked: 0, missing: 0, users: [], topics: [] };
+    for (let i = 0; i < logs.length; i += AUDIT_PARALLEL) {
+      const group = logs.slice(i, i + AUDIT_PARALLEL);
+      const missing = await Promise.all(group.map((log) => this.missingOf(log)));
+      group.forEach((log, j) => {
+        result.checked += log.seqs.length;
+        result.missing += missing[j]!;
+        if (missing[j]! > 0) (log.kind === 'u' ? result.users : result.topics).push(log.name);
+      });
+    }
+    return result;
+  }
+
+  /** How many of `log.seqs` its log no longer holds. */
+  private async missingOf(log: RecentLog): Promise<number> {
+    const key = logKeys(this.prefix, log.kind, log.name).log;
+    let missing = 0;
+    for (let i = 0; i < log.seqs.length; i += AUDIT_CHUNK) {
+      const chunk = log.seqs.slice(i, i + AUDIT_CHUNK).map(intArg);
+      const reply = await this.run(SCRIPTS.missing, [key], chunk);
+      missing += this.decode(() => toNumber(reply));
+    }
+    return missing;
+  }
+
   /** Later operations reject. The Redis client stays open: its owner closes it. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
@@ -255,6 +334,22 @@ export class RedisMessageStore implements MessageStore {
     const companion = kind === 'u' ? this.appendReadsHash : undefined;
     if (companion !== undefined) keys.push(companion.key(name));
     const serverId = `${this.nodeId}-${now.toString(36)}-${(this.counter++).toString(36)}`;
+    const guard = this.appendGuard;
+    if (guard !== undefined) {
+      const wait = guard.gate();
+      if (wait !== null) {
+        try {
+          await wait;
+        } catch (err) {
+          throw new StoreError(`redis message store unavailable: ${describeCause(err)}`, { cause: err });
+        }
+      }
+      const floor = guard.floor();
+      if (floor !== this.floorSeen) {
+        this.floorSeen = floor;
+        this.floorArg = intArg(floor);
+      }
+    }
     const reply = await this.run(SCRIPTS.append, keys, [
       intArg(now),
       this.dedupWindow,
@@ -270,6 +365,7 @@ export class RedisMessageStore implements MessageStore {
       dedup ? '1' : '0',
       companion !== undefined ? '1' : '0',
       msg.fromService,
+      this.floorArg,
     ]);
     return this.decode(() => {
       const r = asArray(reply);
@@ -278,7 +374,8 @@ export class RedisMessageStore implements MessageStore {
       if (!duplicate) {
         this.local.messages += 1 - toNumber(r[4]);
         this.local.bytes += bytes - toNumber(r[5]);
-        if (seq === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
+        if (toNumber(r[7]) === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
+        this.recent.record(kind, name, seq);
       }
       // Not an array when the read failed (see the script): the bus then reads presence itself.
       if (companion !== undefined && Array.isArray(r[6])) companion.onRead(name, seq, r[6] as Buffer[]);

@@ -63,15 +63,43 @@ end
 `;
 
 /**
+ * Start of the seq clock: 2024-01-01T00:00:00Z in Unix seconds. A counter the append script creates
+ * starts at the microseconds since then by the Redis server's clock (TIME), which stays below 2^53
+ * (exact in a double, in Lua and in JavaScript) until the year 2309.
+ */
+export const SEQ_EPOCH_S = 1_704_067_200;
+
+/**
+ * The floor of a new counter: microseconds since SEQ_EPOCH_S by Redis's own clock. Every seq a log
+ * ever handed out is at most the floor of the moment it was handed out: a log starts at its floor
+ * and then grows by one per append, and one Redis (one slot) runs far fewer than one append per
+ * microsecond. So a counter Redis forgot and a later append created again starts above every seq the
+ * forgotten one gave out (docs/cluster.md, "Sequence numbers").
+ */
+const CLOCK_FLOOR = `
+local function clockFloor()
+  local t = redis.call('TIME')
+  return (int(t[1]) - ${SEQ_EPOCH_S}) * 1000000 + int(t[2])
+end
+`;
+
+/**
  * KEYS: log, seq[, dedup][, hash]. ARGV: now, dedupWindow (-1 = forever), maxlen, retention (0 =
  * forever), serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload, has dedup key
- * ('1'/'0'), has hash key ('1'/'0'), fromService ('' = none: the field is left out).
+ * ('1'/'0'), has hash key ('1'/'0'), fromService ('' = none: the field is left out), floor (a seq
+ * this append must exceed, '0' = none: set by the node after Redis changed under it).
  * Returns {duplicate 0/1, serverId, seq, timestampMs, removed, removedBytes, HGETALL of the hash key
  * (empty without one; 0 when the read failed: Lua does not undo the writes before an error, so a
- * failing read must not turn a stored message into an error the client retries forever)}. A
- * duplicate inside the window returns the first append's ids and writes nothing.
+ * failing read must not turn a stored message into an error the client retries forever), created
+ * (1 when this append created the counter)}. A duplicate inside the window returns the first
+ * append's ids and writes nothing.
+ *
+ * Seqs: INCR, except that a counter this append creates starts at the clock floor (CLOCK_FLOOR), and
+ * a seq at or below ARGV floor is raised above it; either way the counter is set to the seq used.
+ * Counters that exist keep counting by one, so logs written before the floor existed keep their
+ * numbers.
  */
-export const APPEND_SCRIPT = `${TRIM}
+export const APPEND_SCRIPT = `${TRIM}${CLOCK_FLOOR}
 local AGE_CHECK_EVERY = 16
 local now = int(ARGV[1])
 local win = int(ARGV[2])
@@ -90,11 +118,21 @@ if dk then
   if d then
     local ts, seq, sid = string.match(d, '^(%d+)|(%d+)|(.*)$')
     if ts and (win < 0 or int(ts) > now - win) then
-      return {1, sid, int(seq), ts, 0, 0, hash()}
+      return {1, sid, int(seq), ts, 0, 0, hash(), 0}
     end
   end
 end
 local seq = redis.call('INCR', KEYS[2])
+local floor, created = int(ARGV[15]), 0
+if seq == 1 then
+  created = 1
+  local c = clockFloor()
+  if c > floor then floor = c end
+end
+if seq <= floor then
+  seq = floor + 1
+  redis.call('SET', KEYS[2], string.format('%d', seq))
+end
 local id = string.format('%d-0', seq)
 if ARGV[14] == '' then
   redis.call('XADD', KEYS[1], id, 's', ARGV[5], 't', ARGV[1], 'b', ARGV[6], 'f', ARGV[7], 'd', ARGV[8],
@@ -115,9 +153,9 @@ if redis.call('XLEN', KEYS[1]) > maxlen or (ret > 0 and seq % AGE_CHECK_EVERY ==
   removed, bytes = trim(KEYS[1], now, maxlen, ret)
 end
 -- The newest entry is past retention once ret has gone by without appends: let Redis free the
--- whole stream then. The seq counter stays (seqs are never reused).
+-- whole stream then. The seq counter stays (seqs are not reused).
 if ret > 0 then redis.call('PEXPIRE', KEYS[1], ret) end
-return {0, ARGV[5], seq, ARGV[1], removed, bytes, hash()}
+return {0, ARGV[5], seq, ARGV[1], removed, bytes, hash(), created}
 `;
 
 /**
@@ -144,6 +182,19 @@ end
 return cur
 `;
 
+/**
+ * KEYS: log. ARGV: seqs. Returns how many of those seqs have no entry in the log: the audit of what a
+ * node appended recently, after Redis may have lost data (recent-appends.ts).
+ */
+export const MISSING_SCRIPT = `
+local missing = 0
+for i = 1, #ARGV do
+  local id = ARGV[i] .. '-0'
+  if #redis.call('XRANGE', KEYS[1], id, id) == 0 then missing = missing + 1 end
+end
+return missing
+`;
+
 /** A script as EVAL takes it, and its SHA1 for EVALSHA. */
 export interface Script {
   readonly source: string;
@@ -164,4 +215,5 @@ export const SCRIPTS = {
   append: script(APPEND_SCRIPT),
   read: script(READ_SCRIPT),
   ack: script(ACK_SCRIPT),
+  missing: script(MISSING_SCRIPT),
 } as const;

@@ -32,6 +32,7 @@ export class Target implements RegisteredSession {
   readonly sessionId = `t${++n}`;
   readonly transport = 'ws' as const;
   readonly sinceMs = 1;
+  readonly sentSeq = 0;
   readonly got: Envelope[] = [];
   closed: { code: number; reason: string } | null = null;
   constructor(

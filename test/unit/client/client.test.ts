@@ -86,6 +86,36 @@ describe('client state machine (fake transport)', function () {
     expect(await sending).to.include({ duplicate: true });
   });
 
+  it('takes the server position on log_reset and delivers the seqs that log hands out next, though seen before', async function () {
+    const net = new FakeNetwork();
+    const c = make(net, { lastSeq: 500 });
+    const seen: number[] = [];
+    c.on('message', (m) => seen.push(m.seq));
+    const first = net.nextConn();
+    const started = c.start();
+    const s1 = await first;
+    // The store lost the log this client had processed up to 500; its new log starts at 1.
+    const auth = await s1.accept({ ackedSeq: 0, logReset: true });
+    await started;
+    expect(auth.authenticate!.lastSeq).to.equal(500);
+    expect(c.connection).to.include({ logReset: true, ackedSeq: 0 });
+    expect(c.lastSeq).to.equal(0);
+    for (const seq of [1, 2]) s1.send({ deliver: { seq, qos: 1, fromUser: 'x', payload: Buffer.from('n') } });
+    const ack = await s1.next('ack');
+    expect(seen).to.deep.equal([1, 2]);
+    expect(ack.ack!.seq).to.equal(2);
+    // The next connection resumes from the new position, and a plain AuthResult changes nothing.
+    const second = net.nextConn();
+    s1.end(1006, '');
+    const s2 = await second;
+    expect((await s2.accept({ ackedSeq: 2 })).authenticate!.lastSeq).to.equal(2);
+    s2.send({ deliver: { seq: 2, qos: 1, fromUser: 'x', payload: Buffer.from('again') } });
+    s2.send({ deliver: { seq: 3, qos: 1, fromUser: 'x', payload: Buffer.from('n') } });
+    expect((await s2.next('ack')).ack!.seq).to.equal(3);
+    expect(seen).to.deep.equal([1, 2, 3]);
+    expect(c.connection).to.include({ logReset: false });
+  });
+
   it('drops duplicate deliveries, acks cumulatively, and holds messages until someone listens', async function () {
     const net = new FakeNetwork();
     const c = make(net);

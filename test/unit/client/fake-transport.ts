@@ -55,7 +55,9 @@ export class FakeServerConn {
   }
 
   /** Answers the Authenticate. */
-  async accept(opts: { ackedSeq?: number; expiresAtMs?: number; heartbeatMs?: number } = {}): Promise<Frame> {
+  async accept(
+    opts: { ackedSeq?: number; expiresAtMs?: number; heartbeatMs?: number; logReset?: boolean } = {},
+  ): Promise<Frame> {
     const auth = await this.next('authenticate');
     this.send({
       id: auth.id,
@@ -68,6 +70,7 @@ export class FakeServerConn {
         maxFrameBytes: 65536,
         ackedSeq: opts.ackedSeq ?? 0,
         expiresAtMs: opts.expiresAtMs ?? 0,
+        logReset: opts.logReset ?? false,
       },
     });
     return auth;

@@ -39,4 +39,19 @@ describe('config: redis section', () => {
     expect(msg({ redis: 'redis://a:1', redisCluster: 'b:2' })).to.include('are both set');
     expect(msg({ redisLivenessTtl: '10ms' })).to.include('redis.livenessTtlMs');
   });
+
+  it('sets the data guard by flag, env or file: check period and audit size, validated', () => {
+    expect(load().redis).to.include({ dataCheckMs: 5000, lossAuditSize: 100_000 });
+    expect(load({ redisDataCheck: '0' }).redis.dataCheckMs).to.equal(0);
+    expect(load({}, { FERRY_REDIS_DATA_CHECK: '2s' }).redis.dataCheckMs).to.equal(2000);
+    expect(load({ redisLossAuditSize: '500' }).redis.lossAuditSize).to.equal(500);
+    expect(() => load({}, { FERRY_REDIS_LOSS_AUDIT_SIZE: '-1' })).to.throw(
+      ConfigError,
+      /redis\.lossAuditSize \(from env FERRY_REDIS_LOSS_AUDIT_SIZE\)/,
+    );
+    expect(() => load({ redisDataCheck: '2h' })).to.throw(
+      ConfigError,
+      /redis\.dataCheckMs \(from flag --redis-data-check\)/,
+    );
+  });
 });

@@ -71,7 +71,7 @@ describe('cluster node on a real redis-server', function () {
     await a.bus.start(new RecordingHandler());
     await b.bus.start(hb);
     const store = new RedisMessageStore({
-      ...a.storeWiring(),
+      ...a.storeWiring(0),
       nodeId: idOf(a),
       keyPrefix: a.keys.prefix,
       maxMessagesPerLog: 100,

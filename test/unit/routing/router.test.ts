@@ -19,6 +19,7 @@ class Target implements RegisteredSession {
   readonly sessionId = `t${++n}`;
   readonly transport = 'ws' as const;
   readonly sinceMs = 0;
+  readonly sentSeq = 0;
   readonly got: Envelope[] = [];
   readonly frames: Uint8Array[] = [];
   closed: number | null = null;

@@ -13,6 +13,7 @@ let nextId = 1;
 class FakeSession implements RegisteredSession {
   readonly sessionId = `s${nextId++}`;
   readonly sinceMs = 1000;
+  sentSeq = 0;
   disconnected: { code: number; reason: string } | null = null;
   readonly got: Envelope[] = [];
   constructor(
@@ -40,6 +41,21 @@ describe('SessionRegistry', () => {
   beforeEach(() => {
     presence = new MemoryPresence();
     reg = new SessionRegistry({ nodeId: 'n1', presence, logger: silentLogger() });
+  });
+
+  it("lists each user's highest seq sent by any of its sessions, leaving out users sent none", () => {
+    const [a1, a2, b, c] = [
+      new FakeSession('a', 'phone', reg),
+      new FakeSession('a', 'laptop', reg),
+      new FakeSession('b', 'phone', reg),
+      new FakeSession('c', 'phone', reg),
+    ];
+    for (const s of [a1, a2, b, c]) reg.add(s, 'replace-old');
+    [a1.sentSeq, a2.sentSeq, b.sentSeq] = [7, 9, 3];
+    expect(reg.sentSeqs()).to.deep.equal([
+      ['a', 9],
+      ['b', 3],
+    ]);
   });
 
   it('indexes sessions by user and device and mirrors them into presence', async () => {

@@ -103,7 +103,7 @@ describe('session: user delivery, QoS 0 and QoS 1', () => {
     expect(replay.map((d) => text(d?.payload))).to.deep.equal(['m3', 'm4', 'm5', 'm6', 'm7']);
   });
 
-  it('resumes from a larger client last_seq (recorded as acked), capped at the end of the log', async () => {
+  it('resumes from a larger client last_seq (recorded as acked)', async () => {
     h = await SessionHarness.create();
     const alice = await h.login('alice');
     for (let i = 1; i <= 4; i++) await sendQos1(alice, i, 'carol', `x${i}`);
@@ -111,17 +111,29 @@ describe('session: user delivery, QoS 0 and QoS 1', () => {
     carol.send({ id: 1, authenticate: { token: h.auth.issue('carol'), lastSeq: 3 } });
     await settle();
     const frames = carol.take();
-    expect(frames[0]?.authResult?.ackedSeq).to.equal(3);
+    expect(frames[0]?.authResult).to.include({ ackedSeq: 3, logReset: false });
     expect(ofBody(frames, 'deliver').map((f) => f.deliver?.seq)).to.deep.equal([4]);
     expect(await h.store.userCursor('carol', 'default')).to.equal(3);
+    expect(await h.metric('ferry_store_log_resets_total')).to.equal(0);
+  });
 
-    // A last_seq from some other store's history cannot skip messages that do not exist yet.
+  it('answers a last_seq past the end of the log with log_reset at the cursor, and delivers what the log gets next', async () => {
+    h = await SessionHarness.create();
+    const alice = await h.login('alice');
+    for (let i = 1; i <= 2; i++) await sendQos1(alice, i, 'dave', `old ${i}`);
+    await h.store.ackUser('dave', 'default', 1);
+    // A client that processed seq 500 of a log this store no longer has (or never had).
     const dave = h.connect();
     dave.send({ id: 1, authenticate: { token: h.auth.issue('dave'), lastSeq: 500 } });
     await settle();
-    expect(dave.take()[0]?.authResult?.ackedSeq).to.equal(0);
-    await sendQos1(alice, 9, 'dave', 'first for dave');
-    expect(dave.delivers().map((d) => d.seq)).to.deep.equal([1]);
+    const frames = dave.take();
+    expect(frames[0]?.authResult).to.include({ ackedSeq: 1, logReset: true });
+    expect(ofBody(frames, 'deliver').map((f) => f.deliver?.seq)).to.deep.equal([2]);
+    // Not recorded as acked: the device's cursor stays where the store had it.
+    expect(await h.store.userCursor('dave', 'default')).to.equal(1);
+    await sendQos1(alice, 9, 'dave', 'after the reset');
+    expect(dave.delivers().map((d) => d.seq)).to.deep.equal([2, 3]);
+    expect(await h.metric('ferry_store_log_resets_total')).to.equal(1);
   });
 
   it('fills a gap from the store before a live message: lastSent 2, live 5 -> 3, 4, 5', async () => {
@@ -162,6 +174,27 @@ describe('session: user delivery, QoS 0 and QoS 1', () => {
     await settle();
     expect(bob.take().map((f) => f.deliver?.seq)).to.deep.equal([4, 5]);
     expect(h.manager.stats().inflight).to.equal(2);
+  });
+
+  it('counts the window in messages, not seq distance: a jump in seqs does not close it', async () => {
+    h = await SessionHarness.create({
+      config: (c) => {
+        c.session.maxInflight = 4;
+        c.store.maxMessagesPerLog = 3;
+      },
+    });
+    const alice = await h.login('alice');
+    // Retention keeps 6, 7, 8: a device that never acked resumes at 0 and jumps to 6.
+    for (let i = 1; i <= 8; i++) await sendQos1(alice, i, 'bob', `m${i}`);
+    const bob = await h.login('bob');
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([6, 7, 8]);
+    await sendQos1(alice, 9, 'bob', 'm9');
+    await sendQos1(alice, 10, 'bob', 'm10');
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([6, 7, 8, 9]);
+    bob.send({ ack: { seq: 7 } });
+    await settle();
+    expect(bob.delivers().map((d) => d.seq)).to.deep.equal([6, 7, 8, 9, 10]);
+    expect(h.manager.stats().inflight).to.equal(3);
   });
 
   it('ignores acks beyond what was sent (they cannot skip undelivered messages)', async () => {

@@ -120,15 +120,16 @@ describe('RedisMessageStore when Redis fails', function () {
   it('works again after a restart, with logs, seqs, cursors and dedup intact (appendonly)', async () => {
     const first = [];
     for (let i = 0; i < 5; i++) first.push(await store.appendToUser(userMsg({ clientMsgId: `r${i}` })));
-    await store.ackUser('bob', 'phone', 3);
+    await store.ackUser('bob', 'phone', first[2]!.seq);
     await server.kill9();
     expect(await rejection(store.appendToUser(userMsg()))).to.be.instanceOf(StoreError);
     await server.restart();
     // The client reconnects on its own; the store needs nothing beyond retrying the call.
     const next = await eventuallyValue(() => store.appendToUser(userMsg({ clientMsgId: 'after' })));
-    expect(next.seq).to.equal(6);
-    expect(await store.userCursor('bob', 'phone')).to.equal(3);
-    expect((await store.readUser('bob', 3, 10)).map((e) => e.seq)).to.deep.equal([4, 5, 6]);
+    const f = first[0]!.seq;
+    expect(next.seq).to.equal(f + 5);
+    expect(await store.userCursor('bob', 'phone')).to.equal(f + 2);
+    expect((await store.readUser('bob', f + 2, 10)).map((e) => e.seq)).to.deep.equal([f + 3, f + 4, f + 5]);
     // A sender retrying a message whose ack was lost in the outage still gets the first result.
     expect(await store.appendToUser(userMsg({ clientMsgId: 'r4' }))).to.deep.equal({
       ...first[4]!,

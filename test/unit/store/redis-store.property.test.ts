@@ -78,8 +78,18 @@ interface Entry {
   id: string;
   byte: number;
 }
+/**
+ * A log of the model. `base` is its first seq minus one: the store may start a new log anywhere
+ * (the Redis store starts at its clock floor), so the operations name positions (1 = the first
+ * message) and the model turns them into seqs.
+ */
+interface ModelLog {
+  base: number;
+  last: number;
+  entries: Entry[];
+}
 interface ModelState {
-  logs: Map<string, { last: number; entries: Entry[] }>;
+  logs: Map<string, ModelLog>;
   /** Per log, as the Redis store dedups: `${kind}:${to}:${from}:${id}`. */
   dedup: Map<string, { serverId: string; seq: number; ts: number }>;
   cursors: Map<string, number>;
@@ -87,10 +97,15 @@ interface ModelState {
 
 const emptyModel = (): ModelState => ({ logs: new Map(), dedup: new Map(), cursors: new Map() });
 
-function log(m: ModelState, kind: Kind, to: string) {
+function log(m: ModelState, kind: Kind, to: string): ModelLog {
   let l = m.logs.get(`${kind}:${to}`);
-  if (!l) m.logs.set(`${kind}:${to}`, (l = { last: 0, entries: [] }));
+  if (!l) m.logs.set(`${kind}:${to}`, (l = { base: 0, last: 0, entries: [] }));
   return l;
+}
+
+/** The seq at position `p` of a log (positions <= 0 pass through: they are below every seq). */
+function seqAt(m: ModelState, kind: Kind, to: string, p: number): number {
+  return p <= 0 ? p : (m.logs.get(`${kind}:${to}`)?.base ?? 0) + p;
 }
 
 function visible(m: ModelState, kind: Kind, to: string, now: number): Entry[] {
@@ -108,6 +123,8 @@ function applyAppend(m: ModelState, a: Append, r: AppendResult, now: number): bo
     return r.duplicate && r.serverId === first.serverId && r.seq === first.seq && r.timestampMs === first.ts;
   }
   const l = log(m, a.kind, a.to);
+  // A new log starts at any positive seq; after that, one more per append.
+  if (l.last === 0 && !r.duplicate && Number.isSafeInteger(r.seq) && r.seq >= 1) l.base = l.last = r.seq - 1;
   if (r.duplicate || r.seq !== l.last + 1 || r.timestampMs !== now) return false;
   l.last = r.seq;
   l.entries.push({ seq: r.seq, ts: now, serverId: r.serverId, from: a.from, id: a.id, byte: a.byte });
@@ -118,7 +135,7 @@ function applyAppend(m: ModelState, a: Append, r: AppendResult, now: number): bo
 
 function clone(m: ModelState): ModelState {
   return {
-    logs: new Map([...m.logs].map(([k, l]) => [k, { last: l.last, entries: [...l.entries] }])),
+    logs: new Map([...m.logs].map(([k, l]) => [k, { base: l.base, last: l.last, entries: [...l.entries] }])),
     dedup: new Map(m.dedup),
     cursors: new Map(m.cursors),
   };
@@ -184,22 +201,24 @@ describe('RedisMessageStore: two nodes on one Redis match a model (fast-check)',
               break;
             }
             case 'ack': {
-              await nodes[o.node].ackUser(o.to, o.device, o.seq);
+              const seq = seqAt(model, 'u', o.to, o.seq);
+              await nodes[o.node].ackUser(o.to, o.device, seq);
               const k = `${o.to}:${o.device}`;
               const last = model.logs.get(`u:${o.to}`)?.last ?? 0;
-              model.cursors.set(k, Math.max(model.cursors.get(k) ?? 0, Math.min(o.seq, last)));
+              model.cursors.set(k, Math.max(model.cursors.get(k) ?? 0, Math.min(seq, last)));
               // Read back through the other node: cursors are shared.
               expect(await nodes[1 - o.node]!.userCursor(o.to, o.device)).to.equal(model.cursors.get(k));
               break;
             }
             case 'read': {
               const s = nodes[o.node];
+              const after = seqAt(model, o.kind, o.to, o.after);
               const got =
                 o.kind === 'u'
-                  ? await s.readUser(o.to, o.after, o.limit)
-                  : await s.readTopic(o.to, o.after, o.limit);
+                  ? await s.readUser(o.to, after, o.limit)
+                  : await s.readTopic(o.to, after, o.limit);
               const want = visible(model, o.kind, o.to, now)
-                .filter((e) => e.seq > o.after)
+                .filter((e) => e.seq > after)
                 .slice(0, o.limit);
               expect(
                 got.map((e) => [e.seq, e.serverId, e.fromUser, e.clientMsgId, e.payload[0], e.timestampMs]),

@@ -45,7 +45,7 @@ describe('RedisMessageStore on a standalone redis-server', function () {
   describeMessageStore(
     'redis (standalone)',
     async (s) => new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), ...s }),
-    { byteCap: false },
+    { byteCap: false, firstSeqIsOne: false },
   );
 
   const twoNodes = () => {
@@ -64,9 +64,10 @@ describe('RedisMessageStore on a standalone redis-server', function () {
       expect([x.duplicate, y.duplicate].sort()).to.deep.equal([false, true]);
       expect({ ...x, duplicate: false }).to.deep.equal({ ...y, duplicate: false });
     }
-    expect(await a.lastUserSeq('bob')).to.equal(50);
+    const first = Math.min(...results.map((r) => r.seq));
+    expect(await a.lastUserSeq('bob')).to.equal(first + 49);
     const seqs = (await b.readUser('bob', 0, 100)).map((e) => e.seq);
-    expect(seqs).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(seqs).to.deep.equal(Array.from({ length: 50 }, (_, i) => first + i));
   });
 
   it('continues one seq per log across nodes, without gaps', async () => {
@@ -74,23 +75,28 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) => (i % 2 === 0 ? a : b).appendToTopic(topicMsg('room'))),
     );
+    const first = Math.min(...results.map((r) => r.seq));
     expect(results.map((r) => r.seq).sort((x, y) => x - y)).to.deep.equal(
-      Array.from({ length: 40 }, (_, i) => i + 1),
+      Array.from({ length: 40 }, (_, i) => first + i),
     );
     expect(new Set(results.map((r) => r.serverId)).size).to.equal(40);
-    expect(await b.lastTopicSeq('room')).to.equal(40);
-    expect((await a.readTopic('room', 38, 10)).map((e) => e.seq)).to.deep.equal([39, 40]);
+    expect(await b.lastTopicSeq('room')).to.equal(first + 39);
+    expect((await a.readTopic('room', first + 37, 10)).map((e) => e.seq)).to.deep.equal([
+      first + 38,
+      first + 39,
+    ]);
   });
 
   it('shares device cursors: an ack on one node is the replay position on the other', async () => {
     const { a, b } = twoNodes();
-    for (let i = 0; i < 6; i++) await a.appendToUser(userMsg({ toUser: 'bob' }));
-    await a.ackUser('bob', 'phone', 4);
-    expect(await b.userCursor('bob', 'phone')).to.equal(4);
-    await b.ackUser('bob', 'phone', 2);
-    expect(await a.userCursor('bob', 'phone')).to.equal(4);
+    const f = (await a.appendToUser(userMsg({ toUser: 'bob' }))).seq;
+    for (let i = 1; i < 6; i++) await a.appendToUser(userMsg({ toUser: 'bob' }));
+    await a.ackUser('bob', 'phone', f + 3);
+    expect(await b.userCursor('bob', 'phone')).to.equal(f + 3);
+    await b.ackUser('bob', 'phone', f + 1);
+    expect(await a.userCursor('bob', 'phone')).to.equal(f + 3);
     const replay = await b.readUser('bob', await b.userCursor('bob', 'phone'), 100);
-    expect(replay.map((e) => e.seq)).to.deep.equal([5, 6]);
+    expect(replay.map((e) => e.seq)).to.deep.equal([f + 4, f + 5]);
   });
 
   it('reads every number its scripts take exactly (they parse digits, not tonumber)', async () => {
@@ -112,7 +118,7 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     expect(again.timestampMs).to.equal(2 ** 52);
     await store.appendToUser(userMsg({ toUser: 'zed' }));
     await store.ackUser('zed', 'phone', 2 ** 60);
-    expect(await store.userCursor('zed', 'phone')).to.equal(2);
+    expect(await store.userCursor('zed', 'phone')).to.equal(first.seq + 1);
   });
 
   it('keeps one log per user id even for ids with braces, percent signs and colons', async () => {
@@ -120,7 +126,7 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     const names = ['x}y', 'x', '{x}', 'x%7Dy', 'a:b', 'x}:log'];
     for (const toUser of names) await a.appendToUser(userMsg({ toUser }));
     for (const toUser of names) {
-      expect(await a.lastUserSeq(toUser), toUser).to.equal(1);
+      expect(await a.lastUserSeq(toUser), toUser).to.be.greaterThan(0);
       expect((await a.readUser(toUser, 0, 10)).map((e) => e.toUser)).to.deep.equal([toUser]);
     }
   });
@@ -190,12 +196,13 @@ describe('RedisMessageStore on a standalone redis-server', function () {
       });
       for (let i = 0; i < 2; i++) await s.appendToUser(userMsg());
       const got = await s.readUser('bob', 0, 10);
-      expect(got.map((e) => e.seq)).to.deep.equal([2, 3]);
-      await s.ackUser('bob', 'phone', 99);
-      expect(await s.userCursor('bob', 'phone')).to.equal(3);
+      const f = first.seq;
+      expect(got.map((e) => e.seq)).to.deep.equal([f + 1, f + 2]);
+      await s.ackUser('bob', 'phone', f + 99);
+      expect(await s.userCursor('bob', 'phone')).to.equal(f + 2);
       // The same keys read through a RESP2 client: one format on the server.
       const viaResp2 = new RedisMessageStore({ client, nodeId: 'r2', keyPrefix, ...LIMITS });
-      expect((await viaResp2.readUser('bob', 2, 10)).map((e) => e.serverId)).to.deep.equal([
+      expect((await viaResp2.readUser('bob', f + 1, 10)).map((e) => e.serverId)).to.deep.equal([
         got[1]!.serverId,
       ]);
     } finally {
@@ -279,7 +286,7 @@ describe('RedisMessageStore on a 3-master Redis Cluster', function () {
   describeMessageStore(
     'redis (cluster)',
     async (s) => new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), ...s }),
-    { byteCap: false },
+    { byteCap: false, firstSeqIsOne: false },
   );
 
   it('spreads logs over the masters while each log stays on one slot', async () => {
@@ -297,12 +304,12 @@ describe('RedisMessageStore on a 3-master Redis Cluster', function () {
       expect((await b.appendToUser(userMsg({ toUser, clientMsgId: `m-${toUser}` }))).duplicate).to.equal(
         true,
       );
-      await b.appendToUser(userMsg({ toUser }));
-      await b.ackUser(toUser, 'phone', 1);
+      const second = await b.appendToUser(userMsg({ toUser }));
+      await b.ackUser(toUser, 'phone', second.seq - 1);
     }
     for (const toUser of users) {
-      expect(await a.lastUserSeq(toUser)).to.equal(2);
-      expect(await a.userCursor(toUser, 'phone')).to.equal(1);
+      const last = await a.lastUserSeq(toUser);
+      expect(await a.userCursor(toUser, 'phone')).to.equal(last - 1);
     }
     const counts = await Promise.all(
       cluster.servers.map(async (s) => Number((await s.cli('dbsize')).trim())),
