@@ -136,6 +136,11 @@ export interface FerryConfig {
     idleTimeoutMs: number;
     /** Max QoS-1 deliveries in flight (sent, not acked) per connection before replay waits. */
     maxInflight: number;
+    /**
+     * Max QoS-1 Send/Publish and ServiceRequest frames of one connection waiting for their answer;
+     * at the limit the session stops reading that connection until one is answered.
+     */
+    maxInflightSends: number;
   };
 
   store: {
@@ -147,6 +152,11 @@ export interface FerryConfig {
     dedupWindowMs: number;
     /** Global cap on stored bytes; the oldest messages go first. */
     maxBytes: number;
+    /**
+     * QoS-1 messages this node may have between the start of their append and the end of their
+     * forward; beyond it a new QoS-1 message is answered 109 BUSY (with retry_after_ms).
+     */
+    maxPendingAppends: number;
   };
 
   /**
@@ -177,6 +187,8 @@ export interface FerryConfig {
      * not read, so it is for operators who prefer bounded Redis memory to that guarantee.
      */
     streamMaxLen: number;
+    /** Bytes for other nodes not yet written to Redis above which QoS-0 messages are shed (counted). */
+    maxBacklogBytes: number;
   };
 
   /**
@@ -308,12 +320,13 @@ export function defaultConfig(): FerryConfig {
       unmatched: 'auto',
     },
     presence: { visibility: 'auto' },
-    session: { heartbeatMs: 25_000, idleTimeoutMs: 60_000, maxInflight: 256 },
+    session: { heartbeatMs: 25_000, idleTimeoutMs: 60_000, maxInflight: 256, maxInflightSends: 32 },
     store: {
       maxMessagesPerLog: 1000,
       retentionMs: 24 * 3600_000,
       dedupWindowMs: 10 * 60_000,
       maxBytes: 256 * 1024 * 1024,
+      maxPendingAppends: 1024,
     },
     redis: {
       url: '',
@@ -325,6 +338,7 @@ export function defaultConfig(): FerryConfig {
       claimIdleMs: 5000,
       readBatch: 256,
       streamMaxLen: 0,
+      maxBacklogBytes: 16 * 1024 * 1024,
     },
     access: {
       role: 'all',

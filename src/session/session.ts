@@ -1,8 +1,13 @@
 /**
  * One client connection's session (docs/architecture.md, "One connection's life"): the connection
  * handler, the state machine authenticating -> open -> closing -> closed, frame intake (framing,
- * decoding, rate limits, validation, dispatch) and the per-session part of the shared sweep
- * (auth deadline, token expiry, idle timeout, heartbeats, owed cursor writes).
+ * decoding, send window, rate limits, validation, dispatch) and the per-session part of the shared
+ * sweep (auth deadline, token expiry, idle timeout, heartbeats, owed cursor writes).
+ *
+ * Holding: a frame that may not be processed yet (over the rate limit, or behind a full send window)
+ * is kept with everything after it and the connection is not read. One hold serves both reasons: the
+ * held frame is offered again when its reason lets go (the rate timer fires, or a request is answered)
+ * and goes through both checks again, so reading resumes only once neither holds it back.
  *
  * Errors: every ProtocolError of this connection ends up in `intakeFailed`, the one place that turns
  * it into a Disconnect with its code; a RequestError becomes an Error frame carrying the request's id
@@ -78,6 +83,10 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   private resumeTimer: unknown = null;
   /** How long the latest held frame has to wait. */
   private holdWaitMs = 0;
+  /** The held frame waits for a send-window slot (no timer: `requestSettled` offers it again). */
+  private heldForWindow = false;
+  /** QoS-1 requests dispatched and not yet answered (see session-requests.ts). */
+  private requestsInflight = 0;
   /** Bytes received after the session started closing (see `receive`). */
   private closingBytes = 0;
   /** Bound once: the timer callback that offers the held frames again. */
@@ -233,6 +242,13 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     const now = this.ctx.now();
     this.lastSeenMs = now; // any frame counts as liveness, even one that has to wait
     const control = isControlFrame(body);
+    if (!control && this.requestsInflight >= this.ctx.maxInflightSends && this.state === STATE_OPEN) {
+      // Checked before the rate limit so that a frame waiting for the window is charged once, when
+      // it is processed. Only requests wait here: acks, pings and pongs that are not behind one pass.
+      this.heldForWindow = true;
+      this.ctx.traffic.windowHeld++;
+      return false;
+    }
     const cost = control ? this.ctx.rateLimits.controlFrameCost : 1;
     const verdict = this.limiter.take(body.length, cost, now);
     if (verdict !== RATE_OK) return this.overLimit(body, control, cost, verdict === RATE_FLOOD, now);
@@ -285,20 +301,37 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.process(frame, frame.body!);
   }
 
-  /** Stops reading until the held frame fits (TCP or QUIC flow control holds the peer back meanwhile). */
+  /**
+   * Stops reading until the held frame may go (TCP or QUIC flow control holds the peer back
+   * meanwhile): after `holdWaitMs` for the rate limit, at the next answered request for the window.
+   */
   private hold(): void {
     if (!this.holding) {
       this.holding = true;
       this.conn.pauseReading();
     }
-    this.resumeTimer = this.ctx.timers.set(this.onResume, this.holdWaitMs);
+    if (!this.heldForWindow) this.resumeTimer = this.ctx.timers.set(this.onResume, this.holdWaitMs);
+  }
+
+  /** RequestHost: a QoS-1 request was handed on (see session-requests.ts). */
+  requestStarted(): void {
+    this.requestsInflight++;
+  }
+
+  /** RequestHost: a QoS-1 request was answered; a frame held for the window may go now. */
+  requestSettled(): void {
+    this.requestsInflight--;
+    if (this.heldForWindow && this.requestsInflight < this.ctx.maxInflightSends) this.resumeHeld();
   }
 
   /** The held frame should fit now: offer it again, then what waited behind it; read again when done. */
   private resumeHeld(): void {
     this.resumeTimer = null;
     if (this.state >= STATE_CLOSING) return;
-    this.limiter.heldUntil(this.ctx.now());
+    // Time held for the rate limit counts as over it (see RateLimiter.heldUntil); time waiting for
+    // the window is the node's own slowness, which must not make a client look like a flooder.
+    if (this.heldForWindow) this.heldForWindow = false;
+    else this.limiter.heldUntil(this.ctx.now());
     try {
       const reader = this.reader;
       if (reader !== null) {
@@ -547,6 +580,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.dropSubscriptions();
     this.pending = null;
     this.heldMessages = null;
+    this.heldForWindow = false;
     if (this.resumeTimer !== null) this.ctx.timers.clear(this.resumeTimer);
     this.resumeTimer = null;
     if (this.holding) {
