@@ -99,8 +99,8 @@ export function handleServiceRequest(host: RequestHost, frame: Frame): void {
       host.sendFrame({ id, serviceAck: { msgId, service: r.service, duplicate: r.duplicate } });
     },
     (err: unknown) => {
+      host.sendError(id, err); // before requestSettled, as in answerAccepted
       host.requestSettled();
-      host.sendError(id, err);
     },
   );
 }
@@ -170,8 +170,9 @@ function answerAccepted(
       });
     },
     (err: unknown) => {
-      if (qos === 1) host.requestSettled();
+      // Answer first: a 109 tells the session to hold what follows before the slot reopens reading.
       host.sendError(id, err);
+      if (qos === 1) host.requestSettled();
     },
   );
 }

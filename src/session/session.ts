@@ -4,10 +4,11 @@
  * decoding, send window, rate limits, validation, dispatch) and the per-session part of the shared
  * sweep (auth deadline, token expiry, idle timeout, heartbeats, owed cursor writes).
  *
- * Holding: a frame that may not be processed yet (over the rate limit, or behind a full send window)
- * is kept with everything after it and the connection is not read. One hold serves both reasons: the
- * held frame is offered again when its reason lets go (the rate timer fires, or a request is answered)
- * and goes through both checks again, so reading resumes only once neither holds it back.
+ * Holding: a frame that may not be processed yet (over the rate limit, behind a full send window, or
+ * a request before the retry_after_ms of a 109 BUSY this connection got) is kept with everything after
+ * it and the connection is not read. One hold serves every reason: the held frame is offered again
+ * when its reason lets go (a timer fires, or a request is answered) and goes through every check
+ * again, so reading resumes only once none holds it back.
  *
  * Errors: every ProtocolError of this connection ends up in `intakeFailed`, the one place that turns
  * it into a Disconnect with its code; a RequestError becomes an Error frame carrying the request's id
@@ -54,6 +55,10 @@ export interface SessionOwner {
 const CLOSING_READ_BYTES = 64 * 1024;
 /** Frames a client may pipeline behind its Authenticate before the AuthResult; more is abuse. */
 const MAX_FRAMES_BEFORE_AUTH = 32;
+/** Why the held frame waits: its rate-limit tokens, a send-window slot, or a 109's retry_after_ms. */
+const HOLD_RATE = 1;
+const HOLD_WINDOW = 2;
+const HOLD_BUSY = 3;
 /** Reason sent with 4505 under the 'reject-new' duplicate-device policy. */
 export const DEVICE_TAKEN_REASON = 'this device is already connected';
 
@@ -83,8 +88,10 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   private resumeTimer: unknown = null;
   /** How long the latest held frame has to wait. */
   private holdWaitMs = 0;
-  /** The held frame waits for a send-window slot (no timer: `requestSettled` offers it again). */
-  private heldForWindow = false;
+  /** HOLD_*: why the held frame waits (HOLD_WINDOW has no timer: `requestSettled` offers it again). */
+  private holdReason = 0;
+  /** After a 109 BUSY: requests are not read before this time (the retry_after_ms the client got). */
+  private busyUntilMs = 0;
   /** QoS-1 requests dispatched and not yet answered (see session-requests.ts). */
   private requestsInflight = 0;
   /** Bytes received after the session started closing (see `receive`). */
@@ -202,6 +209,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     }
     this.ctx.countReplyError(e.replyCode);
     const { replyCode: code, message, retryable, retryAfterMs } = e;
+    if (code === ReplyCode.BUSY && retryAfterMs > 0) this.busyUntilMs = this.ctx.now() + retryAfterMs;
     this.sendFrame({ id, error: { code, message, retryable, retryAfterMs } });
   }
 
@@ -242,12 +250,13 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     const now = this.ctx.now();
     this.lastSeenMs = now; // any frame counts as liveness, even one that has to wait
     const control = isControlFrame(body);
-    if (!control && this.requestsInflight >= this.ctx.maxInflightSends && this.state === STATE_OPEN) {
-      // Checked before the rate limit so that a frame waiting for the window is charged once, when
-      // it is processed. Only requests wait here: acks, pings and pongs that are not behind one pass.
-      this.heldForWindow = true;
-      this.ctx.traffic.windowHeld++;
-      return false;
+    if (!control && this.state === STATE_OPEN) {
+      // Checked before the rate limit so that a frame waiting here is charged once, when it is
+      // processed. Only requests wait here: acks, pings and pongs that are not behind one pass.
+      if (this.requestsInflight >= this.ctx.maxInflightSends) return this.holdRequest(HOLD_WINDOW, 0);
+      // The client was told to come back later: what it sends before then waits in its socket
+      // instead of earning one 109 after another (each costs the node a decode and a reply).
+      if (now < this.busyUntilMs) return this.holdRequest(HOLD_BUSY, this.busyUntilMs - now);
     }
     const cost = control ? this.ctx.rateLimits.controlFrameCost : 1;
     const verdict = this.limiter.take(body.length, cost, now);
@@ -277,6 +286,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
       return true;
     }
     this.ctx.traffic.rateLimited[RATE_HELD]!++;
+    this.holdReason = HOLD_RATE;
     this.holdWaitMs = this.limiter.waitMs(body.length, cost);
     return false;
   }
@@ -310,7 +320,16 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
       this.holding = true;
       this.conn.pauseReading();
     }
-    if (!this.heldForWindow) this.resumeTimer = this.ctx.timers.set(this.onResume, this.holdWaitMs);
+    if (this.holdReason !== HOLD_WINDOW)
+      this.resumeTimer = this.ctx.timers.set(this.onResume, this.holdWaitMs);
+  }
+
+  /** A request frame waits for a window slot or for the end of a 109's retry_after_ms (counted). */
+  private holdRequest(reason: number, waitMs: number): false {
+    this.holdReason = reason;
+    this.holdWaitMs = waitMs;
+    this.ctx.traffic.windowHeld++;
+    return false;
   }
 
   /** RequestHost: a QoS-1 request was handed on (see session-requests.ts). */
@@ -321,7 +340,8 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   /** RequestHost: a QoS-1 request was answered; a frame held for the window may go now. */
   requestSettled(): void {
     this.requestsInflight--;
-    if (this.heldForWindow && this.requestsInflight < this.ctx.maxInflightSends) this.resumeHeld();
+    const waiting = this.holding && this.holdReason === HOLD_WINDOW;
+    if (waiting && this.requestsInflight < this.ctx.maxInflightSends) this.resumeHeld();
   }
 
   /** The held frame should fit now: offer it again, then what waited behind it; read again when done. */
@@ -329,9 +349,10 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.resumeTimer = null;
     if (this.state >= STATE_CLOSING) return;
     // Time held for the rate limit counts as over it (see RateLimiter.heldUntil); time waiting for
-    // the window is the node's own slowness, which must not make a client look like a flooder.
-    if (this.heldForWindow) this.heldForWindow = false;
-    else this.limiter.heldUntil(this.ctx.now());
+    // the window or after a 109 is the node's own slowness, which must not make a client look like a
+    // flooder.
+    if (this.holdReason === HOLD_RATE) this.limiter.heldUntil(this.ctx.now());
+    this.holdReason = 0;
     try {
       const reader = this.reader;
       if (reader !== null) {
@@ -580,7 +601,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.dropSubscriptions();
     this.pending = null;
     this.heldMessages = null;
-    this.heldForWindow = false;
+    this.holdReason = 0;
     if (this.resumeTimer !== null) this.ctx.timers.clear(this.resumeTimer);
     this.resumeTimer = null;
     if (this.holding) {

@@ -148,4 +148,32 @@ describe('session: send window (session.maxInflightSends, docs/protocol.md §5.3
     expect(c.closed).to.equal(null);
     expect(c.take().filter((f) => f.error?.code === 104).length).to.be.greaterThan(0);
   });
+
+  it('after a 109 BUSY reads no request before its retry_after_ms, then goes on (no 109 per frame)', async () => {
+    await create((c) => (c.store.maxPendingAppends = 2));
+    const other = await h.login('carol', { kind: 'tcp' });
+    burst(other, 2, qos1); // carol takes both node slots
+    const c = await h.login('alice', { kind: 'tcp' });
+    burst(c, 10, qos1);
+    await settle();
+    const first = c.take();
+    // Three requests were dispatched before the first 109 came back (the window); each got a 109.
+    expect(first.map((f) => f.error?.code)).to.deep.equal([109, 109, 109]);
+    const retryAfter = first[0]!.error!.retryAfterMs!;
+    expect(retryAfter).to.be.greaterThan(0);
+    expect(c.paused, 'held until retry_after_ms has passed').to.equal(true);
+    gated.releaseAll(); // carol's sends are stored: slots free
+    await settle();
+    expect(c.take()).to.deep.equal([]);
+    h.clock.advance(retryAfter);
+    await settle();
+    // Read again: two take the node's two slots, the third (same read, the window) is refused again,
+    // and the rest waits once more instead of being answered 109 one by one.
+    const second = c.take();
+    expect(ackIds(second)).to.deep.equal([103, 104]);
+    expect(second.filter((f) => f.body === 'error').map((f) => f.id)).to.deep.equal([105]);
+    expect(c.paused).to.equal(true);
+    expect(await h.metric('ferry_overload_total', { action: 'busy' })).to.equal(4);
+    expect(await h.store.lastUserSeq('bob')).to.equal(4);
+  });
 });
