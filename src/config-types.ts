@@ -326,7 +326,7 @@ export function defaultConfig(): FerryConfig {
       retentionMs: 24 * 3600_000,
       dedupWindowMs: 10 * 60_000,
       maxBytes: 256 * 1024 * 1024,
-      maxPendingAppends: 1024,
+      maxPendingAppends: 4096,
     },
     redis: {
       url: '',
