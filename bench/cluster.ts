@@ -24,6 +24,8 @@
  * minimal forward stores nothing (its rows are QoS-0 sends) and is not in the lag test.
  * Other flags: --only ferry,socketio,minimal,lag (default all four) --lag-targets ferry,socketio --warmup 3
  * --procs 1 (generator processes) --lag-after 3 --log-level info --no-quiet-wait.
+ * --overload: Ferry only, every step of --steps (default here 5000,10000,20000,30000) whatever the one
+ * before did, with peak RSS, acked and delivered rates, 109s and slowed sends (bench/lib/cluster-overload.ts).
  *
  * Results: tables on stdout and a dated block appended to bench/results/cluster.json.
  */
@@ -37,6 +39,7 @@ import {
   type ClusterTarget,
 } from './lib/cluster-load.js';
 import { startCluster, type RunningCluster } from './lib/cluster-nodes.js';
+import { overloadScenario } from './lib/cluster-overload.js';
 import { machineBusy, machineCpu } from './lib/proc.js';
 import { mib, ms, num, pct, printTable } from './lib/report.js';
 
@@ -64,6 +67,7 @@ const FLAGS = {
   'sio-max-len': { type: 'string', default: '10000' },
   'log-level': { type: 'string', default: 'info' },
   'no-quiet-wait': { type: 'boolean', default: false },
+  overload: { type: 'boolean', default: false },
 } as const;
 
 type Flags = ReturnType<typeof parseFlags>;
@@ -316,6 +320,7 @@ function summaryRows(runs: QosRun[], rate: number, p99Limit: number): string[][]
       ),
     ],
     ['RSS node1 / node2 / redis', ...fx((r) => Object.values(r.rss).map(mib).join(' / '))],
+    ['RSS peak node1 / node2 / redis', ...fx((r) => Object.values(r.rssPeak).map(mib).join(' / '))],
     [
       'generator CPU per process',
       ...fx(
@@ -445,6 +450,20 @@ export async function clusterScenario(argv: string[]): Promise<unknown> {
   const v = parseFlags(argv);
   const only = new Set(v.only.split(','));
   const qosList = v.qos.split(',').map((q) => (q === '1' ? 1 : 0) as 0 | 1);
+  if (v.overload) {
+    const given = argv.some((a) => a === '--steps' || a.startsWith('--steps='));
+    const steps = (given ? v.steps : '5000,10000,20000,30000').split(',').map(Number);
+    const overload = await overloadScenario({
+      steps: steps.filter((x) => x > 0),
+      qosList,
+      stepDurationS: Number(v['step-duration']),
+      logLevel: v['log-level'],
+      stepOptions: (cluster, qos, r, d) => stepOptions(v, cluster, qos, r, d),
+      waitQuiet: () => waitQuiet(v['no-quiet-wait']),
+      log,
+    });
+    return { overload };
+  }
   const rate = Number(v.rate);
   const runs: QosRun[] = [];
   const lags: LagRun[] = [];

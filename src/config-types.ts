@@ -143,6 +143,11 @@ export interface FerryConfig {
     idleTimeoutMs: number;
     /** Max QoS-1 deliveries in flight (sent, not acked) per connection before replay waits. */
     maxInflight: number;
+    /**
+     * Max QoS-1 Send/Publish and ServiceRequest frames of one connection waiting for their answer;
+     * at the limit the session stops reading that connection until one is answered.
+     */
+    maxInflightSends: number;
   };
 
   store: {
@@ -154,6 +159,11 @@ export interface FerryConfig {
     dedupWindowMs: number;
     /** Global cap on stored bytes; the oldest messages go first. */
     maxBytes: number;
+    /**
+     * QoS-1 messages this node may have between the start of their append and the end of their
+     * forward; beyond it a new QoS-1 message is answered 109 BUSY (with retry_after_ms).
+     */
+    maxPendingAppends: number;
   };
 
   /**
@@ -191,6 +201,8 @@ export interface FerryConfig {
     dataCheckMs: number;
     /** Appends each node remembers for the audit after Redis lost data (0 = none: no message count). */
     lossAuditSize: number;
+    /** Bytes for other nodes not yet written to Redis above which QoS-0 messages are shed (counted). */
+    maxBacklogBytes: number;
   };
 
   /**
@@ -324,12 +336,13 @@ export function defaultConfig(): FerryConfig {
       unmatched: 'auto',
     },
     presence: { visibility: 'auto' },
-    session: { heartbeatMs: 25_000, idleTimeoutMs: 60_000, maxInflight: 256 },
+    session: { heartbeatMs: 25_000, idleTimeoutMs: 60_000, maxInflight: 256, maxInflightSends: 32 },
     store: {
       maxMessagesPerLog: 1000,
       retentionMs: 24 * 3600_000,
       dedupWindowMs: 10 * 60_000,
       maxBytes: 256 * 1024 * 1024,
+      maxPendingAppends: 4096,
     },
     redis: {
       url: '',
@@ -343,6 +356,7 @@ export function defaultConfig(): FerryConfig {
       streamMaxLen: 0,
       dataCheckMs: 5000,
       lossAuditSize: 100_000,
+      maxBacklogBytes: 16 * 1024 * 1024,
     },
     access: {
       role: 'all',

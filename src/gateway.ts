@@ -78,6 +78,7 @@ export class Gateway {
   private admin: AdminServer | null = null;
   private certificates: CertificateSource | null = null;
   private sessions!: SessionManager;
+  private router: Router | null = null;
   /** Counts every socket of every listener from accept (src/transport/admission.ts). */
   private admission!: Admission;
   private store!: MessageStore;
@@ -191,7 +192,17 @@ export class Gateway {
         lastUserSeq: (userId) => store.lastUserSeq(userId),
       });
     }
-    const router = new Router({ nodeId, store: this.store, bus: this.bus, registry, metrics, logger: log });
+    const router = new Router({
+      nodeId,
+      store: this.store,
+      bus: this.bus,
+      registry,
+      metrics,
+      logger: log,
+      maxPendingAppends: config.store.maxPendingAppends,
+      maxBusBacklogBytes: config.redis.maxBacklogBytes,
+    });
+    this.router = router;
     this.upstreams = await UpstreamNode.start({
       config,
       nodeId,
@@ -395,6 +406,7 @@ export class Gateway {
       admission: this.admission.stats(),
       upstream: this.upstreams?.stats(),
       store: this.store.stats(),
+      overload: this.router?.overloadStats(),
       ...(this.cluster !== null ? { cluster: this.cluster.stats() } : {}),
       memory: { rssBytes: process.memoryUsage.rss() },
     };

@@ -78,6 +78,8 @@ export interface ClusterStepResult {
   cpuPerMessageUs: number;
   nodeCpuPerMessageUs: number;
   rss: Record<string, number>;
+  /** Highest RSS of each node and of redis-server, sampled every 250 ms from warm-up to the end of the grace. */
+  rssPeak: Record<string, number>;
   loadgenCpu: number[];
   /** A generator process used more than 85% of a core: the generator may be the limit. */
   generatorBound: boolean;
@@ -150,6 +152,12 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
     // Let presence settle on both nodes before the first message.
     await sleep(500);
 
+    const procsToWatch = [...o.nodes, o.redis];
+    const rssPeak: Record<string, number> = Object.fromEntries(procsToWatch.map((p) => [p.label, 0]));
+    const sampleRss = (): void => {
+      for (const p of procsToWatch) rssPeak[p.label] = Math.max(rssPeak[p.label]!, rssBytes(p.pid) || 0);
+    };
+    const rssTimer = setInterval(sampleRss, 250);
     const dones = startWorkers(workers, pairs, o.rate, o);
     const pause = o.pause;
     if (pause !== undefined) {
@@ -174,7 +182,8 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
         busy: machineBusy(m0, machineCpu()),
       };
     })();
-    const stats = await Promise.all(dones);
+    const stats = await Promise.all(dones).finally(() => clearInterval(rssTimer));
+    sampleRss();
     const { nodeCpu, redisCpu, busy } = await measured;
     const rss = Object.fromEntries([...o.nodes, o.redis].map((p) => [p.label, rssBytes(p.pid)]));
 
@@ -211,6 +220,7 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
       cpuPerMessageUs: throughput > 0 ? ((serverCpu + redisCpu) / throughput) * 1e6 : NaN,
       nodeCpuPerMessageUs: throughput > 0 ? (serverCpu / throughput) * 1e6 : NaN,
       rss,
+      rssPeak,
       loadgenCpu,
       generatorBound: loadgenCpu.some((c) => c > GENERATOR_BOUND),
       machineBusy: busy,

@@ -56,6 +56,12 @@ export interface Bus {
   publishToTopic(env: Envelope): Promise<void>;
   /** To every node. */
   publishControl(msg: ControlMessage): Promise<void>;
+  /**
+   * Bytes of messages accepted for other nodes and not yet handed to them (queued or being written);
+   * 0 for a bus that hands every message over before `publish*` returns. The router sheds QoS 0 above
+   * its bound on this (docs/architecture.md, "Backpressure").
+   */
+  backlogBytes(): number;
   /** Stops delivery and releases resources. Idempotent. */
   close(): Promise<void>;
 }

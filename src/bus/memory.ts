@@ -74,6 +74,11 @@ export class MemoryBus implements Bus {
     return this.publish('control', msg);
   }
 
+  /** Always 0: every publish is delivered before it returns (re-entrant ones right after). */
+  backlogBytes(): number {
+    return 0;
+  }
+
   /** Stops delivery at once (queued re-entrant publishes are dropped). Idempotent. */
   async close(): Promise<void> {
     this.state = 'closed';

@@ -49,6 +49,8 @@ export interface BusCounters {
 interface OutBatch {
   parts: Buffer[];
   items: number;
+  /** Bytes of `parts`, counted in the bus's backlog until the XADD carrying them settles. */
+  bytes: number;
   /**
    * An inbox is only ever created by its owner (with its group): NOMKSTREAM, so a write racing the
    * clean-up of a dead node's inbox cannot leave a stream that no group reads.
@@ -69,6 +71,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
 const DEFAULT_MAX_RETAINED = 100_000;
 const RETAIN_FIRST_DELAY_MS = 500;
 const RETAIN_MAX_DELAY_MS = 5_000;
+/** What a message waiting for its presence look-up counts in the backlog beside its payload. */
+const WAITER_OVERHEAD_BYTES = 128;
 const FIELD_ORIGIN = 'o';
 const FIELD_BATCH = 'b';
 
@@ -108,6 +112,8 @@ export class RedisStreamsBus implements Bus {
   private retained: Envelope[] = [];
   private retainTimer: NodeJS.Timeout | null = null;
   private retainDelayMs = RETAIN_FIRST_DELAY_MS;
+  /** Bytes queued in the outbox, in XADDs in flight and waiting for presence (see `backlogBytes`). */
+  private backlog = 0;
 
   constructor(opts: RedisStreamsBusOptions) {
     this.o = opts;
@@ -168,6 +174,7 @@ export class RedisStreamsBus implements Bus {
       const nodes = this.o.presence.cachedNodes(user);
       if (nodes !== undefined) return this.forward(env, nodes);
     }
+    this.backlog += waiterBytes(env);
     return new Promise<void>((resolve, reject) => {
       const list = this.waiting.get(user);
       if (list !== undefined) list.push({ env, resolve, reject });
@@ -252,7 +259,10 @@ export class RedisStreamsBus implements Bus {
     let afterSeq = 0;
     for (let i = 0; i < n; i++) if (list[i]!.env.qos === 1) afterSeq = Math.max(afterSeq, list[i]!.env.seq);
     const settle = (apply: (w: Waiter) => void): void => {
-      for (const w of list.splice(0, n)) apply(w);
+      for (const w of list.splice(0, n)) {
+        this.backlog -= waiterBytes(w.env);
+        apply(w);
+      }
       if (list.length > 0) this.lookUp(user);
       else this.waiting.delete(user);
     };
@@ -298,7 +308,7 @@ export class RedisStreamsBus implements Bus {
         reject = rej;
       });
       promise.catch(() => undefined); // callers that ignore the result must not cause unhandled rejections
-      batch = { parts: [], items: 0, inbox, promise, resolve, reject };
+      batch = { parts: [], items: 0, bytes: 0, inbox, promise, resolve, reject };
       this.outbox.set(stream, batch);
       if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -308,6 +318,8 @@ export class RedisStreamsBus implements Bus {
     }
     batch.parts.push(item);
     batch.items++;
+    batch.bytes += item.length;
+    this.backlog += item.length;
     return batch.promise;
   }
 
@@ -346,6 +358,7 @@ export class RedisStreamsBus implements Bus {
       );
       this.inflightFlushes.add(p);
       void p.then(() => {
+        this.backlog -= batch.bytes;
         this.inflightFlushes.delete(p);
         this.sending.delete(stream);
         if (this.outbox.has(stream) && !this.flushScheduled) {
@@ -354,6 +367,11 @@ export class RedisStreamsBus implements Bus {
         }
       });
     }
+  }
+
+  /** Bytes for other nodes not yet in Redis: outbox, XADDs in flight, messages awaiting presence. */
+  backlogBytes(): number {
+    return Math.max(0, this.backlog); // look-ups settling after close() subtract from the reset 0
   }
 
   private onInbox(entries: StreamEntry[]): void {
@@ -423,12 +441,17 @@ export class RedisStreamsBus implements Bus {
     await Promise.allSettled([...this.inflightFlushes]);
     for (const list of this.waiting.values()) for (const w of list) w.reject(unavailable('bus closed'));
     this.waiting.clear();
+    this.backlog = 0;
     this.handler = undefined;
   }
 
   private notStarted(): RequestError {
     return unavailable(this.state === 'new' ? 'publish before start()' : 'publish after close()');
   }
+}
+
+function waiterBytes(env: Envelope): number {
+  return env.payload.length + WAITER_OVERHEAD_BYTES;
 }
 
 function unavailable(why: string): RequestError {

@@ -103,6 +103,22 @@ export class Metrics {
     labelNames: ['action'] as const,
     registers: [this.registry],
   });
+  readonly overload = new Counter({
+    name: 'ferry_overload_total',
+    help: 'Client messages the node slowed or refused because its store or bus could not keep up: busy (QoS 1 answered with 109), held (a connection at its send window was not read), shed (QoS 0 dropped, bus backlog over its bound)',
+    labelNames: ['action'] as const,
+    registers: [this.registry],
+  });
+  readonly pendingAppends = new Gauge({
+    name: 'ferry_pending_appends',
+    help: 'QoS-1 messages between the start of their store append and the end of their forward (bounded by store.maxPendingAppends)',
+    registers: [this.registry],
+  });
+  readonly busBacklogBytes = new Gauge({
+    name: 'ferry_bus_backlog_bytes',
+    help: 'Bytes of messages for other nodes not yet written to Redis (bounded for QoS 0 by redis.maxBacklogBytes)',
+    registers: [this.registry],
+  });
   readonly duplicates = new Counter({
     name: 'ferry_duplicates_total',
     help: 'QoS-1 sends recognised as duplicates by client message id',

@@ -4,6 +4,11 @@
  *
  * Invariant: a SendAck (the resolved promise of `send`/`publish` for QoS 1) is only ever produced for
  * a message the store has accepted; every store failure becomes 107 UNAVAILABLE (retryable).
+ *
+ * Overload (docs/architecture.md, "Backpressure"): a QoS-1 message holds one of the node's
+ * `maxPendingAppends` slots from its append until its forward settles, and is refused with 109 BUSY
+ * (nothing stored) when none is free; a QoS-0 message is shed (109 when it has an id, counted either
+ * way) while the bus has more than `maxBusBacklogBytes` waiting for other nodes. Neither queues.
  */
 import type { Bus, BusHandler, ControlMessage, Envelope, QoS } from '../bus/bus.js';
 import { ReplyCode, RequestError } from '../errors.js';
@@ -11,6 +16,7 @@ import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AppendResult, MessageStore, NewMessage } from '../store/message-store.js';
 import { EncodedDeliver, type LocalSessions } from './local-sessions.js';
+import { PendingAppends, type PendingAppendsStats } from './pending-appends.js';
 
 /** Who sent a message: the authenticated user and device of the sending session (or a service). */
 export interface Sender {
@@ -55,6 +61,14 @@ export interface MessageRouter {
   flushMetrics(): void;
 }
 
+/** The `overload` part of /stats. */
+export interface OverloadStats extends PendingAppendsStats {
+  busBacklogBytes: number;
+  maxBusBacklogBytes: number;
+  /** QoS-0 messages shed since the node started. */
+  shedQos0: number;
+}
+
 /** Constructor dependencies of a Router. */
 export interface RouterDeps {
   nodeId: string;
@@ -63,8 +77,12 @@ export interface RouterDeps {
   registry: LocalSessions;
   metrics: Metrics;
   logger: Logger;
-  /** Clock for QoS-0 timestamps. Default Date.now. */
+  /** Clock for QoS-0 timestamps and settle times. Default Date.now. */
   now?: () => number;
+  /** QoS-1 messages being stored or forwarded at once (`store.maxPendingAppends`); default unbounded. */
+  maxPendingAppends?: number;
+  /** Bus backlog above which QoS 0 is shed (`redis.maxBacklogBytes`); default unbounded. */
+  maxBusBacklogBytes?: number;
 }
 
 /** How long a client should wait before retrying after a store or bus failure. */
@@ -88,6 +106,12 @@ export class Router implements BusHandler, MessageRouter {
    */
   private readonly accepted = { user: [0, 0], topic: [0, 0] };
   private duplicates = 0;
+  /** The node-wide bound on QoS-1 messages in flight. */
+  private readonly pending: PendingAppends;
+  private readonly maxBacklog: number;
+  /** QoS-0 messages shed, since start and since the last metrics flush. */
+  private shed = 0;
+  private shedUnflushed = 0;
   /** Shared rejection handler for fire-and-forget publishes: no closure per message. */
   private readonly onPublishFailed: (err: unknown) => void;
 
@@ -99,6 +123,8 @@ export class Router implements BusHandler, MessageRouter {
     this.log = componentLogger(deps.logger, 'router');
     this.now = deps.now ?? Date.now;
     this.idPrefix = `${deps.nodeId}-q${Date.now().toString(36)}-`;
+    this.pending = new PendingAppends(deps.maxPendingAppends ?? Infinity, this.now);
+    this.maxBacklog = deps.maxBusBacklogBytes ?? Infinity;
     this.onPublishFailed = (err) => {
       // The message is in the store: recipients get it on their next gap pull or reconnect.
       this.log.warn(
@@ -131,6 +157,22 @@ export class Router implements BusHandler, MessageRouter {
     }
     if (this.duplicates > 0) this.metrics.duplicates.inc(this.duplicates);
     this.duplicates = 0;
+    const busy = this.pending.takeBusy();
+    if (busy > 0) this.metrics.overload.inc({ action: 'busy' }, busy);
+    if (this.shedUnflushed > 0) this.metrics.overload.inc({ action: 'shed' }, this.shedUnflushed);
+    this.shedUnflushed = 0;
+    this.metrics.pendingAppends.set(this.pending.size);
+    this.metrics.busBacklogBytes.set(this.bus.backlogBytes());
+  }
+
+  /** What /stats shows under `overload`. */
+  overloadStats(): OverloadStats {
+    return {
+      ...this.pending.stats(),
+      busBacklogBytes: this.bus.backlogBytes(),
+      maxBusBacklogBytes: Number.isFinite(this.maxBacklog) ? this.maxBacklog : 0,
+      shedQos0: this.shed,
+    };
   }
 
   announceSession(userId: string, deviceId: string, sessionId: string): void {
@@ -180,10 +222,12 @@ export class Router implements BusHandler, MessageRouter {
   }
 
   private async acceptStored(msg: NewMessage, kind: 'user' | 'topic'): Promise<AppendResult> {
+    const takenAt = this.pending.acquire(); // throws 109 BUSY: nothing was stored
     let res: AppendResult;
     try {
       res = await (kind === 'user' ? this.store.appendToUser(msg) : this.store.appendToTopic(msg));
     } catch (err) {
+      this.pending.release(takenAt);
       this.log.warn({ err, kind }, 'store append failed');
       throw unavailable(err, 'message store unavailable');
     }
@@ -194,11 +238,29 @@ export class Router implements BusHandler, MessageRouter {
     // seqs they have already sent, so the cost is one redundant fan-out per retry.
     const env = envelope(msg, res.serverId, res.seq, res.timestampMs);
     const published = kind === 'user' ? this.bus.publishToUser(env) : this.bus.publishToTopic(env);
-    published.catch(this.onPublishFailed);
+    // The slot is held until the forward settles: until then the message is in this node's heap.
+    published.then(
+      () => this.pending.release(takenAt),
+      (err: unknown) => {
+        this.pending.release(takenAt);
+        this.onPublishFailed(err);
+      },
+    );
     return res;
   }
 
   private acceptTransient(msg: NewMessage, kind: 'user' | 'topic'): Promise<AppendResult> {
+    if (this.bus.backlogBytes() > this.maxBacklog) {
+      // At most once allows the loss; queueing it would grow the heap for as long as Redis lags.
+      this.shed++;
+      this.shedUnflushed++;
+      return Promise.reject(
+        new RequestError(ReplyCode.BUSY, 'this node is not keeping up; the message was not sent', {
+          retryable: true,
+          retryAfterMs: this.pending.retryAfterMs(this.now()),
+        }),
+      );
+    }
     const timestampMs = this.now();
     const env = envelope(msg, this.idPrefix + (this.counter++).toString(36), 0, timestampMs);
     this.accepted[kind][0]!++;

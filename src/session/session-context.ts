@@ -51,6 +51,8 @@ export class TrafficCounters {
   readonly delivered = [0, 0];
   /** Frames over their connection's rate limit, by RATE_ACTIONS index (refused, held, dropped). */
   readonly rateLimited = [0, 0, 0];
+  /** Frames held because their connection had `maxInflightSends` requests awaiting an answer. */
+  windowHeld = 0;
 
   /** Adds everything counted since the last flush to the Prometheus metrics and resets. */
   flush(m: Metrics): void {
@@ -70,6 +72,8 @@ export class TrafficCounters {
       const v = take(this.rateLimited, a);
       if (v > 0) m.rateLimited.inc({ action: RATE_ACTIONS[a]! }, v);
     }
+    if (this.windowHeld > 0) m.overload.inc({ action: 'held' }, this.windowHeld);
+    this.windowHeld = 0;
   }
 }
 
@@ -122,6 +126,8 @@ export class SessionContext {
   readonly heartbeatMs: number;
   readonly idleTimeoutMs: number;
   readonly maxInflight: number;
+  /** QoS-1 requests of one connection awaiting their answer before it is no longer read. */
+  readonly maxInflightSends: number;
   readonly maxFrameBytes: number;
   readonly maxSubscriptions: number;
   readonly duplicateDevice: 'replace-old' | 'reject-new';
@@ -172,6 +178,7 @@ export class SessionContext {
     this.heartbeatMs = c.session.heartbeatMs;
     this.idleTimeoutMs = c.session.idleTimeoutMs;
     this.maxInflight = Math.max(1, c.session.maxInflight);
+    this.maxInflightSends = Math.max(1, c.session.maxInflightSends);
     this.maxFrameBytes = c.limits.maxFrameBytes;
     this.maxSubscriptions = c.limits.maxSubscriptionsPerConnection;
     this.duplicateDevice = c.auth.duplicateDevice;

@@ -2,6 +2,10 @@
  * Client requests that leave the session: Send and Publish (through the router) and PresenceQuery.
  * Each answers with its own frame id: SendAck / PresenceResult on success, an Error frame on failure;
  * the connection always stays. Functions over a narrow host interface (the Session implements it).
+ *
+ * QoS-1 Send/Publish and ServiceRequest are counted from dispatch to answer (`requestStarted` /
+ * `requestSettled`): the session stops reading a connection that has `session.maxInflightSends` of
+ * them waiting, so one sender cannot take every one of the node's pending-append slots.
  */
 import type { TopicClient } from '../auth/topic-policy.js';
 import type { PresenceEntry } from '../bus/presence.js';
@@ -22,6 +26,9 @@ export interface RequestHost extends TopicClient {
   sendError(id: number, err: unknown): void;
   /** True when the token's `presence` claim lets this user see `userId`. */
   seesPresenceOf(userId: string): boolean;
+  /** A QoS-1 request was handed on; `requestSettled` follows exactly once, when it is answered. */
+  requestStarted(): void;
+  requestSettled(): void;
 }
 
 /**
@@ -42,6 +49,7 @@ export function handleSend(host: RequestHost, frame: Frame): void {
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
+  if (qos === 1) host.requestStarted();
   const accepted = host.ctx.router.send(host, {
     toUser,
     payload: b.payload ?? EMPTY,
@@ -61,6 +69,7 @@ export function handlePublish(host: RequestHost, frame: Frame): void {
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
+  if (qos === 1) host.requestStarted();
   const accepted = host.ctx.router.publish(host, {
     topic,
     payload: b.payload ?? EMPTY,
@@ -83,9 +92,16 @@ export function handleServiceRequest(host: RequestHost, frame: Frame): void {
   if (router === null) throw new RequestError(ReplyCode.NOT_FOUND, `no service route for type ${type}`);
   const msgId = b.msgId ?? '';
   const id = frame.id;
+  host.requestStarted();
   router.route(host, { type, payload: b.payload ?? EMPTY, msgId }).then(
-    (r) => host.sendFrame({ id, serviceAck: { msgId, service: r.service, duplicate: r.duplicate } }),
-    (err: unknown) => host.sendError(id, err),
+    (r) => {
+      host.requestSettled();
+      host.sendFrame({ id, serviceAck: { msgId, service: r.service, duplicate: r.duplicate } });
+    },
+    (err: unknown) => {
+      host.sendError(id, err); // before requestSettled, as in answerAccepted
+      host.requestSettled();
+    },
   );
 }
 
@@ -140,7 +156,8 @@ function answerAccepted(
     return;
   }
   accepted.then(
-    (r) =>
+    (r) => {
+      if (qos === 1) host.requestSettled();
       host.sendFrame({
         id,
         sendAck: {
@@ -150,8 +167,13 @@ function answerAccepted(
           timestampMs: r.timestampMs,
           duplicate: r.duplicate,
         },
-      }),
-    (err: unknown) => host.sendError(id, err),
+      });
+    },
+    (err: unknown) => {
+      // Answer first: a 109 tells the session to hold what follows before the slot reopens reading.
+      host.sendError(id, err);
+      if (qos === 1) host.requestSettled();
+    },
   );
 }
 

@@ -1,8 +1,14 @@
 /**
  * One client connection's session (docs/architecture.md, "One connection's life"): the connection
  * handler, the state machine authenticating -> open -> closing -> closed, frame intake (framing,
- * decoding, rate limits, validation, dispatch) and the per-session part of the shared sweep
- * (auth deadline, token expiry, idle timeout, heartbeats, owed cursor writes).
+ * decoding, send window, rate limits, validation, dispatch) and the per-session part of the shared
+ * sweep (auth deadline, token expiry, idle timeout, heartbeats, owed cursor writes).
+ *
+ * Holding: a frame that may not be processed yet (over the rate limit, behind a full send window, or
+ * a request before the retry_after_ms of a 109 BUSY this connection got) is kept with everything after
+ * it and the connection is not read. One hold serves every reason: the held frame is offered again
+ * when its reason lets go (a timer fires, or a request is answered) and goes through every check
+ * again, so reading resumes only once none holds it back.
  *
  * Errors: every ProtocolError of this connection ends up in `intakeFailed`, the one place that turns
  * it into a Disconnect with its code; a RequestError becomes an Error frame carrying the request's id
@@ -49,6 +55,10 @@ export interface SessionOwner {
 const CLOSING_READ_BYTES = 64 * 1024;
 /** Frames a client may pipeline behind its Authenticate before the AuthResult; more is abuse. */
 const MAX_FRAMES_BEFORE_AUTH = 32;
+/** Why the held frame waits: its rate-limit tokens, a send-window slot, or a 109's retry_after_ms. */
+const HOLD_RATE = 1;
+const HOLD_WINDOW = 2;
+const HOLD_BUSY = 3;
 /** Reason sent with 4505 under the 'reject-new' duplicate-device policy. */
 export const DEVICE_TAKEN_REASON = 'this device is already connected';
 
@@ -78,6 +88,12 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   private resumeTimer: unknown = null;
   /** How long the latest held frame has to wait. */
   private holdWaitMs = 0;
+  /** HOLD_*: why the held frame waits (HOLD_WINDOW has no timer: `requestSettled` offers it again). */
+  private holdReason = 0;
+  /** After a 109 BUSY: requests are not read before this time (the retry_after_ms the client got). */
+  private busyUntilMs = 0;
+  /** QoS-1 requests dispatched and not yet answered (see session-requests.ts). */
+  private requestsInflight = 0;
   /** Bytes received after the session started closing (see `receive`). */
   private closingBytes = 0;
   /** Bound once: the timer callback that offers the held frames again. */
@@ -193,6 +209,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     }
     this.ctx.countReplyError(e.replyCode);
     const { replyCode: code, message, retryable, retryAfterMs } = e;
+    if (code === ReplyCode.BUSY && retryAfterMs > 0) this.busyUntilMs = this.ctx.now() + retryAfterMs;
     this.sendFrame({ id, error: { code, message, retryable, retryAfterMs } });
   }
 
@@ -233,6 +250,14 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     const now = this.ctx.now();
     this.lastSeenMs = now; // any frame counts as liveness, even one that has to wait
     const control = isControlFrame(body);
+    if (!control && this.state === STATE_OPEN) {
+      // Checked before the rate limit so that a frame waiting here is charged once, when it is
+      // processed. Only requests wait here: acks, pings and pongs that are not behind one pass.
+      if (this.requestsInflight >= this.ctx.maxInflightSends) return this.holdRequest(HOLD_WINDOW, 0);
+      // The client was told to come back later: what it sends before then waits in its socket
+      // instead of earning one 109 after another (each costs the node a decode and a reply).
+      if (now < this.busyUntilMs) return this.holdRequest(HOLD_BUSY, this.busyUntilMs - now);
+    }
     const cost = control ? this.ctx.rateLimits.controlFrameCost : 1;
     const verdict = this.limiter.take(body.length, cost, now);
     if (verdict !== RATE_OK) return this.overLimit(body, control, cost, verdict === RATE_FLOOD, now);
@@ -261,6 +286,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
       return true;
     }
     this.ctx.traffic.rateLimited[RATE_HELD]!++;
+    this.holdReason = HOLD_RATE;
     this.holdWaitMs = this.limiter.waitMs(body.length, cost);
     return false;
   }
@@ -285,20 +311,48 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.process(frame, frame.body!);
   }
 
-  /** Stops reading until the held frame fits (TCP or QUIC flow control holds the peer back meanwhile). */
+  /**
+   * Stops reading until the held frame may go (TCP or QUIC flow control holds the peer back
+   * meanwhile): after `holdWaitMs` for the rate limit, at the next answered request for the window.
+   */
   private hold(): void {
     if (!this.holding) {
       this.holding = true;
       this.conn.pauseReading();
     }
-    this.resumeTimer = this.ctx.timers.set(this.onResume, this.holdWaitMs);
+    if (this.holdReason !== HOLD_WINDOW)
+      this.resumeTimer = this.ctx.timers.set(this.onResume, this.holdWaitMs);
+  }
+
+  /** A request frame waits for a window slot or for the end of a 109's retry_after_ms (counted). */
+  private holdRequest(reason: number, waitMs: number): false {
+    this.holdReason = reason;
+    this.holdWaitMs = waitMs;
+    this.ctx.traffic.windowHeld++;
+    return false;
+  }
+
+  /** RequestHost: a QoS-1 request was handed on (see session-requests.ts). */
+  requestStarted(): void {
+    this.requestsInflight++;
+  }
+
+  /** RequestHost: a QoS-1 request was answered; a frame held for the window may go now. */
+  requestSettled(): void {
+    this.requestsInflight--;
+    const waiting = this.holding && this.holdReason === HOLD_WINDOW;
+    if (waiting && this.requestsInflight < this.ctx.maxInflightSends) this.resumeHeld();
   }
 
   /** The held frame should fit now: offer it again, then what waited behind it; read again when done. */
   private resumeHeld(): void {
     this.resumeTimer = null;
     if (this.state >= STATE_CLOSING) return;
-    this.limiter.heldUntil(this.ctx.now());
+    // Time held for the rate limit counts as over it (see RateLimiter.heldUntil); time waiting for
+    // the window or after a 109 is the node's own slowness, which must not make a client look like a
+    // flooder.
+    if (this.holdReason === HOLD_RATE) this.limiter.heldUntil(this.ctx.now());
+    this.holdReason = 0;
     try {
       const reader = this.reader;
       if (reader !== null) {
@@ -556,6 +610,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     this.dropSubscriptions();
     this.pending = null;
     this.heldMessages = null;
+    this.holdReason = 0;
     if (this.resumeTimer !== null) this.ctx.timers.clear(this.resumeTimer);
     this.resumeTimer = null;
     if (this.holding) {

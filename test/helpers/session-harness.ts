@@ -159,6 +159,7 @@ export class SessionHarness {
       metrics: this.metrics,
       logger,
       now: this.clock.now,
+      maxPendingAppends: config.store.maxPendingAppends,
     });
     this.manager = new SessionManager({
       config,
