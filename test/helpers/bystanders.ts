@@ -37,10 +37,16 @@ export class Bystanders {
   async exchange(): Promise<void> {
     const n = ++this.exchanged;
     await Promise.all([
-      this.oneWay(this.a, this.b, this.userB, `a->b ${n}`, `bya-${n}`, n),
-      this.oneWay(this.b, this.a, this.userA, `b->a ${n}`, `byb-${n}`, n),
+      this.oneWay(this.a, this.b, this.userB, `a->b ${n}`, `bya-${n}`, this.seqs, 'b'),
+      this.oneWay(this.b, this.a, this.userA, `b->a ${n}`, `byb-${n}`, this.seqs, 'a'),
     ]);
   }
+
+  /**
+   * The last seq each side received. A log's first seq is 1 in the memory store and Redis's clock
+   * with Redis (docs/cluster.md, "Sequence numbers"); after it, each message is the next one.
+   */
+  private readonly seqs = { a: 0, b: 0 };
 
   /** Closes both connections. */
   destroy(): void {
@@ -54,14 +60,19 @@ export class Bystanders {
     toUser: string,
     text: string,
     clientMsgId: string,
-    seq: number,
+    seqs: { a: number; b: number },
+    side: 'a' | 'b',
   ): Promise<void> {
     const id = from.send({ send: { toUser, payload: encoder.encode(text), qos: 1, clientMsgId } });
     const ack = await from.next((f) => f.id === id && (f.body === 'sendAck' || f.body === 'error'));
     expect(ack.body, `SendAck for ${clientMsgId}: ${ack.error?.message ?? ''}`).to.equal('sendAck');
     const d = await to.next((f) => f.body === 'deliver' && f.deliver?.clientMsgId === clientMsgId);
     expect(decoder.decode(d.deliver?.payload ?? new Uint8Array())).to.equal(text);
-    expect(Number(d.deliver?.seq), `seq of ${clientMsgId}`).to.equal(seq);
+    const seq = Number(d.deliver?.seq);
+    expect(seq, `seq of ${clientMsgId}`).to.equal(Number(ack.sendAck?.seq));
+    if (seqs[side] > 0) expect(seq, `seq of ${clientMsgId}: the next one`).to.equal(seqs[side] + 1);
+    else expect(seq, `first seq of ${clientMsgId}`).to.be.greaterThan(0);
+    seqs[side] = seq;
     to.send({ ack: { seq } });
   }
 }
