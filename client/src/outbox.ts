@@ -1,7 +1,8 @@
 /**
  * Outgoing Send and Publish requests. QoS-1 messages stay here until their SendAck: sent again on each
- * new connection and after retryable errors (104 RATE_LIMITED, 107 UNAVAILABLE) with the same
- * `client_msg_id`, which the server deduplicates (docs/protocol.md §5.3). QoS-0 messages are sent once.
+ * new connection and after retryable errors (104 RATE_LIMITED, 107 UNAVAILABLE, 109 BUSY) with the
+ * same `client_msg_id`, which the server deduplicates (docs/protocol.md §5.3), and in the order they
+ * were sent per recipient. QoS-0 messages are sent once.
  */
 import { FerryClientError } from './errors.js';
 import { PendingRequests, retryAfterOf } from './requests.js';
@@ -66,6 +67,13 @@ const MIN_RETRY_MS = 100;
 export class Outbox {
   /** QoS-1 messages not yet acknowledged, in submission order (resent in that order). */
   private readonly entries = new Map<string, Entry>();
+  /**
+   * Targets (`send:bob`, `publish:room`) whose QoS-1 message the server refused as retryable: until
+   * one of their messages is acknowledged again, only the oldest pending message to such a target is
+   * sent, so messages to one recipient keep the order they were sent in (docs/client.md). Messages
+   * already in flight when the refusal came may still be accepted ahead of it.
+   */
+  private readonly held = new Set<string>();
 
   constructor(
     private readonly requests: PendingRequests,
@@ -109,6 +117,8 @@ export class Outbox {
 
   /** A new connection is open: send every unacknowledged QoS-1 message again, oldest first. */
   resendAll(): void {
+    // One connection, one order: everything pending goes out oldest first, so nothing is held.
+    this.held.clear();
     for (const entry of this.entries.values()) if (entry.inflight === 0) this.transmit(entry);
   }
 
@@ -121,6 +131,7 @@ export class Outbox {
 
   private transmit(entry: Entry): void {
     if (!this.host.isOpen()) return; // QoS 1 waits for the next connection (resendAll)
+    if (entry.qos === 1 && this.held.size > 0 && !this.mayGo(entry)) return; // released in order later
     const id = this.requests.allocate();
     entry.inflight = id;
     const sentAt = Date.now();
@@ -135,6 +146,7 @@ export class Outbox {
   private acked(entry: Entry, frame: Frame, sentAt: number): void {
     entry.inflight = 0;
     this.entries.delete(entry.clientMsgId);
+    this.release(targetKey(entry.body));
     const a = frame.sendAck;
     const result: SendResult = {
       kind: entry.body.kind,
@@ -156,6 +168,7 @@ export class Outbox {
       // Lost with the connection: resendAll sends it on the next one.
       if (err.code === 'FERRY_CLIENT_DISCONNECTED') return;
       if (err.retryable) {
+        this.held.add(targetKey(entry.body));
         this.host.setTimer(
           () => {
             if (this.entries.get(entry.clientMsgId) === entry && entry.inflight === 0) this.transmit(entry);
@@ -165,9 +178,29 @@ export class Outbox {
         return;
       }
       this.entries.delete(entry.clientMsgId);
+      this.release(targetKey(entry.body));
     }
     entry.reject(err);
   }
+
+  /** While its target is held, only the oldest pending message to it may be sent. */
+  private mayGo(entry: Entry): boolean {
+    const key = targetKey(entry.body);
+    if (!this.held.has(key)) return true;
+    for (const e of this.entries.values()) if (targetKey(e.body) === key) return e === entry;
+    return true;
+  }
+
+  /** A message to `key` was settled: the target flows again, pending messages oldest first. */
+  private release(key: string): void {
+    if (!this.held.delete(key)) return;
+    for (const e of this.entries.values())
+      if (e.inflight === 0 && targetKey(e.body) === key) this.transmit(e);
+  }
+}
+
+function targetKey(body: OutgoingBody): string {
+  return `${body.kind}:${body.target}`;
 }
 
 function badArgument(message: string): FerryClientError {

@@ -236,6 +236,29 @@ describe('client state machine (fake transport)', function () {
     expect((await sending).seq).to.equal(2);
   });
 
+  it('keeps messages to one recipient in order after a retryable refusal: later ones wait for it', async function () {
+    const net = new FakeNetwork();
+    const c = make(net);
+    const server = await opened(net, c);
+    const a = c.send('bob', 'a');
+    const fa = await server.next('send');
+    server.send({ id: fa.id, error: { code: 107, message: 'store down', retryable: true, retryAfterMs: 5 } });
+    await new Promise((r) => setImmediate(r)); // the refusal's promise callbacks run (no timer involved)
+    // Sent while 'a' waits for its retry: held behind it; another recipient is not held.
+    const b = c.send('bob', 'b');
+    const x = c.send('carol', 'x');
+    const next = await server.next('send');
+    expect(new TextDecoder().decode(next.send!.payload!), 'carol is not held').to.equal('x');
+    server.send({ id: next.id, sendAck: { seq: 1 } });
+    const retry = await server.next('send');
+    expect(new TextDecoder().decode(retry.send!.payload!), 'the retry comes before b').to.equal('a');
+    server.send({ id: retry.id, sendAck: { seq: 7 } });
+    const fb = await server.next('send');
+    expect(new TextDecoder().decode(fb.send!.payload!)).to.equal('b');
+    server.send({ id: fb.id, sendAck: { seq: 8 } });
+    expect([(await a).seq, (await b).seq, (await x).seq]).to.deep.equal([7, 8, 1]);
+  });
+
   it('rejects a QoS-1 message the server refused for good, and QoS 0 while offline', async function () {
     const net = new FakeNetwork();
     const c = make(net);
