@@ -131,6 +131,16 @@ export interface FerryConfig {
     dedupWindowMs: number;
     /** Global cap on stored bytes; the oldest messages go first. */
     maxBytes: number;
+    /**
+     * When a QoS-1 SendAck goes out (docs/cluster.md, "Durability modes"): 'ack-after-write' once Redis
+     * (or the in-memory store) has the message; 'ack-after-replica' once `WAIT replicas
+     * replicaTimeoutMs` has confirmed it on that many Redis replicas (cluster mode only).
+     */
+    durability: 'ack-after-write' | 'ack-after-replica';
+    /** ack-after-replica: replicas that must confirm each append (WAIT's numreplicas). */
+    replicas: number;
+    /** ack-after-replica: longest wait for them; then 107 UNAVAILABLE (retryable), the message stays stored. */
+    replicaTimeoutMs: number;
   };
 
   /**
@@ -143,6 +153,10 @@ export interface FerryConfig {
     url: string;
     /** Redis Cluster seed nodes, `host:port,host:port`; '' = not set. */
     cluster: string;
+    /** Redis Sentinel addresses, `host:port,host:port`, that monitor `masterName`; '' = not set. */
+    sentinel: string;
+    /** With `sentinel`: the name the sentinels monitor the primary under (`sentinel monitor <name> ...`). */
+    masterName: string;
     /** Prefix of every key Ferry writes, so several deployments can share one Redis. */
     keyPrefix: string;
     /** TTL of this node's liveness key; a node whose key expired counts as dead (refreshed every TTL/3). */
@@ -287,10 +301,15 @@ export function defaultConfig(): FerryConfig {
       retentionMs: 24 * 3600_000,
       dedupWindowMs: 10 * 60_000,
       maxBytes: 256 * 1024 * 1024,
+      durability: 'ack-after-write',
+      replicas: 1,
+      replicaTimeoutMs: 1000,
     },
     redis: {
       url: '',
       cluster: '',
+      sentinel: '',
+      masterName: '',
       keyPrefix: 'ferry',
       livenessTtlMs: 10_000,
       presenceTtlMs: 90_000,

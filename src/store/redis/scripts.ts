@@ -69,7 +69,8 @@ end
  * Returns {duplicate 0/1, serverId, seq, timestampMs, removed, removedBytes, HGETALL of the hash key
  * (empty without one; 0 when the read failed: Lua does not undo the writes before an error, so a
  * failing read must not turn a stored message into an error the client retries forever)}. A
- * duplicate inside the window returns the first append's ids and writes nothing.
+ * duplicate inside the window returns the first append's ids and writes nothing but the same dedup
+ * value again (see the comment there).
  */
 export const APPEND_SCRIPT = `${TRIM}
 local AGE_CHECK_EVERY = 16
@@ -90,6 +91,9 @@ if dk then
   if d then
     local ts, seq, sid = string.match(d, '^(%d+)|(%d+)|(.*)$')
     if ts and (win < 0 or int(ts) > now - win) then
+      -- Rewritten as it is: a write puts this reply after the first append in the replication
+      -- stream, so a WAIT that follows it covers the stored message too (ack-after-replica).
+      redis.call('SET', dk, d, 'KEEPTTL')
       return {1, sid, int(seq), ts, 0, 0, hash()}
     end
   end
