@@ -9,10 +9,11 @@ import { defaultConfig, type FerryConfig } from '../../../src/config-types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 
-/** Where the test Redis is: a single URL or cluster seed nodes. */
+/** Where the test Redis is: a single URL, cluster seed nodes, or sentinels and the master name. */
 export interface RedisTarget {
   url?: string;
   cluster?: string[];
+  sentinel?: { list: string; masterName: string };
 }
 
 /** Redis settings for a fixture: a fresh key prefix, short timers. */
@@ -24,6 +25,8 @@ export function redisConfig(
     ...defaultConfig().redis,
     url: target.url ?? '',
     cluster: (target.cluster ?? []).join(','),
+    sentinel: target.sentinel?.list ?? '',
+    masterName: target.sentinel?.masterName ?? '',
     keyPrefix: `t${randomBytes(4).toString('hex')}`,
     livenessTtlMs: 3000,
     claimIdleMs: 200,
