@@ -56,7 +56,6 @@ const CLUSTER_CHANGE_EVENTS = [
   'node-error',
   'node-reconnecting',
 ];
-const SENTINEL_CHANGE_EVENTS = [...CHANGE_EVENTS, 'topology-change', 'client-error'];
 
 /**
  * How often a Sentinel link asks the sentinels for the topology even without an event: node-redis
@@ -105,8 +104,16 @@ export class RedisLink {
         scanInterval: SENTINEL_SCAN_MS,
       });
       this.sentinelClient.on('error', onError);
-      this.sentinelClient.on('client-error', (e: { error: Error }) => this.reportError(e.error));
-      for (const e of SENTINEL_CHANGE_EVENTS) this.sentinelClient.on(e, bump);
+      // Only what touches the primary's connection moves the epoch: a sentinel that does not answer a
+      // topology check (plain 'error') changes nothing for the commands in flight.
+      this.sentinelClient.on('client-error', (e: { type: string; error: Error }) => {
+        if (e.type === 'MASTER') bump();
+        this.reportError(e.error);
+      });
+      this.sentinelClient.on('topology-change', (e: { type: string }) => {
+        if (e.type === 'MASTER_CHANGE') bump();
+      });
+      for (const e of ['connect', 'ready', 'end', 'reconnecting']) this.sentinelClient.on(e, bump);
     } else if (opts.cluster.length > 0) {
       this.mode = 'cluster';
       this.client = null;

@@ -6,6 +6,17 @@ import { ConfigError } from '../../../src/errors.js';
 const load = (flags: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) =>
   loadConfig({ flags, env, cwd: '/tmp/ferry-no-config-here' });
 
+/** The message of the ConfigError that loading these flags and env throws. */
+function msg(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): string {
+  try {
+    load(flags, env);
+  } catch (err) {
+    expect(err).to.be.instanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
 describe('config: redis section', () => {
   it('is off by default: a single node with the in-process bus', () => {
     const c = load();
@@ -21,15 +32,6 @@ describe('config: redis section', () => {
   });
 
   it('refuses bad values and both modes at once, naming the setting and its source', () => {
-    const msg = (flags: Record<string, unknown>): string => {
-      try {
-        load(flags);
-      } catch (err) {
-        expect(err).to.be.instanceOf(ConfigError);
-        return (err as Error).message;
-      }
-      throw new Error('expected a ConfigError');
-    };
     expect(msg({ redis: 'localhost:6379' })).to.include(
       'redis.url (from flag --redis) must be a URL like redis://',
     );
@@ -49,15 +51,6 @@ describe('config: redis section', () => {
   });
 
   it('refuses Sentinel without its master name, a master name alone, and two Redis modes at once', () => {
-    const msg = (flags: Record<string, unknown>): string => {
-      try {
-        load(flags);
-      } catch (err) {
-        expect(err).to.be.instanceOf(ConfigError);
-        return (err as Error).message;
-      }
-      throw new Error('expected a ConfigError');
-    };
     expect(msg({ redisSentinel: 's1:26379' })).to.include(
       'redis.sentinel (from flag --redis-sentinel) needs redis.masterName',
     );
@@ -75,16 +68,6 @@ describe('config: redis section', () => {
 });
 
 describe('config: store.durability', () => {
-  const msg = (flags: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): string => {
-    try {
-      load(flags, env);
-    } catch (err) {
-      expect(err).to.be.instanceOf(ConfigError);
-      return (err as Error).message;
-    }
-    throw new Error('expected a ConfigError');
-  };
-
   it('defaults to ack-after-write; ack-after-replica takes its replica count and timeout', () => {
     expect(load().store).to.include({ durability: 'ack-after-write', replicas: 1, replicaTimeoutMs: 1000 });
     const c = load(

@@ -8,6 +8,7 @@ import { ClusterNode } from '../../../src/cluster/cluster-node.js';
 import { defaultConfig, type FerryConfig } from '../../../src/config-types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
+import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
 
 /** Where the test Redis is: a single URL, cluster seed nodes, or sentinels and the master name. */
 export interface RedisTarget {
@@ -69,4 +70,18 @@ export async function closeNodes(nodes: ClusterNode[]): Promise<void> {
     await n.presence.close();
     await n.close(true);
   }
+}
+
+/** A Redis message store wired to `node` as the gateway wires it (small limits). */
+export function storeOn(node: ClusterNode): RedisMessageStore {
+  return new RedisMessageStore({
+    ...node.storeWiring(),
+    nodeId: node.bus['o'].nodeId,
+    keyPrefix: node.keys.prefix,
+    maxMessagesPerLog: 100,
+    retentionMs: 60_000,
+    dedupWindowMs: 60_000,
+    maxBytes: 1 << 20,
+    commandTimeoutMs: Infinity,
+  });
 }

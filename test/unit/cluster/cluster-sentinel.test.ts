@@ -8,13 +8,12 @@
  */
 import { expect } from 'chai';
 import type { ClusterNode } from '../../../src/cluster/cluster-node.js';
-import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
 import { eventually } from '../../conformance/eventually.js';
 import { envelope, RecordingHandler } from '../../conformance/describe-bus.js';
 import { presenceEntry } from '../../conformance/describe-presence.js';
 import { userMsg } from '../../conformance/describe-store.js';
 import { startSentinelDeployment, type SentinelDeployment } from '../../helpers/redis-sentinel.js';
-import { closeNodes, startNodes } from './cluster-fixture.js';
+import { closeNodes, startNodes, storeOn } from './cluster-fixture.js';
 
 const idOf = (n: ClusterNode): string => n.bus['o'].nodeId;
 
@@ -69,16 +68,7 @@ describe('cluster nodes on Redis Sentinel', function () {
       () => void expect(hb.users.map((e) => e.clientMsgId)).to.deep.equal(['before', 'after']),
       10_000,
     );
-    const store = new RedisMessageStore({
-      ...a.storeWiring(),
-      nodeId: idOf(a),
-      keyPrefix: a.keys.prefix,
-      maxMessagesPerLog: 100,
-      retentionMs: 60_000,
-      dedupWindowMs: 60_000,
-      maxBytes: 1 << 20,
-      commandTimeoutMs: Infinity,
-    });
+    const store = storeOn(a);
     const stored = await store.appendToUser(userMsg({ toUser: 'bea', clientMsgId: 'q1' }));
     expect((await store.readUser('bea', 0, 10)).map((e) => e.seq)).to.deep.equal([stored.seq]);
     await a.housekeep();
