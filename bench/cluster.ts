@@ -22,6 +22,8 @@
  *           reader and messages are lost (reported, never a failure of the bench)
  * Ferry runs each of --qos 0,1; Socket.IO has no QoS (its rows are emits with an ack callback); the
  * minimal forward stores nothing (its rows are QoS-0 sends) and is not in the lag test.
+ * Ferry runs each of --durability ack-after-write (default) and/or ack-after-replica (store.durability:
+ * a replica of the redis-server is started too, and every QoS-1 SendAck waits for WAIT 1).
  * Other flags: --only ferry,socketio,minimal,lag (default all four) --lag-targets ferry,socketio --warmup 3
  * --procs 1 (generator processes) --lag-after 3 --log-level info --no-quiet-wait.
  * --overload: Ferry only, every step of --steps (default here 5000,10000,20000,30000) whatever the one
@@ -58,6 +60,7 @@ const FLAGS = {
   'p99-limit': { type: 'string', default: '50' },
   only: { type: 'string', default: 'ferry,socketio,minimal,lag' },
   qos: { type: 'string', default: '0,1' },
+  durability: { type: 'string', default: 'ack-after-write' },
   procs: { type: 'string', default: '1' },
   'lag-rate': { type: 'string', default: '5000' },
   'lag-after': { type: 'string', default: '3' },
@@ -82,6 +85,7 @@ function parseFlags(argv: string[]) {
   check('only', v.only, ['ferry', 'socketio', 'minimal', 'lag']);
   check('lag-targets', v['lag-targets'], ['ferry', 'socketio']);
   check('qos', v.qos, ['0', '1']);
+  check('durability', v.durability, ['ack-after-write', 'ack-after-replica']);
   return v;
 }
 
@@ -182,9 +186,12 @@ interface QosRun {
 
 const MINIMAL_LABEL = 'Minimal ws + XADD';
 
+type Durability = 'ack-after-write' | 'ack-after-replica';
+
 /** Column label of a target's run. */
-function targetLabel(target: ClusterTarget, qos: 0 | 1): string {
-  if (target === 'ferry') return `Ferry QoS ${qos}`;
+function targetLabel(target: ClusterTarget, qos: 0 | 1, durability: Durability = 'ack-after-write'): string {
+  if (target === 'ferry')
+    return `Ferry QoS ${qos}${durability === 'ack-after-replica' ? ' (ack-after-replica)' : ''}`;
   return target === 'socketio' ? 'Socket.IO' : MINIMAL_LABEL;
 }
 
@@ -195,12 +202,16 @@ async function measureTarget(v: Flags, target: ClusterTarget, qosList: (0 | 1)[]
     .split(',')
     .map(Number)
     .filter((x) => x > 0);
-  for (const qos of target === 'ferry' ? qosList : [0 as const]) {
-    const label = targetLabel(target, qos);
+  const modes = target === 'ferry' ? (v.durability.split(',') as Durability[]) : ['ack-after-write' as const];
+  for (const [qos, durability] of (target === 'ferry' ? qosList : [0 as const]).flatMap((q) =>
+    modes.map((d) => [q, d] as const),
+  )) {
+    const label = targetLabel(target, qos, durability);
     // A fresh cluster per QoS: streams, stores and presence start empty.
     const cluster = await startCluster(target, {
       sioMaxLen: Number(v['sio-max-len']),
       logLevel: v['log-level'],
+      durability,
     });
     try {
       await waitQuiet(v['no-quiet-wait']);

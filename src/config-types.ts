@@ -164,6 +164,16 @@ export interface FerryConfig {
      * forward; beyond it a new QoS-1 message is answered 109 BUSY (with retry_after_ms).
      */
     maxPendingAppends: number;
+    /**
+     * When a QoS-1 SendAck goes out (docs/cluster.md, "Durability modes"): 'ack-after-write' once Redis
+     * (or the in-memory store) has the message; 'ack-after-replica' once `WAIT replicas
+     * replicaTimeoutMs` has confirmed it on that many Redis replicas (cluster mode only).
+     */
+    durability: 'ack-after-write' | 'ack-after-replica';
+    /** ack-after-replica: replicas that must confirm each append (WAIT's numreplicas). */
+    replicas: number;
+    /** ack-after-replica: longest wait for them; then 107 UNAVAILABLE (retryable), the message stays stored. */
+    replicaTimeoutMs: number;
   };
 
   /**
@@ -176,6 +186,10 @@ export interface FerryConfig {
     url: string;
     /** Redis Cluster seed nodes, `host:port,host:port`; '' = not set. */
     cluster: string;
+    /** Redis Sentinel addresses, `host:port,host:port`, that monitor `masterName`; '' = not set. */
+    sentinel: string;
+    /** With `sentinel`: the name the sentinels monitor the primary under (`sentinel monitor <name> ...`). */
+    masterName: string;
     /** Prefix of every key Ferry writes, so several deployments can share one Redis. */
     keyPrefix: string;
     /** TTL of this node's liveness key; a node whose key expired counts as dead (refreshed every TTL/3). */
@@ -343,10 +357,15 @@ export function defaultConfig(): FerryConfig {
       dedupWindowMs: 10 * 60_000,
       maxBytes: 256 * 1024 * 1024,
       maxPendingAppends: 4096,
+      durability: 'ack-after-write',
+      replicas: 1,
+      replicaTimeoutMs: 1000,
     },
     redis: {
       url: '',
       cluster: '',
+      sentinel: '',
+      masterName: '',
       keyPrefix: 'ferry',
       livenessTtlMs: 10_000,
       presenceTtlMs: 90_000,

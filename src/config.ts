@@ -382,12 +382,15 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
     );
   }
 
-  if (get<string>('redis.url') !== '' && get<string>('redis.cluster') !== '') {
+  const redisModes = ['redis.url', 'redis.cluster', 'redis.sentinel'].filter((p) => get<string>(p) !== '');
+  if (redisModes.length > 1) {
+    const named = redisModes.map((p) => `${p} (from ${src(p)})`);
     problems.push(
-      `redis.url (from ${src('redis.url')}) and redis.cluster (from ${src('redis.cluster')}) are both set; ` +
-        'use one: redis.url for a single Redis, redis.cluster for Redis Cluster',
+      `${named.slice(0, -1).join(', ')} and ${named.at(-1)!} are ${named.length > 2 ? 'all' : 'both'} set; ` +
+        'use one: redis.url for a single Redis, redis.cluster for Redis Cluster, redis.sentinel for Redis Sentinel',
     );
   }
+  problems.push(...durabilityProblems(get, src, redisModes.length > 0));
 
   problems.push(...accessProblems(get, src));
   problems.push(...adminProblems(get, src));
@@ -398,8 +401,10 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
   const upstreamServices = get<Record<string, string>>('upstream.services');
   problems.push(...routeProblems(get<Record<string, string>>('routes'), upstreamServices));
   const needsRedis = Object.entries(upstreamServices).find(([, kind]) => kind === 'redis');
-  if (needsRedis && get<string>('redis.url') === '' && get<string>('redis.cluster') === '')
-    problems.push(`upstream.services.${needsRedis[0]} is redis, which needs redis.url or redis.cluster`);
+  if (needsRedis && redisModes.length === 0)
+    problems.push(
+      `upstream.services.${needsRedis[0]} is redis, which needs redis.url, redis.cluster or redis.sentinel`,
+    );
 
   // UDP (WebTransport) may share a number with a TCP listener; two TCP listeners may not.
   const byPort = new Map<number, string>();
@@ -412,6 +417,28 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
       problems.push(`${other} (from ${src(other)}) and ${label} (from ${src(label)}) are both ${port}`);
     else byPort.set(port, label);
   }
+  return problems;
+}
+
+/** Sentinel needs its master name (and only it), and ack-after-replica needs Redis replicas. */
+function durabilityProblems(
+  get: <T>(path: string) => T,
+  src: (label: string) => string,
+  redisConfigured: boolean,
+): string[] {
+  const problems: string[] = [];
+  const [sentinel, masterName] = [get<string>('redis.sentinel'), get<string>('redis.masterName')];
+  if (sentinel !== '' && masterName === '')
+    problems.push(
+      `redis.sentinel (from ${src('redis.sentinel')}) needs redis.masterName, the name the sentinels monitor the primary under`,
+    );
+  if (sentinel === '' && masterName !== '')
+    problems.push(`redis.masterName (from ${src('redis.masterName')}) is set without redis.sentinel`);
+  if (get<string>('store.durability') === 'ack-after-replica' && !redisConfigured)
+    problems.push(
+      `store.durability (from ${src('store.durability')}) is ack-after-replica, which needs Redis with replicas: ` +
+        'set redis.url, redis.cluster or redis.sentinel',
+    );
   return problems;
 }
 

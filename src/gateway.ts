@@ -32,6 +32,7 @@ import { MemoryMessageStore, SnapshotError } from './store/memory.js';
 import type { MessageStore } from './store/message-store.js';
 import { RedisMessageStore } from './store/redis/redis-store.js';
 import { ClusterNode, clusterEnabled } from './cluster/cluster-node.js';
+import { durabilityOf } from './cluster/durability-check.js';
 import { TcpListener } from './transport/tcp/tcp-listener.js';
 import type { ConnectionCallback, Listener } from './transport/transport.js';
 import { WebTransportListener } from './transport/webtransport/wt-listener.js';
@@ -145,7 +146,13 @@ export class Gateway {
     if (role === 'access') config.ws.enabled = config.tcp.enabled = config.wt.enabled = false;
     if (role === 'message') config.grpc.enabled = false;
     if (clusterEnabled(config)) {
-      const cluster = await ClusterNode.start({ redis: config.redis, nodeId, logger: log, metrics });
+      const cluster = await ClusterNode.start({
+        redis: config.redis,
+        nodeId,
+        logger: log,
+        metrics,
+        durability: durabilityOf(config),
+      });
       this.cluster = cluster;
       this.store = new RedisMessageStore({
         ...cluster.storeWiring(config.redis.lossAuditSize),

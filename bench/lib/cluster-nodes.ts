@@ -29,6 +29,8 @@ export interface ClusterNode {
 export interface RunningCluster {
   target: ClusterTarget;
   redis: BenchRedis;
+  /** Ferry with store.durability ack-after-replica: the primary's replica. */
+  replica?: BenchRedis;
   nodes: [ClusterNode, ClusterNode];
   stop(): Promise<void>;
 }
@@ -37,11 +39,17 @@ export interface ClusterStartOptions {
   /** Socket.IO adapter MAXLEN (its default is 10,000). */
   sioMaxLen: number;
   logLevel: string;
+  /** Ferry's store.durability; ack-after-replica adds a replica of the redis-server. */
+  durability?: 'ack-after-write' | 'ack-after-replica';
 }
 
 async function startFerryNode(redisUrl: string, label: string, o: ClusterStartOptions): Promise<ClusterNode> {
   const s = await startFerry({
-    extraArgs: [...FERRY_LOAD_ARGS, '--redis', redisUrl, '--node-id', label],
+    extraArgs: [
+      ...FERRY_LOAD_ARGS,
+      ...['--redis', redisUrl, '--node-id', label],
+      ...['--durability', o.durability ?? 'ack-after-write'],
+    ],
     env: FERRY_LOAD_ENV,
     logLevel: o.logLevel,
   });
@@ -161,12 +169,18 @@ function startNode(
 export async function startCluster(target: ClusterTarget, o: ClusterStartOptions): Promise<RunningCluster> {
   const redis = await startBenchRedis();
   const started: ClusterNode[] = [];
+  let replica: BenchRedis | undefined;
   try {
+    if (target === 'ferry' && o.durability === 'ack-after-replica') {
+      replica = await startBenchRedis({ replicaOf: redis.port });
+      await replicaLinkUp(replica);
+    }
     for (const label of ['node1', 'node2']) {
       started.push(await startNode(target, redis.url, label, o));
     }
   } catch (err) {
     await Promise.all(started.map((n) => n.stop()));
+    await replica?.stop();
     await redis.stop();
     throw err;
   }
@@ -174,10 +188,21 @@ export async function startCluster(target: ClusterTarget, o: ClusterStartOptions
   return {
     target,
     redis,
+    ...(replica !== undefined ? { replica } : {}),
     nodes,
     stop: async () => {
       await Promise.all(nodes.map((n) => n.stop()));
+      await replica?.stop();
       await redis.stop();
     },
   };
+}
+
+/** Resolves once the replica finished its first sync (INFO replication, polled for up to 20 s). */
+async function replicaLinkUp(replica: BenchRedis): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await replica.command('INFO', 'replication')).includes('master_link_status:up')) {
+    if (Date.now() > deadline) throw new Error('the bench replica never synced');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }

@@ -67,15 +67,23 @@ function rawCommand(port: number, args: string[], timeoutMs = 2000): Promise<str
   });
 }
 
-/** Starts redis-server and resolves once it answers PING (one retry on another port). */
-export async function startBenchRedis(): Promise<BenchRedis> {
+/**
+ * Starts redis-server and resolves once it answers PING (one retry on another port). With
+ * `replicaOf` it is a replica of the server on that port (store.durability ack-after-replica).
+ */
+export async function startBenchRedis(opts: { replicaOf?: number } = {}): Promise<BenchRedis> {
+  const replication =
+    opts.replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(opts.replicaOf)];
   let lastErr: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'ferry-bench-redis-'));
     const proc = spawn(
       REDIS_SERVER_BIN,
-      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+      [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'],
+        ...['--repl-diskless-sync-delay', '0', ...replication],
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     live.add(proc);

@@ -9,6 +9,8 @@ import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RedisMessageStoreOptions, RedisScriptClient } from '../store/redis/redis-store.js';
 import { DataGuard } from './data-guard.js';
+import { ReplicaWait } from '../store/redis/replica-wait.js';
+import { checkDurability, type Durability } from './durability-check.js';
 import { ClusterJanitor } from './janitor.js';
 import { ClusterKeys } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
@@ -18,7 +20,7 @@ import { RedisPresence } from './redis-presence.js';
 
 /** True when the config asks for cluster mode. */
 export function clusterEnabled(config: FerryConfig): boolean {
-  return config.redis.url !== '' || config.redis.cluster !== '';
+  return config.redis.url !== '' || config.redis.cluster !== '' || config.redis.sentinel !== '';
 }
 
 /** How long one XREADGROUP blocks (bounds how long a reader takes to notice close()). */
@@ -30,12 +32,14 @@ export interface ClusterNodeOptions {
   nodeId: string;
   logger: Logger;
   metrics: Metrics;
+  /** When the store's appends count as done (store.durability); default ack-after-write. */
+  durability?: Durability;
 }
 
 /** The options of the Redis message store that come from the cluster (see `storeWiring`). */
 export type StoreWiring = Pick<
   RedisMessageStoreOptions,
-  'client' | 'connectionEpoch' | 'appendReadsHash' | 'appendGuard' | 'recentAppends'
+  'client' | 'connectionEpoch' | 'appendReadsHash' | 'appendGuard' | 'recentAppends' | 'replicated'
 >;
 
 /** One node's membership of the cluster. */
@@ -48,6 +52,8 @@ export class ClusterNode {
   readonly guard: DataGuard;
   private readonly liveness: NodeLiveness;
   private readonly janitor: ClusterJanitor;
+  /** ack-after-replica: the store's appends and their WAITs, on a connection of their own. */
+  private readonly replicas: { link: RedisLink; wait: ReplicaWait } | null;
   private readonly metrics: Metrics;
   private readonly log: Logger;
   /** Redis errors by operation since the last metrics flush. */
@@ -56,9 +62,23 @@ export class ClusterNode {
   private reclaimedTotal = 0;
   private closed = false;
 
-  private constructor(opts: ClusterNodeOptions, link: RedisLink) {
+  private constructor(opts: ClusterNodeOptions, link: RedisLink, storeLink: RedisLink | null) {
     const { redis, nodeId, metrics } = opts;
     this.link = link;
+    const durability = opts.durability;
+    this.replicas =
+      storeLink === null || durability?.mode !== 'ack-after-replica'
+        ? null
+        : {
+            link: storeLink,
+            wait: new ReplicaWait({
+              replicas: durability.replicas,
+              timeoutMs: durability.timeoutMs,
+              wait: (key, n, ms) => storeLink.call<number>(key, ['WAIT', String(n), String(ms)]),
+              changes: () => storeLink.changes,
+              shardOf: (key) => storeLink.shardOf(key),
+            }),
+          };
     this.metrics = metrics;
     this.log = componentLogger(opts.logger, 'cluster');
     const log = this.log;
@@ -97,6 +117,7 @@ export class ClusterNode {
     });
     this.guard = new DataGuard({
       link,
+      alsoWatch: this.replicas?.link ?? null,
       keys,
       nodeId,
       intervalMs: redis.dataCheckMs,
@@ -138,6 +159,12 @@ export class ClusterNode {
     };
     const epoch = this.link.connectionEpoch;
     if (epoch !== undefined) wiring.connectionEpoch = epoch;
+    const r = this.replicas;
+    if (r !== null) {
+      wiring.replicated = { client: r.link.native as unknown as RedisScriptClient, wait: r.wait };
+      const appendEpoch = r.link.connectionEpoch;
+      if (appendEpoch !== undefined) wiring.replicated.connectionEpoch = appendEpoch;
+    }
     return wiring;
   }
 
@@ -147,16 +174,27 @@ export class ClusterNode {
    */
   static async start(opts: ClusterNodeOptions): Promise<ClusterNode> {
     const { redis, nodeId, logger, metrics } = opts;
-    const node = new ClusterNode(
-      opts,
-      await RedisLink.connect({
-        url: redis.url,
-        cluster: redis.cluster === '' ? [] : redis.cluster.split(','),
-        name: `ferry-${nodeId}`,
-        logger: componentLogger(logger, 'cluster'),
-        onError: () => metrics.clusterRedisErrors.inc({ op: 'connection' }),
-      }),
-    );
+    const log = componentLogger(logger, 'cluster');
+    const link = await RedisLink.connect({
+      url: redis.url,
+      cluster: redis.cluster === '' ? [] : redis.cluster.split(','),
+      sentinel: redis.sentinel === '' ? [] : redis.sentinel.split(','),
+      masterName: redis.masterName,
+      name: `ferry-${nodeId}`,
+      logger: log,
+      onError: () => metrics.clusterRedisErrors.inc({ op: 'connection' }),
+    });
+    let storeLink: RedisLink | null = null;
+    try {
+      // WAIT blocks the connection it runs on: the appends it confirms get one of their own.
+      if (opts.durability?.mode === 'ack-after-replica') storeLink = await link.duplicate('store');
+      await checkDurability(link, opts.durability, log);
+    } catch (err) {
+      storeLink?.destroy();
+      link.destroy();
+      throw err;
+    }
+    const node = new ClusterNode(opts, link, storeLink);
     try {
       await node.guard.start();
       await node.liveness.start();
@@ -209,6 +247,14 @@ export class ClusterNode {
     m.clusterStreamPending.set({ stream: 'inbox' }, s.inboxPending);
     m.clusterStreamPending.set({ stream: 'broadcast' }, s.broadcastPending);
     m.clusterRedisUp.set(this.link.isReady ? 1 : 0);
+    const w = this.replicas?.wait.counters;
+    if (w !== undefined) {
+      if (w.waits > 0) m.storeReplicaWaits.inc(w.waits);
+      if (w.confirmed > 0) m.storeReplicaConfirmations.inc({ result: 'confirmed' }, w.confirmed);
+      if (w.timedOut > 0) m.storeReplicaConfirmations.inc({ result: 'timeout' }, w.timedOut);
+      if (w.interrupted > 0) m.storeReplicaConfirmations.inc({ result: 'interrupted' }, w.interrupted);
+      w.waits = w.confirmed = w.timedOut = w.interrupted = 0;
+    }
   }
 
   /** The `cluster` part of /stats. */
@@ -216,6 +262,7 @@ export class ClusterNode {
     this.flushMetrics();
     return {
       mode: this.link.mode,
+      durability: this.replicas !== null ? 'ack-after-replica' : 'ack-after-write',
       redisReady: this.link.isReady,
       localPresence: this.presence.localCounts(),
       streams: { ...this.janitor.sample },
@@ -237,6 +284,7 @@ export class ClusterNode {
     await this.janitor.stop();
     await this.guard.close();
     await this.liveness.stop(graceful && this.link.isReady);
+    await this.replicas?.link.close();
     await this.link.close();
   }
 }

@@ -38,6 +38,11 @@ export interface LossEvidence {
 /** Constructor options of DataGuard. */
 export interface DataGuardOptions {
   link: RedisLink;
+  /**
+   * Another link to the same Redis whose connection changes also close the gate: the appends' own
+   * link in ack-after-replica mode (it may reach a promoted primary before `link` notices).
+   */
+  alsoWatch?: RedisLink | null;
   keys: ClusterKeys;
   nodeId: string;
   /** Period of the background check in ms; 0 = only on connection changes. */
@@ -119,9 +124,14 @@ export class DataGuard implements AppendGuard {
     this.log = opts.logger;
   }
 
+  /** The links' connection changes, summed: any change of either moves it. */
+  private changes(): number {
+    return this.o.link.changes + (this.o.alsoWatch?.changes ?? 0);
+  }
+
   /** AppendGuard: null while the current connection has been checked, else the check to wait for. */
   gate(): Promise<void> | null {
-    if (this.o.link.changes === this.verified) return null;
+    if (this.changes() === this.verified) return null;
     return this.checkNow();
   }
 
@@ -151,7 +161,7 @@ export class DataGuard implements AppendGuard {
    * Resolves once the floor is set and the gate open; the audit, if any, runs on (see `audited`).
    */
   checkNow(): Promise<void> {
-    const changes = this.o.link.changes;
+    const changes = this.changes();
     if (this.pending !== null && this.pendingFor === changes) return this.pending;
     const p = this.chain.then(() => this.check());
     this.chain = p.catch(() => undefined);
@@ -179,7 +189,7 @@ export class DataGuard implements AppendGuard {
 
   private async check(): Promise<void> {
     if (this.closed) return;
-    const changes = this.o.link.changes;
+    const changes = this.changes();
     const readings = await this.readAll(this.markerKeys());
     const change: Change = { lost: [], restarted: [] };
     let clockUs = 0;

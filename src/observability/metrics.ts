@@ -209,6 +209,18 @@ export class Metrics {
     help: '1 while the connection to Redis is ready, 0 while it is down (cluster mode only)',
     registers: [this.registry],
   });
+  // store.durability ack-after-replica (docs/cluster.md, "Durability modes"): counted by ReplicaWait.
+  readonly storeReplicaWaits = new Counter({
+    name: 'ferry_store_replica_waits_total',
+    help: 'WAIT commands sent to confirm QoS-1 appends on replicas (one per batch of appends and primary)',
+    registers: [this.registry],
+  });
+  readonly storeReplicaConfirmations = new Counter({
+    name: 'ferry_store_replica_confirmations_total',
+    help: 'QoS-1 appends by replica confirmation result (confirmed; timeout or interrupted: refused with 107)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
 
   // The admin port (docs/security.md, "The admin plane"): requests refused before their handler ran.
   readonly adminRefused = new Counter({

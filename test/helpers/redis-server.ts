@@ -1,11 +1,12 @@
 /**
- * Real `redis-server` processes for tests: a standalone server or a 3-master Redis Cluster, each on
+ * Real `redis-server` processes for tests: a standalone server, a sentinel (test/helpers/redis-sentinel.ts
+ * builds a primary, replica and sentinels from them) or a 3-master Redis Cluster, each on
  * free loopback ports with its own temp dir. Every process started here is SIGKILLed and its dir
  * removed when the test process exits (mocha runs with `exit: true`), so a failing test cannot leak
  * servers. Only PIDs started by this module are ever signalled: other test runs share the machine.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,11 @@ export interface RedisServerOptions {
   port?: number;
   /** Extra `--name value` arguments, e.g. `['--maxmemory', '10mb']`. */
   extraArgs?: string[];
+  /**
+   * Run as a Redis Sentinel (`redis-server <conf> --sentinel`) with this config file text, written to
+   * `sentinel.conf` in the data dir (Sentinel needs a file it can rewrite).
+   */
+  sentinelConfig?: string;
 }
 
 /** One running (or stopped, restartable) redis-server. */
@@ -47,8 +53,11 @@ export interface RedisServer {
   stop(): Promise<void>;
   /** SIGKILL (a crash), keep the data dir for `restart()`. */
   kill9(): Promise<void>;
-  /** Start again on the same port with the same data dir (stops first if still running). */
-  restart(): Promise<void>;
+  /**
+   * Start again on the same port with the same data dir (stops first if still running); `extraArgs`
+   * replace the ones it was started with (e.g. `['--replicaof', host, port]`).
+   */
+  restart(extraArgs?: string[]): Promise<void>;
   /** Runs `redis-cli -p <port> ...args` and returns its stdout. */
   cli(...args: string[]): Promise<string>;
   /** SIGSTOP: the process stops answering, its connections stay open (an unreachable Redis). */
@@ -146,7 +155,7 @@ class Server implements RedisServer {
   constructor(
     readonly port: number,
     readonly dataDir: string,
-    private readonly opts: RedisServerOptions,
+    private opts: RedisServerOptions,
   ) {}
 
   get url(): string {
@@ -158,7 +167,9 @@ class Server implements RedisServer {
   }
 
   private args(): string[] {
+    const sentinel = this.opts.sentinelConfig !== undefined;
     const a = [
+      ...(sentinel ? [join(this.dataDir, 'sentinel.conf'), '--sentinel'] : []),
       '--port',
       String(this.port),
       '--bind',
@@ -194,6 +205,9 @@ class Server implements RedisServer {
   /** Spawns the process and waits for PING; rejects (and reaps it) if it exits or stays silent. */
   async start(): Promise<void> {
     this.stopped = false;
+    const conf = join(this.dataDir, 'sentinel.conf');
+    if (this.opts.sentinelConfig !== undefined && !existsSync(conf))
+      writeFileSync(conf, this.opts.sentinelConfig);
     const proc = spawn(REDIS_SERVER_BIN, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
@@ -255,8 +269,9 @@ class Server implements RedisServer {
     await this.signal('SIGKILL');
   }
 
-  async restart(): Promise<void> {
+  async restart(extraArgs?: string[]): Promise<void> {
     await this.signal('SIGTERM');
+    if (extraArgs !== undefined) this.opts = { ...this.opts, extraArgs };
     await this.start();
   }
 

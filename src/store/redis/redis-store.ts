@@ -33,6 +33,7 @@ import { storedBytes } from '../memory.js';
 import { dedupSender, type AppendResult, type MessageStore, type NewMessage } from '../message-store.js';
 import { checkKeyPrefix, dedupKey, logKeys, type LogKind } from './keys.js';
 import { RecentAppends, type RecentLog } from './recent-appends.js';
+import type { ReplicaWait } from './replica-wait.js';
 import { SCRIPTS, type Script } from './scripts.js';
 
 type Arg = string | Buffer;
@@ -72,7 +73,7 @@ export interface RedisMessageStoreOptions {
   now?: () => number;
   /**
    * Changes whenever the client's connection does (see RedisLink.connectionEpoch). When given, a
-   * script that ran by EVAL on the current connection is called by EVALSHA from then on (see `run`).
+   * script that ran by EVAL on the current connection is called by EVALSHA from then on (ScriptRunner).
    * Only for a standalone client without an offline queue; without it every call is an EVAL.
    */
   connectionEpoch?: () => number;
@@ -89,6 +90,20 @@ export interface RedisMessageStoreOptions {
   appendGuard?: AppendGuard;
   /** Appends remembered for `auditRecent` (0 = none). Default 0. */
   recentAppends?: number;
+  /**
+   * The ack-after-replica durability mode: appends go over `client` (a connection of their own, as
+   * WAIT blocks the connection it runs on; with `connectionEpoch` as above) and resolve only once
+   * `wait` confirmed them on the replicas (replica-wait.ts). Without it an append resolves once Redis
+   * has it (ack-after-write).
+   */
+  replicated?: ReplicatedAppends;
+}
+
+/** See RedisMessageStoreOptions.replicated. */
+export interface ReplicatedAppends {
+  client: RedisScriptClient;
+  connectionEpoch?: () => number;
+  wait: ReplicaWait;
 }
 
 /** See RedisMessageStoreOptions.appendGuard. */
@@ -172,9 +187,57 @@ function asArray(v: unknown): unknown[] {
   return v;
 }
 
+/**
+ * One client's script calls. EVALSHA only once an EVAL of the script succeeded on the current
+ * connection: a connection's commands run in order, so every EVALSHA sent after that finds the
+ * script, and a fresh or restarted Redis (a new connection) gets EVALs until one succeeds. Recovering
+ * from NOSCRIPT by retrying with EVAL would not do: the retry runs behind appends pipelined after it,
+ * which gave a sender's messages seqs out of send order. NOSCRIPT can then only come from a SCRIPT
+ * FLUSH on a live connection; that call fails with a StoreError (107, retryable: the client resends,
+ * dedup keeps it once) and EVAL takes over again. Without `epochOf` every call is an EVAL.
+ */
+class ScriptRunner {
+  /** Script -> connection epoch in which it ran by EVAL (so EVALSHA finds it). */
+  private readonly loaded = new Map<Script, number>();
+
+  constructor(
+    readonly redis: RedisScriptClient,
+    private readonly epochOf: (() => number) | undefined,
+  ) {}
+
+  run(s: Script, keys: string[], args: Arg[]): Promise<unknown> {
+    const epochOf = this.epochOf;
+    const options = { keys, arguments: args };
+    if (epochOf === undefined) return this.guard(() => this.redis.eval(s.source, options));
+    const epoch = epochOf();
+    if (this.loaded.get(s) === epoch) return this.guard(() => this.redis.evalSha(s.sha, options));
+    return this.guard(async () => {
+      const reply = await this.redis.eval(s.source, options);
+      if (epochOf() === epoch) this.loaded.set(s, epoch);
+      return reply;
+    });
+  }
+
+  /** Every Redis failure becomes a StoreError (107 UNAVAILABLE, retryable, at the router). */
+  async guard<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      const why = describeCause(err);
+      // SCRIPT FLUSH dropped every script: EVAL until each has run again (see `run`).
+      if (why.startsWith('NOSCRIPT')) this.loaded.clear();
+      throw new StoreError(`redis message store unavailable: ${why}`, { cause: err });
+    }
+  }
+}
+
 /** Redis MessageStore; see the file comment for the key layout and semantics. */
 export class RedisMessageStore implements MessageStore {
   private readonly redis: RedisScriptClient;
+  /** Reads, acks and cursors; and appends unless `replicated` gave them a client of their own. */
+  private readonly scripts: ScriptRunner;
+  private readonly appends: ScriptRunner;
+  private readonly replicaWait: ReplicaWait | undefined;
   private readonly prefix: string;
   private readonly nodeId: string;
   private readonly maxLen: string;
@@ -184,15 +247,12 @@ export class RedisMessageStore implements MessageStore {
   private readonly dedupWindow: string;
   private readonly maxBytes: number;
   private readonly now: () => number;
-  private readonly connectionEpoch: (() => number) | undefined;
   private readonly appendReadsHash: AppendHashRead | undefined;
   private readonly appendGuard: AppendGuard | undefined;
   private readonly recent: RecentAppends;
   /** The guard's floor as last seen, and as the script argument (built once per change). */
   private floorSeen = 0;
   private floorArg = '0';
-  /** Script -> connection epoch in which it ran by EVAL (so EVALSHA finds it). */
-  private readonly loaded = new Map<Script, number>();
   private counter = 0;
   private closed = false;
   private readonly local = { users: 0, topics: 0, messages: 0, bytes: 0 };
@@ -222,15 +282,23 @@ export class RedisMessageStore implements MessageStore {
         : '0';
     this.maxBytes = maxBytes;
     this.now = opts.now ?? Date.now;
-    this.connectionEpoch = opts.connectionEpoch;
     this.appendReadsHash = opts.appendReadsHash;
     this.appendGuard = opts.appendGuard;
     this.recent = new RecentAppends(opts.recentAppends ?? 0);
     // Payloads are binary: every blob string comes back as a Buffer and is decoded field by field.
     const typeMapping = { [RESP_TYPES.BLOB_STRING]: Buffer };
-    this.redis = opts.client.withCommandOptions(
-      Number.isFinite(timeout) ? { timeout, typeMapping } : { typeMapping },
-    ) as RedisScriptClient;
+    const commandOptions = Number.isFinite(timeout) ? { timeout, typeMapping } : { typeMapping };
+    this.redis = opts.client.withCommandOptions(commandOptions) as RedisScriptClient;
+    this.scripts = new ScriptRunner(this.redis, opts.connectionEpoch);
+    const r = opts.replicated;
+    this.appends =
+      r === undefined
+        ? this.scripts
+        : new ScriptRunner(
+            r.client.withCommandOptions(commandOptions) as RedisScriptClient,
+            r.connectionEpoch,
+          );
+    this.replicaWait = r?.wait;
   }
 
   appendToUser(msg: NewMessage): Promise<AppendResult> {
@@ -254,7 +322,7 @@ export class RedisMessageStore implements MessageStore {
     this.assertOpen();
     if (!(seq >= 1)) return; // 0, negative or NaN can never move a cursor
     const k = logKeys(this.prefix, 'u', userId);
-    await this.run(SCRIPTS.ack, [k.cursors, k.seq], [deviceId, intArg(seq)]);
+    await this.scripts.run(SCRIPTS.ack, [k.cursors, k.seq], [deviceId, intArg(seq)]);
   }
 
   async userCursor(userId: string, deviceId: string): Promise<number> {
@@ -305,7 +373,7 @@ export class RedisMessageStore implements MessageStore {
     let missing = 0;
     for (let i = 0; i < log.seqs.length; i += AUDIT_CHUNK) {
       const chunk = log.seqs.slice(i, i + AUDIT_CHUNK).map(intArg);
-      const reply = await this.run(SCRIPTS.missing, [key], chunk);
+      const reply = await this.scripts.run(SCRIPTS.missing, [key], chunk);
       missing += this.decode(() => toNumber(reply));
     }
     return missing;
@@ -350,7 +418,9 @@ export class RedisMessageStore implements MessageStore {
         this.floorArg = intArg(floor);
       }
     }
-    const reply = await this.run(SCRIPTS.append, keys, [
+    const replicas = this.replicaWait;
+    const ticket = replicas?.ticket(k.log);
+    const reply = await this.appends.run(SCRIPTS.append, keys, [
       intArg(now),
       this.dedupWindow,
       this.maxLen,
@@ -367,7 +437,7 @@ export class RedisMessageStore implements MessageStore {
       msg.fromService,
       this.floorArg,
     ]);
-    return this.decode(() => {
+    const result = this.decode(() => {
       const r = asArray(reply);
       const duplicate = toNumber(r[0]) === 1;
       const seq = toNumber(r[2]);
@@ -381,6 +451,9 @@ export class RedisMessageStore implements MessageStore {
       if (companion !== undefined && Array.isArray(r[6])) companion.onRead(name, seq, r[6] as Buffer[]);
       return { serverId: toText(r[1]), seq, timestampMs: toNumber(r[3]), duplicate };
     });
+    // ack-after-replica: a duplicate waits too (its first append may never have been confirmed).
+    if (replicas !== undefined) await replicas.confirm(k.log, ticket!);
+    return result;
   }
 
   private async read(kind: LogKind, name: string, afterSeq: number, limit: number): Promise<Envelope[]> {
@@ -390,7 +463,7 @@ export class RedisMessageStore implements MessageStore {
     const k = logKeys(this.prefix, kind, name);
     const count = String(Math.floor(Math.min(limit, 2 ** 31)));
     const args = [intArg(this.now()), this.maxLen, this.retention, `${from}-0`, count];
-    const reply = await this.run(SCRIPTS.read, [k.log], args);
+    const reply = await this.scripts.run(SCRIPTS.read, [k.log], args);
     return this.decode(() => {
       const [removed, removedBytes, entries] = asArray(reply);
       this.local.messages -= toNumber(removed);
@@ -429,42 +502,8 @@ export class RedisMessageStore implements MessageStore {
   }
 
   private async readNumber(fetch: () => Promise<unknown>): Promise<number> {
-    const v = await this.guard(fetch);
+    const v = await this.scripts.guard(fetch);
     return v === null || v === undefined ? 0 : this.decode(() => toNumber(v));
-  }
-
-  /**
-   * Runs one of the store's scripts (atomic on the slot of `keys`). EVALSHA only once an EVAL of the
-   * script succeeded on the current connection: a connection's commands run in order, so every
-   * EVALSHA sent after that finds the script, and a fresh or restarted Redis (a new connection) gets
-   * EVALs until one succeeds. Recovering from NOSCRIPT by retrying with EVAL would not do: the retry
-   * runs behind appends pipelined after it, which gave a sender's messages seqs out of send order.
-   * NOSCRIPT can then only come from a SCRIPT FLUSH on a live connection; that call fails with a
-   * StoreError (107, retryable: the client resends, dedup keeps it once) and EVAL takes over again.
-   */
-  private run(s: Script, keys: string[], args: Arg[]): Promise<unknown> {
-    const epochOf = this.connectionEpoch;
-    const options = { keys, arguments: args };
-    if (epochOf === undefined) return this.guard(() => this.redis.eval(s.source, options));
-    const epoch = epochOf();
-    if (this.loaded.get(s) === epoch) return this.guard(() => this.redis.evalSha(s.sha, options));
-    return this.guard(async () => {
-      const reply = await this.redis.eval(s.source, options);
-      if (epochOf() === epoch) this.loaded.set(s, epoch);
-      return reply;
-    });
-  }
-
-  /** Every Redis failure becomes a StoreError (107 UNAVAILABLE, retryable, at the router). */
-  private async guard<T>(op: () => Promise<T>): Promise<T> {
-    try {
-      return await op();
-    } catch (err) {
-      const why = describeCause(err);
-      // SCRIPT FLUSH dropped every script: EVAL until each has run again (see `run`).
-      if (why.startsWith('NOSCRIPT')) this.loaded.clear();
-      throw new StoreError(`redis message store unavailable: ${why}`, { cause: err });
-    }
   }
 
   private decode<T>(fn: () => T): T {

@@ -92,12 +92,8 @@ end
  * (empty without one; 0 when the read failed: Lua does not undo the writes before an error, so a
  * failing read must not turn a stored message into an error the client retries forever), created
  * (1 when this append created the counter)}. A duplicate inside the window returns the first
- * append's ids and writes nothing.
+ * append's ids and writes nothing but the same dedup value again (see the comment there).
  *
- * Seqs: INCR, except that a counter this append creates starts at the clock floor (CLOCK_FLOOR), and
- * a seq at or below ARGV floor is raised above it; either way the counter is set to the seq used.
- * Counters that exist keep counting by one, so logs written before the floor existed keep their
- * numbers.
  */
 export const APPEND_SCRIPT = `${TRIM}${CLOCK_FLOOR}
 local AGE_CHECK_EVERY = 16
@@ -118,6 +114,9 @@ if dk then
   if d then
     local ts, seq, sid = string.match(d, '^(%d+)|(%d+)|(.*)$')
     if ts and (win < 0 or int(ts) > now - win) then
+      -- Rewritten as it is: a write puts this reply after the first append in the replication
+      -- stream, so a WAIT that follows it covers the stored message too (ack-after-replica).
+      redis.call('SET', dk, d, 'KEEPTTL')
       return {1, sid, int(seq), ts, 0, 0, hash(), 0}
     end
   end

@@ -8,11 +8,13 @@ import { ClusterNode } from '../../../src/cluster/cluster-node.js';
 import { defaultConfig, type FerryConfig } from '../../../src/config-types.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
+import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
 
-/** Where the test Redis is: a single URL or cluster seed nodes. */
+/** Where the test Redis is: a single URL, cluster seed nodes, or sentinels and the master name. */
 export interface RedisTarget {
   url?: string;
   cluster?: string[];
+  sentinel?: { list: string; masterName: string };
 }
 
 /** Redis settings for a fixture: a fresh key prefix, short timers. */
@@ -24,6 +26,8 @@ export function redisConfig(
     ...defaultConfig().redis,
     url: target.url ?? '',
     cluster: (target.cluster ?? []).join(','),
+    sentinel: target.sentinel?.list ?? '',
+    masterName: target.sentinel?.masterName ?? '',
     keyPrefix: `t${randomBytes(4).toString('hex')}`,
     livenessTtlMs: 3000,
     claimIdleMs: 200,
@@ -66,4 +70,18 @@ export async function closeNodes(nodes: ClusterNode[]): Promise<void> {
     await n.presence.close();
     await n.close(true);
   }
+}
+
+/** A Redis message store wired to `node` as the gateway wires it (small limits). */
+export function storeOn(node: ClusterNode): RedisMessageStore {
+  return new RedisMessageStore({
+    ...node.storeWiring(0),
+    nodeId: node.bus['o'].nodeId,
+    keyPrefix: node.keys.prefix,
+    maxMessagesPerLog: 100,
+    retentionMs: 60_000,
+    dedupWindowMs: 60_000,
+    maxBytes: 1 << 20,
+    commandTimeoutMs: Infinity,
+  });
 }

@@ -7,9 +7,8 @@ import { eventually } from '../../conformance/eventually.js';
 import { envelope, RecordingHandler } from '../../conformance/describe-bus.js';
 import { presenceEntry } from '../../conformance/describe-presence.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
 import { userMsg } from '../../conformance/describe-store.js';
-import { closeNodes, startNodes } from './cluster-fixture.js';
+import { closeNodes, startNodes, storeOn } from './cluster-fixture.js';
 
 const idOf = (n: ClusterNode): string => n.bus['o'].nodeId;
 
@@ -70,16 +69,7 @@ describe('cluster node on a real redis-server', function () {
     const hb = new RecordingHandler();
     await a.bus.start(new RecordingHandler());
     await b.bus.start(hb);
-    const store = new RedisMessageStore({
-      ...a.storeWiring(0),
-      nodeId: idOf(a),
-      keyPrefix: a.keys.prefix,
-      maxMessagesPerLog: 100,
-      retentionMs: 60_000,
-      dedupWindowMs: 60_000,
-      maxBytes: 1 << 20,
-      commandTimeoutMs: Infinity,
-    });
+    const store = storeOn(a);
     const lookUps: string[] = [];
     const readUsers = a.presence['readUsers'].bind(a.presence);
     a.presence['readUsers'] = (users: readonly string[]) => (lookUps.push(...users), readUsers(users));
