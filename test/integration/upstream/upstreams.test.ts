@@ -167,6 +167,13 @@ describe('upstream routing to business services (real processes)', function () {
     for (const u of moved) expect(after.get(u), u).to.deep.equal(['c']);
   });
 
+  /**
+   * Resolves once an instance has reported message `msgId` on its event stream: it acks the batch
+   * before that line reaches this process, so a ServiceAck can arrive first.
+   */
+  const reported = (msgId: string): Promise<unknown> =>
+    Promise.any([...instances.values()].map((p) => p.waitFor((e) => e.event === 'msg' && e.msgId === msgId)));
+
   it('fails over when an instance dies: its users are served by the others, nothing is lost', async () => {
     const victim = instances.get('b')!;
     for (const u of USERS) await request(clients.get(u)!, 1600, `probe-${u}`);
@@ -180,6 +187,7 @@ describe('upstream routing to business services (real processes)', function () {
     await victim.kill();
     instances.delete('b');
     expect((await inFlight).body).to.equal('serviceAck');
+    await reported('in-flight');
     const holder = [...instances].filter(([, p]) => p.messages.some((m) => m.msgId === 'in-flight'));
     expect(holder.map(([id]) => id)).to.have.length(1);
     expect(holder[0]![1].messages.find((m) => m.msgId === 'in-flight')?.attempt).to.equal(2);
@@ -187,6 +195,7 @@ describe('upstream routing to business services (real processes)', function () {
       const id = `after-kill-${u}`;
       expect((await request(clients.get(u)!, 1700, id)).body).to.equal('serviceAck');
       await reply(clients.get(u)!, id, u);
+      await reported(id);
       const holders = [...instances].filter(([, p]) => p.messages.some((m) => m.msgId === id));
       expect(holders, u).to.have.length(1);
     }
