@@ -109,11 +109,14 @@ const CLIENT_TIMERS = { backoff: { initialMs: 50, maxMs: 500 }, transportTimeout
 export class QosLoad {
   /** Sends acknowledged so far. */
   acked = 0;
+  /** Sends started so far (acknowledged or not). */
+  sent = 0;
   private marks = 0;
   private reorderedCount = 0;
   private readonly pairs: Pair[] = [];
   private readonly errors: string[] = [];
   private ackWaiters: Array<{ n: number; resolve: () => void }> = [];
+  private sendWaiters: Array<{ n: number; resolve: () => void }> = [];
   private stopped = false;
 
   private constructor(private readonly opts: QosLoadOptions) {}
@@ -146,6 +149,23 @@ export class QosLoad {
         if (!this.ackWaiters.includes(waiter)) return;
         this.ackWaiters = this.ackWaiters.filter((w) => w !== waiter);
         reject(new Error(`only ${this.acked} of ${n} sends acknowledged within ${timeoutMs} ms`));
+      }, timeoutMs).unref();
+    });
+  }
+
+  /**
+   * Resolves once at least `n` sends have been started in total, acknowledged or not (for faults
+   * during which nothing is acknowledged; each sender still stops at `maxPending`).
+   */
+  sentAtLeast(n: number, timeoutMs = 30_000 * TIME_FACTOR): Promise<void> {
+    if (this.sent >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { n, resolve };
+      this.sendWaiters.push(waiter);
+      setTimeout(() => {
+        if (!this.sendWaiters.includes(waiter)) return;
+        this.sendWaiters = this.sendWaiters.filter((w) => w !== waiter);
+        reject(new Error(`only ${this.sent} of ${n} sends started within ${timeoutMs} ms`));
       }, timeoutMs).unref();
     });
   }
@@ -316,6 +336,8 @@ export class QosLoad {
     };
     p.sent.push(m);
     p.pending++;
+    this.sent++;
+    this.sendWaiters = this.sendWaiters.filter((w) => (this.sent >= w.n ? (w.resolve(), false) : true));
     m.sending = sending.then(
       (r) => {
         p.pending--;
