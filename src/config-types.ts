@@ -177,7 +177,7 @@ export interface FerryConfig {
   };
 
   /**
-   * Cluster mode (issue 4, docs/cluster.md): set `url` (one Redis) or `cluster` (Redis Cluster seed
+   * Cluster mode (docs/cluster.md): set `url` (one Redis) or `cluster` (Redis Cluster seed
    * nodes) and the node forwards through Redis Streams and keeps presence and the QoS-1 store in Redis.
    * Both empty = a single node with the in-process bus and the in-memory store.
    */
@@ -220,7 +220,7 @@ export interface FerryConfig {
   };
 
   /**
-   * The gRPC access gateway (issue 5, docs/access-api.md). The port is `grpc.port`.
+   * The gRPC access gateway (docs/access-api.md). The port is `grpc.port`.
    * Roles: 'all' = client listeners and the access service in one process; 'access' = only the access
    * service (no client listeners); 'message' = only client listeners, validating tokens through the
    * access service at `accessUrl` (no gRPC server).
@@ -256,13 +256,13 @@ export interface FerryConfig {
   };
 
   /**
-   * Client ServiceRequest types -> business service (issue 7, docs/upstreams.md): a type or range
+   * Client ServiceRequest types -> business service (docs/upstreams.md): a type or range
    * ("1000-1999") -> "service" or "service:priority" (critical, high, normal, low; default normal).
    * The service "gateway" is built in (echo). Reloadable at run time (SIGHUP, POST /routes/reload).
    */
   routes: Record<string, string>;
 
-  /** How routed messages reach services (issue 7, docs/upstreams.md). */
+  /** How routed messages reach services (docs/upstreams.md). */
   upstream: {
     /** Service name -> kind: "grpc" (instances connect to Upstream.Connect) or "redis" (a stream). */
     services: Record<string, string>;

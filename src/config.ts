@@ -397,7 +397,7 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
 
   problems.push(...topicRuleProblems(get('topics.rules'), get<number>('limits.maxTopicLength')));
 
-  // Issue 7: the route table as a whole (ranges, overlaps, unknown services; docs/upstreams.md).
+  // The route table as a whole (ranges, overlaps, unknown services; docs/upstreams.md).
   const upstreamServices = get<Record<string, string>>('upstream.services');
   problems.push(...routeProblems(get<Record<string, string>>('routes'), upstreamServices));
   const needsRedis = Object.entries(upstreamServices).find(([, kind]) => kind === 'redis');
@@ -442,7 +442,7 @@ function durabilityProblems(
   return problems;
 }
 
-/** The access section's cross-setting rules (issue 5). */
+/** The access section's cross-setting rules: a message node needs its access service, TLS comes in pairs. */
 function accessProblems(get: <T>(path: string) => T, src: (label: string) => string): string[] {
   const problems: string[] = [];
   const role = get<string>('access.role');

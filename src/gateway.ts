@@ -90,7 +90,7 @@ export class Gateway {
   private access: StartedAccess | null = null;
   private accessClient: AccessClient | null = null;
   private sessionTokens: SessionTokenStore | null = null;
-  /** Routing of ServiceRequest frames to business services (issue 7, docs/upstreams.md). */
+  /** Routing of ServiceRequest frames to business services (docs/upstreams.md). */
   private upstreams: UpstreamNode | null = null;
   /** Re-reads the configuration for a routes reload (SIGHUP, POST /routes/reload); null = not possible. */
   private reloadConfig: (() => FerryConfig) | null = null;
@@ -140,7 +140,7 @@ export class Gateway {
     const verifier = await JwtAuthenticator.fromConfig(config);
     if (config.auth.allowNoExpiry)
       log.warn('auth.allowNoExpiry is on: client tokens without exp are accepted and never expire');
-    // Roles (issue 5): 'access' runs no client listeners; 'message' no gRPC server, and asks the access
+    // Roles (docs/access-api.md): 'access' runs no client listeners; 'message' no gRPC server, and asks the access
     // service about every token; 'all' checks tokens itself, refusing those of logged-out sessions.
     const role = config.access.role;
     if (role === 'access') config.ws.enabled = config.tcp.enabled = config.wt.enabled = false;

@@ -22,7 +22,7 @@ import { JwtSessionTokenIssuer } from './session-tokens.js';
 /** Directory (inside `dataDir`) of the development API key. */
 export const DEV_API_KEY_DIR = 'access';
 /** The name callers using the development API key get. */
-export const DEV_API_KEY_NAME = 'dev';
+const DEV_API_KEY_NAME = 'dev';
 
 /** Parts of the node the access service runs on. */
 export interface AccessNodeDeps {

@@ -1,5 +1,5 @@
 /**
- * Issue 6: QoS-1 messages survive node changes. A real redis-server, two real `ferry start --redis`
+ * QoS-1 messages survive node changes. A real redis-server, two real `ferry start --redis`
  * nodes, a Node SDK receiver on node 1 given both nodes as `endpoints`, and an SDK sender on node 2
  * sending a steady stream. Midway node 1 is killed (SIGKILL) or drained (SIGTERM): the receiver must
  * move to node 2 by itself and get every message exactly once, in order; every send must be acked.
