@@ -16,7 +16,7 @@ import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
 import { MemoryPresence } from './bus/memory-presence.js';
 import type { Presence } from './bus/presence.js';
-import type { FerryConfig } from './config-types.js';
+import type { FerryConfig } from './config/schema.js';
 import { componentLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { Router } from './routing/router.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Authenticator } from '../auth/authenticator.js';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import type { Presence } from '../bus/presence.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import type { Admission } from '../transport/admission.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';

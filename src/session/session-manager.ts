@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Presence } from '../bus/presence.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { DisconnectCode, shouldReconnect } from '../errors.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';

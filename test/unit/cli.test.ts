@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { JwtAuthenticator } from '../../src/auth/jwt/jwt-authenticator.js';
-import { main, type CliIo } from '../../src/cli.js';
-import { SETTINGS } from '../../src/config-schema.js';
-import { loadConfig } from '../../src/config.js';
+import { main, type CliIo } from '../../src/cli/cli.js';
+import { SETTINGS } from '../../src/config/schema.js';
+import { loadConfig } from '../../src/config/load.js';
 
 const SECRET = 'cli-test-secret-that-is-long-enough';
 const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
@@ -340,7 +340,7 @@ describe('ferry CLI', () => {
         [
           '--import',
           'tsx',
-          'src/cli.ts',
+          'src/cli/cli.ts',
           'start',
           ...quietPorts,
           '--log-level',
