@@ -8,8 +8,7 @@ import { REPLACED_REASON } from '../../src/session/registry.js';
 import { HeadlessChromium } from '../helpers/chromium.js';
 import { GatewayProcess, testToken } from '../helpers/gateway-process.js';
 import { WireClient } from '../helpers/wire-client.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../helpers/time-factor.js';
 
 /** A frame as the test page decodes it (payloads as text). */
 interface PageFrame {
@@ -69,20 +68,20 @@ class PageClient {
       frame,
     ] as const);
   }
-  next(body: string, timeoutMs = 5000 * SLOW): Promise<PageFrame> {
+  next(body: string, timeoutMs = 5000 * TIME_FACTOR): Promise<PageFrame> {
     return this.page.evaluate(([n, b, t]) => (globalThis as unknown as PageGlobals).ferryWt.next(n, b, t), [
       this.name,
       body,
       timeoutMs,
     ] as const);
   }
-  nextDatagram(timeoutMs = 5000 * SLOW): Promise<PageFrame> {
+  nextDatagram(timeoutMs = 5000 * TIME_FACTOR): Promise<PageFrame> {
     return this.page.evaluate(([n, t]) => (globalThis as unknown as PageGlobals).ferryWt.nextDatagram(n, t), [
       this.name,
       timeoutMs,
     ] as const);
   }
-  waitClosed(timeoutMs = 5000 * SLOW) {
+  waitClosed(timeoutMs = 5000 * TIME_FACTOR) {
     return this.page.evaluate(([n, t]) => (globalThis as unknown as PageGlobals).ferryWt.waitClosed(n, t), [
       this.name,
       timeoutMs,
@@ -108,7 +107,7 @@ async function untilReceived<T>(attempt: () => Promise<void>, received: () => Pr
 }
 
 describe('WebTransport end to end in headless Chromium', function () {
-  this.timeout(60_000 * SLOW);
+  this.timeout(60_000 * TIME_FACTOR);
   let gw: GatewayProcess;
   let chrome: HeadlessChromium;
   let page: Page;
@@ -196,7 +195,7 @@ describe('WebTransport end to end in headless Chromium', function () {
     // Browser datagram -> server -> WebSocket (as an ordinary message: WebSocket has no datagrams).
     const typing = await untilReceived(
       () => alice.sendDatagram({ send: { toUser: 'ws-dave', payload: 'typing...', ephemeral: true } }),
-      () => ws.nextBody('deliver', 1000 * SLOW),
+      () => ws.nextBody('deliver', 1000 * TIME_FACTOR),
     );
     expect(typing.deliver).to.include({ fromUser: 'wt-alice', ephemeral: true });
     expect(Buffer.from(typing.deliver!.payload!).toString()).to.equal('typing...');
@@ -205,7 +204,7 @@ describe('WebTransport end to end in headless Chromium', function () {
     const dg = await untilReceived(
       async () =>
         void ws.send({ send: { toUser: 'wt-alice', payload: Buffer.from('wave'), ephemeral: true } }),
-      () => alice.nextDatagram(1000 * SLOW),
+      () => alice.nextDatagram(1000 * TIME_FACTOR),
     );
     expect(dg.body).to.equal('deliver');
     expect(dg.deliver).to.include({ payload: 'wave', fromUser: 'ws-dave', ephemeral: true });
