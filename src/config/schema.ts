@@ -13,7 +13,7 @@
  * Durations are milliseconds, sizes bytes, ports 0 = any free port. Timer-driven durations stay under
  * 2^31-1 ms: Node turns larger setTimeout delays into 1 ms.
  */
-import { Type, type Static } from '@sinclair/typebox';
+import type { Static } from '@sinclair/typebox';
 import {
   bool,
   defaultsOf,
@@ -29,6 +29,7 @@ import {
   str,
   stringMap,
   tablesOf,
+  Type,
   type LeafSpec,
   type SettingSpec,
 } from './setting.js';

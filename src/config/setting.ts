@@ -6,15 +6,16 @@
  * `FerryConfig` type (`Static`), `defaultConfig()`, the leaf table the loader validates against and the
  * env/flag table the CLI builds its options from.
  */
-import {
-  Type,
-  type Static,
-  type TNull,
-  type TObject,
-  type TProperties,
-  type TSchema,
-  type TUnion,
-} from '@sinclair/typebox';
+import { createRequire } from 'node:module';
+import type * as TypeBoxModule from '@sinclair/typebox';
+import type { Static, TNull, TObject, TProperties, TSchema, TUnion } from '@sinclair/typebox';
+
+/**
+ * TypeBox's builders, from its CommonJS build loaded synchronously. Its ESM build is a few hundred
+ * modules that Node's ESM loader opens concurrently: a node started with a low `ulimit -n` (160, as
+ * the fd-reserve test does) failed at startup with EMFILE. One file at a time stays within a few.
+ */
+export const Type = (createRequire(import.meta.url)('@sinclair/typebox') as typeof TypeBoxModule).Type;
 
 /** How a leaf's value is parsed and range-checked (values.ts, `parseLeaf`). */
 export type LeafKind =
