@@ -13,7 +13,7 @@ import { mintSubscriptionToken } from '../auth/jwt/subscription-token.js';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
 import { importHmacKey } from '../auth/jwt/key-ring.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { AuthError, ConfigError, ReplyCode, RequestError } from '../errors.js';
 import { identifierProblem, ReservedUserIds } from '../protocol/identifier.js';
 import type { SessionTokenStore } from './session-token-store.js';

@@ -1,5 +1,5 @@
 import { DisconnectCode, ProtocolError, ReplyCode, RequestError } from '../errors.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import type { Frame, FrameBody } from './codec.js';
 import {
   MAX_CLIENT_MSG_ID_BYTES,

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import type { Authenticator, Identity, SubscriptionGrant } from '../../src/auth/authenticator.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { MemoryPresence } from '../../src/bus/memory-presence.js';
-import { defaultConfig, type FerryConfig } from '../../src/config-types.js';
+import { defaultConfig, type FerryConfig } from '../../src/config/schema.js';
 import { AuthError, DisconnectCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
