@@ -170,16 +170,22 @@ describe('gateway: bad input and faults get their documented codes; others keep 
     }
   });
 
-  it('flood: frames over the rate limit get 104 RATE_LIMITED, then 4006 FLOOD', async () => {
-    const c = await login('tcp', 'flooder');
+  it('flood: frames over the rate limit get 104 RATE_LIMITED, then 4006 FLOOD (every transport)', async () => {
     const frame = encodeFrame({ send: { toUser: 'nobody-f', payload: bytes('x'), qos: 0 } });
-    const deadline = Date.now() + 15_000;
-    while (!c.closed && Date.now() < deadline) {
-      for (let i = 0; i < 20; i++) c.sendRaw(frame);
-      await new Promise((r) => setTimeout(r, 20));
+    for (const kind of KINDS) {
+      const c = await login(kind, `flooder-${kind}`);
+      const deadline = Date.now() + 15_000;
+      // 1,000 frames/s against a limit of 50: the load, not a wait for anything.
+      while (!c.closed && Date.now() < deadline) {
+        for (let i = 0; i < 20; i++) c.sendRaw(frame);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(
+        c.frames.some((f) => f.body === 'error' && f.error?.code === 104),
+        kind,
+      ).to.equal(true);
+      expect(await disconnectCode(c), kind).to.equal(4006);
     }
-    expect(c.frames.some((f) => f.body === 'error' && f.error?.code === 104)).to.equal(true);
-    expect(await disconnectCode(c)).to.equal(4006);
   });
 });
 
@@ -187,41 +193,51 @@ describe('gateway: slow consumers', function () {
   this.timeout(60_000);
   let gw: GatewayProcess;
   const clients: WireClient[] = [];
+  let certHashes: string[] = [];
   const login = async (url: string, user: string): Promise<WireClient> => {
-    const c = await WireClient.login(url, await testToken(user));
+    const c = await WireClient.login(url, await testToken(user), { certHashes });
     clients.push(c);
     return c;
   };
   before(async () => {
     gw = await GatewayProcess.start(['--rate-frames', '100000', '--rate-bytes', '1GiB'], {
       env: { FERRY_OUTBOUND_QUEUE_BYTES: '262144' },
+      wt: true,
     });
+    certHashes = await gw.wtCertHashes();
   });
   after(async () => {
     for (const c of clients.splice(0)) c.destroy();
     await gw.cleanup();
   });
 
-  it('slow reader: the node cuts it with 4003 SLOW_CONSUMER instead of growing memory', async () => {
-    const slow = await login(gw.urls.ws, 'slowpoke');
-    slow.pauseReading();
+  it('slow reader: the node cuts it with 4003 SLOW_CONSUMER instead of growing memory (every transport)', async () => {
     const sender = await login(gw.urls.tcp, 'fast-sender');
     const payload = new Uint8Array(32 * 1024);
-    const deadline = Date.now() + 20_000;
-    let sent = 0;
-    let cut = false;
-    while (!cut && Date.now() < deadline) {
-      for (let i = 0; i < 40; i++) sender.send({ send: { toUser: 'slowpoke', payload, qos: 0 } });
-      sent += 40;
-      await new Promise((r) => setTimeout(r, 25));
-      if (sent % 800 === 0) {
-        const m = await gw.admin('/metrics');
-        cut = /ferry_disconnects_total\{code="4003"/.test(m.body);
+    let cuts = 0;
+    for (const kind of KINDS) {
+      const user = `slowpoke-${kind}`;
+      const slow = await login(gw.urls[kind], user);
+      slow.pauseReading();
+      const deadline = Date.now() + 20_000;
+      let sent = 0;
+      let cut = false;
+      // About 50 MB/s at a reader that reads nothing: the load, not a wait for anything.
+      while (!cut && Date.now() < deadline) {
+        for (let i = 0; i < 40; i++) sender.send({ send: { toUser: user, payload, qos: 0 } });
+        sent += 40;
+        await new Promise((r) => setTimeout(r, 25));
+        if (sent % 800 === 0) {
+          const m = await gw.admin('/metrics');
+          const count = /ferry_disconnects_total\{code="4003"[^}]*\} (\d+)/.exec(m.body);
+          cut = Number(count?.[1] ?? 0) > cuts;
+        }
       }
+      expect(cut, `${kind}: node reported a 4003 disconnect`).to.equal(true);
+      cuts++;
+      slow.resumeReading();
+      expect(await disconnectCode(slow), kind).to.equal(4003);
     }
-    expect(cut, 'node reported a 4003 disconnect').to.equal(true);
-    slow.resumeReading();
-    expect(await disconnectCode(slow)).to.equal(4003);
   });
 
   it('keeps serving others after cutting a slow consumer', async () => {
