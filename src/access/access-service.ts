@@ -11,13 +11,14 @@
 import type { Authenticator, Identity } from '../auth/authenticator.js';
 import type { QoS } from '../bus/bus.js';
 import type { Presence } from '../bus/presence.js';
-import { AuthError, DisconnectCode, GatewayError, ReplyCode, RequestError } from '../errors.js';
+import { AuthError, DisconnectCode, ReplyCode, RequestError } from '../errors.js';
 import { ReservedUserIds } from '../protocol/identifier.js';
 import type { PublishRequest, Sender, SendRequest } from '../routing/router.js';
 import type { AppendResult } from '../store/message-store.js';
 import { deviceMessage, type DeviceMessage } from './presence-view.js';
 import type { LoginSessionRecord, SessionTokenStore } from './session-token-store.js';
 import { randomId, sessionIdOf, type SessionTokenIssuer } from './session-tokens.js';
+import { mapError } from './status-mapping.js';
 import * as v from './validation.js';
 import { grantListProblem, NO_GRANTS, type Grants } from '../auth/grants.js';
 
@@ -291,7 +292,7 @@ export class AccessService {
       return {
         ...out,
         status: 'PUSH_STATUS_FAILED',
-        error: err instanceof GatewayError ? err.code : 'FERRY_ERR_REQUEST_INTERNAL',
+        error: mapError(err).reason,
       };
     }
   }

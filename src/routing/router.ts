@@ -3,7 +3,8 @@
  * the bus only. Also the bus's handler on this node: what arrives is fanned out to the local sessions.
  *
  * Invariant: a SendAck (the resolved promise of `send`/`publish` for QoS 1) is only ever produced for
- * a message the store has accepted; every store failure becomes 107 UNAVAILABLE (retryable).
+ * a message the store has accepted. A store failure rejects with a StoreError, a bus failure with a
+ * BusUnavailableError (the caller's edge maps both to 107 UNAVAILABLE, retryable).
  *
  * Overload (docs/architecture.md, "Backpressure"): a QoS-1 message holds one of the node's
  * `maxPendingAppends` slots from its append until its forward settles, and is refused with 109 BUSY
@@ -11,7 +12,7 @@
  * way) while the bus has more than `maxBusBacklogBytes` waiting for other nodes. Neither queues.
  */
 import type { Bus, BusHandler, ControlMessage, Envelope, QoS } from '../bus/bus.js';
-import { ReplyCode, RequestError } from '../errors.js';
+import { BusUnavailableError, GatewayError, ReplyCode, RequestError, StoreError } from '../errors.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AppendResult, MessageStore, NewMessage } from '../store/message-store.js';
@@ -84,9 +85,6 @@ export interface RouterDeps {
   /** Bus backlog above which QoS 0 is shed (`redis.maxBacklogBytes`); default unbounded. */
   maxBusBacklogBytes?: number;
 }
-
-/** How long a client should wait before retrying after a store or bus failure. */
-const RETRY_AFTER_MS = 1000;
 
 /** Routes client messages through store and bus, and bus traffic to local sessions. */
 export class Router implements BusHandler, MessageRouter {
@@ -183,7 +181,7 @@ export class Router implements BusHandler, MessageRouter {
 
   /**
    * Disconnects a user's sessions on every node (the admin/gRPC Kick). Resolves when the control
-   * message is on the bus; rejects with 107 UNAVAILABLE when it could not be published.
+   * message is on the bus; rejects with a BusUnavailableError when it could not be published.
    */
   async kick(userId: string, deviceId: string | undefined, code: number, reason: string): Promise<void> {
     const msg: ControlMessage = { type: 'kick', userId, code, reason };
@@ -191,7 +189,7 @@ export class Router implements BusHandler, MessageRouter {
     try {
       await this.bus.publishControl(msg);
     } catch (err) {
-      throw unavailable(err, 'bus unavailable');
+      throw busError(err);
     }
   }
 
@@ -229,7 +227,7 @@ export class Router implements BusHandler, MessageRouter {
     } catch (err) {
       this.pending.release(takenAt);
       this.log.warn({ err, kind }, 'store append failed');
-      throw unavailable(err, 'message store unavailable');
+      throw storeError(err);
     }
     if (res.duplicate) this.duplicates++;
     else this.accepted[kind][1]!++;
@@ -268,7 +266,7 @@ export class Router implements BusHandler, MessageRouter {
     return published.then(
       () => ({ serverId: env.serverId, seq: 0, timestampMs, duplicate: false }),
       (err: unknown) => {
-        throw unavailable(err, 'bus unavailable');
+        throw busError(err);
       },
     );
   }
@@ -311,8 +309,14 @@ function envelope(msg: NewMessage, serverId: string, seq: number, timestampMs: n
   };
 }
 
-/** A RequestError passes through (it already says what the client should do); anything else is 107. */
-function unavailable(err: unknown, message: string): RequestError {
-  if (err instanceof RequestError) return err;
-  return new RequestError(ReplyCode.UNAVAILABLE, message, { retryable: true, retryAfterMs: RETRY_AFTER_MS });
+/** A store's own GatewayError passes through; anything else it threw becomes a StoreError. */
+function storeError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new StoreError('message store append failed', { cause: err });
+}
+
+/** A bus's own GatewayError passes through; anything else it threw becomes a BusUnavailableError. */
+function busError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new BusUnavailableError('bus publish failed', { cause: err });
 }

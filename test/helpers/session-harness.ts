@@ -1,7 +1,9 @@
 import { expect } from 'chai';
 import type { Authenticator, Identity, SubscriptionGrant } from '../../src/auth/authenticator.js';
+import type { Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { MemoryPresence } from '../../src/bus/memory-presence.js';
+import type { Presence } from '../../src/bus/presence.js';
 import { defaultConfig, type FerryConfig } from '../../src/config-types.js';
 import { AuthError, DisconnectCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
@@ -118,6 +120,10 @@ export interface HarnessOptions {
   config?: (c: FerryConfig) => void;
   /** Replaces the memory store (for failure injection). */
   store?: (real: MemoryMessageStore) => MessageStore;
+  /** Replaces the bus the router publishes on (for failure injection); the memory bus still delivers. */
+  bus?: (real: MemoryBus) => Bus;
+  /** Replaces the presence the sessions query (for failure injection). */
+  presence?: (real: MemoryPresence) => Presence;
 }
 
 /**
@@ -154,7 +160,7 @@ export class SessionHarness {
     this.router = new Router({
       nodeId: 'node-t',
       store: this.store,
-      bus: this.bus,
+      bus: opts.bus ? opts.bus(this.bus) : this.bus,
       registry: this.registry,
       metrics: this.metrics,
       logger,
@@ -168,7 +174,7 @@ export class SessionHarness {
       router: this.router,
       registry: this.registry,
       store: this.store,
-      presence: this.presence,
+      presence: opts.presence ? opts.presence(this.presence) : this.presence,
       metrics: this.metrics,
       logger,
       now: this.clock.now,
