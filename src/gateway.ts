@@ -19,7 +19,8 @@ import type { Presence } from './bus/presence.js';
 import type { FerryConfig } from './config-types.js';
 import { componentLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { Router } from './routing/router.js';
+import { MessageRouter } from './routing/message-router.js';
+import { LocalDelivery } from './routing/local-delivery.js';
 import { admissionRefusalFrame, SessionManager } from './session/session-manager.js';
 import { Admission, type AdmissionLimits } from './transport/admission.js';
 import { registerRoutesReload } from './admin/routes-reload.js';
@@ -79,7 +80,7 @@ export class Gateway {
   private admin: AdminServer | null = null;
   private certificates: CertificateSource | null = null;
   private sessions!: SessionManager;
-  private router: Router | null = null;
+  private router: MessageRouter | null = null;
   /** Counts every socket of every listener from accept (src/transport/admission.ts). */
   private admission!: Admission;
   private store!: MessageStore;
@@ -199,11 +200,10 @@ export class Gateway {
         lastUserSeq: (userId) => store.lastUserSeq(userId),
       });
     }
-    const router = new Router({
+    const router = new MessageRouter({
       nodeId,
       store: this.store,
       bus: this.bus,
-      registry,
       metrics,
       logger: log,
       maxPendingAppends: config.store.maxPendingAppends,
@@ -228,9 +228,9 @@ export class Gateway {
       presence: this.presence,
       metrics,
       logger: log,
-      services: this.upstreams.router,
+      services: this.upstreams.services,
     });
-    await this.bus.start(router);
+    await this.bus.start(new LocalDelivery(registry));
     this.cluster?.startJanitor();
 
     const onConnection = this.sessions.accept.bind(this.sessions);

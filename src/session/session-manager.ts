@@ -19,7 +19,7 @@ import type { FerryConfig } from '../config-types.js';
 import { DisconnectCode, shouldReconnect } from '../errors.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { MessageRouter } from '../routing/router.js';
+import type { MessageIntake } from '../routing/message-router.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ServiceRouter } from '../upstream/service-router.js';
 import { encodeFramePrefixed } from '../protocol/codec.js';
@@ -34,7 +34,7 @@ export interface SessionManagerDeps {
   config: FerryConfig;
   nodeId: string;
   authenticator: Authenticator;
-  router: MessageRouter;
+  router: MessageIntake;
   /** The same registry the router fans out through. */
   registry: SessionRegistry;
   store: MessageStore;

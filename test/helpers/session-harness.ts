@@ -9,7 +9,8 @@ import { AuthError, DisconnectCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { Frame } from '../../src/protocol/codec.js';
-import { Router } from '../../src/routing/router.js';
+import { MessageRouter } from '../../src/routing/message-router.js';
+import { LocalDelivery } from '../../src/routing/local-delivery.js';
 import { SessionRegistry } from '../../src/session/registry.js';
 import type { SessionTimers } from '../../src/session/session-context.js';
 import { SessionManager } from '../../src/session/session-manager.js';
@@ -140,7 +141,7 @@ export class SessionHarness {
   readonly presence = new MemoryPresence();
   readonly auth = new FakeAuthenticator(this.clock);
   readonly registry: SessionRegistry;
-  readonly router: Router;
+  readonly router: MessageRouter;
   readonly manager: SessionManager;
 
   private constructor(opts: HarnessOptions) {
@@ -157,11 +158,10 @@ export class SessionHarness {
     });
     this.store = opts.store ? opts.store(this.memoryStore) : this.memoryStore;
     this.registry = new SessionRegistry({ nodeId: 'node-t', presence: this.presence, logger });
-    this.router = new Router({
+    this.router = new MessageRouter({
       nodeId: 'node-t',
       store: this.store,
       bus: opts.bus ? opts.bus(this.bus) : this.bus,
-      registry: this.registry,
       metrics: this.metrics,
       logger,
       now: this.clock.now,
@@ -185,7 +185,7 @@ export class SessionHarness {
 
   static async create(opts: HarnessOptions = {}): Promise<SessionHarness> {
     const h = new SessionHarness(opts);
-    await h.bus.start(h.router);
+    await h.bus.start(new LocalDelivery(h.registry));
     return h;
   }
 

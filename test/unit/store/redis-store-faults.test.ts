@@ -10,7 +10,8 @@ import { MemoryPresence } from '../../../src/bus/memory-presence.js';
 import { ReplyCode, StoreError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
-import { Router } from '../../../src/routing/router.js';
+import { MessageRouter } from '../../../src/routing/message-router.js';
+import { LocalDelivery } from '../../../src/routing/local-delivery.js';
 import { SessionRegistry } from '../../../src/session/registry.js';
 import { toReplyError } from '../../../src/session/reply-errors.js';
 import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
@@ -91,15 +92,14 @@ describe('RedisMessageStore when Redis fails', function () {
       presence: new MemoryPresence(),
       logger: silentLogger(),
     });
-    const router = new Router({
+    const router = new MessageRouter({
       nodeId: 'n1',
       store,
       bus,
-      registry,
       metrics: new Metrics({ defaultMetrics: false }),
       logger: silentLogger(),
     });
-    await bus.start(router);
+    await bus.start(new LocalDelivery(registry));
     try {
       await server.kill9();
       const req = {

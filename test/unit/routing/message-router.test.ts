@@ -6,8 +6,9 @@ import { BusUnavailableError, DisconnectCode, StoreError } from '../../../src/er
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { decodeFrame } from '../../../src/protocol/codec.js';
-import type { EncodedDeliver } from '../../../src/routing/local-sessions.js';
-import { Router } from '../../../src/routing/router.js';
+import type { EncodedDeliver } from '../../../src/routing/encoded-deliver.js';
+import { MessageRouter } from '../../../src/routing/message-router.js';
+import { LocalDelivery } from '../../../src/routing/local-delivery.js';
 import { SessionRegistry, type RegisteredSession } from '../../../src/session/registry.js';
 import { MemoryMessageStore } from '../../../src/store/memory.js';
 import type { MessageStore } from '../../../src/store/message-store.js';
@@ -39,23 +40,22 @@ class Target implements RegisteredSession {
 const payload = new TextEncoder().encode('p');
 const from = { userId: 'alice', deviceId: 'laptop' };
 
-describe('Router', () => {
+describe('MessageRouter', () => {
   let store: MemoryMessageStore;
   let bus: MemoryBus;
   let registry: SessionRegistry;
   let metrics: Metrics;
 
-  async function makeRouter(s: MessageStore = store): Promise<Router> {
-    const router = new Router({
+  async function makeRouter(s: MessageStore = store): Promise<MessageRouter> {
+    const router = new MessageRouter({
       nodeId: 'n1',
       store: s,
       bus,
-      registry,
       metrics,
       logger: silentLogger(),
       now: () => 5000,
     });
-    await bus.start(router);
+    await bus.start(new LocalDelivery(registry));
     return router;
   }
 
