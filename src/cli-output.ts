@@ -6,7 +6,7 @@ import { defaultConfig, type FerryConfig } from './config-types.js';
 import { formatDuration, formatSize, LEAVES, type SettingSpec } from './config-schema.js';
 import { redactConfig } from './config.js';
 import type { GatewayAddresses } from './gateway.js';
-import type { ServingCertificate } from './webtransport/certs.js';
+import type { ServingCertificate } from './webtransport/index.js';
 
 /** Help text of one setting's flag: its purpose, its default and the env variable that also sets it. */
 export function optionHelp(spec: SettingSpec): string {

@@ -27,7 +27,7 @@ import { defaultConfig, type FerryConfig } from './config-types.js';
 import { ConfigError } from './errors.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { CaCertificate, CertificateManager } from './webtransport/certs.js';
+import { CaCertificate, CertificateManager } from './webtransport/index.js';
 
 /** The process around the CLI, injectable so tests can run commands in-process. */
 export interface CliIo {

@@ -9,7 +9,7 @@ import { remoteAuthenticator, startAccess, type StartedAccess } from './access/a
 import type { AccessClient } from './access/client.js';
 import { MemorySessionTokenStore, type SessionTokenStore } from './access/session-token-store.js';
 import { RedisSessionTokenStore } from './access/redis-session-token-store.js';
-import { SessionAwareAuthenticator } from './access/session-tokens.js';
+import { SessionAwareAuthenticator } from './auth/session-token-authenticator.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { JwtAuthenticator } from './auth/jwt/jwt-authenticator.js';
 import type { Bus } from './bus/bus.js';
@@ -38,8 +38,12 @@ import { TcpListener } from './transport/tcp/tcp-listener.js';
 import type { ConnectionCallback, Listener } from './transport/transport.js';
 import { WebTransportListener } from './transport/webtransport/wt-listener.js';
 import { WebSocketListener } from './transport/websocket/ws-listener.js';
-import { CaCertificate, CertificateManager, type CertificateSource } from './webtransport/certs.js';
-import { WebTransportServer } from './webtransport/index.js';
+import {
+  CaCertificate,
+  CertificateManager,
+  type CertificateSource,
+  WebTransportServer,
+} from './webtransport/index.js';
 
 /**
  * Where one listener listens: `host` is the bound address (`0.0.0.0` = all interfaces), `bindUrl` the

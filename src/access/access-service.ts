@@ -17,10 +17,11 @@ import type { PublishRequest, Sender, SendRequest } from '../routing/message-rou
 import type { AppendResult } from '../store/message-store.js';
 import { deviceMessage, type DeviceMessage } from './presence-view.js';
 import type { LoginSessionRecord, SessionTokenStore } from './session-token-store.js';
-import { randomId, sessionIdOf, type SessionTokenIssuer } from './session-tokens.js';
+import { randomId, type SessionTokenIssuer } from './session-tokens.js';
 import { mapError } from './status-mapping.js';
 import * as v from './validation.js';
 import { grantListProblem, NO_GRANTS, type Grants } from '../auth/grants.js';
+import { sessionIdOf } from '../auth/session-token-authenticator.js';
 
 /** The caller, as the auth interceptor established it. */
 export interface Caller {
