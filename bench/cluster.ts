@@ -28,6 +28,8 @@
  * --procs 1 (generator processes) --lag-after 3 --log-level info --no-quiet-wait.
  * --overload: Ferry only, every step of --steps (default here 5000,10000,20000,30000) whatever the one
  * before did, with peak RSS, acked and delivered rates, 109s and slowed sends (bench/lib/cluster-overload.ts).
+ * --honor-retry: the generator's senders wait out a refusal's retry_after_ms as the SDK does (their sends
+ * in the meantime are skipped and counted as "held back"), instead of sending on whatever the node says.
  *
  * Results: tables on stdout and a dated block appended to bench/results/cluster.json.
  */
@@ -71,6 +73,7 @@ const FLAGS = {
   'log-level': { type: 'string', default: 'info' },
   'no-quiet-wait': { type: 'boolean', default: false },
   overload: { type: 'boolean', default: false },
+  'honor-retry': { type: 'boolean', default: false },
 } as const;
 
 type Flags = ReturnType<typeof parseFlags>;
@@ -148,6 +151,7 @@ function stepOptions(
     userPrefix: `s${++stepCounter}-${Date.now().toString(36)}-u`,
     nodes: cluster.nodes.map((n) => ({ label: n.label, pid: n.pid })),
     redis: { label: 'redis', pid: cluster.redis.pid },
+    honorRetryAfter: v['honor-retry'],
   };
 }
 
@@ -471,6 +475,7 @@ export async function clusterScenario(argv: string[]): Promise<unknown> {
       logLevel: v['log-level'],
       stepOptions: (cluster, qos, r, d) => stepOptions(v, cluster, qos, r, d),
       waitQuiet: () => waitQuiet(v['no-quiet-wait']),
+      honorRetryAfter: v['honor-retry'],
       log,
     });
     return { overload };

@@ -73,8 +73,10 @@ const passed = args.filter((a) => a !== '--no-build');
 // `webtransport` (bench/webtransport.ts) drives Ferry's WebTransport client from src/, so it runs under tsx.
 // `access-push` (bench/access-push.ts) drives the gRPC client and codec from src/, so it runs under tsx too.
 // `upstream` (bench/upstream.ts) drives the Upstream gRPC client and codec from src/, so it runs under tsx.
+// `wt-datagrams` (bench/wt-datagrams.ts) drives Ferry's WebTransport client from src/, so it runs under tsx.
 const tsxScenarios = {
   webtransport: 'webtransport.ts',
+  'wt-datagrams': 'wt-datagrams.ts',
   'access-push': 'access-push.ts',
   upstream: 'upstream.ts',
 };

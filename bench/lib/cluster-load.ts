@@ -44,6 +44,8 @@ export interface ClusterStepOptions {
   redis: ProcRef;
   /** Lag test: SIGSTOP `pid` `atS` seconds into the measured window, SIGCONT `forS` seconds later. */
   pause?: { pid: number; atS: number; forS: number };
+  /** Ferry generator: refused senders wait out `retry_after_ms` (`--honor-retry`). */
+  honorRetryAfter?: boolean;
 }
 
 export interface ClusterStepResult {
@@ -69,6 +71,8 @@ export interface ClusterStepResult {
   pacerBacklog: number;
   /** Ferry generator: sends skipped because a client socket had more than 4 MiB unsent. */
   skippedBackpressure: number;
+  /** Ferry generator with `honorRetryAfter`: sends skipped while a retry advice ran. */
+  skippedRetryAfter: number;
   latency: LatencySummary;
   ackLatency: LatencySummary;
   /** CPU share (1 = one core) per node label and of redis-server over the measured window. */
@@ -143,6 +147,7 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
           localAddresses: [],
           connectConcurrency: Math.max(1, Math.ceil(100 / procs)),
           runTag: `${o.userPrefix}${Date.now().toString(36)}`,
+          honorRetryAfter: o.honorRetryAfter === true,
         };
         return request<WorkerReady>(child, init, 'ready');
       }),
@@ -213,6 +218,7 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
       duplicates: sum((s) => s.duplicates),
       pacerBacklog: sum((s) => s.pacerBacklog),
       skippedBackpressure: sum((s) => s.skippedBackpressure),
+      skippedRetryAfter: sum((s) => s.skippedRetryAfter),
       latency,
       ackLatency,
       nodeCpu,

@@ -22,6 +22,8 @@ export interface OverloadRun {
   /** Builds the options of one step (fresh users per step). */
   stepOptions(cluster: RunningCluster, qos: 0 | 1, rate: number, durationS: number): ClusterStepOptions;
   waitQuiet(): Promise<unknown>;
+  /** The generator's senders wait out `retry_after_ms` (for the table's title). */
+  honorRetryAfter: boolean;
   log(line: string): void;
 }
 
@@ -47,14 +49,16 @@ export async function overloadScenario(o: OverloadRun): Promise<OverloadStep[]> 
         const peak = Object.values(r.rssPeak).map(mib).join(' / ');
         o.log(
           `  QoS ${qos} step ${num(rate)} msg/s: delivered ${num(r.throughput)}, acked ${num(r.acked)}, ` +
-            `109 ${num(errorCount(r, '109'))}, slowed ${num(r.skippedBackpressure)}, RSS peak ${peak}`,
+            `109 ${num(errorCount(r, '109'))}, slowed ${num(r.skippedBackpressure)}, ` +
+            `held back ${num(r.skippedRetryAfter)}, RSS peak ${peak}`,
         );
         out.push({ qos, rate, r });
       }
     } finally {
       await cluster.stop();
     }
-    printTable(`overload, Ferry QoS ${qos} (${o.stepDurationS} s per step, open loop)`, rows(out, qos));
+    const loop = o.honorRetryAfter ? 'open loop, senders honour retry_after_ms' : 'open loop';
+    printTable(`overload, Ferry QoS ${qos} (${o.stepDurationS} s per step, ${loop})`, rows(out, qos));
   }
   return out;
 }
@@ -71,6 +75,7 @@ function rows(steps: OverloadStep[], qos: 0 | 1): string[][] {
       '109 BUSY',
       'other errors',
       'slowed (skipped)',
+      'held back (retry_after)',
       'acked not delivered',
       'generator CPU',
       'other procs',
@@ -87,6 +92,7 @@ function rows(steps: OverloadStep[], qos: 0 | 1): string[][] {
         num(errorCount(r, '109')),
         num(otherErrors(r)),
         num(r.skippedBackpressure),
+        num(r.skippedRetryAfter),
         num(r.ackedNotDelivered),
         `${r.loadgenCpu.map((c) => pct(c)).join(' ')}${r.generatorBound ? ' (bound)' : ''}`,
         r.otherCores.toFixed(2),

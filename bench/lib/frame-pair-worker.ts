@@ -14,6 +14,7 @@ import {
   handleControlFrame,
   readDeliver,
   readFrame,
+  readRetryAfter,
   type DeliverFields,
   type FrameView,
 } from './frames.js';
@@ -47,6 +48,12 @@ export interface FrameLoad {
    * a client to; without it such a redelivery is caught by the message-number check instead.
    */
   dedupBySeq: boolean;
+  /**
+   * Behave like the SDK after a retryable refusal (109 BUSY, 107): the refused sender sends nothing
+   * until the Error's `retry_after_ms` has passed (its scheduled sends are skipped and counted in
+   * `skippedRetryAfter`), instead of an open-loop generator that keeps sending whatever it is told.
+   */
+  honorRetryAfter?: boolean;
 }
 
 export class FrameClient {
@@ -67,6 +74,8 @@ export class FrameClient {
   firstMeasuredSeq = Number.MAX_SAFE_INTEGER;
   /** Send times, for SendAck latency. */
   readonly ring = new SendRing();
+  /** honorRetryAfter: no sends before this time (performance.now()). */
+  holdUntil = 0;
 
   constructor(
     readonly index: number,
@@ -180,10 +189,14 @@ export abstract class FramePairWorker<C extends FrameClient, S extends PairCount
       this.stats.skippedBackpressure++;
       return;
     }
+    const now = performance.now();
+    if (now < c.holdUntil) {
+      this.stats.skippedRetryAfter++;
+      return;
+    }
     const { qos, runTag, payload } = this.load;
     const seq = c.nextSeq++;
     const [buf, p] = c.encoder.encode((seq % 0xffff_fffe) + 1, qos === 1 ? `${runTag}-${seq}` : '');
-    const now = performance.now();
     stampPayload(buf, p, Math.max(MIN_PAYLOAD, payload), now, c.index, seq, this.epoch);
     c.ring.record(seq, now);
     conn.send(buf);
@@ -215,6 +228,10 @@ export abstract class FramePairWorker<C extends FrameClient, S extends PairCount
         return;
       }
       default:
+        if (this.load.honorRetryAfter === true && view.body === BODY.error) {
+          const after = readRetryAfter(this.reader, buf, view);
+          if (after > 0) c.holdUntil = Math.max(c.holdUntil, performance.now() + after);
+        }
         handleControlFrame(this.reader, buf, view, c.conn, this.stats);
         return;
     }

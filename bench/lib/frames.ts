@@ -428,6 +428,18 @@ export interface ControlTally {
  * The frames every load-generator client answers the same way: Ping gets a Pong on `conn`, Error and
  * Disconnect are counted by code in `tally`. Returns false for any other body.
  */
+/** An Error frame's `retry_after_ms` when it is retryable, else 0. */
+export function readRetryAfter(reader: FieldReader, buf: Buffer, view: FrameView): number {
+  let retryable = false;
+  let after = 0;
+  const r = reader.reset(buf, view.start, view.end);
+  while (r.next()) {
+    if (r.field === 3 && r.wireType === 0) retryable = r.value !== 0;
+    else if (r.field === 4 && r.wireType === 0) after = r.value;
+  }
+  return retryable ? after : 0;
+}
+
 export function handleControlFrame(
   reader: FieldReader,
   buf: Buffer,

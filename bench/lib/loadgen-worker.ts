@@ -51,6 +51,8 @@ export interface WorkerInit {
   localAddresses: string[];
   connectConcurrency: number;
   runTag: string;
+  /** Senders wait out a retryable Error's `retry_after_ms`, as the SDK does (frame-pair-worker.ts). */
+  honorRetryAfter?: boolean;
 }
 
 export interface WorkerStart {

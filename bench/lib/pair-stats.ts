@@ -23,6 +23,8 @@ export interface PairCounts {
   ackedTotal: number;
   /** Sends skipped because the client's transport had more than 4 MiB unsent. */
   skippedBackpressure: number;
+  /** Sends skipped while the server's retry advice (`retry_after_ms`) ran (honorRetryAfter). */
+  skippedRetryAfter: number;
   /** Closed-loop senders restarted after 2 s without a delivery (lost tail messages). */
   stalls: number;
   /** How far the open-loop pacer fell behind its schedule at the end (messages). */
@@ -170,6 +172,7 @@ export function emptyCounts(): PairCounts {
     acked: 0,
     ackedTotal: 0,
     skippedBackpressure: 0,
+    skippedRetryAfter: 0,
     stalls: 0,
     pacerBacklog: 0,
     errors: {},

@@ -51,7 +51,11 @@ export interface PublishRequest {
 
 /** What sessions need from the router: the two ways a client message enters the system. */
 export interface MessageIntake {
-  /** Resolves when accepted: QoS 1 stored (the store's result; `duplicate` for a repeat), QoS 0 published (seq 0). */
+  /**
+   * Resolves when accepted: QoS 1 stored (the store's result; `duplicate` for a repeat), QoS 0
+   * published (seq 0). A QoS-1 message over `store.maxPendingAppends` is refused by throwing the 109
+   * BUSY RequestError synchronously, before anything is stored; other failures reject.
+   */
   send(from: Sender, req: SendRequest): Promise<AppendResult>;
   /** Same for topics; the seq of a QoS-1 publication is its topic offset. */
   publish(from: Sender, req: PublishRequest): Promise<AppendResult>;
@@ -189,8 +193,21 @@ export class MessageRouter implements MessageIntake {
     }
   }
 
-  private async acceptStored(msg: NewMessage, kind: 'user' | 'topic'): Promise<AppendResult> {
-    const takenAt = this.pending.acquire(); // throws 109 BUSY: nothing was stored
+  /**
+   * Throws the 109 BUSY synchronously (nothing was stored), not as a rejection: the session then sets
+   * its retry hold before it decodes the next frame of the same read, so a burst costs one 109, not
+   * one per frame.
+   */
+  private acceptStored(msg: NewMessage, kind: 'user' | 'topic'): Promise<AppendResult> {
+    const takenAt = this.pending.acquire();
+    return this.storeAndForward(msg, kind, takenAt);
+  }
+
+  private async storeAndForward(
+    msg: NewMessage,
+    kind: 'user' | 'topic',
+    takenAt: number,
+  ): Promise<AppendResult> {
     let res: AppendResult;
     try {
       res = await (kind === 'user' ? this.store.appendToUser(msg) : this.store.appendToTopic(msg));

@@ -49,7 +49,7 @@ export function handleSend(host: RequestHost, frame: Frame): void {
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
-  if (qos === 1) host.requestStarted();
+  // The router may throw 109 BUSY synchronously: the request only counts once it was taken.
   const accepted = host.ctx.router.send(host, {
     toUser,
     payload: b.payload ?? EMPTY,
@@ -57,6 +57,7 @@ export function handleSend(host: RequestHost, frame: Frame): void {
     clientMsgId,
     ephemeral: b.ephemeral === true,
   });
+  if (qos === 1) host.requestStarted();
   answerAccepted(host, frame.id, qos, clientMsgId, accepted);
 }
 
@@ -69,7 +70,6 @@ export function handlePublish(host: RequestHost, frame: Frame): void {
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
-  if (qos === 1) host.requestStarted();
   const accepted = host.ctx.router.publish(host, {
     topic,
     payload: b.payload ?? EMPTY,
@@ -77,6 +77,7 @@ export function handlePublish(host: RequestHost, frame: Frame): void {
     clientMsgId,
     ephemeral: b.ephemeral === true,
   });
+  if (qos === 1) host.requestStarted(); // after a synchronous 109, as in handleSend
   answerAccepted(host, frame.id, qos, clientMsgId, accepted);
 }
 

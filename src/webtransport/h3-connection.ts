@@ -17,7 +17,6 @@ import {
   FRAME_WEBTRANSPORT_STREAM,
   H3_ID_ERROR,
   H3_INTERNAL_ERROR,
-  H3_NO_ERROR,
   H3_STREAM_CREATION_ERROR,
   STREAM_CONTROL,
   STREAM_PUSH,
@@ -42,6 +41,8 @@ import {
 } from './settings.js';
 import { WtStream, type StreamSink } from './stream.js';
 
+/** RFC 9000 §20.1: NO_ERROR, the transport's code for a close without an error. */
+const QUIC_NO_ERROR = 0x0;
 /** One read buffer for every connection: processing is synchronous and sinks copy what they keep. */
 const READ_BUFFER = new Uint8Array(65536);
 /** Exact-size views for preamble reads (no per-read allocation). */
@@ -350,11 +351,22 @@ export abstract class H3Connection implements QuicConnectionHandler, RequestStre
     this.quic.close(true, code, reason);
   }
 
-  /** Closes an idle connection after the current turn, so a just-written FIN still leaves first. */
+  /**
+   * Closes an idle connection after the current turn, so a just-written FIN still leaves first.
+   *
+   * With the transport's NO_ERROR (RFC 9000 §20.1, a CONNECTION_CLOSE of type 0x1c), not HTTP/3's
+   * H3_NO_ERROR (an application close, 0x1d). Chromium hands a session close it has read to the
+   * page one task later (it posts the transition), while its FIN on the CONNECT stream leaves at
+   * once; our close, sent when that FIN arrives, can get there before the posted task runs. An
+   * application close reaching it then counts as a connection error, and the page sees
+   * "Connection lost." instead of the session's code and reason; a transport NO_ERROR counts as a
+   * clean close that keeps the code and reason it has already read (docs/protocol.md §2.3).
+   */
   protected closeWhenIdle(): void {
     setImmediate(() => {
       if (!this.closing && this.sessions.size === 0 && !this.hasPendingRequests()) {
-        this.closeConnection(H3_NO_ERROR, '');
+        this.logger.debug({ peer: this.remoteAddress }, 'webtransport: closing an idle connection');
+        this.quic.close(false, QUIC_NO_ERROR, '');
       }
     });
   }

@@ -209,6 +209,13 @@ export class GatewayProcess {
   }
 
   /** Fetches an admin endpoint with the admin key (which read routes that need none ignore). */
+  /** The WebTransport certificate hashes the node publishes (base64 SHA-256), for Node clients to pin. */
+  async wtCertHashes(): Promise<string[]> {
+    const res = await fetch(`${this.urls.admin}/webtransport/cert-hashes`);
+    const info = (await res.json()) as { hashes: { value: string }[] };
+    return info.hashes.map((h) => h.value);
+  }
+
   async admin(path: string): Promise<{ status: number; body: string }> {
     const res = await fetch(`${this.urls.admin}${path}`, { headers: this.adminHeaders() });
     return { status: res.status, body: await res.text() };

@@ -5,6 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import WebSocket from 'ws';
+import {
+  connect as connectWebTransport,
+  type WebTransportClientSession,
+  type WtBidiStream,
+} from '../../src/webtransport/index.js';
 
 /**
  * Tiny raw clients for transport tests: no Ferry frames, just bytes, so a test can send anything and
@@ -34,6 +39,10 @@ export interface TestClient {
   resume(): void;
   /** Destroys the socket without a close handshake: the client "vanishes". */
   destroy(): void;
+  /** Transports with datagrams: sends one; false if it was dropped. */
+  sendDatagram?(bytes: Uint8Array): boolean;
+  /** Transports with datagrams: resolves with every datagram received once there are `n`. */
+  waitForDatagrams?(n: number): Promise<Buffer[]>;
 }
 
 /** Collects what a client receives and wakes waiters when it changes. */
@@ -285,4 +294,91 @@ export function generateTestCertificate(): TestCertificate {
     keyPem: readFileSync(keyPath, 'utf8'),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A WebTransport client (Ferry's own, src/webtransport/client.ts) that uses the session's first bidi
+ * stream as its byte stream, as a Ferry client does (docs/protocol.md §2.3), and records the session's
+ * close code and reason. Like a browser page it answers the server's FIN on that stream with its own.
+ */
+export class WtTestClient implements TestClient {
+  readonly inbox = new Inbox();
+  readonly closed: Promise<ClientClose>;
+  /** Datagrams received, one Buffer each. */
+  readonly datagrams: Buffer[] = [];
+  private readonly stream: WtBidiStream;
+
+  private constructor(readonly session: WebTransportClientSession) {
+    let resolveClosed!: (c: ClientClose) => void;
+    this.closed = new Promise((resolve) => (resolveClosed = resolve));
+    session.setHandler({
+      onBidiStream: (s) => s.reset(0),
+      onUniStream: (s) => s.stop(0),
+      onDatagram: (bytes) => {
+        this.datagrams.push(Buffer.from(bytes));
+        this.inbox.push(Buffer.alloc(0));
+      },
+      onClose: (code, reason) => {
+        this.inbox.close();
+        resolveClosed({ code, reason });
+      },
+    });
+    this.stream = session.openBidiStream();
+    this.stream.setHandler({
+      onData: (bytes) => this.inbox.push(Buffer.from(bytes)),
+      onEnd: () => this.stream.end(),
+      onReset: () => undefined,
+      onDrain: () => undefined,
+    });
+  }
+
+  /** Opens a session pinned by certificate hash (base64 or hex SHA-256 of the DER). */
+  static async connect(url: string, certHashes: readonly string[]): Promise<WtTestClient> {
+    return new WtTestClient(await connectWebTransport(url, { certHashes, timeoutMs: 5000 }));
+  }
+
+  send(bytes: Uint8Array | string): void {
+    this.stream.write(typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
+  }
+
+  sendDatagram(bytes: Uint8Array): boolean {
+    return this.session.sendDatagram(bytes);
+  }
+
+  received(): Buffer {
+    return this.inbox.all();
+  }
+
+  async waitForBytes(n: number): Promise<Buffer> {
+    await this.inbox.until(() => this.inbox.length >= n, `${n} bytes arrived`);
+    return this.inbox.all();
+  }
+
+  /** Resolves once `n` datagrams have arrived. */
+  async waitForDatagrams(n: number): Promise<Buffer[]> {
+    await this.inbox.until(() => this.datagrams.length >= n, `${n} datagrams arrived`);
+    return this.datagrams;
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  bufferedAmount(): number {
+    return this.stream.bufferedAmount();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  /** Closes the session with a code and reason (graceful close from the client side). */
+  close(code: number, reason: string): void {
+    this.session.close(code, reason);
+  }
+
+  /** Drops the QUIC connection without a word, as a vanished peer would. */
+  destroy(): void {
+    this.session.destroy();
+  }
 }

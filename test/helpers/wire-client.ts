@@ -9,12 +9,27 @@ import {
   type FrameInit,
 } from '../../src/protocol/codec.js';
 import { StreamFrameReader } from '../../src/protocol/stream-reader.js';
+import {
+  connect as connectWebTransport,
+  type WebTransportClientSession,
+  type WtBidiStream,
+} from '../../src/webtransport/index.js';
+
+/** The client transports a gateway serves. */
+export type WireKind = 'ws' | 'tcp' | 'wt';
+
+/** A WebTransport session and its frame stream (docs/protocol.md §2.3). */
+interface WtChannel {
+  session: WebTransportClientSession;
+  stream: WtBidiStream;
+}
 
 /** Which body a frame carries, e.g. 'deliver'. */
 export type BodyName = NonNullable<Frame['body']>;
 
 /**
- * A minimal protocol client for integration tests: speaks Ferry frames over WebSocket or raw TCP,
+ * A minimal protocol client for integration tests: speaks Ferry frames over WebSocket, raw TCP or
+ * WebTransport,
  * records every frame it receives, and lets a test wait for one. Deliberately not the SDK: tests
  * must be able to misbehave (garbage, late auth, no acks, no reading).
  */
@@ -28,19 +43,46 @@ export class WireClient {
   private nextId = 1;
 
   private constructor(
-    readonly kind: 'ws' | 'tcp',
+    readonly kind: WireKind,
     private readonly ws: WebSocket | null,
     private readonly socket: net.Socket | null,
+    private readonly wt: WtChannel | null = null,
   ) {}
 
   /**
    * Opens a connection (no auth). `url` is ws://host:port/ws, tcp://host:port or tls://host:port (the
-   * server certificate is not verified: test certificates are self-signed).
+   * server certificate is not verified: test certificates are self-signed), or https://host:port/wt
+   * for WebTransport with Ferry's Node client, pinned by `certHashes` (the node publishes them at
+   * `/webtransport/cert-hashes`, GatewayProcess.wtCertHashes).
    */
   static async connect(
     url: string,
-    opts: { origin?: string; localAddress?: string } = {},
+    opts: { origin?: string; localAddress?: string; certHashes?: readonly string[] } = {},
   ): Promise<WireClient> {
+    if (url.startsWith('https://')) {
+      const session = await connectWebTransport(url, {
+        certHashes: opts.certHashes ?? [],
+        ...(opts.origin !== undefined ? { origin: opts.origin } : {}),
+        ...(opts.localAddress !== undefined ? { localAddress: opts.localAddress } : {}),
+      });
+      const stream = session.openBidiStream();
+      const c = new WireClient('wt', null, null, { session, stream });
+      const reader = new StreamFrameReader(16 * 1024 * 1024);
+      session.setHandler({
+        onBidiStream: (s) => s.reset(0),
+        onUniStream: (s) => s.stop(0),
+        onDatagram: (b) => c.onFrame(decodeFrame(b, Infinity)),
+        onClose: (code, reason) => c.onClose(code, reason),
+      });
+      stream.setHandler({
+        onData: (b) => reader.push(b, (body) => c.onFrame(decodeFrame(body, Infinity))),
+        // §2.3: the server finished the frame stream after its Disconnect; answer with our FIN.
+        onEnd: () => stream.end(),
+        onReset: () => undefined,
+        onDrain: () => undefined,
+      });
+      return c;
+    }
     if (url.startsWith('tcp://') || url.startsWith('tls://')) {
       const u = new URL(url);
       const target = { host: u.hostname, port: Number(u.port), localAddress: opts.localAddress };
@@ -77,7 +119,13 @@ export class WireClient {
   static async login(
     url: string,
     token: string,
-    opts: { deviceId?: string; lastSeq?: number; origin?: string; localAddress?: string } = {},
+    opts: {
+      deviceId?: string;
+      lastSeq?: number;
+      origin?: string;
+      localAddress?: string;
+      certHashes?: readonly string[];
+    } = {},
   ): Promise<WireClient> {
     const c = await WireClient.connect(url, opts);
     c.send({ authenticate: { token, deviceId: opts.deviceId ?? '', lastSeq: opts.lastSeq ?? 0 } });
@@ -97,12 +145,14 @@ export class WireClient {
   /** Sends already-encoded frame bytes (adds the length prefix on TCP). */
   sendRaw(body: Uint8Array): void {
     if (this.ws !== null) this.ws.send(body);
+    else if (this.wt !== null) this.wt.stream.write(prefixLength(body));
     else this.socket?.write(prefixLength(body));
   }
 
   /** Writes bytes as they are (TCP) or as one binary message (WebSocket): for garbage tests. */
   sendBytes(bytes: Uint8Array): void {
     if (this.ws !== null) this.ws.send(bytes);
+    else if (this.wt !== null) this.wt.stream.write(bytes);
     else this.socket?.write(bytes);
   }
 
@@ -151,23 +201,30 @@ export class WireClient {
   /** Stops reading from the socket (to play a slow consumer). */
   pauseReading(): void {
     if (this.ws !== null) this.ws.pause();
+    else if (this.wt !== null) this.wt.stream.pause();
     else this.socket?.pause();
   }
 
   resumeReading(): void {
     if (this.ws !== null) this.ws.resume();
+    else if (this.wt !== null) this.wt.stream.resume();
     else this.socket?.resume();
   }
 
   /** Closes politely. */
   close(): void {
     if (this.ws !== null) this.ws.close(1000);
+    else if (this.wt !== null) this.wt.stream.end();
     else this.socket?.end();
   }
 
-  /** Drops the connection without a goodbye, like a client that vanished. */
+  /**
+   * Drops the connection without a goodbye, like a client that vanished. On WebTransport nothing is
+   * sent: the node notices by QUIC's idle timeout.
+   */
   destroy(): void {
     if (this.ws !== null) this.ws.terminate();
+    else if (this.wt !== null) this.wt.session.destroy();
     else this.socket?.destroy();
   }
 

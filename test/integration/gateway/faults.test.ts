@@ -1,18 +1,24 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
-import { WireClient } from '../../helpers/wire-client.js';
+import { WireClient, type WireKind } from '../../helpers/wire-client.js';
 import { encodeFrame } from '../../../src/protocol/codec.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
-/** The Disconnect frame a client got before its connection closed, or the close code (WebSocket). */
+/** Every client transport: each documented code is checked on each of them. */
+const KINDS: readonly WireKind[] = ['ws', 'tcp', 'wt'];
+
+/**
+ * The Disconnect frame a client got before its connection closed. WebSocket and WebTransport also
+ * carry the code in their close (docs/protocol.md §6.3): it must equal the frame's.
+ */
 async function disconnectCode(c: WireClient): Promise<number> {
   const closed = await c.waitClosed(10_000);
   const frame = c.frames.find((f) => f.body === 'disconnect');
   const frameCode = frame?.disconnect?.code ?? 0;
-  if (c.kind === 'ws')
-    expect(closed.code, 'WebSocket close code equals the Disconnect code').to.equal(frameCode);
+  if (c.kind !== 'tcp')
+    expect(closed.code, `${c.kind} close code equals the Disconnect code`).to.equal(frameCode);
   return frameCode;
 }
 
@@ -20,13 +26,15 @@ describe('gateway: bad input and faults get their documented codes; others keep 
   this.timeout(60_000);
   let gw: GatewayProcess;
   const clients: WireClient[] = [];
-  const login = async (url: string, user: string, deviceId?: string): Promise<WireClient> => {
-    const c = await WireClient.login(url, await testToken(user), { deviceId });
+  let certHashes: string[] = [];
+  const urlOf = (kind: WireKind): string => gw.urls[kind];
+  const login = async (kind: WireKind, user: string, deviceId?: string): Promise<WireClient> => {
+    const c = await WireClient.login(urlOf(kind), await testToken(user), { deviceId, certHashes });
     clients.push(c);
     return c;
   };
-  const connect = async (url: string): Promise<WireClient> => {
-    const c = await WireClient.connect(url);
+  const connect = async (kind: WireKind): Promise<WireClient> => {
+    const c = await WireClient.connect(urlOf(kind), { certHashes });
     clients.push(c);
     return c;
   };
@@ -60,8 +68,9 @@ describe('gateway: bad input and faults get their documented codes; others keep 
         '--abuse-threshold',
         '0',
       ],
-      { env: { FERRY_OUTBOUND_QUEUE_BYTES: '262144' } },
+      { env: { FERRY_OUTBOUND_QUEUE_BYTES: '262144' }, wt: true },
     );
+    certHashes = await gw.wtCertHashes();
     observerA = await WireClient.login(gw.urls.tcp, await testToken('obs-a'));
     observerB = await WireClient.login(gw.urls.ws, await testToken('obs-b'));
   });
@@ -75,57 +84,65 @@ describe('gateway: bad input and faults get their documented codes; others keep 
     await gw.cleanup();
   });
 
-  it('bad token -> 4504 AUTH_FAILED (WebSocket and TCP)', async () => {
-    for (const url of [gw.urls.ws, gw.urls.tcp]) {
-      const c = await connect(url);
-      c.send({ authenticate: { token: 'not-a-jwt' } });
-      expect(await disconnectCode(c)).to.equal(4504);
-    }
+  it('bad token -> 4504 AUTH_FAILED (every transport)', async () => {
     const forged = await testToken('mallory', { secret: 'some-other-secret-that-is-long-enough' });
-    const c = await connect(gw.urls.ws);
-    c.send({ authenticate: { token: forged } });
-    expect(await disconnectCode(c)).to.equal(4504);
+    for (const kind of KINDS) {
+      for (const token of ['not-a-jwt', forged]) {
+        const c = await connect(kind);
+        c.send({ authenticate: { token } });
+        expect(await disconnectCode(c), kind).to.equal(4504);
+      }
+    }
   });
 
   it('expired token -> 4009 TOKEN_EXPIRED (reconnect advised)', async () => {
-    const c = await connect(gw.urls.tcp);
-    c.send({ authenticate: { token: await testToken('late', { ttlSeconds: -3600 }) } });
-    expect(await disconnectCode(c)).to.equal(4009);
-    expect(c.frames.find((f) => f.body === 'disconnect')?.disconnect?.reconnect).to.equal(true);
+    for (const kind of KINDS) {
+      const c = await connect(kind);
+      c.send({ authenticate: { token: await testToken('late', { ttlSeconds: -3600 }) } });
+      expect(await disconnectCode(c), kind).to.equal(4009);
+      expect(c.frames.find((f) => f.body === 'disconnect')?.disconnect?.reconnect).to.equal(true);
+    }
   });
 
   it('no Authenticate within the deadline -> 4005 AUTH_TIMEOUT', async () => {
-    const c = await connect(gw.urls.ws);
-    expect(await disconnectCode(c)).to.equal(4005);
+    const codes = await Promise.all(KINDS.map(async (kind) => disconnectCode(await connect(kind))));
+    expect(codes).to.deep.equal([4005, 4005, 4005]);
   });
 
   it('a first frame other than Authenticate -> 4503 PROTOCOL_VIOLATION', async () => {
-    const c = await connect(gw.urls.tcp);
-    c.send({ send: { toUser: 'x', payload: bytes('no auth'), qos: 0 } });
-    expect(await disconnectCode(c)).to.equal(4503);
+    for (const kind of KINDS) {
+      const c = await connect(kind);
+      c.send({ send: { toUser: 'x', payload: bytes('no auth'), qos: 0 } });
+      expect(await disconnectCode(c), kind).to.equal(4503);
+    }
   });
 
-  it('oversize frame -> 4501 FRAME_TOO_LARGE (both transports)', async () => {
-    for (const url of [gw.urls.ws, gw.urls.tcp]) {
-      const c = await login(url, 'big');
+  it('oversize frame -> 4501 FRAME_TOO_LARGE (every transport)', async () => {
+    for (const kind of KINDS) {
+      const c = await login(kind, 'big');
       c.send({ send: { toUser: 'obs-b', payload: new Uint8Array(5000), qos: 0 } });
-      expect(await disconnectCode(c)).to.equal(4501);
+      expect(await disconnectCode(c), kind).to.equal(4501);
     }
   });
 
   it('garbage bytes -> 4500 BAD_FRAME, before and after auth', async () => {
-    const raw = await connect(gw.urls.tcp);
-    raw.sendBytes(Buffer.from('00000006ffffffffffff', 'hex'));
-    expect(await disconnectCode(raw)).to.equal(4500);
-    const ws = await login(gw.urls.ws, 'garbage');
+    for (const kind of ['tcp', 'wt'] as const) {
+      const raw = await connect(kind);
+      raw.sendBytes(Buffer.from('00000006ffffffffffff', 'hex'));
+      expect(await disconnectCode(raw), kind).to.equal(4500);
+    }
+    const wt = await login('wt', 'garbage-wt');
+    wt.sendBytes(Buffer.from('00000006ffffffffffff', 'hex'));
+    expect(await disconnectCode(wt)).to.equal(4500);
+    const ws = await login('ws', 'garbage');
     ws.sendBytes(Buffer.from('ffffffffffffffffffff', 'hex'));
     expect(await disconnectCode(ws)).to.equal(4500);
-    const textual = await login(gw.urls.ws, 'texter');
+    const textual = await login('ws', 'texter');
     textual.sendText('{"send":{"toUser":"obs-b"}}');
     expect(await disconnectCode(textual)).to.equal(4500);
     // Random noise never crashes the node: whatever the code, the connection is closed cleanly.
-    for (let i = 0; i < 20; i++) {
-      const c = await connect(i % 2 === 0 ? gw.urls.tcp : gw.urls.ws);
+    for (let i = 0; i < 21; i++) {
+      const c = await connect(KINDS[i % 3]!);
       c.sendBytes(randomBytes(1 + ((i * 37) % 200)));
       c.send({ authenticate: { token: 'x' } });
       const code = await disconnectCode(c);
@@ -134,22 +151,27 @@ describe('gateway: bad input and faults get their documented codes; others keep 
   });
 
   it('an unknown frame type -> 4502 UNKNOWN_FRAME_TYPE', async () => {
-    const c = await login(gw.urls.ws, 'unknown-type');
-    // Field 99 (length-delimited, empty) is no body Ferry knows.
-    c.sendRaw(Buffer.from('9a0600', 'hex'));
-    expect(await disconnectCode(c)).to.equal(4502);
+    for (const kind of KINDS) {
+      const c = await login(kind, 'unknown-type');
+      // Field 99 (length-delimited, empty) is no body Ferry knows.
+      c.sendRaw(Buffer.from('9a0600', 'hex'));
+      expect(await disconnectCode(c), kind).to.equal(4502);
+    }
   });
 
   it('duplicate device: the older connection is told 4505 REPLACED; the new one works', async () => {
-    const old = await login(gw.urls.ws, 'dup', 'phone');
-    const fresh = await login(gw.urls.tcp, 'dup', 'phone');
-    expect(await disconnectCode(old)).to.equal(4505);
-    observerA.send({ send: { toUser: 'dup', payload: bytes('to the new one'), qos: 0 } });
-    expect((await fresh.nextBody('deliver')).deliver?.fromUser).to.equal('obs-a');
+    // Each transport is replaced once, by the next one in the list.
+    for (const [i, kind] of KINDS.entries()) {
+      const old = await login(kind, 'dup', 'phone');
+      const fresh = await login(KINDS[(i + 1) % KINDS.length]!, 'dup', 'phone');
+      expect(await disconnectCode(old), kind).to.equal(4505);
+      observerA.send({ send: { toUser: 'dup', payload: bytes(`to the new one ${i}`), qos: 0 } });
+      expect((await fresh.nextBody('deliver')).deliver?.fromUser).to.equal('obs-a');
+    }
   });
 
   it('flood: frames over the rate limit get 104 RATE_LIMITED, then 4006 FLOOD', async () => {
-    const c = await login(gw.urls.tcp, 'flooder');
+    const c = await login('tcp', 'flooder');
     const frame = encodeFrame({ send: { toUser: 'nobody-f', payload: bytes('x'), qos: 0 } });
     const deadline = Date.now() + 15_000;
     while (!c.closed && Date.now() < deadline) {

@@ -5,17 +5,19 @@ import { WireClient } from '../../helpers/wire-client.js';
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 const text = (b: Uint8Array | null | undefined): string => new TextDecoder().decode(b ?? new Uint8Array());
 
-describe('gateway: user and topic messages over WebSocket and TCP', function () {
+describe('gateway: user and topic messages over WebSocket, TCP and WebTransport', function () {
   let gw: GatewayProcess;
+  let certHashes: string[] = [];
   const clients: WireClient[] = [];
   const login = async (url: string, user: string, deviceId?: string): Promise<WireClient> => {
-    const c = await WireClient.login(url, await testToken(user), { deviceId });
+    const c = await WireClient.login(url, await testToken(user), { deviceId, certHashes });
     clients.push(c);
     return c;
   };
 
   before(async () => {
-    gw = await GatewayProcess.start([...OPEN_PERMISSIONS]);
+    gw = await GatewayProcess.start([...OPEN_PERMISSIONS], { wt: true });
+    certHashes = await gw.wtCertHashes();
   });
   afterEach(() => {
     for (const c of clients.splice(0)) c.destroy();
@@ -24,9 +26,9 @@ describe('gateway: user and topic messages over WebSocket and TCP', function () 
     await gw.cleanup();
   });
 
-  it('delivers QoS-1 user messages between WebSocket and TCP clients with acks and sequences', async () => {
+  it('delivers QoS-1 user messages between WebSocket, WebTransport and TCP clients with acks and sequences', async () => {
     const alice = await login(gw.urls.ws, 'm-alice');
-    const bob = await login(gw.urls.ws, 'm-bob');
+    const bob = await login(gw.urls.wt, 'm-bob');
     const carol = await login(gw.urls.tcp, 'm-carol');
 
     const id = alice.send({ send: { toUser: 'm-bob', payload: bytes('hi bob'), qos: 1, clientMsgId: 'a1' } });
@@ -57,17 +59,17 @@ describe('gateway: user and topic messages over WebSocket and TCP', function () 
   it("delivers to every one of a user's devices", async () => {
     const d1 = await login(gw.urls.ws, 'md-dave', 'phone');
     const d2 = await login(gw.urls.tcp, 'md-dave', 'laptop');
+    const d3 = await login(gw.urls.wt, 'md-dave', 'browser');
     const erin = await login(gw.urls.ws, 'md-erin');
-    erin.send({ send: { toUser: 'md-dave', payload: bytes('both'), qos: 1, clientMsgId: 'e1' } });
-    const [f1, f2] = await Promise.all([d1.nextBody('deliver'), d2.nextBody('deliver')]);
-    expect(text(f1.deliver?.payload)).to.equal('both');
-    expect(text(f2.deliver?.payload)).to.equal('both');
-    expect(f1.deliver?.seq).to.equal(f2.deliver?.seq);
+    erin.send({ send: { toUser: 'md-dave', payload: bytes('all'), qos: 1, clientMsgId: 'e1' } });
+    const got = await Promise.all([d1, d2, d3].map((d) => d.nextBody('deliver')));
+    expect(got.map((f) => text(f.deliver?.payload))).to.deep.equal(['all', 'all', 'all']);
+    expect(new Set(got.map((f) => f.deliver?.seq)).size).to.equal(1);
   });
 
   it('fans topic publications out to subscribers on every transport, not to the publisher', async () => {
     const a = await login(gw.urls.ws, 't-a');
-    const b = await login(gw.urls.ws, 't-b');
+    const b = await login(gw.urls.wt, 't-b');
     const c = await login(gw.urls.tcp, 't-c');
     for (const x of [a, b, c]) {
       const id = x.send({ subscribe: { topic: 'room-1' } });

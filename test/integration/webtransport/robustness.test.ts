@@ -217,7 +217,8 @@ describe('WebTransport server robustness', function () {
     expect(remote.datagrams).to.have.length(0);
     await until(() => client.streams.get(0)?.fin === true, 'server FIN on the CONNECT stream');
     await until(() => client.closed !== null, 'server closes the finished connection');
-    expect(client.closed).to.include({ code: 0x100, by: 'peer' });
+    // RFC 9000 §20.1: a transport NO_ERROR close (docs/protocol.md §2.3 says why not H3_NO_ERROR).
+    expect(client.closed).to.include({ isApp: false, code: 0, by: 'peer' });
   });
 
   it('tolerates Chromium-style resets (0x10f) of streams after a session close', async function () {
@@ -232,7 +233,7 @@ describe('WebTransport server robustness', function () {
     client.quic.streamShutdown(4, 'read', 0x10f);
     client.write(0, new Uint8Array(0), true);
     await until(() => client.closed !== null, 'connection closed after the session');
-    expect(client.closed).to.include({ code: 0x100 });
+    expect(client.closed).to.include({ isApp: false, code: 0 });
     expect(remote.closes).to.equal(1);
   });
 
