@@ -3,6 +3,7 @@
 //   client/dist/ferry-client.js   browser: WebTransport + WebSocket, everything inlined
 //   client/dist/node.js           Node: + TCP and Ferry's HTTP/3 client; npm packages stay external
 //   client/dist/types/            .d.ts (entry points: client/src/index.d.ts, client/src/node.d.ts)
+//   client/dist/console.js        the operator console's page script (client/console/), uPlot inlined
 import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -50,3 +51,28 @@ execFileSync(
     stdio: 'inherit',
   },
 );
+
+// The operator console (served at /console/app.js): type-checked with the DOM library, then bundled with
+// the chart library and its CSS inlined, so the page needs nothing beyond the admin port.
+execFileSync(
+  process.execPath,
+  [
+    join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+    '-p',
+    join(root, 'client', 'console', 'tsconfig.json'),
+  ],
+  { stdio: 'inherit' },
+);
+await build({
+  entryPoints: [join(root, 'client', 'console', 'app.ts')],
+  outfile: join(out, 'console.js'),
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: ['es2022'],
+  loader: { '.css': 'text' },
+  minify: true,
+  // uPlot's MIT notice stays at the end of the file.
+  legalComments: 'eof',
+  logLevel: 'warning',
+});

@@ -1,5 +1,6 @@
 /**
- * The `ferry` command: `start`, `token`, `certs`, `config print`. Exit codes: 0 success or clean drain, 1 runtime
+ * The `ferry` command: `start`, `token`, `certs`, `config print`, and the operator commands of
+ * src/cli-ops (`status`, `user`, `kick`, `push`, `broadcast`). Exit codes: 0 success or clean drain, 1 runtime
  * failure or unclean drain, 2 invalid configuration or usage (one message on stderr, no stack trace).
  */
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { ConfigError } from './errors.js';
 import { Gateway } from './gateway.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { CaCertificate, CertificateManager } from './webtransport/index.js';
+import { OpsUsageError, registerOpsCommands } from './cli-ops/ops-commands.js';
 
 /** The process around the CLI, injectable so tests can run commands in-process. */
 export interface CliIo {
@@ -65,7 +67,7 @@ export async function main(argv: string[], ioOverrides: Partial<CliIo> = {}): Pr
       if (err.exitCode !== 0) io.exit(EXIT_USAGE);
       return;
     }
-    if (err instanceof ConfigError || err instanceof UsageError) {
+    if (err instanceof ConfigError || err instanceof UsageError || err instanceof OpsUsageError) {
       io.stderr(`${err.message}\n`);
       io.exit(EXIT_USAGE);
       return;
@@ -138,6 +140,8 @@ function buildProgram(io: CliIo): Command {
       const loaded = loadConfigWithSources(loadOptions(io, cmd));
       io.stdout(formatConfig(loaded.config, opts.sources ? loaded : undefined));
     });
+  // Operator commands over the gRPC access API: status, user, kick, push, broadcast.
+  registerOpsCommands(program, io);
   return program;
 }
 

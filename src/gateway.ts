@@ -44,6 +44,7 @@ import {
   type CertificateSource,
   WebTransportServer,
 } from './webtransport/index.js';
+import { OperatorConsole } from './console/index.js';
 
 /**
  * Where one listener listens: `host` is the bound address (`0.0.0.0` = all interfaces), `bindUrl` the
@@ -97,6 +98,8 @@ export class Gateway {
   private sessionTokens: SessionTokenStore | null = null;
   /** Routing of ServiceRequest frames to business services (issue 7, docs/upstreams.md). */
   private upstreams: UpstreamNode | null = null;
+  /** Samples for the operator's console and Stats.nodes (docs/operations.md). */
+  private console: OperatorConsole | null = null;
   /** Re-reads the configuration for a routes reload (SIGHUP, POST /routes/reload); null = not possible. */
   private reloadConfig: (() => FerryConfig) | null = null;
   private ready = false;
@@ -273,6 +276,15 @@ export class Gateway {
       this.addresses.tcp = listenAddress(config.tcp.tls ? 'tls' : 'tcp', a, '');
     }
     if (config.wt.enabled) await this.startWebTransport(onConnection);
+    this.console = OperatorConsole.start({
+      config,
+      nodeId,
+      metrics,
+      stats: () => this.stats(),
+      link: this.cluster?.link ?? null,
+      logger: log,
+    });
+    const operatorConsole = this.console;
     if (config.grpc.enabled) {
       const upstreams = this.upstreams;
       const callerAuth = new CallerAuth(await callerKeys(config, log));
@@ -289,6 +301,7 @@ export class Gateway {
           const s = this.sessions.stats();
           return { connections: s.connections.total, users: s.users };
         },
+        nodes: () => operatorConsole.nodes(),
         admission,
         logger: log,
         metrics,
@@ -332,6 +345,7 @@ export class Gateway {
         logger: componentLogger(log, 'admin'),
       });
       registerRoutesReload(this.admin, { reload: () => this.reloadRoutes() });
+      operatorConsole.registerRoutes(this.admin, this.access?.service ?? null, () => this.reloadRoutes());
       const a = await this.admin.listen();
       this.addresses.admin = listenAddress('http', a, '');
     }
@@ -477,6 +491,7 @@ export class Gateway {
     // Parts may be missing when start() failed half-way.
     await this.sessions?.close();
     await this.upstreams?.close();
+    await this.console?.close();
     await this.bus?.close();
     await this.presence?.close();
     await this.store?.close();

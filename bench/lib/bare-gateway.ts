@@ -207,7 +207,8 @@ export class BareGateway {
         this.remote?.(from, buf, toStart, toEnd, payloadStart, payloadEnd) !== true
       )
         this.stats.noRecipient++;
-      peer.write(encodeSendAck(id, now, peer.prefixed));
+      // Request id 0 asks for no answer on a QoS-0 Send, as in Ferry (docs/protocol.md §5.3).
+      if (id !== 0) peer.write(encodeSendAck(id, now, peer.prefixed));
     } else if (body === BODY.ping) {
       let ts = 0;
       reader.reset(buf, view.start, view.end);

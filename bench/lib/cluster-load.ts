@@ -46,11 +46,17 @@ export interface ClusterStepOptions {
   pause?: { pid: number; atS: number; forS: number };
   /** Ferry generator: refused senders wait out `retry_after_ms` (`--honor-retry`). */
   honorRetryAfter?: boolean;
+  /** QoS 0 with no per-message answer: Sends with id 0 (no SendAck), emits without an ack callback. */
+  noAck?: boolean;
+  /** Socket.IO generator: bare `ws` with the wire protocol (default) or socket.io-client. */
+  sioClient?: 'raw' | 'socket.io-client';
 }
 
 export interface ClusterStepResult {
   target: ClusterTarget;
   qos: 0 | 1;
+  /** Sends asked for no answer (acked stays 0). */
+  noAck: boolean;
   rate: number;
   clients: number;
   connected: number;
@@ -148,6 +154,8 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
           connectConcurrency: Math.max(1, Math.ceil(100 / procs)),
           runTag: `${o.userPrefix}${Date.now().toString(36)}`,
           honorRetryAfter: o.honorRetryAfter === true,
+          noAck: o.noAck === true,
+          sioClient: o.sioClient ?? 'raw',
         };
         return request<WorkerReady>(child, init, 'ready');
       }),
@@ -201,6 +209,7 @@ export async function runClusterStep(o: ClusterStepOptions): Promise<ClusterStep
     return {
       target: o.target,
       qos: o.qos,
+      noAck: o.noAck === true,
       rate: o.rate,
       clients: o.clients,
       connected,

@@ -5,6 +5,7 @@
  * bench/lib/minimal-forward-node.ts processes, each reading its own inbox stream and writing the other's.
  */
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -87,9 +88,15 @@ function startScriptNode(
   const here = fileURLToPath(import.meta.url);
   const ts = here.endsWith('.ts');
   const script = join(dirname(here), `${name}${ts ? '.ts' : '.js'}`);
-  const proc = spawn(process.execPath, [...(ts ? ['--import', 'tsx'] : []), script, ...args], {
+  // The same ad-hoc node flags as Ferry's nodes get (servers.ts), e.g. --cpu-prof or --trace-gc.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const proc = spawn(process.execPath, [...nodeArgs, ...(ts ? ['--import', 'tsx'] : []), script, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // BENCH_NODE_STDOUT=dir: each such node's stdout (e.g. --trace-gc lines) also goes to dir/<name>-<label>-<pid>.log.
+  const stdoutDir = process.env.BENCH_NODE_STDOUT;
+  if (stdoutDir !== undefined && stdoutDir !== '')
+    proc.stdout?.pipe(createWriteStream(join(stdoutDir, `${name}-${label}-${proc.pid}.log`)));
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-64 * 1024)));
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));

@@ -54,6 +54,8 @@ export interface FrameLoad {
    * `skippedRetryAfter`), instead of an open-loop generator that keeps sending whatever it is told.
    */
   honorRetryAfter?: boolean;
+  /** QoS 0 only: send with request id 0, which the server answers with no SendAck (protocol §5.3). */
+  noAck?: boolean;
 }
 
 export class FrameClient {
@@ -196,7 +198,8 @@ export abstract class FramePairWorker<C extends FrameClient, S extends PairCount
     }
     const { qos, runTag, payload } = this.load;
     const seq = c.nextSeq++;
-    const [buf, p] = c.encoder.encode((seq % 0xffff_fffe) + 1, qos === 1 ? `${runTag}-${seq}` : '');
+    const id = qos === 0 && this.load.noAck === true ? 0 : (seq % 0xffff_fffe) + 1;
+    const [buf, p] = c.encoder.encode(id, qos === 1 ? `${runTag}-${seq}` : '');
     stampPayload(buf, p, Math.max(MIN_PAYLOAD, payload), now, c.index, seq, this.epoch);
     c.ring.record(seq, now);
     conn.send(buf);

@@ -53,6 +53,13 @@ export interface WorkerInit {
   runTag: string;
   /** Senders wait out a retryable Error's `retry_after_ms`, as the SDK does (frame-pair-worker.ts). */
   honorRetryAfter?: boolean;
+  /**
+   * QoS 0 without a per-message answer: Ferry and the minimal forward send with request id 0 (no
+   * SendAck, docs/protocol.md §5.3), the Socket.IO generator emits without an ack callback.
+   */
+  noAck?: boolean;
+  /** Socket.IO generator: bare `ws` speaking the wire protocol (default) or socket.io-client. */
+  sioClient?: 'raw' | 'socket.io-client';
 }
 
 export interface WorkerStart {
@@ -139,7 +146,9 @@ class Worker extends FramePairWorker<FrameClient, WorkerStats> {
     await this.sendWindow(start.rate, start.warmupMs, start.durationMs);
     await grace(
       start.graceMs,
-      () => stats.delivered >= stats.sent && (this.init.qos === 0 || stats.acked >= stats.sent),
+      () =>
+        stats.delivered >= stats.sent &&
+        (this.init.qos === 0 || this.init.noAck === true || stats.acked >= stats.sent),
       (now) => this.housekeeping(now),
     );
     this.housekeeping(performance.now(), true);

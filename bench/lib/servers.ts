@@ -4,7 +4,7 @@
  * their URLs on stdout; every other JSON log line is kept for the report.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,10 @@ function launch(
       clearTimeout(timer);
       reject(new Error(`${kind} exited with ${code} before ready:\n${stderr}`));
     });
+    // BENCH_NODE_STDOUT=dir: the server's stdout (e.g. --trace-gc lines among the logs) also goes to a file.
+    const stdoutDir = process.env.BENCH_NODE_STDOUT;
+    if (stdoutDir !== undefined && stdoutDir !== '')
+      proc.stdout?.pipe(createWriteStream(join(stdoutDir, `${kind}-${proc.pid}.log`)));
     createInterface({ input: proc.stdout! }).on('line', (line: string) => {
       let rec: Record<string, unknown>;
       try {

@@ -37,6 +37,8 @@ export interface AccessNodeDeps {
   /** JWT check only. */
   verifier: Authenticator;
   localStats: () => { connections: number; users: number };
+  /** Every node's status for Stats.nodes (the console's samples). */
+  nodes?: () => Promise<Record<string, unknown>[]>;
   /** The node's admission: every gRPC socket is counted from accept (absent = no caps). */
   admission?: Admission;
   logger: Logger;
@@ -91,6 +93,7 @@ export async function startAccess(deps: AccessNodeDeps): Promise<StartedAccess> 
       sessionTokenTtlMs: config.access.sessionTokenTtlMs,
     },
     localStats: deps.localStats,
+    ...(deps.nodes !== undefined ? { nodes: deps.nodes } : {}),
   });
   const a = config.access;
   const server = new AccessServer(service, {

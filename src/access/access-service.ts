@@ -63,6 +63,8 @@ export interface AccessServiceDeps {
   limits: AccessLimits;
   /** This node's client connections and local users, for Stats. */
   localStats: () => { connections: number; users: number };
+  /** Every node's status for Stats.nodes (src/console/node-status.ts); absent = none listed. */
+  nodes?: () => Promise<Req[]>;
   now?: () => number;
 }
 
@@ -346,6 +348,7 @@ export class AccessService {
       presenceWatchers: this.watchers,
       calls: Object.fromEntries(this.calls),
       pushed: Object.fromEntries(this.pushed),
+      nodes: (await this.deps.nodes?.()) ?? [],
     };
   }
 

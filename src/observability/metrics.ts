@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { EventLoopDelay } from './event-loop-delay.js';
 
 /**
  * Every Prometheus metric Ferry exports, on one registry per gateway (so tests can run several
@@ -230,7 +231,17 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** `ferry_event_loop_delay_seconds` (event-loop-delay.ts); null without the process metrics. */
+  readonly eventLoopDelay: EventLoopDelay | null = null;
+
+  /**
+   * `defaultMetrics` (default true): prom-client's process and Node.js metrics (`ferry_process_*`,
+   * `ferry_nodejs_*`) and `ferry_event_loop_delay_seconds`.
+   */
   constructor(opts: { defaultMetrics?: boolean } = {}) {
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: 'ferry_' });
+      this.eventLoopDelay = new EventLoopDelay(this.registry);
+    }
   }
 }

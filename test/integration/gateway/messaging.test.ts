@@ -56,6 +56,25 @@ describe('gateway: user and topic messages over WebSocket, TCP and WebTransport'
     expect(da.deliver?.qos ?? 0).to.equal(0);
   });
 
+  it('answers a QoS-0 Send with id 0 with no SendAck, and still refuses a bad one with an Error of id 0', async () => {
+    const alice = await login(gw.urls.ws, 'z-alice');
+    const bob = await login(gw.urls.tcp, 'z-bob');
+    alice.send({ id: 0, send: { toUser: 'z-bob', payload: bytes('fire and forget'), qos: 0 } });
+    const id = alice.send({ send: { toUser: 'z-bob', payload: bytes('with an id'), qos: 0 } });
+    expect(text((await bob.nextBody('deliver')).deliver?.payload)).to.equal('fire and forget');
+    expect(text((await bob.nextBody('deliver')).deliver?.payload)).to.equal('with an id');
+    // Answers to one connection's QoS-0 Sends leave in the order the Sends were taken: a SendAck for
+    // the id-0 Send would be here before the one for `id`.
+    const ack = await alice.nextBody('sendAck');
+    expect(ack.id).to.equal(id);
+    expect(alice.frames.filter((f) => f.body === 'sendAck')).to.have.length(0);
+
+    alice.send({ id: 0, send: { toUser: '$server', payload: bytes('x'), qos: 0 } });
+    const err = await alice.nextBody('error');
+    expect(err.id ?? 0).to.equal(0);
+    expect(err.error?.code).to.equal(103);
+  });
+
   it("delivers to every one of a user's devices", async () => {
     const d1 = await login(gw.urls.ws, 'md-dave', 'phone');
     const d2 = await login(gw.urls.tcp, 'md-dave', 'laptop');
