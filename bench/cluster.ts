@@ -1,5 +1,5 @@
 /**
- * Cross-node 1:1 chat on this machine (issue 4, item 8): two nodes + one redis-server + the load
+ * Cross-node 1:1 chat on this machine: two nodes + one redis-server + the load
  * generator in its own process(es); Ferry (`ferry start --redis`), Socket.IO with
  * `@socket.io/redis-streams-adapter` (bench/lib/socketio-node.ts) and the issue's reference floor, two
  * bare `ws` processes with a minimal batched XADD/XREADGROUP forward (bench/lib/minimal-forward-node.ts,
@@ -585,7 +585,7 @@ export async function clusterScenario(argv: string[]): Promise<unknown> {
   if (lags.length > 0) printTable('lag test: node2 SIGSTOPped while messages flow to it', lagRows(lags));
   for (const x of runs) printWarnings(x.label, x.warnings);
   for (const x of lags) printWarnings(`lag test, ${x.label}`, x.warnings);
-  printTable('targets (issue 16), each a ratio to a peer of this run', verdicts(runs, lags, rate));
+  printTable('targets, each a ratio to a peer of this run', verdicts(runs, lags, rate));
   if ([...runs.flatMap((r) => [r.fixed, ...r.sweep.map((s) => s.r)])].some((r) => r.generatorBound)) {
     log(`note: a generator process exceeded ${pct(GENERATOR_BOUND)} of a core in some step (see the tables)`);
   }

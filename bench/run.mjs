@@ -32,7 +32,7 @@ function newest(paths) {
 }
 
 function buildIfStale() {
-  const marker = join(root, 'dist', 'cli.js');
+  const marker = join(root, 'dist', 'cli', 'cli.js');
   const sources = [...files(join(root, 'src'), () => true), ...files(join(root, 'proto'), () => true)];
   if (existsSync(marker) && statSync(marker).mtimeMs >= newest(sources)) return;
   process.stderr.write('bench: dist/ is missing or older than src/; running `npm run build`\n');

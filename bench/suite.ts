@@ -540,7 +540,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\nresults appended to ${file.slice(repoRoot.length + 1)}\n`);
 }
 
-if (!existsSync(join(ferryDir(), 'dist', 'cli.js'))) {
+// dist/cli/cli.js since the CLI moved under src/cli/; dist/cli.js in checkouts measured from before.
+const built = ['cli/cli.js', 'cli.js'].some((p) => existsSync(join(ferryDir(), 'dist', p)));
+if (!built) {
   process.stderr.write('dist/ is missing: run `npm run build` (bench/run.mjs does this for you)\n');
   process.exitCode = 1;
 } else {

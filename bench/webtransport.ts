@@ -127,8 +127,11 @@ async function measured(v: Values, label: string, run: () => Promise<PairResult>
  */
 function distBuilt(): string {
   const root = ferryDir();
-  const built = join(root, 'dist', 'cli.js');
-  if (!existsSync(built)) throw new Error('dist/ is missing: run `npm run build` first');
+  // dist/cli/cli.js since the CLI moved under src/cli/; dist/cli.js in checkouts measured from before.
+  const built = [join(root, 'dist', 'cli', 'cli.js'), join(root, 'dist', 'cli.js')].find((p) =>
+    existsSync(p),
+  );
+  if (built === undefined) throw new Error('dist/ is missing: run `npm run build` first');
   const at = statSync(built).mtimeMs;
   const newer = (dir: string): boolean =>
     existsSync(dir) &&

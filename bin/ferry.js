@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Thin launcher so `ferry` works from npm's bin link; the CLI itself lives in src/cli.ts (built to dist/).
-import { main } from '../dist/cli.js';
+import { main } from '../dist/cli/cli.js';
 
 // `ferry start --help | head` closes the pipe early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {

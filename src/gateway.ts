@@ -16,7 +16,7 @@ import type { Bus } from './bus/bus.js';
 import { MemoryBus } from './bus/memory.js';
 import { MemoryPresence } from './bus/memory-presence.js';
 import type { Presence } from './bus/presence.js';
-import type { FerryConfig } from './config-types.js';
+import type { FerryConfig } from './config/schema.js';
 import { componentLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { MessageRouter } from './routing/message-router.js';
@@ -96,7 +96,7 @@ export class Gateway {
   private access: StartedAccess | null = null;
   private accessClient: AccessClient | null = null;
   private sessionTokens: SessionTokenStore | null = null;
-  /** Routing of ServiceRequest frames to business services (issue 7, docs/upstreams.md). */
+  /** Routing of ServiceRequest frames to business services (docs/upstreams.md). */
   private upstreams: UpstreamNode | null = null;
   /** Samples for the operator's console and Stats.nodes (docs/operations.md). */
   private console: OperatorConsole | null = null;
@@ -148,7 +148,7 @@ export class Gateway {
     const verifier = await JwtAuthenticator.fromConfig(config);
     if (config.auth.allowNoExpiry)
       log.warn('auth.allowNoExpiry is on: client tokens without exp are accepted and never expire');
-    // Roles (issue 5): 'access' runs no client listeners; 'message' no gRPC server, and asks the access
+    // Roles (docs/access-api.md): 'access' runs no client listeners; 'message' no gRPC server, and asks the access
     // service about every token; 'all' checks tokens itself, refusing those of logged-out sessions.
     const role = config.access.role;
     if (role === 'access') config.ws.enabled = config.tcp.enabled = config.wt.enabled = false;

@@ -3,8 +3,8 @@
  * Everything exported here is covered by semver; deep imports are not.
  */
 export { Gateway, type GatewayAddresses } from './gateway.js';
-export { defaultConfig, type FerryConfig } from './config-types.js';
-export { loadConfig } from './config.js';
+export { defaultConfig, type FerryConfig } from './config/schema.js';
+export { loadConfig } from './config/load.js';
 export { createLogger, type Logger } from './observability/logger.js';
 export {
   DisconnectCode,

@@ -1,5 +1,5 @@
 /**
- * What one QUIC packet costs in the engine alone (bench/RESULTS.md, issue 3): two quiche connections
+ * What one QUIC packet costs in the engine alone (bench/RESULTS.md, "WebTransport vs WebSocket"): two quiche connections
  * in one process, no sockets, no HTTP/3, ping-pong of small stream writes (each write its own packet,
  * as at moderate per-connection rates). Prints µs per native call kind; the first tenth is warm-up.
  *

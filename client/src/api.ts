@@ -17,3 +17,15 @@ export type { SubscribeOptions } from './subscriptions.js';
 export { adviseReconnect, type ConnectionEnd, type ReconnectAdvice } from './reconnect-advice.js';
 export { MemoryStorage, type KeyValueStorage } from './transport-memory.js';
 export type { TransportKind } from './transports/transport.js';
+/**
+ * The frame codec and stream framing (docs/protocol.md §2-§3), for tools that speak frames themselves
+ * rather than through FerryClient (the node's /wt-test page does).
+ */
+export {
+  decodeFrame,
+  encodeFrame,
+  encodeFramePrefixed,
+  StreamFrameReader,
+  type Frame,
+  type FrameInit,
+} from './wire.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Authenticator } from '../auth/authenticator.js';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import type { Presence } from '../bus/presence.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import type { Admission } from '../transport/admission.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -22,7 +22,7 @@ import { JwtSessionTokenIssuer } from './session-tokens.js';
 /** Directory (inside `dataDir`) of the development API key. */
 export const DEV_API_KEY_DIR = 'access';
 /** The name callers using the development API key get. */
-export const DEV_API_KEY_NAME = 'dev';
+const DEV_API_KEY_NAME = 'dev';
 
 /** Parts of the node the access service runs on. */
 export interface AccessNodeDeps {

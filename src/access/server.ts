@@ -111,7 +111,7 @@ export class AccessServer {
   }
 
   /**
-   * Adds another service on this port (the business-service `Upstream`, issue 7). Only before listen():
+   * Adds another service on this port (the business-service `Upstream`, docs/upstreams.md). Only before listen():
    * a service added later would be served but missing from server reflection.
    */
   addService(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {

@@ -13,7 +13,7 @@ import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import { SESSION_TOKEN_TYPE } from '../auth/session-token-authenticator.js';
 import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
 import { importHmacKey } from '../auth/jwt/key-ring.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { ConfigError, ReplyCode, RequestError } from '../errors.js';
 import { identifierProblem, ReservedUserIds } from '../protocol/identifier.js';
 

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 
 /** Directory (inside `dataDir`) of the generated admin key. */
 export const ADMIN_KEY_DIR = 'admin';

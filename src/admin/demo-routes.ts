@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
 import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
 import { mintToken } from '../auth/jwt/mint.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import { isLoopbackHost } from './admin-hosts.js';
 import { sendJson, type AdminServer } from './admin-server.js';

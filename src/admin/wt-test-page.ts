@@ -1,12 +1,14 @@
 /**
- * The WebTransport test page served by the admin port at `/wt-test`: plain HTML with one inline script
- * and no external resources, so it works offline. Browsers expose WebTransport only in a secure
- * context, and `http://127.0.0.1:<admin port>/` is one (a CDP `about:blank` page is not).
+ * The WebTransport test page served by the admin port at `/wt-test`: plain HTML with one inline module
+ * script that loads only the node's own SDK bundle, so it works offline. Browsers expose WebTransport
+ * only in a secure context, and `http://127.0.0.1:<admin port>/` is one (a CDP `about:blank` page is not).
  *
  * The script fetches `/webtransport/cert-hashes`, connects with `serverCertificateHashes`, and speaks
- * Ferry frames (docs/protocol.md) through a hand-written protobuf writer/reader for the bodies a client
- * needs: the page must not depend on a bundler. It serves two audiences: a person (the form below), and
- * the browser tests, which drive `window.ferryWt` by name (see test/browser/webtransport.test.ts).
+ * Ferry frames (docs/protocol.md) through the frame codec of the client SDK's browser bundle, which the
+ * admin port serves at `/client/ferry-client.js` (as for the demo page): no second codec to keep in step
+ * with frame.proto. It drives WebTransport itself rather than through the SDK client, so that it can send
+ * any frame, in any order, on the stream or as a datagram. It serves two audiences: a person (the form
+ * below), and the browser tests, which drive `window.ferryWt` by name (test/browser/webtransport.test.ts).
  *
  * The script avoids backquotes and dollar-brace so it can live in this template literal unescaped.
  */
@@ -35,111 +37,44 @@ export const WT_TEST_PAGE = `<!doctype html>
   <button>Send</button>
 </form>
 <pre id="log"></pre>
-<script>
-'use strict';
+<script type="module">
+import { decodeFrame, encodeFrame, encodeFramePrefixed, StreamFrameReader } from '/client/ferry-client.js';
 (function () {
-  var BODIES = { 10: 'authenticate', 11: 'authResult', 12: 'send', 13: 'sendAck', 14: 'deliver', 15: 'ack',
-    16: 'ping', 17: 'pong', 18: 'subscribe', 19: 'unsubscribe', 20: 'publish', 21: 'presenceQuery',
-    22: 'presenceResult', 23: 'reply', 24: 'error', 25: 'disconnect' };
-  // Field name: [number, kind]; kinds: s string, b bytes, u unsigned varint, o bool.
-  var MSG = { s: 's', b: 'b', u: 'u', o: 'o' };
-  var FIELDS = {
-    authenticate: { token: [1, MSG.s], deviceId: [2, MSG.s], lastSeq: [3, MSG.u], client: [4, MSG.s] },
-    authResult: { userId: [1, MSG.s], deviceId: [2, MSG.s], sessionId: [3, MSG.s], nodeId: [4, MSG.s],
-      heartbeatMs: [5, MSG.u], idleTimeoutMs: [6, MSG.u], maxFrameBytes: [7, MSG.u], ackedSeq: [8, MSG.u],
-      expiresAtMs: [9, MSG.u] },
-    send: { toUser: [1, MSG.s], payload: [2, MSG.b], qos: [3, MSG.u], clientMsgId: [4, MSG.s], ephemeral: [5, MSG.o] },
-    sendAck: { clientMsgId: [1, MSG.s], serverId: [2, MSG.s], seq: [3, MSG.u], timestampMs: [4, MSG.u],
-      duplicate: [5, MSG.o] },
-    deliver: { serverId: [1, MSG.s], seq: [2, MSG.u], fromUser: [3, MSG.s], fromDevice: [4, MSG.s], topic: [5, MSG.s],
-      payload: [6, MSG.b], timestampMs: [7, MSG.u], qos: [8, MSG.u], clientMsgId: [9, MSG.s], ephemeral: [10, MSG.o],
-      fromService: [11, MSG.s] },
-    ack: { seq: [1, MSG.u] },
-    ping: { timestampMs: [1, MSG.u] },
-    pong: { timestampMs: [1, MSG.u] },
-    subscribe: { topic: [1, MSG.s], sinceSeq: [2, MSG.u] },
-    unsubscribe: { topic: [1, MSG.s] },
-    publish: { topic: [1, MSG.s], payload: [2, MSG.b], qos: [3, MSG.u], clientMsgId: [4, MSG.s], ephemeral: [5, MSG.o] },
-    reply: { topicSeq: [1, MSG.u] },
-    error: { code: [1, MSG.u], message: [2, MSG.s], retryable: [3, MSG.o], retryAfterMs: [4, MSG.u] },
-    disconnect: { code: [1, MSG.u], reason: [2, MSG.s], reconnect: [3, MSG.o], reconnectDelayMs: [4, MSG.u],
-      reconnectUrl: [5, MSG.s] }
-  };
+  /** Frames from the server may be this large (the SDK's own ceiling); the server's limit is lower. */
+  var MAX_FRAME_BYTES = 16 * 1024 * 1024;
   var enc = new TextEncoder();
   var dec = new TextDecoder();
 
-  // --- protobuf writer: proto3, so default values are omitted, but a body is always written ---
-  function varint(out, n) {
-    while (n >= 128) { out.push((n % 128) | 128); n = Math.floor(n / 128); }
-    out.push(n);
-  }
-  function lengthDelimited(out, field, bytes) {
-    varint(out, field * 8 + 2); varint(out, bytes.length);
-    for (var i = 0; i < bytes.length; i++) out.push(bytes[i]);
-  }
-  function encodeMessage(name, obj) {
-    var out = [], spec = FIELDS[name];
-    Object.keys(spec).forEach(function (key) {
-      var v = obj[key], f = spec[key][0], kind = spec[key][1];
-      if (v === undefined || v === null || v === '' || v === 0 || v === false) return;
-      if (kind === MSG.s) lengthDelimited(out, f, enc.encode(v));
-      else if (kind === MSG.b) lengthDelimited(out, f, typeof v === 'string' ? enc.encode(v) : v);
-      else { varint(out, f * 8); varint(out, kind === MSG.o ? 1 : v); }
+  /**
+   * What the page's callers pass: a frame like FrameInit whose payloads may be text. The SDK codec
+   * takes bytes for a bytes field (a string would be read as base64), so text payloads are encoded here.
+   */
+  function toInit(frame) {
+    var out = {};
+    Object.keys(frame).forEach(function (key) {
+      var v = frame[key];
+      if (v === null || typeof v !== 'object' || v instanceof Uint8Array) { out[key] = v; return; }
+      var body = {};
+      Object.keys(v).forEach(function (field) {
+        body[field] = field === 'payload' && typeof v[field] === 'string' ? enc.encode(v[field]) : v[field];
+      });
+      out[key] = body;
     });
     return out;
   }
-  function encodeFrame(frame) {
-    var out = [];
-    if (frame.id) { varint(out, 8); varint(out, frame.id); }
-    Object.keys(BODIES).forEach(function (num) {
-      var name = BODIES[num];
-      if (frame[name]) lengthDelimited(out, Number(num), encodeMessage(name, frame[name]));
+  /** A decoded frame as callers see it: { id, body: <body name>, <body name>: fields }, payloads as text. */
+  function plain(frame) {
+    var name = frame.body || '', fields = {}, b = name ? frame[name] : null;
+    if (b) Object.keys(b).forEach(function (key) {
+      var v = b[key];
+      fields[key] = v instanceof Uint8Array ? dec.decode(v) : v;
     });
-    return new Uint8Array(out);
-  }
-
-  // --- protobuf reader: unknown fields are skipped ---
-  function fields(buf) {
-    var pos = 0, list = [];
-    function readVarint() {
-      var n = 0, mul = 1, b;
-      do { b = buf[pos++]; n += (b & 127) * mul; mul *= 128; } while (b & 128);
-      return n;
-    }
-    while (pos < buf.length) {
-      var tag = readVarint(), f = Math.floor(tag / 8), wt = tag % 8, v;
-      if (wt === 0) v = readVarint();
-      else if (wt === 2) { var len = readVarint(); v = buf.subarray(pos, pos + len); pos += len; }
-      else if (wt === 1) { pos += 8; continue; }
-      else if (wt === 5) { pos += 4; continue; }
-      else throw new Error('bad wire type ' + wt);
-      list.push([f, v]);
-    }
-    return list;
-  }
-  function decodeMessage(name, buf) {
-    var spec = FIELDS[name] || {}, byNum = {}, obj = {};
-    Object.keys(spec).forEach(function (key) { byNum[spec[key][0]] = [key, spec[key][1]]; });
-    fields(buf).forEach(function (fv) {
-      var s = byNum[fv[0]];
-      if (!s) return;
-      obj[s[0]] = s[1] === MSG.s ? dec.decode(fv[1]) : s[1] === MSG.b ? dec.decode(fv[1]) : s[1] === MSG.o ? fv[1] !== 0 : fv[1];
-    });
-    return obj;
-  }
-  function decodeFrame(buf) {
-    var frame = { id: 0, body: '' };
-    fields(buf).forEach(function (fv) {
-      if (fv[0] === 1) frame.id = fv[1];
-      else if (BODIES[fv[0]]) { frame.body = BODIES[fv[0]]; frame[frame.body] = decodeMessage(frame.body, fv[1]); }
-    });
-    return frame;
-  }
-  function prefixed(body) {
-    var out = new Uint8Array(4 + body.length);
-    new DataView(out.buffer).setUint32(0, body.length);
-    out.set(body, 4);
+    var out = { id: frame.id || 0, body: name };
+    if (name) out[name] = fields;
     return out;
+  }
+  function decodePlain(bytes) {
+    return plain(decodeFrame(bytes, MAX_FRAME_BYTES));
   }
   function base64Bytes(b64) {
     var s = atob(b64), out = new Uint8Array(s.length);
@@ -168,7 +103,7 @@ export const WT_TEST_PAGE = `<!doctype html>
     this.readDatagrams(this.transport.datagrams.readable.getReader());
   };
   Client.prototype.readFrames = async function (reader) {
-    var buf = new Uint8Array(0);
+    var self = this, frames = new StreamFrameReader(MAX_FRAME_BYTES);
     try {
       for (;;) {
         var r = await reader.read();
@@ -178,23 +113,16 @@ export const WT_TEST_PAGE = `<!doctype html>
           this.writer.close().catch(function () {});
           return;
         }
-        var joined = new Uint8Array(buf.length + r.value.length);
-        joined.set(buf); joined.set(r.value, buf.length); buf = joined;
-        while (buf.length >= 4) {
-          var len = new DataView(buf.buffer, buf.byteOffset).getUint32(0);
-          if (buf.length < 4 + len) break;
-          this.push(this.frames, decodeFrame(buf.subarray(4, 4 + len)));
-          buf = buf.slice(4 + len);
-        }
+        frames.push(r.value, function (body) { self.push(self.frames, decodePlain(body)); });
       }
-    } catch (e) { /* the session ended; closeInfo says how */ }
+    } catch (e) { /* the session ended, or a frame was malformed; closeInfo says how */ }
   };
   Client.prototype.readDatagrams = async function (reader) {
     try {
       for (;;) {
         var r = await reader.read();
         if (r.done) return;
-        this.push(this.datagrams, decodeFrame(r.value));
+        this.push(this.datagrams, decodePlain(r.value));
       }
     } catch (e) { /* the session ended */ }
   };
@@ -208,11 +136,11 @@ export const WT_TEST_PAGE = `<!doctype html>
   };
   Client.prototype.send = function (frame) {
     if (!frame.id) frame.id = this.nextId++;
-    this.writer.write(prefixed(encodeFrame(frame))).catch(function () {});
+    this.writer.write(encodeFramePrefixed(toInit(frame))).catch(function () {});
     return frame.id;
   };
   Client.prototype.sendDatagram = function (frame) {
-    this.dgWriter.write(encodeFrame(frame)).catch(function () {});
+    this.dgWriter.write(encodeFrame(toInit(frame))).catch(function () {});
   };
   /** Resolves with the first frame in list (taking it) for which pred holds; rejects after timeoutMs. */
   Client.prototype.take = function (list, pred, timeoutMs) {
@@ -243,8 +171,8 @@ export const WT_TEST_PAGE = `<!doctype html>
     return res.json();
   }
   window.ferryWt = {
-    encodeFrame: encodeFrame,
-    decodeFrame: decodeFrame,
+    encodeFrame: function (frame) { return encodeFrame(toInit(frame)); },
+    decodeFrame: decodePlain,
     certInfo: certInfo,
     /** Opens a session (and, with a token, authenticates). Resolves { ok, authResult | disconnect | error }. */
     connect: async function (name, opts) {

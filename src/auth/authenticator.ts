@@ -23,7 +23,7 @@ export interface SubscriptionGrant {
 
 /**
  * Checks the credential in a client's Authenticate frame. Implementations: JWT (jwt/), and the
- * access gateway's session tokens (issue 5). Throws AuthError (src/errors.ts) on refusal.
+ * access gateway's session tokens (docs/access-api.md). Throws AuthError (src/errors.ts) on refusal.
  */
 export interface Authenticator {
   authenticate(token: string): Promise<Identity>;

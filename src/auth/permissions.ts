@@ -5,7 +5,7 @@
  * no rule names: grant holders only; presence: granted), so `ferry start` with no setup lets any demo
  * user talk, and a node with real keys starts locked.
  */
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { hasConfiguredKeys } from './jwt/jwt-authenticator.js';
 import { TopicPolicy } from './topic-policy.js';
 

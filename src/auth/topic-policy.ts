@@ -12,7 +12,7 @@
  * The most specific matching rule decides: a pattern without `*` beats every pattern with one; then
  * the one with more literal characters (`{user}` counted as the user id); then the one listed first.
  */
-import type { TopicAccess, TopicRule } from '../config-types.js';
+import type { TopicAccess, TopicRule } from '../config/schema.js';
 import { TopicPattern } from './topic-pattern.js';
 
 /** What a client may be refused on a topic. */

@@ -1,6 +1,6 @@
 /**
  * The bus carries messages between gateway nodes. On one node the in-process bus (memory.ts) hands
- * them straight back; in a cluster the Redis Streams bus (issue 4) forwards them to the nodes that
+ * them straight back; in a cluster the Redis Streams bus (docs/cluster.md) forwards them to the nodes that
  * hold the recipients. The bus never stores for offline users: that is the MessageStore's job, and a
  * QoS-1 message is in the store before it is published here.
  */

@@ -1,7 +1,7 @@
 /**
  * Presence for a single node: user -> device -> entry, in this process. With one node the local
  * session registry already knows who is online; this keeps the same Presence contract as the Redis
- * implementation (issue 4) so the gRPC GetPresence/WatchPresence code does not care which it has.
+ * implementation (the Redis one serves a cluster) so the gRPC GetPresence/WatchPresence code does not care which it has.
  */
 import { PresenceUnavailableError } from '../errors.js';
 import type { Presence, PresenceEntry, PresenceEvent, PresenceListener } from './presence.js';

@@ -21,7 +21,7 @@ export type PresenceListener = (event: PresenceEvent) => void;
 
 /**
  * Where users are connected. Single node: the local registry is the whole truth (memory presence);
- * cluster: a shared view in Redis (issue 4).
+ * cluster: a shared view in Redis.
  */
 export interface Presence {
   /** Records a device as online. */

@@ -4,7 +4,7 @@
  * gateway.ts picks this instead of the in-process bus and presence when `redis.url` or
  * `redis.cluster` is set, and hands `link.native` to the Redis message store.
  */
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RedisMessageStoreOptions, RedisScriptClient } from '../store/redis/redis-store.js';

@@ -3,7 +3,7 @@
  * "Durability modes"). They only log: a managed Redis may refuse CONFIG, and an operator may accept
  * the trade-off knowingly.
  */
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import type { Logger } from '../observability/logger.js';
 import type { RedisLink } from './redis-link.js';
 

@@ -6,7 +6,7 @@
 import type { AccessService } from '../access/access-service.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { RedisLink } from '../cluster/redis-link.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { ConsoleActions } from './console-actions.js';

@@ -5,7 +5,7 @@
  */
 import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
 import { openPermissions } from '../auth/permissions.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { isLoopbackHost } from '../admin/admin-hosts.js';
 
 /** Warnings for `config` (empty when nothing is risky). */

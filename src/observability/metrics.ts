@@ -175,7 +175,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  // Cluster mode (issue 4, docs/cluster.md): sampled by the cluster janitor, counted by the Redis bus.
+  // Cluster mode (docs/cluster.md): sampled by the cluster janitor, counted by the Redis bus.
   readonly clusterStreamLag = new Gauge({
     name: 'ferry_cluster_stream_lag',
     help: "Entries not yet read by this node's consumer group, by stream (inbox, broadcast)",

@@ -7,7 +7,7 @@
 import type { Authenticator } from '../auth/authenticator.js';
 import { permissionsFromConfig, type Permissions } from '../auth/permissions.js';
 import type { Presence } from '../bus/presence.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { disconnectCodeName, DisconnectCode, replyCodeName } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';

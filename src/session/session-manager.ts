@@ -5,17 +5,13 @@
  * admission (src/transport/admission.ts) counts every socket from accept, so a connection is counted
  * once, by its socket; a session only moves its socket to the `authenticated` phase.
  *
- * Wiring (gateway.ts):
- *   const registry = new SessionRegistry({ nodeId, presence, logger });
- *   const router = new Router({ nodeId, store, bus, registry, metrics, logger });
- *   const sessions = new SessionManager({ config, nodeId, authenticator, router, registry, store, presence, metrics, logger });
- *   await bus.start(router);
- *   listener callback: (conn) => sessions.accept(conn)
+ * The gateway's wiring builds one per node from SessionManagerDeps (sharing the registry the router fans
+ * out through) and hands every admitted connection of every listener to `accept`.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Authenticator } from '../auth/authenticator.js';
 import type { Presence } from '../bus/presence.js';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { DisconnectCode, shouldReconnect } from '../errors.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';

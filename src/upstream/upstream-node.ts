@@ -5,7 +5,7 @@
  * `Upstream` gRPC service registered on the access API's server.
  */
 import type { Registry } from 'prom-client';
-import type { FerryConfig } from '../config-types.js';
+import type { FerryConfig } from '../config/schema.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { DispatchSettings } from './dispatcher.js';
 import { GatewayUpstream } from './gateway-upstream.js';

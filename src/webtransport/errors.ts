@@ -11,7 +11,6 @@ import {
   H3_MESSAGE_ERROR,
   H3_SETTINGS_ERROR,
   QPACK_DECOMPRESSION_FAILED,
-  QPACK_ENCODER_STREAM_ERROR,
 } from './constants.js';
 
 /**
@@ -38,11 +37,6 @@ export class H3Error extends Error {
   }
 }
 
-/** True for errors thrown by the codecs (cheaper to read than `instanceof` across realms). */
-export function isH3Error(err: unknown): err is H3Error {
-  return err instanceof H3Error;
-}
-
 /** RFC 9114 §7.1: malformed frame (bad length, truncated payload, stream ended mid-frame). */
 export function frameError(message: string): H3Error {
   return new H3Error(H3_FRAME_ERROR, message);
@@ -66,11 +60,6 @@ export function messageError(message: string): H3Error {
 /** RFC 9204 §2.2.3: the field section cannot be decoded (a connection error). */
 export function decompressionFailed(message: string): H3Error {
   return new H3Error(QPACK_DECOMPRESSION_FAILED, message);
-}
-
-/** RFC 9204 §4.2: bad instruction on the peer's QPACK encoder stream. */
-export function encoderStreamError(message: string): H3Error {
-  return new H3Error(QPACK_ENCODER_STREAM_ERROR, message);
 }
 
 /** RFC 9297 §2.1: malformed HTTP Datagram. */

@@ -15,9 +15,6 @@ import { internalError } from './errors.js';
 /** Returned by {@link readVarint} when the buffer ends before the varint does. */
 export const VARINT_INCOMPLETE = -1;
 
-/** Largest varint that fits an exact number; larger values must be written as bigint. */
-export const VARINT_MAX_SAFE = Number.MAX_SAFE_INTEGER;
-
 const TWO_POW_32 = 0x1_0000_0000;
 const VARINT_MAX_BIG = (1n << 62n) - 1n;
 

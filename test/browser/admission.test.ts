@@ -3,8 +3,7 @@ import type { Page } from 'playwright-core';
 import { HeadlessChromium } from '../helpers/chromium.js';
 import { GatewayProcess, testToken } from '../helpers/gateway-process.js';
 import { certHashes, WtWireClient } from '../integration/webtransport-gateway/wt-wire-client.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../helpers/time-factor.js';
 
 /** Opens `new WebTransport(url)` in the page; resolves with how it ended and after how many ms. */
 function openInPage(
@@ -42,7 +41,7 @@ function openInPage(
  * so the page's `ready` fails in moments instead of after a timeout, and no session is ever opened.
  */
 describe('admission in headless Chromium (WebTransport over the per-IP limit)', function () {
-  this.timeout(60_000 * SLOW);
+  this.timeout(60_000 * TIME_FACTOR);
   let gw: GatewayProcess;
   let chrome: HeadlessChromium;
   let page: Page;

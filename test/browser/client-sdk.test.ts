@@ -4,8 +4,7 @@ import { expect } from 'chai';
 import type { Page } from 'playwright-core';
 import { HeadlessChromium } from '../helpers/chromium.js';
 import { GatewayProcess } from '../helpers/gateway-process.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../helpers/time-factor.js';
 
 /** `window.ferryDemo` of src/admin/demo-page.ts, as the tests use it. */
 interface DemoState {
@@ -32,7 +31,7 @@ async function closedUdpPort(): Promise<number> {
 }
 
 describe('client SDK bundle in headless Chromium', function () {
-  this.timeout(60_000 * SLOW);
+  this.timeout(60_000 * TIME_FACTOR);
   let gw: GatewayProcess;
   let chrome: HeadlessChromium;
   const consoleLines: string[] = [];

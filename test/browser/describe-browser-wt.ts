@@ -6,8 +6,7 @@ import { DisconnectCode } from '../../src/errors.js';
 import { REPLACED_REASON } from '../../src/session/registry.js';
 import { GatewayProcess, testToken } from '../helpers/gateway-process.js';
 import { WireClient } from '../helpers/wire-client.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../helpers/time-factor.js';
 
 /** A frame as the test page decodes it (payloads as text). */
 interface PageFrame {
@@ -84,20 +83,20 @@ class PageClient {
       frame,
     ] as const);
   }
-  next(body: string, timeoutMs = 5000 * SLOW): Promise<PageFrame> {
+  next(body: string, timeoutMs = 5000 * TIME_FACTOR): Promise<PageFrame> {
     return this.wt(([n, b, t]) => (globalThis as unknown as PageGlobals).ferryWt.next(n, b, t), [
       this.name,
       body,
       timeoutMs,
     ] as const);
   }
-  nextDatagram(timeoutMs = 5000 * SLOW): Promise<PageFrame> {
+  nextDatagram(timeoutMs = 5000 * TIME_FACTOR): Promise<PageFrame> {
     return this.wt(([n, t]) => (globalThis as unknown as PageGlobals).ferryWt.nextDatagram(n, t), [
       this.name,
       timeoutMs,
     ] as const);
   }
-  waitClosed(timeoutMs = 5000 * SLOW): Promise<CloseResult> {
+  waitClosed(timeoutMs = 5000 * TIME_FACTOR): Promise<CloseResult> {
     return this.wt(([n, t]) => (globalThis as unknown as PageGlobals).ferryWt.waitClosed(n, t), [
       this.name,
       timeoutMs,
@@ -129,7 +128,7 @@ async function untilReceived<T>(attempt: () => Promise<void>, received: () => Pr
  */
 export function describeBrowserWebTransport(name: string, launch: () => Promise<BrowserUnderTest>): void {
   describe(`WebTransport end to end in headless ${name}`, function () {
-    this.timeout(60_000 * SLOW);
+    this.timeout(60_000 * TIME_FACTOR);
     let gw: GatewayProcess;
     let browser: BrowserUnderTest;
     let page: BrowserPage;
@@ -216,7 +215,7 @@ export function describeBrowserWebTransport(name: string, launch: () => Promise<
       // Browser datagram -> server -> WebSocket (as an ordinary message: WebSocket has no datagrams).
       const typing = await untilReceived(
         () => alice.sendDatagram({ send: { toUser: 'ws-dave', payload: 'typing...', ephemeral: true } }),
-        () => ws.nextBody('deliver', 1000 * SLOW),
+        () => ws.nextBody('deliver', 1000 * TIME_FACTOR),
       );
       expect(typing.deliver).to.include({ fromUser: 'wt-alice', ephemeral: true });
       expect(Buffer.from(typing.deliver!.payload!).toString()).to.equal('typing...');
@@ -225,7 +224,7 @@ export function describeBrowserWebTransport(name: string, launch: () => Promise<
       const dg = await untilReceived(
         async () =>
           void ws.send({ send: { toUser: 'wt-alice', payload: Buffer.from('wave'), ephemeral: true } }),
-        () => alice.nextDatagram(1000 * SLOW),
+        () => alice.nextDatagram(1000 * TIME_FACTOR),
       );
       expect(dg.body).to.equal('deliver');
       expect(dg.deliver).to.include({ payload: 'wave', fromUser: 'ws-dave', ephemeral: true });

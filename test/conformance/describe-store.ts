@@ -1,6 +1,6 @@
 /**
  * The MessageStore contract as a mocha suite, run against every implementation (the memory store
- * now, the Redis store in issue 4), like Centrifugo's shared broker tests. The factory is handed the
+ * now, the Redis store), like Centrifugo's shared broker tests. The factory is handed the
  * limits each test needs and the suite's clock; it must return an empty store on every call.
  */
 import { expect } from 'chai';

@@ -3,8 +3,9 @@
  * assertions about deliveries are retried until they pass or a deadline, never timed.
  */
 
-/** Multiplies every deadline; set FERRY_TEST_TIME_FACTOR=3 on slow machines. */
-export const TIME_FACTOR = Math.max(1, Number(process.env.FERRY_TEST_TIME_FACTOR ?? '1') || 1);
+import { TIME_FACTOR } from '../helpers/time-factor.js';
+
+export { TIME_FACTOR };
 
 /**
  * Runs `check` until it stops throwing; rethrows its last error after `timeoutMs` (scaled). The

@@ -27,8 +27,7 @@ import {
   type OpenInfo,
 } from '../../client/src/node.js';
 import { testToken } from './gateway-process.js';
-
-const TIME_FACTOR = Math.max(1, Number(process.env.FERRY_TEST_TIME_FACTOR ?? '1') || 1);
+import { TIME_FACTOR } from './time-factor.js';
 
 /** Where a node's client listeners are (GatewayProcess.urls fits). */
 export interface LoadNode {

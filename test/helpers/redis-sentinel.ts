@@ -7,8 +7,7 @@
  */
 import { createClient } from 'redis';
 import { startRedisServer, type RedisServer } from './redis-server.js';
-
-const TIME_FACTOR = Math.max(1, Number(process.env.FERRY_TEST_TIME_FACTOR ?? '1') || 1);
+import { TIME_FACTOR } from './time-factor.js';
 
 /** Options of startSentinelDeployment. */
 export interface SentinelDeploymentOptions {

@@ -11,6 +11,7 @@ import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { TIME_FACTOR } from './time-factor.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -18,7 +19,6 @@ const execFileAsync = promisify(execFile);
 export const REDIS_SERVER_BIN = process.env.FERRY_REDIS_SERVER ?? '/usr/bin/redis-server';
 export const REDIS_CLI_BIN = process.env.FERRY_REDIS_CLI ?? '/usr/bin/redis-cli';
 
-const TIME_FACTOR = Math.max(1, Number(process.env.FERRY_TEST_TIME_FACTOR ?? '1') || 1);
 const READY_TIMEOUT_MS = 10_000 * TIME_FACTOR;
 
 export interface RedisServerOptions {

@@ -4,7 +4,7 @@ import type { Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { MemoryPresence } from '../../src/bus/memory-presence.js';
 import type { Presence } from '../../src/bus/presence.js';
-import { defaultConfig, type FerryConfig } from '../../src/config-types.js';
+import { defaultConfig, type FerryConfig } from '../../src/config/schema.js';
 import { AuthError, DisconnectCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';

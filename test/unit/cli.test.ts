@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { JwtAuthenticator } from '../../src/auth/jwt/jwt-authenticator.js';
-import { main, type CliIo } from '../../src/cli.js';
-import { SETTINGS } from '../../src/config-schema.js';
-import { loadConfig } from '../../src/config.js';
+import { main, type CliIo } from '../../src/cli/cli.js';
+import { SETTINGS } from '../../src/config/schema.js';
+import { loadConfig } from '../../src/config/load.js';
+import { TIME_FACTOR } from '../helpers/time-factor.js';
 
 const SECRET = 'cli-test-secret-that-is-long-enough';
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
 
 /** Runs the CLI in-process with captured output; `exits` records every io.exit call. */
 async function run(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd: string }) {
@@ -281,7 +281,7 @@ describe('ferry CLI', () => {
 
   describe('start', () => {
     it('prints the banner, then drains once on SIGTERM and exits 0', async function () {
-      this.timeout(20_000 * SLOW);
+      this.timeout(20_000 * TIME_FACTOR);
       const dataDir = join(dir, 'data');
       const args = [
         'start',
@@ -316,31 +316,31 @@ describe('ferry CLI', () => {
       expect(out.exits).to.deep.equal([]);
 
       out.signals.get('SIGTERM')?.('SIGTERM');
-      await waitFor(() => out.exits.length > 0, 15_000 * SLOW);
+      await waitFor(() => out.exits.length > 0, 15_000 * TIME_FACTOR);
       expect(out.exits).to.deep.equal([0]);
       expect(out.stderr).to.include('SIGTERM, draining');
     });
 
     it('forces exit 1 on a second signal', async function () {
-      this.timeout(20_000 * SLOW);
+      this.timeout(20_000 * TIME_FACTOR);
       const out = await run(['start', ...quietPorts, '--log-level', 'silent', '--data-dir', join(dir, 'd')], {
         cwd: dir,
       });
       out.signals.get('SIGINT')?.('SIGINT');
       out.signals.get('SIGINT')?.('SIGINT');
-      await waitFor(() => out.exits.length > 0, 15_000 * SLOW);
+      await waitFor(() => out.exits.length > 0, 15_000 * TIME_FACTOR);
       expect(out.exits[0]).to.equal(1);
       expect(out.stderr).to.include('second SIGINT, exiting without finishing the drain');
     });
 
     it('runs as a real process until SIGTERM, then exits 0', async function () {
-      this.timeout(30_000 * SLOW);
+      this.timeout(30_000 * TIME_FACTOR);
       const child = spawn(
         process.execPath,
         [
           '--import',
           'tsx',
-          'src/cli.ts',
+          'src/cli/cli.ts',
           'start',
           ...quietPorts,
           '--log-level',
@@ -354,7 +354,7 @@ describe('ferry CLI', () => {
       child.stderr.on('data', (d: Buffer) => void (stderr += d.toString()));
       const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
       try {
-        await waitFor(() => stderr.includes('is running'), 20_000 * SLOW);
+        await waitFor(() => stderr.includes('is running'), 20_000 * TIME_FACTOR);
         child.kill('SIGTERM');
         expect(await exited).to.equal(0);
         expect(stderr).to.include('SIGTERM, draining');

@@ -2,9 +2,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { loadConfig, loadConfigWithSources, redactConfig, type LoadConfigOptions } from '../../src/config.js';
-import { LEAVES, NULLABLE_GROUPS, SETTINGS } from '../../src/config-schema.js';
-import { defaultConfig } from '../../src/config-types.js';
+import {
+  loadConfig,
+  loadConfigWithSources,
+  redactConfig,
+  type LoadConfigOptions,
+} from '../../src/config/load.js';
+import { Value } from '@sinclair/typebox/value';
+import { defaultConfig, FERRY_CONFIG_SCHEMA, LEAVES, SETTINGS } from '../../src/config/schema.js';
+import { parseLeaf } from '../../src/config/values.js';
 import { ConfigError } from '../../src/errors.js';
 
 const SECRET = 'config-test-secret-of-32-bytes-or-more';
@@ -37,20 +43,21 @@ describe('loadConfig', () => {
   };
 
   describe('schema', () => {
-    it('has exactly one entry per leaf of defaultConfig()', () => {
-      const leaves: string[] = [];
-      const walk = (obj: Record<string, unknown>, prefix: string): void => {
-        for (const [k, v] of Object.entries(obj)) {
-          const path = prefix ? `${prefix}.${k}` : k;
-          if (path in LEAVES) leaves.push(path);
-          else if (v === null && NULLABLE_GROUPS.has(path)) leaves.push(`${path}.cert`, `${path}.key`);
-          else if (typeof v === 'object' && v !== null && !Array.isArray(v))
-            walk(v as Record<string, unknown>, path);
-          else leaves.push(`missing schema: ${path}`);
+    it('gives defaults that satisfy the schema as JSON Schema and parse under their own rules', () => {
+      const defaults = defaultConfig();
+      expect(
+        [...Value.Errors(FERRY_CONFIG_SCHEMA, defaults)].map((e) => `${e.path}: ${e.message}`),
+      ).to.deep.equal([]);
+      for (const [path, spec] of Object.entries(LEAVES)) {
+        let value: unknown = defaults;
+        for (const part of path.split('.')) value = (value as Record<string, unknown> | null)?.[part];
+        if (value === undefined) continue; // a leaf of a group that is null ("off") by default
+        const entries = spec.kind.type === 'map' ? Object.values(value as object) : [value];
+        for (const raw of entries) {
+          const parsed = parseLeaf(spec, raw, { baseDir: '/', fromString: false });
+          expect(parsed, path).to.include({ ok: true });
         }
-      };
-      walk(defaultConfig() as unknown as Record<string, unknown>, '');
-      expect(leaves.sort()).to.deep.equal(Object.keys(LEAVES).sort());
+      }
     });
 
     it('maps every env variable and flag to a leaf, each name used once', () => {

@@ -1,5 +1,5 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { FerryConfig } from '../../config-types.js';
+import type { FerryConfig } from '../../config/schema.js';
 import { AuthError, ConfigError, DisconnectCode } from '../../errors.js';
 import type { Authenticator, Identity, SubscriptionGrant } from '../authenticator.js';
 import { grantsFromClaims } from '../grants.js';

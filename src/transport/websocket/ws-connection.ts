@@ -11,8 +11,6 @@ import {
   type TransportKind,
 } from '../transport.js';
 
-/** The code a peer that vanished without a close frame is reported with (RFC 6455 §7.1.5). */
-export const WS_ABNORMAL_CLOSURE = 1006;
 /** Used instead of a close code that may not go on the wire (RFC 6455 §7.4.1: internal error). */
 const WS_INTERNAL_ERROR = 1011;
 

@@ -24,8 +24,8 @@ import { accessClient, API_KEY_FLAGS, callUnary } from '../access/support.js';
 import { certHashes, WtWireClient } from '../webtransport-gateway/wt-wire-client.js';
 import { RawH3Client } from '../webtransport/raw-client.js';
 import { until } from '../webtransport/support.js';
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
 const PER_IP = 5;
 /** Another address than the attacker's, for the client that must still get in. */
 const ELSEWHERE = '127.0.0.2';
@@ -102,7 +102,7 @@ function framesOf(bytes: Buffer): Frame[] {
 }
 
 describe('abuse: connections are limited from accept, not from login', function () {
-  this.timeout(60_000 * SLOW);
+  this.timeout(60_000 * TIME_FACTOR);
 
   describe(`caps count half-finished sockets (--connections-per-ip ${PER_IP})`, function () {
     let gw: GatewayProcess;
@@ -209,7 +209,7 @@ describe('abuse: connections are limited from accept, not from login', function 
       // grpc-js cannot bind a source address: this caller comes from 127.0.0.1, not the attacker's.
       const client = accessClient(gw.urls.grpc);
       try {
-        const stats = (await callUnary(client, 'Stats', {}, { deadlineMs: 10_000 * SLOW })) as Record<
+        const stats = (await callUnary(client, 'Stats', {}, { deadlineMs: 10_000 * TIME_FACTOR })) as Record<
           string,
           unknown
         >;
@@ -232,11 +232,11 @@ describe('abuse: connections are limited from accept, not from login', function 
         const c = await RawH3Client.connect(port, { localAddress: attacker });
         quic.push(c);
         held.push({ destroy: () => void c.destroy() });
-        await until(() => c.established, 'QUIC handshake', 10_000 * SLOW);
+        await until(() => c.established, 'QUIC handshake', 10_000 * TIME_FACTOR);
       }
       const over = await RawH3Client.connect(port, { localAddress: attacker });
       held.push({ destroy: () => void over.destroy() });
-      await until(() => over.closed !== null, 'refusal', 10_000 * SLOW);
+      await until(() => over.closed !== null, 'refusal', 10_000 * TIME_FACTOR);
       expect(over.established).to.equal(false);
       expect(over.closed).to.deep.include({ isApp: false, code: 0x2, by: 'peer' });
       expect(over.closed?.reason).to.equal('4007 too many connections from this address');
@@ -399,7 +399,7 @@ describe('abuse: connections are limited from accept, not from login', function 
       // A caller that calls is not cut at the deadline: its first call ended it.
       const client = accessClient(gw.urls.grpc);
       try {
-        await callUnary(client, 'Stats', {}, { deadlineMs: 10_000 * SLOW });
+        await callUnary(client, 'Stats', {}, { deadlineMs: 10_000 * TIME_FACTOR });
       } finally {
         client.close();
       }
@@ -423,7 +423,7 @@ describe('abuse: connections are limited from accept, not from login', function 
     it('an upgraded WebSocket that never authenticates is left to auth.deadlineMs (4005), not cut at the handshake deadline', async function () {
       const openedAt = Date.now();
       const c = await WireClient.connect(gw.urls.ws, { localAddress: '127.0.0.6' });
-      const { code } = await c.waitClosed(20_000 * SLOW);
+      const { code } = await c.waitClosed(20_000 * TIME_FACTOR);
       expect(code).to.equal(DisconnectCode.AUTH_TIMEOUT);
       // The 1 s handshake deadline ended with the upgrade; the session's own deadline took over.
       expect(Date.now() - openedAt).to.be.at.least(AUTH_DEADLINE_MS - 50);

@@ -11,12 +11,12 @@ import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
 import { paddedPing } from '../../helpers/padded-ping.js';
 import { WireClient } from '../../helpers/wire-client.js';
 import { certHashes, WtWireClient } from '../webtransport-gateway/wt-wire-client.js';
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
 const FRAMES_PER_SECOND = 50;
 const BYTES_PER_SECOND = 256 * 1024;
 /** Generous: the cut is due about 1 s (the tolerance) after the burst is spent. */
-const CUT_WITHIN_MS = 10_000 * SLOW;
+const CUT_WITHIN_MS = 10_000 * TIME_FACTOR;
 
 interface FloodCase {
   name: string;
@@ -53,7 +53,7 @@ function metric(text: string, name: string, label = ''): number {
 }
 
 describe('abuse: flooding any frame kind is cut with 4006 while bystanders lose nothing', function () {
-  this.timeout(60_000 * SLOW);
+  this.timeout(60_000 * TIME_FACTOR);
   let gw: GatewayProcess;
   let bystanders: Bystanders;
   let hashes: string[];

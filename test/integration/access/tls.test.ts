@@ -4,8 +4,7 @@ import { createAccessClient } from '../../../src/access/client.js';
 import { GatewayProcess } from '../../helpers/gateway-process.js';
 import { generateTestCertificate, type TestCertificate } from '../../helpers/transport-clients.js';
 import { callUnary } from './support.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
 /**
  * The gRPC port accepts its own sockets and hands them to grpc-js through a connection injector
@@ -13,7 +12,7 @@ const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
  * a caller's first call must end its handshake deadline (the socket turns `authenticated`).
  */
 describe('access gateway over mTLS (sockets injected into grpc-js)', function () {
-  this.timeout(30_000 * SLOW);
+  this.timeout(30_000 * TIME_FACTOR);
   let gw: GatewayProcess;
   let cert: TestCertificate;
 
@@ -35,7 +34,7 @@ describe('access gateway over mTLS (sockets injected into grpc-js)', function ()
       tls: { ca: cert.certPath, cert: cert.certPath, key: cert.keyPath },
     });
     try {
-      const stats = await callUnary(client, 'Stats', {}, { deadlineMs: 10_000 * SLOW });
+      const stats = await callUnary(client, 'Stats', {}, { deadlineMs: 10_000 * TIME_FACTOR });
       expect(stats).to.have.property('nodeId');
       const metrics = (await gw.admin('/metrics')).body;
       expect(metrics).to.include('ferry_sockets{transport="grpc",phase="authenticated"} 1\n');
@@ -50,7 +49,7 @@ describe('access gateway over mTLS (sockets injected into grpc-js)', function ()
       tls: { ca: cert.certPath },
     });
     try {
-      const err = await callUnary(noCert, 'Stats', {}, { deadlineMs: 5000 * SLOW }).then(
+      const err = await callUnary(noCert, 'Stats', {}, { deadlineMs: 5000 * TIME_FACTOR }).then(
         () => null,
         (e: grpc.ServiceError) => e,
       );

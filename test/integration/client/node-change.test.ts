@@ -1,5 +1,5 @@
 /**
- * Issue 6: QoS-1 messages survive node changes. A real redis-server, two real `ferry start --redis`
+ * QoS-1 messages survive node changes. A real redis-server, two real `ferry start --redis`
  * nodes, a Node SDK receiver on node 1 given both nodes as `endpoints`, and an SDK sender on node 2
  * sending a steady stream. Midway node 1 is killed (SIGKILL) or drained (SIGTERM): the receiver must
  * move to node 2 by itself and get every message exactly once, in order; every send must be acked.
@@ -15,8 +15,8 @@ import {
 import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
 import { certHashesOf, Inbox } from './helpers.js';
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
 const TOTAL = 60;
 /** The message after which node 1 goes away. */
 const FAULT_AT = 20;
@@ -65,7 +65,7 @@ function urlOf(node: GatewayProcess, kind: TransportKind): string {
 }
 
 describe('client SDK across a node change (cluster)', function () {
-  this.timeout(90_000 * SLOW);
+  this.timeout(90_000 * TIME_FACTOR);
   let redis: RedisServer;
   const nodes: GatewayProcess[] = [];
   const clients: FerryClient[] = [];
@@ -132,7 +132,7 @@ describe('client SDK across a node change (cluster)', function () {
 
       // A last message as a barrier: deliveries are ordered, so any duplicate would come before it.
       await sender.send(receiverUser, 'end');
-      await inbox.until(() => inbox.texts().includes('end'), 30_000 * SLOW);
+      await inbox.until(() => inbox.texts().includes('end'), 30_000 * TIME_FACTOR);
       const expected = [...Array.from({ length: TOTAL }, (_, i) => `msg-${i}`), 'end'];
       expect(inbox.texts()).to.deep.equal(expected);
       expect(inbox.messages.map((m) => m.seq)).to.deep.equal([...seqs, seqs[seqs.length - 1]! + 1]);

@@ -2,12 +2,12 @@ import { expect } from 'chai';
 import { connect, createClient, FerryClient, type TransportKind } from '../../../client/src/node.js';
 import { GatewayProcess, testToken, OPEN_PERMISSIONS } from '../../helpers/gateway-process.js';
 import { certHashesOf, Inbox } from './helpers.js';
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
 const FAST_BACKOFF = { initialMs: 50, maxMs: 500 };
 
 describe('client SDK (Node) against a real node', function () {
-  this.timeout(30_000 * SLOW);
+  this.timeout(30_000 * TIME_FACTOR);
   let gw: GatewayProcess;
   let hashes: string[];
   const clients: FerryClient[] = [];
@@ -57,13 +57,13 @@ describe('client SDK (Node) against a real node', function () {
         expect(ack.seq).to.be.above(0);
         expect(ack.duplicate).to.equal(false);
         expect(acks).to.deep.equal([ack.seq]);
-        await inbox.until(() => inbox.messages.length === 1, 5000 * SLOW);
+        await inbox.until(() => inbox.messages.length === 1, 5000 * TIME_FACTOR);
         expect(inbox.messages[0]).to.include({ from: `${kind}-alice`, seq: ack.seq, qos: 1, topic: '' });
         expect(inbox.texts()).to.deep.equal(['hello']);
 
         const q0 = await alice.send(`${kind}-bob`, new Uint8Array([1, 2, 3]), { qos: 0 });
         expect(q0.seq).to.equal(0);
-        await inbox.until(() => inbox.messages.length === 2, 5000 * SLOW);
+        await inbox.until(() => inbox.messages.length === 2, 5000 * TIME_FACTOR);
         expect([...inbox.messages[1]!.payload]).to.deep.equal([1, 2, 3]);
 
         const presence = await alice.presence([`${kind}-bob`, 'nobody']);
@@ -79,7 +79,7 @@ describe('client SDK (Node) against a real node', function () {
         const inbox = new Inbox(bob);
         await bob.subscribe(`room/${kind}`);
         const ack = await alice.publish(`room/${kind}`, 'to the room');
-        await inbox.until(() => inbox.messages.length === 1, 5000 * SLOW);
+        await inbox.until(() => inbox.messages.length === 1, 5000 * TIME_FACTOR);
         expect(inbox.messages[0]).to.include({ topic: `room/${kind}`, seq: ack.seq, from: `${kind}-pub` });
       });
     });
@@ -91,7 +91,7 @@ describe('client SDK (Node) against a real node', function () {
     for (let i = 0; i < 5; i++) sent.push((await alice.send('off-bob', `m${i}`)).seq);
     const bob = await login('off-bob', 'tcp', { deviceId: 'phone' });
     const inbox = new Inbox(bob);
-    await inbox.until(() => inbox.messages.length === 5, 5000 * SLOW);
+    await inbox.until(() => inbox.messages.length === 5, 5000 * TIME_FACTOR);
     expect(inbox.texts()).to.deep.equal(['m0', 'm1', 'm2', 'm3', 'm4']);
     expect(bob.lastSeq).to.equal(Math.max(...sent));
   });

@@ -2,8 +2,7 @@ import { expect } from 'chai';
 import { connect, type FerryClient, type TransportKind } from '../../../client/src/node.js';
 import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
 import { certHashesOf, Inbox } from './helpers.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
 /** The port of a ws://, tcp:// or https:// URL. */
 function portOf(url: string): string {
@@ -11,7 +10,7 @@ function portOf(url: string): string {
 }
 
 describe('client SDK across a node restart', function () {
-  this.timeout(60_000 * SLOW);
+  this.timeout(60_000 * TIME_FACTOR);
   const nodes: GatewayProcess[] = [];
   const clients: FerryClient[] = [];
 
@@ -77,7 +76,7 @@ describe('client SDK across a node restart', function () {
       await Promise.all(acks);
       const expected = Array.from({ length: total }, (_, i) => `msg-${i}`);
       await inbox
-        .until(() => expected.every((t) => inbox.texts().includes(t)), 20_000 * SLOW)
+        .until(() => expected.every((t) => inbox.texts().includes(t)), 20_000 * TIME_FACTOR)
         .catch((e: unknown) => {
           console.log(
             inbox.messages.map((m) => `${Buffer.from(m.payload).toString()}@${m.seq}`).join(' '),

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { main } from '../../../src/cli.js';
+import { main } from '../../../src/cli/cli.js';
 import { DisconnectCode } from '../../../src/errors.js';
 import { SampleWatch } from '../../helpers/console-samples.js';
 import { GatewayProcess, OPEN_PERMISSIONS, testToken } from '../../helpers/gateway-process.js';

@@ -13,8 +13,8 @@ import { Bystanders } from '../../helpers/bystanders.js';
 import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
 import { WireClient } from '../../helpers/wire-client.js';
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
 const MAX_PENDING = 40;
 const WINDOW = 16;
 const FLOODERS = 3;
@@ -43,7 +43,7 @@ function metric(text: string, name: string, label: string): number {
 const msgId = (k: number, i: number): string => `f${k}-${i}`;
 
 describe('faults: Redis stops answering while clients flood QoS 1 (bounded, nothing acked is lost)', function () {
-  this.timeout(90_000 * SLOW);
+  this.timeout(90_000 * TIME_FACTOR);
   let redis: RedisServer;
   let gw: GatewayProcess;
   let bystanders: Bystanders | undefined;
@@ -92,7 +92,7 @@ describe('faults: Redis stops answering while clients flood QoS 1 (bounded, noth
     const answered = (k: number, i: number): Promise<Frame> =>
       flooders[k]!.next(
         (f) => f.id === 1000 + i && (f.body === 'sendAck' || f.body === 'error'),
-        60_000 * SLOW,
+        60_000 * TIME_FACTOR,
       ).then((f) => {
         answers[k]!.set(msgId(k, i), f);
         if (f.error?.code === 109) firstBusy();
@@ -162,7 +162,7 @@ describe('faults: Redis stops answering while clients flood QoS 1 (bounded, noth
     let last = 0;
     const seen = new Set<number>();
     while (seen.size < acked) {
-      const d = await bob.next((f) => f.body === 'deliver', 30_000 * SLOW);
+      const d = await bob.next((f) => f.body === 'deliver', 30_000 * TIME_FACTOR);
       const seq = Number(d.deliver?.seq);
       if (seen.has(seq)) duplicated++;
       else {

@@ -15,8 +15,8 @@ import { expect } from 'chai';
 import { GatewayProcess, OPEN_PERMISSIONS } from '../../helpers/gateway-process.js';
 import { QosLoad } from '../../helpers/qos-load.js';
 import { startSentinelDeployment, type SentinelDeployment } from '../../helpers/redis-sentinel.js';
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
-const SLOW = Math.max(1, Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1) || 1);
 const PAIRS = 4;
 /** Messages per second each sender starts: the stream goes on while the primary is down. */
 const RATE = 40;
@@ -33,7 +33,7 @@ const SENT_UNREPLICATED = 20;
 const DURABILITY = process.env.FERRY_TEST_DURABILITY ?? 'ack-after-replica';
 
 describe('fault: Redis Sentinel failover in ack-after-replica mode', function () {
-  this.timeout(150_000 * SLOW);
+  this.timeout(150_000 * TIME_FACTOR);
   let redis: SentinelDeployment | undefined;
   const nodes: GatewayProcess[] = [];
   let load: QosLoad | undefined;
@@ -85,8 +85,8 @@ describe('fault: Redis Sentinel failover in ack-after-replica mode', function ()
     await comeback.restart(['--replicaof', promoted.host, String(promoted.port)]);
     await redis.waitForReplica(comeback);
     const after = load.mark();
-    await load.ackedAtLeast(load.acked + PAIRS * ACKED_AFTER, 60_000 * SLOW);
-    const t = await load.finish(60_000 * SLOW);
+    await load.ackedAtLeast(load.acked + PAIRS * ACKED_AFTER, 60_000 * TIME_FACTOR);
+    const t = await load.finish(60_000 * TIME_FACTOR);
     console.log(`      sentinel failover: ${load.line()}`);
     expect(t.lost, 'acked but never delivered').to.equal(0);
     expect(t.duplicated, 'delivered twice to the application').to.equal(0);

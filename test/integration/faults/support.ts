@@ -7,8 +7,7 @@ import { QosLoad } from '../../helpers/qos-load.js';
 import type { RedisServer } from '../../helpers/redis-server.js';
 import { metricValue, startNode } from '../cluster/support.js';
 
-/** Test timeouts scale with FERRY_TEST_TIME_FACTOR on slow machines. */
-export const TIME_FACTOR = Math.max(1, Number(process.env.FERRY_TEST_TIME_FACTOR ?? '1') || 1);
+export { TIME_FACTOR } from '../../helpers/time-factor.js';
 
 /**
  * A cluster node on `redisUrl` (liveness 1 s, claims after 300 ms idle, as every cluster test node),

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
 import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
 type Address = { host: string; url: string; bindUrl: string };
 
@@ -21,7 +20,7 @@ function bannerLine(label: string, text: string): RegExp {
  * test helpers connect with it) with the bind address beside it as `bindUrl`.
  */
 describe('where the node says it listens (host 0.0.0.0)', function () {
-  this.timeout(30_000 * SLOW);
+  this.timeout(30_000 * TIME_FACTOR);
   let gw: GatewayProcess;
 
   before(async function () {

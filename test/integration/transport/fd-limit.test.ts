@@ -9,8 +9,7 @@ import { Bystanders } from '../../helpers/bystanders.js';
 import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
 import { TcpTestClient, WsTestClient } from '../../helpers/transport-clients.js';
 import { WireClient } from '../../helpers/wire-client.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
 /**
  * At the process's file-descriptor limit (20,000 on this host) accept() fails with EMFILE. libuv
@@ -143,7 +142,7 @@ describe('listeners at the file-descriptor limit', function () {
  * more than half of that budget, so a login from elsewhere gets in while one address holds all it can.
  */
 describe('a gateway node near its file-descriptor limit (fd reserve)', function () {
-  this.timeout(60_000 * SLOW);
+  this.timeout(60_000 * TIME_FACTOR);
   /** The node needs about 25 descriptors of its own; 64 leave room for admin requests and logs. */
   const NODE_FD_LIMIT = 160;
   const RESERVED = 64;

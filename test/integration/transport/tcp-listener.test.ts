@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events';
 import { expect } from 'chai';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
@@ -12,20 +13,46 @@ interface Seen {
   closes: [number, string][];
 }
 
+/** Emits 'change' whenever a connection arrives, or one of them gets data or closes. */
+const changes = new EventEmitter();
+
 function record(conn: Connection): Seen {
   const seen: Seen = { data: [], closes: [] };
   const handler: ConnectionHandler = {
-    onData: (b) => seen.data.push(Buffer.from(b)),
+    onData: (b) => {
+      seen.data.push(Buffer.from(b));
+      changes.emit('change');
+    },
     onDatagram: () => {},
     onDrain: () => {},
-    onClose: (code, reason) => seen.closes.push([code, reason]),
+    onClose: (code, reason) => {
+      seen.closes.push([code, reason]);
+      changes.emit('change');
+    },
   };
   conn.setHandler(handler);
   return seen;
 }
 
-async function until(ready: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await ready())) await new Promise((resolve) => setTimeout(resolve, 5));
+/** Resolves once `ready` holds, re-checking it on every change (no polling). */
+async function until(ready: () => boolean): Promise<void> {
+  while (!ready()) await once(changes, 'change');
+}
+
+/** The node's admission, telling the test when the listener admits a socket or refuses one. */
+class WatchedAdmission extends Admission {
+  readonly events = new EventEmitter();
+
+  override admit(...args: Parameters<Admission['admit']>): ReturnType<Admission['admit']> {
+    const result = super.admit(...args);
+    this.events.emit('admit');
+    return result;
+  }
+
+  override refused(...args: Parameters<Admission['refused']>): void {
+    super.refused(...args);
+    this.events.emit('refused', args[1]);
+  }
 }
 
 describe('TcpListener', function () {
@@ -57,6 +84,7 @@ describe('TcpListener', function () {
     onConnection = (conn) => {
       conns.push(conn);
       seen.push(record(conn));
+      changes.emit('change');
     };
     await start();
   });
@@ -123,11 +151,11 @@ describe('TcpListener', function () {
   it('over TLS, survives plaintext garbage, counts the failed handshake and keeps serving', async function () {
     const cert = generateTestCertificate();
     try {
-      await start({ tls: { cert: cert.certPath, key: cert.keyPath } });
+      const admission = new WatchedAdmission({}, metrics);
+      await start({ tls: { cert: cert.certPath, key: cert.keyPath }, admission });
+      const tlsRefused = once(admission.events, 'refused');
       await rawExchange(port, Buffer.from([0, 0, 0, 5, 1, 2, 3, 4, 5]));
-      await until(
-        async () => (await metricValue(metrics.connectionsRefused, { transport: 'tcp', reason: 'tls' })) > 0,
-      );
+      expect(await tlsRefused).to.deep.equal(['tls']);
       expect(await metricValue(metrics.connectionsRefused, { transport: 'tcp', reason: 'tls' })).to.equal(1);
       expect(conns).to.have.length(0);
       const client = await TcpTestClient.connect(port, { ca: cert.certPem });
@@ -142,10 +170,12 @@ describe('TcpListener', function () {
   it('close() also ends a TLS connection still in its handshake', async function () {
     const cert = generateTestCertificate();
     try {
-      await start({ tls: { cert: cert.certPem, key: cert.keyPem } });
+      const admission = new WatchedAdmission({}, metrics);
+      await start({ tls: { cert: cert.certPem, key: cert.keyPem }, admission });
+      const accepted = once(admission.events, 'admit');
       // A raw TCP client that never starts the TLS handshake.
       const stalled = await TcpTestClient.connect(port);
-      await new Promise((resolve) => setTimeout(resolve, 50)); // let the server accept() it
+      await accepted; // the server accept()ed it
       // Untracked, this socket would hold close() until the 10 s handshake timeout (past mocha's).
       await listener.close();
       await stalled.closed;

@@ -183,7 +183,7 @@ describe('upstream routing to business services (real processes)', function () {
     victim.command('stall');
     await victim.waitFor((e) => e.event === 'mode' && e.stalled === true);
     const inFlight = request(clients.get(victimUsers[0]!)!, 1600, 'in-flight');
-    await new Promise((r) => setTimeout(r, 200));
+    await victim.waitFor((e) => e.event === 'held' && (e.msgIds as string[]).includes('in-flight'));
     await victim.kill();
     instances.delete('b');
     expect((await inFlight).body).to.equal('serviceAck');
@@ -208,12 +208,16 @@ describe('upstream routing to business services (real processes)', function () {
     );
     const u = clients.get('user-2')!;
     const answers: Frame[] = [];
+    let busySeen!: () => void;
+    const firstBusy = new Promise<void>((resolve) => (busySeen = resolve));
     const pending = Array.from({ length: 30 }, (_, i) =>
-      request(u, 1900, `stall-${i}`).then((f) => void answers.push(f)),
+      request(u, 1900, `stall-${i}`).then((f) => {
+        answers.push(f);
+        if (f.error?.code === ReplyCode.BUSY) busySeen();
+      }),
     );
     // 1 batch of 4 in flight + 12 queued: the rest must be refused at once, while the service hangs.
-    while (!answers.some((f) => f.error?.code === ReplyCode.BUSY))
-      await new Promise((r) => setTimeout(r, 20));
+    await firstBusy;
     for (const p of instances.values()) p.command('resume');
     await Promise.all(pending);
     expect(answers).to.have.length(30);
@@ -230,13 +234,10 @@ describe('upstream routing to business services (real processes)', function () {
     const u = clients.get('user-3')!;
     expect((await request(u, 3001)).error?.code).to.equal(ReplyCode.NOT_FOUND);
     writeFileSync(configPath, JSON.stringify(baseConfig({ '3000-3999': 'gateway:high' })));
+    const reloaded = gw.waitForLog((rec) => rec.msg === 'routes reloaded (SIGHUP)');
     gw.proc.kill('SIGHUP');
-    let answer: Frame;
-    for (;;) {
-      answer = await request(u, 3001);
-      if (answer.body === 'serviceAck') break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await reloaded;
+    const answer = await request(u, 3001);
     expect(answer.serviceAck?.service).to.equal('gateway');
 
     writeFileSync(configPath, JSON.stringify(baseConfig({ '1500-3500': 'gateway' })));

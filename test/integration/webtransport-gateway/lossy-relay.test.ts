@@ -4,8 +4,8 @@ import type { Frame } from '../../../src/protocol/codec.js';
 import { GatewayProcess, testToken } from '../../helpers/gateway-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
 import { certHashes, WtWireClient } from './wt-wire-client.js';
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
 const TO_BOB = 300;
 const TO_ALICE = 60;
 /**
@@ -40,7 +40,7 @@ const expected = (prefix: string, n: number): string[] =>
   Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
 
 describe('WebTransport through a lossy UDP relay (3% drop both ways, real `ferry start`)', function () {
-  this.timeout(120_000 * SLOW);
+  this.timeout(120_000 * TIME_FACTOR);
   let gw: GatewayProcess;
   let relay: UdpRelay;
   let hashes: string[];
@@ -73,7 +73,7 @@ describe('WebTransport through a lossy UDP relay (3% drop both ways, real `ferry
     const atBob = new Receiver();
     const bobDone = (async () => {
       while (atBob.payloads.length < TO_BOB) {
-        const f = await bob.nextBody('deliver', 60_000 * SLOW);
+        const f = await bob.nextBody('deliver', 60_000 * TIME_FACTOR);
         atBob.take(f);
         bob.send({ ack: { seq: f.deliver!.seq } });
       }
@@ -94,14 +94,14 @@ describe('WebTransport through a lossy UDP relay (3% drop both ways, real `ferry
 
     const atAlice = new Receiver();
     while (atAlice.payloads.length < TO_ALICE) {
-      const f = await alice.nextBody('deliver', 60_000 * SLOW);
+      const f = await alice.nextBody('deliver', 60_000 * TIME_FACTOR);
       atAlice.take(f);
       alice.send({ ack: { seq: f.deliver!.seq } });
     }
     await bobDone;
     await alice.until(
       () => alice.frames.filter((f) => f.body === 'sendAck').length >= TO_BOB,
-      60_000 * SLOW,
+      60_000 * TIME_FACTOR,
       'every SendAck',
     );
 

@@ -5,8 +5,7 @@ import { WebTransportConnectError } from '../../../src/webtransport/index.js';
 import { GatewayProcess, testToken, OPEN_PERMISSIONS } from '../../helpers/gateway-process.js';
 import { WireClient } from '../../helpers/wire-client.js';
 import { certHashes, WtWireClient } from './wt-wire-client.js';
-
-const SLOW = Number(process.env.FERRY_TEST_TIME_FACTOR ?? 1);
+import { TIME_FACTOR } from '../../helpers/time-factor.js';
 
 /** Datagrams may be lost (RFC 9221): send again until one arrives. */
 async function untilReceived<T>(attempt: () => void, received: () => Promise<T>): Promise<T> {
@@ -34,7 +33,7 @@ async function refusal(attempt: Promise<unknown>): Promise<number | null> {
 }
 
 describe('gateway over WebTransport (Node client, real `ferry start`)', function () {
-  this.timeout(30_000 * SLOW);
+  this.timeout(30_000 * TIME_FACTOR);
   let gw: GatewayProcess;
   let hashes: string[];
   const clients: { close(): void }[] = [];
@@ -88,7 +87,7 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
     const dg = await untilReceived(
       () =>
         alice.sendDatagram({ send: { toUser: 'n-dave', payload: Buffer.from('typing'), ephemeral: true } }),
-      () => bob.nextDatagram(1000 * SLOW),
+      () => bob.nextDatagram(1000 * TIME_FACTOR),
     );
     expect(dg.deliver).to.deep.include({ fromUser: 'n-carol', ephemeral: true });
     expect(Buffer.from(dg.deliver!.payload!).toString()).to.equal('typing');
@@ -97,7 +96,7 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
   it('refuses a second bidi stream with 4503 and keeps the session', async function () {
     const alice = await login('n-erin');
     alice.openExtraStream();
-    await alice.until(() => alice.refusedStreams.length > 0, 5000 * SLOW, 'the reset');
+    await alice.until(() => alice.refusedStreams.length > 0, 5000 * TIME_FACTOR, 'the reset');
     expect(alice.refusedStreams).to.deep.equal([DisconnectCode.PROTOCOL_VIOLATION]);
     alice.send({ ping: { timestampMs: 7 } });
     expect((await alice.nextBody('pong')).pong?.timestampMs).to.equal(7);
@@ -107,7 +106,7 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
   it('closes the session with 4503 when a datagram carries a non-ephemeral frame', async function () {
     const alice = await login('n-frank');
     alice.sendDatagram({ send: { toUser: 'n-x', payload: Buffer.from('x'), qos: 1, clientMsgId: 'm' } });
-    const closed = await alice.waitClosed(5000 * SLOW);
+    const closed = await alice.waitClosed(5000 * TIME_FACTOR);
     expect(closed.code).to.equal(DisconnectCode.PROTOCOL_VIOLATION);
     expect((await alice.nextBody('disconnect')).disconnect?.code).to.equal(DisconnectCode.PROTOCOL_VIOLATION);
   });
@@ -115,7 +114,7 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
   it('replaces a device with 4505: the Disconnect frame, then the session close with code and reason', async function () {
     const first = await login('n-gina', 'phone');
     await login('n-gina', 'phone');
-    const closed = await first.waitClosed(5000 * SLOW);
+    const closed = await first.waitClosed(5000 * TIME_FACTOR);
     expect(closed).to.deep.equal({ code: DisconnectCode.REPLACED, reason: REPLACED_REASON });
     const f = await first.nextBody('disconnect');
     expect(f.disconnect).to.deep.include({ code: DisconnectCode.REPLACED, reconnect: false });
@@ -124,7 +123,7 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
   it('closes with 4005 when the client does not authenticate in time', async function () {
     const idle = await WtWireClient.connect(gw.urls.wt, hashes);
     clients.push(idle);
-    const closed = await idle.waitClosed(10_000 * SLOW);
+    const closed = await idle.waitClosed(10_000 * TIME_FACTOR);
     expect(closed.code).to.equal(DisconnectCode.AUTH_TIMEOUT);
   });
 
@@ -178,8 +177,8 @@ describe('gateway over WebTransport (Node client, real `ferry start`)', function
 
   it('drains on SIGTERM: open sessions get 4001 GOING_AWAY and the node exits 0', async function () {
     const alice = await login('n-hank');
-    const exit = gw.terminate(20_000 * SLOW);
-    const closed = await alice.waitClosed(15_000 * SLOW);
+    const exit = gw.terminate(20_000 * TIME_FACTOR);
+    const closed = await alice.waitClosed(15_000 * TIME_FACTOR);
     expect(closed.code).to.equal(DisconnectCode.GOING_AWAY);
     const f = await alice.nextBody('disconnect');
     expect(f.disconnect).to.deep.include({ code: DisconnectCode.GOING_AWAY, reconnect: true });

@@ -6,9 +6,9 @@ import { expect } from 'chai';
 import { ADMIN_REFUSALS, AdminKey, crossSiteReason, jsonOrEmpty } from '../../../src/admin/admin-guard.js';
 import { HostAllowList, isLoopbackHost, normalizeHost } from '../../../src/admin/admin-hosts.js';
 import { loadAdminKey } from '../../../src/admin/admin-key.js';
-import { formatBanner } from '../../../src/cli-output.js';
-import { loadConfig, redactConfig } from '../../../src/config.js';
-import { defaultConfig } from '../../../src/config-types.js';
+import { formatBanner } from '../../../src/cli/output.js';
+import { loadConfig, redactConfig } from '../../../src/config/load.js';
+import { defaultConfig } from '../../../src/config/schema.js';
 import { ConfigError } from '../../../src/errors.js';
 
 /** Just the headers of a request, which is all the guards read. */

@@ -14,7 +14,7 @@ import {
   type CryptoKey,
 } from 'jose';
 import { JwtAuthenticator } from '../../../src/auth/jwt/jwt-authenticator.js';
-import { defaultConfig } from '../../../src/config-types.js';
+import { defaultConfig } from '../../../src/config/schema.js';
 import { AuthError, ConfigError, DisconnectCode } from '../../../src/errors.js';
 
 const NOW = 1_700_000_000_000;

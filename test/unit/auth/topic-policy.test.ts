@@ -6,7 +6,7 @@ import {
   topicRuleProblems,
   type TopicClient,
 } from '../../../src/auth/topic-policy.js';
-import { defaultConfig, type TopicRule } from '../../../src/config-types.js';
+import { defaultConfig, type TopicRule } from '../../../src/config/schema.js';
 
 const rule = (r: Partial<TopicRule>): TopicRule => ({
   subscribe: 'none',

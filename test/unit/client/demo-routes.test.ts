@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { AdminServer } from '../../../src/admin/admin-server.js';
 import { registerDemoRoutes } from '../../../src/admin/demo-routes.js';
-import { defaultConfig } from '../../../src/config-types.js';
+import { defaultConfig } from '../../../src/config/schema.js';
 import { createLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { clusterEnabled } from '../../../src/cluster/cluster-node.js';
-import { loadConfig } from '../../../src/config.js';
+import { loadConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/errors.js';
 
 const load = (flags: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = {}) =>

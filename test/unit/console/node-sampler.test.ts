@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { defaultConfig } from '../../../src/config-types.js';
+import { defaultConfig } from '../../../src/config/schema.js';
 import { percentiles } from '../../../src/console/node-sampler.js';
 import { riskySettings } from '../../../src/console/risky-settings.js';
 import { MemorySampleStore } from '../../../src/console/sample-store.js';

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { encodeFrame, encodeFramePrefixed } from '../../../src/protocol/codec.js';
 import { BODY_FIELD_NUMBERS, DEFAULT_MAX_FRAME_BYTES } from '../../../src/protocol/constants.js';
 import { codePointName, FORBIDDEN_IDENTIFIER_RANGES } from '../../../src/protocol/identifier.js';
-import { defaultConfig } from '../../../src/config-types.js';
+import { defaultConfig } from '../../../src/config/schema.js';
 import { FRAME_FIXTURES } from '../../fixtures/frames.js';
 import { toHex } from './support.js';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { defaultConfig } from '../../../src/config-types.js';
+import { defaultConfig } from '../../../src/config/schema.js';
 import { DisconnectCode, ReplyCode, RequestError } from '../../../src/errors.js';
 import { decodeFrame, encodeFrame, type Frame, type FrameInit } from '../../../src/protocol/codec.js';
 import { PAYLOAD_HEADROOM_BYTES } from '../../../src/protocol/constants.js';

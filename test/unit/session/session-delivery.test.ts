@@ -253,6 +253,13 @@ class CursorSpy {
   failing = false;
   private gate: Promise<void> | null = null;
   private open: () => void = () => {};
+  private readonly waiters: { count: number; resolve: () => void }[] = [];
+
+  /** Resolves once `count` writes of bob's cursor have started. */
+  written(count: number): Promise<void> {
+    if (this.writes.length >= count) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
 
   hold(): void {
     this.gate = new Promise((resolve) => (this.open = resolve));
@@ -268,7 +275,10 @@ class CursorSpy {
       get: (target, prop, receiver) => {
         if (prop === 'ackUser') {
           return async (userId: string, deviceId: string, seq: number): Promise<void> => {
-            if (userId === 'bob') this.writes.push(seq);
+            if (userId === 'bob') {
+              this.writes.push(seq);
+              for (const w of this.waiters) if (this.writes.length >= w.count) w.resolve();
+            }
             if (this.gate !== null) await this.gate;
             if (this.failing) throw new StoreError('store unavailable');
             await target.ackUser(userId, deviceId, seq);
@@ -418,7 +428,8 @@ describe('session: persisting the ack cursor', () => {
     let done = false;
     const drained = h.manager.drain({ timeoutMs: 1000, reconnectDelayMs: 0 });
     void drained.then(() => (done = true));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await spy.written(2); // the final cursor write of the closed session has started, and is held
+    await settle();
     expect(bob.closed, 'gone away').to.not.equal(null);
     expect(spy.writes).to.deep.equal([1, 3]);
     expect(done, 'drain waits for the cursor write').to.equal(false);

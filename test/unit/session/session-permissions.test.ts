@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ReplyCode } from '../../../src/errors.js';
-import type { FerryConfig } from '../../../src/config-types.js';
+import type { FerryConfig } from '../../../src/config/schema.js';
 import type { Frame } from '../../../src/protocol/codec.js';
 import { SessionHarness, bytes, settle, text } from '../../helpers/session-harness.js';
 import type { FakeConnection } from '../../helpers/fake-connection.js';

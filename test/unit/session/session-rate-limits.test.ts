@@ -7,7 +7,7 @@ import {
   type Frame,
   type FrameInit,
 } from '../../../src/protocol/codec.js';
-import type { FerryConfig } from '../../../src/config-types.js';
+import type { FerryConfig } from '../../../src/config/schema.js';
 import type { FakeConnection } from '../../helpers/fake-connection.js';
 import { paddedPing } from '../../helpers/padded-ping.js';
 import { SessionHarness, bytes, settle } from '../../helpers/session-harness.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { FerryConfig } from '../../../src/config-types.js';
+import type { FerryConfig } from '../../../src/config/schema.js';
 import { encodeFrame, encodeFramePrefixed, type Frame, type FrameInit } from '../../../src/protocol/codec.js';
 import type { FakeConnection } from '../../helpers/fake-connection.js';
 import { GatedStore } from '../../helpers/gated-store.js';

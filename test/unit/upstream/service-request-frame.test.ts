@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ReplyCode, RequestError } from '../../../src/errors.js';
 import { decodeFrame, encodeFrame, type FrameInit } from '../../../src/protocol/codec.js';
 import { validateClientFrame, validationLimits } from '../../../src/protocol/validate.js';
-import { defaultConfig } from '../../../src/config-types.js';
+import { defaultConfig } from '../../../src/config/schema.js';
 
 const limits = validationLimits(defaultConfig().limits);
 const check = (frame: FrameInit): void =>

@@ -52,8 +52,7 @@ export function splits(bytes: Uint8Array): Uint8Array[][] {
   return out;
 }
 
-/** Multiplies time budgets; set FERRY_TEST_TIME_FACTOR=3 on slow machines. */
-export const TIME_FACTOR = Math.max(1, Number(process.env.FERRY_TEST_TIME_FACTOR ?? '1') || 1);
+export { TIME_FACTOR } from '../../helpers/time-factor.js';
 
 /** Milliseconds `fn` takes. */
 export function timeMs(fn: () => void): number {

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ClusterNode } from '../../../src/cluster/cluster-node.js';
-import { defaultConfig, type FerryConfig } from '../../../src/config-types.js';
+import { defaultConfig, type FerryConfig } from '../../../src/config/schema.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';

@@ -70,10 +70,21 @@ describe('RedisMessageStore when Redis fails', function () {
 
   it('with commandTimeoutMs Infinity, waits in the offline queue and completes after a restart', async () => {
     const patient = new RedisMessageStore({ client, nodeId: 'n2', ...LIMITS, commandTimeoutMs: Infinity });
+    // Eight failed reconnects (50 ms apart) with the command queued: it waits past the 300 ms command
+    // timeout of the default store, with nothing to time it out.
+    let reconnects = 0;
+    const retriedOften = new Promise<void>((resolve) => {
+      const onReconnecting = (): void => {
+        if (++reconnects < 8) return;
+        client.off('reconnecting', onReconnecting);
+        resolve();
+      };
+      client.on('reconnecting', onReconnecting);
+    });
     await server.kill9();
     const msg = userMsg({ clientMsgId: 'patient' });
     const appended = patient.appendToUser(msg);
-    await new Promise((r) => setTimeout(r, 600));
+    await retriedOften;
     await server.restart();
     // The queued command may reach Redis while it still loads its append-only file: that is a clear,
     // retryable error (LOADING), and a retry with the same client message id stores it once.

@@ -2,23 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { defaultConfig, type FerryConfig } from './config-types.js';
-import {
-  describeSource,
-  formatDuration,
-  LEAVES,
-  NULLABLE_GROUPS,
-  parseLeaf,
-  SETTINGS,
-  type ConfigSource,
-  type ParseContext,
-  type SettingSpec,
-} from './config-schema.js';
-import { isLoopbackHost } from './admin/admin-hosts.js';
-import { isKeyPath } from './auth/jwt/key-ring.js';
-import { ConfigError } from './errors.js';
-import { topicRuleProblems } from './auth/topic-policy.js';
-import { routeProblems } from './upstream/route-table.js';
+import { isLoopbackHost } from '../admin/admin-hosts.js';
+import { isKeyPath } from '../auth/jwt/key-ring.js';
+import { topicRuleProblems } from '../auth/topic-policy.js';
+import { ConfigError } from '../errors.js';
+import { routeProblems } from '../upstream/route-table.js';
+import { defaultConfig, LEAVES, NULLABLE_GROUPS, SETTINGS, type FerryConfig } from './schema.js';
+import type { SettingSpec } from './setting.js';
+import { describeSource, formatDuration, parseLeaf, type ConfigSource, type ParseContext } from './values.js';
 
 /** Looked for in the working directory when no config path is given. */
 export const CONFIG_FILE_NAME = 'ferry.config.json';
@@ -75,7 +66,7 @@ export function loadConfigWithSources(opts: LoadConfigOptions = {}): LoadedConfi
 
   const apply = (a: Assignment): void => {
     const spec = LEAVES[a.path];
-    if (!spec) throw new Error(`no schema for ${a.path}`); // a bug in SETTINGS, not bad input
+    if (!spec) throw new Error(`no schema for ${a.path}`); // a bug in the schema, not bad input
     const label = entryLabel(a.path, a.mapKey);
     const r = parseLeaf(spec, a.raw, a.ctx);
     if (!r.ok) {
@@ -397,7 +388,7 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
 
   problems.push(...topicRuleProblems(get('topics.rules'), get<number>('limits.maxTopicLength')));
 
-  // Issue 7: the route table as a whole (ranges, overlaps, unknown services; docs/upstreams.md).
+  // The route table as a whole (ranges, overlaps, unknown services; docs/upstreams.md).
   const upstreamServices = get<Record<string, string>>('upstream.services');
   problems.push(...routeProblems(get<Record<string, string>>('routes'), upstreamServices));
   const needsRedis = Object.entries(upstreamServices).find(([, kind]) => kind === 'redis');
@@ -442,7 +433,7 @@ function durabilityProblems(
   return problems;
 }
 
-/** The access section's cross-setting rules (issue 5). */
+/** The access section's cross-setting rules: a message node needs its access service, TLS comes in pairs. */
 function accessProblems(get: <T>(path: string) => T, src: (label: string) => string): string[] {
   const problems: string[] = [];
   const role = get<string>('access.role');

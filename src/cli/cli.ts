@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
-import { loadAdminKey } from './admin/admin-key.js';
-import { loadOrCreateDevSecret } from './auth/jwt/dev-secret.js';
-import { hasConfiguredKeys } from './auth/jwt/jwt-authenticator.js';
-import { grantListProblem } from './auth/grants.js';
-import { openPermissions, usesDevelopmentDefaults } from './auth/permissions.js';
-import { mintToken } from './auth/jwt/mint.js';
-import { mintSubscriptionToken } from './auth/jwt/subscription-token.js';
+import { loadAdminKey } from '../admin/admin-key.js';
+import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
+import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
+import { grantListProblem } from '../auth/grants.js';
+import { openPermissions, usesDevelopmentDefaults } from '../auth/permissions.js';
+import { mintToken } from '../auth/jwt/mint.js';
+import { mintSubscriptionToken } from '../auth/jwt/subscription-token.js';
 import {
   formatBanner,
   formatCertificates,
@@ -21,15 +21,15 @@ import {
   optionHelp,
   SETTINGS_HELP_FOOTER,
   type BannerAuth,
-} from './cli-output.js';
-import { camelCase, loadConfig, loadConfigWithSources, type LoadConfigOptions } from './config.js';
-import { parseDurationMs, SETTINGS } from './config-schema.js';
-import { defaultConfig, type FerryConfig } from './config-types.js';
-import { ConfigError } from './errors.js';
-import { Gateway } from './gateway.js';
-import { createLogger, type Logger } from './observability/logger.js';
-import { CaCertificate, CertificateManager } from './webtransport/index.js';
-import { OpsUsageError, registerOpsCommands } from './cli-ops/ops-commands.js';
+} from './output.js';
+import { camelCase, loadConfig, loadConfigWithSources, type LoadConfigOptions } from '../config/load.js';
+import { defaultConfig, SETTINGS, type FerryConfig } from '../config/schema.js';
+import { parseDurationMs } from '../config/values.js';
+import { ConfigError } from '../errors.js';
+import { Gateway } from '../gateway.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { CaCertificate, CertificateManager } from '../webtransport/index.js';
+import { OpsUsageError, registerOpsCommands } from '../cli-ops/ops-commands.js';
 
 /** The process around the CLI, injectable so tests can run commands in-process. */
 export interface CliIo {
@@ -384,7 +384,7 @@ async function signingKey(config: FerryConfig, opts: TokenOptions): Promise<{ se
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
       version?: string;
     };
     return pkg.version ?? '0.0.0';
@@ -393,7 +393,7 @@ function packageVersion(): string {
   }
 }
 
-// Allows `node --import tsx src/cli.ts start` during development; bin/ferry.js is the installed entry.
+// Allows `node --import tsx src/cli/cli.ts start` during development; bin/ferry.js is the installed entry.
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   void main(process.argv);
 }

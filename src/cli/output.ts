@@ -2,11 +2,12 @@
  * What the CLI prints for humans: option help lines, the startup banner, the effective config. Kept out of
  * cli.ts so the command wiring reads top to bottom; nothing here touches the process.
  */
-import { defaultConfig, type FerryConfig } from './config-types.js';
-import { formatDuration, formatSize, LEAVES, type SettingSpec } from './config-schema.js';
-import { redactConfig } from './config.js';
-import type { GatewayAddresses } from './gateway.js';
-import type { ServingCertificate } from './webtransport/index.js';
+import { redactConfig } from '../config/load.js';
+import { defaultConfig, LEAVES, type FerryConfig } from '../config/schema.js';
+import type { SettingSpec } from '../config/setting.js';
+import { formatDuration, formatSize } from '../config/values.js';
+import type { GatewayAddresses } from '../gateway.js';
+import type { ServingCertificate } from '../webtransport/index.js';
 
 /** Help text of one setting's flag: its purpose, its default and the env variable that also sets it. */
 export function optionHelp(spec: SettingSpec): string {
