@@ -118,6 +118,28 @@ export class StoreError extends GatewayError {
   }
 }
 
+/**
+ * The bus (in-process or Redis Streams) could not take or forward a message: it is not started or
+ * already closed, Redis did not answer, or the recipient's node has no inbox. Thrown by bus
+ * implementations; the message is for logs. Only the edges turn it into a client-facing answer
+ * (session/reply-errors.ts: 107 UNAVAILABLE; access/status-mapping.ts: gRPC UNAVAILABLE).
+ */
+export class BusUnavailableError extends GatewayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FERRY_ERR_BUS_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The presence view could not be read or written (closed, Redis did not answer). Thrown by presence
+ * implementations; mapped at the edges like BusUnavailableError.
+ */
+export class PresenceUnavailableError extends GatewayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('FERRY_ERR_PRESENCE_UNAVAILABLE', message, options);
+  }
+}
+
 const disconnectNames = new Map<number, string>(Object.entries(DisconnectCode).map(([k, v]) => [v, k]));
 const replyNames = new Map<number, string>(Object.entries(ReplyCode).map(([k, v]) => [v, k]));
 
@@ -139,5 +161,7 @@ export function allErrorCodes(): string[] {
     'FERRY_ERR_AUTH',
     'FERRY_ERR_CONFIG',
     'FERRY_ERR_STORE',
+    'FERRY_ERR_BUS_UNAVAILABLE',
+    'FERRY_ERR_PRESENCE_UNAVAILABLE',
   ];
 }

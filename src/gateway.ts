@@ -9,7 +9,7 @@ import { remoteAuthenticator, startAccess, type StartedAccess } from './access/a
 import type { AccessClient } from './access/client.js';
 import { MemorySessionTokenStore, type SessionTokenStore } from './access/session-token-store.js';
 import { RedisSessionTokenStore } from './access/redis-session-token-store.js';
-import { SessionAwareAuthenticator } from './access/session-tokens.js';
+import { SessionAwareAuthenticator } from './auth/session-token-authenticator.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { JwtAuthenticator } from './auth/jwt/jwt-authenticator.js';
 import type { Bus } from './bus/bus.js';
@@ -19,7 +19,8 @@ import type { Presence } from './bus/presence.js';
 import type { FerryConfig } from './config/schema.js';
 import { componentLogger, type Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
-import { Router } from './routing/router.js';
+import { MessageRouter } from './routing/message-router.js';
+import { LocalDelivery } from './routing/local-delivery.js';
 import { admissionRefusalFrame, SessionManager } from './session/session-manager.js';
 import { Admission, type AdmissionLimits } from './transport/admission.js';
 import { registerRoutesReload } from './admin/routes-reload.js';
@@ -37,8 +38,12 @@ import { TcpListener } from './transport/tcp/tcp-listener.js';
 import type { ConnectionCallback, Listener } from './transport/transport.js';
 import { WebTransportListener } from './transport/webtransport/wt-listener.js';
 import { WebSocketListener } from './transport/websocket/ws-listener.js';
-import { CaCertificate, CertificateManager, type CertificateSource } from './webtransport/certs.js';
-import { WebTransportServer } from './webtransport/index.js';
+import {
+  CaCertificate,
+  CertificateManager,
+  type CertificateSource,
+  WebTransportServer,
+} from './webtransport/index.js';
 import { OperatorConsole } from './console/index.js';
 
 /**
@@ -80,7 +85,7 @@ export class Gateway {
   private admin: AdminServer | null = null;
   private certificates: CertificateSource | null = null;
   private sessions!: SessionManager;
-  private router: Router | null = null;
+  private router: MessageRouter | null = null;
   /** Counts every socket of every listener from accept (src/transport/admission.ts). */
   private admission!: Admission;
   private store!: MessageStore;
@@ -202,11 +207,10 @@ export class Gateway {
         lastUserSeq: (userId) => store.lastUserSeq(userId),
       });
     }
-    const router = new Router({
+    const router = new MessageRouter({
       nodeId,
       store: this.store,
       bus: this.bus,
-      registry,
       metrics,
       logger: log,
       maxPendingAppends: config.store.maxPendingAppends,
@@ -231,9 +235,9 @@ export class Gateway {
       presence: this.presence,
       metrics,
       logger: log,
-      services: this.upstreams.router,
+      services: this.upstreams.services,
     });
-    await this.bus.start(router);
+    await this.bus.start(new LocalDelivery(registry));
     this.cluster?.startJanitor();
 
     const onConnection = this.sessions.accept.bind(this.sessions);

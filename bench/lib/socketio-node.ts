@@ -91,7 +91,8 @@ async function main(): Promise<void> {
 
   const shutdown = (): void => {
     log({ msg: 'socketio stopping', forwarded });
-    io.close();
+    // The process exits below whether or not the close finishes; a failed close changes nothing.
+    io.close().catch(() => undefined);
     // The adapter's blocking XREAD connection may hold the loop for up to its block time.
     setTimeout(() => process.exit(0), 200).unref();
     void redis.quit().catch(() => undefined);

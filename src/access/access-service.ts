@@ -1,7 +1,7 @@
 /**
  * The AccessGateway's logic, free of gRPC: requests in (as @grpc/proto-loader decodes them), responses
  * out, GatewayErrors thrown (status-mapping.ts turns them into gRPC statuses). Built only on the Bus /
- * Presence / MessageStore interfaces through the Router, so with the Redis implementations wired in,
+ * Presence / MessageStore interfaces through the MessageRouter, so with the Redis implementations wired in,
  * any node's access service sees and reaches the whole cluster.
  *
  * Business pushes are sends from a service sender: `from_user` of the request (default "system") with
@@ -11,15 +11,17 @@
 import type { Authenticator, Identity } from '../auth/authenticator.js';
 import type { QoS } from '../bus/bus.js';
 import type { Presence } from '../bus/presence.js';
-import { AuthError, DisconnectCode, GatewayError, ReplyCode, RequestError } from '../errors.js';
+import { AuthError, DisconnectCode, ReplyCode, RequestError } from '../errors.js';
 import { ReservedUserIds } from '../protocol/identifier.js';
-import type { PublishRequest, Sender, SendRequest } from '../routing/router.js';
+import type { PublishRequest, Sender, SendRequest } from '../routing/message-router.js';
 import type { AppendResult } from '../store/message-store.js';
 import { deviceMessage, type DeviceMessage } from './presence-view.js';
 import type { LoginSessionRecord, SessionTokenStore } from './session-token-store.js';
-import { randomId, sessionIdOf, type SessionTokenIssuer } from './session-tokens.js';
+import { randomId, type SessionTokenIssuer } from './session-tokens.js';
+import { mapError } from './status-mapping.js';
 import * as v from './validation.js';
 import { grantListProblem, NO_GRANTS, type Grants } from '../auth/grants.js';
+import { sessionIdOf } from '../auth/session-token-authenticator.js';
 
 /** The caller, as the auth interceptor established it. */
 export interface Caller {
@@ -27,7 +29,7 @@ export interface Caller {
   name: string;
 }
 
-/** What the access service needs from routing (Router implements it). */
+/** What the access service needs from routing (MessageRouter implements it). */
 export interface AccessRouter {
   send(from: Sender, req: SendRequest): Promise<AppendResult>;
   publish(from: Sender, req: PublishRequest): Promise<AppendResult>;
@@ -293,7 +295,7 @@ export class AccessService {
       return {
         ...out,
         status: 'PUSH_STATUS_FAILED',
-        error: err instanceof GatewayError ? err.code : 'FERRY_ERR_REQUEST_INTERNAL',
+        error: mapError(err).reason,
       };
     }
   }

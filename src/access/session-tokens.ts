@@ -7,19 +7,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { SignJWT, type CryptoKey } from 'jose';
-import type { Authenticator, Identity, SubscriptionGrant } from '../auth/authenticator.js';
 import { NO_GRANTS, PRESENCE_CLAIM, TOPICS_CLAIM, type Grants } from '../auth/grants.js';
 import { mintSubscriptionToken } from '../auth/jwt/subscription-token.js';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
+import { SESSION_TOKEN_TYPE } from '../auth/session-token-authenticator.js';
 import { hasConfiguredKeys } from '../auth/jwt/jwt-authenticator.js';
 import { importHmacKey } from '../auth/jwt/key-ring.js';
 import type { FerryConfig } from '../config/schema.js';
-import { AuthError, ConfigError, ReplyCode, RequestError } from '../errors.js';
+import { ConfigError, ReplyCode, RequestError } from '../errors.js';
 import { identifierProblem, ReservedUserIds } from '../protocol/identifier.js';
-import type { SessionTokenStore } from './session-token-store.js';
-
-/** `typ` claim of session tokens. */
-export const SESSION_TOKEN_TYPE = 'ferry-session';
 
 /** What a session token is issued for. */
 export interface SessionTokenRequest {
@@ -155,34 +151,5 @@ export class JwtSessionTokenIssuer implements SessionTokenIssuer {
       );
     }
     return this.key;
-  }
-}
-
-/** The login session id a verified token belongs to, or '' for tokens not issued by Login. */
-export function sessionIdOf(identity: Identity): string {
-  const sid = identity.claims.sid;
-  return identity.claims.typ === SESSION_TOKEN_TYPE && typeof sid === 'string' ? sid : '';
-}
-
-/**
- * The authenticator transports use on a node that runs the access service: the JWT check, then, for
- * session tokens, the revocation check (a logged-out session's tokens are refused with 4504).
- */
-export class SessionAwareAuthenticator implements Authenticator {
-  constructor(
-    private readonly inner: Authenticator,
-    private readonly store: SessionTokenStore,
-  ) {}
-
-  async authenticate(token: string): Promise<Identity> {
-    const identity = await this.inner.authenticate(token);
-    const sid = sessionIdOf(identity);
-    if (sid !== '' && (await this.store.isRevoked(sid))) throw new AuthError('session revoked (logged out)');
-    return identity;
-  }
-
-  /** Subscription tokens belong to no login session: the plain JWT check. */
-  verifySubscription(token: string): Promise<SubscriptionGrant> {
-    return this.inner.verifySubscription(token);
   }
 }

@@ -6,7 +6,16 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import { AuthError, ConfigError, GatewayError, ReplyCode, RequestError, StoreError } from '../errors.js';
+import {
+  AuthError,
+  BusUnavailableError,
+  ConfigError,
+  GatewayError,
+  PresenceUnavailableError,
+  ReplyCode,
+  RequestError,
+  StoreError,
+} from '../errors.js';
 
 /** ErrorInfo.domain of every Ferry error. */
 export const ERROR_DOMAIN = 'ferry';
@@ -36,8 +45,27 @@ export interface MappedStatus {
   metadata: Record<string, string>;
 }
 
-/** Maps any thrown value to a status; only GatewayErrors keep their message (others may leak internals). */
+/**
+ * Bus and presence failures reach a caller as a retryable 107 would, with a fixed text: their own
+ * messages are for the node's logs (they name Redis and its nodes).
+ */
+const BUS_UNAVAILABLE = new RequestError(ReplyCode.UNAVAILABLE, 'bus unavailable', {
+  retryable: true,
+  retryAfterMs: 1000,
+});
+const PRESENCE_UNAVAILABLE = new RequestError(ReplyCode.UNAVAILABLE, 'presence unavailable', {
+  retryable: true,
+  retryAfterMs: 1000,
+});
+
+/**
+ * Maps any thrown value to a status. RequestErrors, AuthErrors and ConfigErrors keep their message
+ * (they are written for the caller); store, bus and presence failures get a fixed text (their own
+ * messages name Redis and its nodes, for the node's logs); anything else a generic one.
+ */
 export function mapError(err: unknown): MappedStatus {
+  if (err instanceof BusUnavailableError) return mapError(BUS_UNAVAILABLE);
+  if (err instanceof PresenceUnavailableError) return mapError(PRESENCE_UNAVAILABLE);
   if (err instanceof RequestError) {
     const code = REPLY_STATUS[err.replyCode] ?? Status.INTERNAL;
     const retryAfterMs = err.retryable ? Math.max(err.retryAfterMs, 1) : 0;
@@ -46,7 +74,9 @@ export function mapError(err: unknown): MappedStatus {
   if (err instanceof AuthError) {
     return base(Status.UNAUTHENTICATED, err, 0, { disconnectCode: String(err.disconnectCode) });
   }
-  if (err instanceof StoreError) return base(Status.UNAVAILABLE, err, 1000, {});
+  if (err instanceof StoreError) {
+    return { ...base(Status.UNAVAILABLE, err, 1000, {}), details: 'store unavailable' };
+  }
   if (err instanceof ConfigError) return base(Status.FAILED_PRECONDITION, err, 0, {});
   if (err instanceof GatewayError) return base(Status.INTERNAL, err, 0, {});
   return {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { CertificateSource } from '../webtransport/certs.js';
+import type { CertificateSource } from '../webtransport/index.js';
 import type { AdminServer } from './admin-server.js';
 import { WT_TEST_PAGE } from './wt-test-page.js';
 

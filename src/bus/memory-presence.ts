@@ -3,7 +3,7 @@
  * session registry already knows who is online; this keeps the same Presence contract as the Redis
  * implementation (the Redis one serves a cluster) so the gRPC GetPresence/WatchPresence code does not care which it has.
  */
-import { ReplyCode, RequestError } from '../errors.js';
+import { PresenceUnavailableError } from '../errors.js';
 import type { Presence, PresenceEntry, PresenceEvent, PresenceListener } from './presence.js';
 
 /** In-process Presence: one entry per (user, device), the latest add() wins. */
@@ -22,7 +22,7 @@ export class MemoryPresence implements Presence {
    * new one is about to replace. Stores a frozen copy, so the caller's object stays its own.
    */
   async add(entry: PresenceEntry): Promise<void> {
-    if (this.closed) throw new RequestError(ReplyCode.UNAVAILABLE, 'presence is closed', { retryable: true });
+    if (this.closed) throw new PresenceUnavailableError('presence is closed');
     const devices = this.users.get(entry.userId) ?? [];
     // A literal (not a spread) so every entry shares one hidden class.
     const copy: PresenceEntry = Object.freeze({
@@ -80,7 +80,7 @@ export class MemoryPresence implements Presence {
 
   /** Every requested user maps to its entries (frozen; empty list when offline), in insertion order. */
   async query(userIds: readonly string[]): Promise<Map<string, PresenceEntry[]>> {
-    if (this.closed) throw new RequestError(ReplyCode.UNAVAILABLE, 'presence is closed', { retryable: true });
+    if (this.closed) throw new PresenceUnavailableError('presence is closed');
     const out = new Map<string, PresenceEntry[]>();
     for (const userId of userIds) {
       const devices = this.users.get(userId);

@@ -10,7 +10,7 @@
  * current handler returns — so handlers never nest, as with a networked bus, where every delivery
  * arrives on its own turn.
  */
-import { ReplyCode, RequestError } from '../errors.js';
+import { BusUnavailableError } from '../errors.js';
 import type { Bus, BusHandler, ControlMessage, Envelope } from './bus.js';
 
 /** Which handler method a delivery goes to. */
@@ -129,8 +129,7 @@ export class MemoryBus implements Bus {
     }
   }
 
-  private unavailable(why: string): RequestError {
-    // 107 UNAVAILABLE, retryable: during drain or shutdown the router can pass this straight to the client.
-    return new RequestError(ReplyCode.UNAVAILABLE, `memory bus: ${why}`, { retryable: true });
+  private unavailable(why: string): BusUnavailableError {
+    return new BusUnavailableError(`memory bus: ${why}`);
   }
 }

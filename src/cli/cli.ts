@@ -28,7 +28,7 @@ import { parseDurationMs } from '../config/values.js';
 import { ConfigError } from '../errors.js';
 import { Gateway } from '../gateway.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { CaCertificate, CertificateManager } from '../webtransport/certs.js';
+import { CaCertificate, CertificateManager } from '../webtransport/index.js';
 import { OpsUsageError, registerOpsCommands } from '../cli-ops/ops-commands.js';
 
 /** The process around the CLI, injectable so tests can run commands in-process. */

@@ -7,7 +7,7 @@ import { defaultConfig, LEAVES, type FerryConfig } from '../config/schema.js';
 import type { SettingSpec } from '../config/setting.js';
 import { formatDuration, formatSize } from '../config/values.js';
 import type { GatewayAddresses } from '../gateway.js';
-import type { ServingCertificate } from '../webtransport/certs.js';
+import type { ServingCertificate } from '../webtransport/index.js';
 
 /** Help text of one setting's flag: its purpose, its default and the env variable that also sets it. */
 export function optionHelp(spec: SettingSpec): string {

@@ -14,7 +14,7 @@ import { checkDurability, type Durability } from './durability-check.js';
 import { ClusterJanitor } from './janitor.js';
 import { ClusterKeys } from './keys.js';
 import { NodeLiveness } from './node-liveness.js';
-import { RedisStreamsBus } from './redis-bus.js';
+import { RedisStreamsBus } from './redis-streams-bus.js';
 import { isConnectionError, RedisLink } from './redis-link.js';
 import { RedisPresence } from './redis-presence.js';
 

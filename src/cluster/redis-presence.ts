@@ -13,7 +13,7 @@
  * replay"). The Redis message store reads the hash inside each user append (`noteAppendRead`), which
  * is such a read without a round trip of its own: `lookupNodes(user, seq)` uses it.
  */
-import { ReplyCode, RequestError } from '../errors.js';
+import { GatewayError, PresenceUnavailableError } from '../errors.js';
 import type { Presence, PresenceEntry, PresenceEvent, PresenceListener } from '../bus/presence.js';
 import type { Logger } from '../observability/logger.js';
 import type { TransportKind } from '../transport/transport.js';
@@ -138,7 +138,13 @@ export class RedisPresence implements Presence {
   async query(userIds: readonly string[]): Promise<Map<string, PresenceEntry[]>> {
     this.assertOpen();
     const out = new Map<string, PresenceEntry[]>();
-    const found = await this.track(this.readUsers(userIds));
+    let found: PresenceEntry[][];
+    try {
+      found = await this.track(this.readUsers(userIds));
+    } catch (err) {
+      if (err instanceof GatewayError) throw err;
+      throw new PresenceUnavailableError('redis presence: reading presence failed', { cause: err });
+    }
     userIds.forEach((u, i) => out.set(u, found[i]!));
     return out;
   }
@@ -314,7 +320,7 @@ export class RedisPresence implements Presence {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new RequestError(ReplyCode.UNAVAILABLE, 'presence is closed', { retryable: true });
+    if (this.closed) throw new PresenceUnavailableError('presence is closed');
   }
 
   /**

@@ -1,5 +1,4 @@
 import { DisconnectCode, ProtocolError, ReplyCode, RequestError } from '../errors.js';
-import type { FerryConfig } from '../config/schema.js';
 import type { Frame, FrameBody } from './codec.js';
 import {
   MAX_CLIENT_MSG_ID_BYTES,
@@ -28,9 +27,11 @@ export interface ValidationLimits {
  * PAYLOAD_HEADROOM_BYTES, so the Deliver frame built around an accepted payload still fits in
  * `maxFrameBytes` for its recipients (never below 0).
  */
-export function validationLimits(
-  limits: Pick<FerryConfig['limits'], 'maxFrameBytes' | 'maxTopicLength' | 'maxUserIdLength'>,
-): ValidationLimits {
+export function validationLimits(limits: {
+  maxFrameBytes: number;
+  maxTopicLength: number;
+  maxUserIdLength: number;
+}): ValidationLimits {
   return {
     maxUserIdLength: limits.maxUserIdLength,
     maxTopicLength: limits.maxTopicLength,

@@ -14,7 +14,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { encodeFrame, encodeFramePrefixed, type FrameInit } from '../protocol/codec.js';
 import { ReservedUserIds } from '../protocol/identifier.js';
 import { validationLimits, type ValidationLimits } from '../protocol/validate.js';
-import type { MessageRouter } from '../routing/router.js';
+import type { MessageIntake } from '../routing/message-router.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ServiceRouter } from '../upstream/service-router.js';
 import type { Framing, TransportKind } from '../transport/transport.js';
@@ -95,7 +95,7 @@ export interface SessionServices {
   config: FerryConfig;
   nodeId: string;
   authenticator: Authenticator;
-  router: MessageRouter;
+  router: MessageIntake;
   store: MessageStore;
   presence: Presence;
   registry: SessionRegistry;
@@ -140,7 +140,7 @@ export class SessionContext {
   readonly queue: QueueSettings;
 
   readonly authenticator: Authenticator;
-  readonly router: MessageRouter;
+  readonly router: MessageIntake;
   readonly services: ServiceRouter | null;
   readonly store: MessageStore;
   readonly presence: Presence;

@@ -15,7 +15,7 @@ import { AuthError } from '../errors.js';
 import type { TopicClient } from '../auth/topic-policy.js';
 import type { Envelope } from '../bus/bus.js';
 import { DisconnectCode, ReplyCode, RequestError } from '../errors.js';
-import { EncodedDeliver } from '../routing/local-sessions.js';
+import { EncodedDeliver } from '../routing/encoded-deliver.js';
 import type { TransportKind } from '../transport/transport.js';
 import { PRIORITY_EPHEMERAL, PRIORITY_NORMAL, PRIORITY_RELIABLE } from './outbound-queue.js';
 import { SessionGrants } from './session-grants.js';

@@ -15,7 +15,7 @@ import type { FerryConfig } from '../config/schema.js';
 import { DisconnectCode, shouldReconnect } from '../errors.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import type { MessageRouter } from '../routing/router.js';
+import type { MessageIntake } from '../routing/message-router.js';
 import type { MessageStore } from '../store/message-store.js';
 import type { ServiceRouter } from '../upstream/service-router.js';
 import { encodeFramePrefixed } from '../protocol/codec.js';
@@ -30,7 +30,7 @@ export interface SessionManagerDeps {
   config: FerryConfig;
   nodeId: string;
   authenticator: Authenticator;
-  router: MessageRouter;
+  router: MessageIntake;
   /** The same registry the router fans out through. */
   registry: SessionRegistry;
   store: MessageStore;

@@ -22,7 +22,7 @@ export interface RequestHost extends TopicClient {
   readonly sessionId: string;
   /** Sends a control-priority frame (no-op once the session is closing). */
   sendFrame(frame: FrameInit): void;
-  /** Sends an Error frame for request `id`; non-RequestErrors become 100 INTERNAL. */
+  /** Sends an Error frame for request `id`, mapped by reply-errors.ts (unmapped: 100 INTERNAL). */
   sendError(id: number, err: unknown): void;
   /** True when the token's `presence` claim lets this user see `userId`. */
   seesPresenceOf(userId: string): boolean;
@@ -129,7 +129,7 @@ export function handlePresenceQuery(host: RequestHost, frame: Frame): void {
       host.sendFrame({ id, presenceResult: { users: userIds.map((u) => userPresence(u, found.get(u))) } }),
     (err: unknown) => {
       host.ctx.log.warn({ err }, 'presence query failed');
-      host.sendError(id, unavailable(err, 'presence unavailable'));
+      host.sendError(id, err);
     },
   );
 }
@@ -190,9 +190,4 @@ function userPresence(userId: string, entries: PresenceEntry[] | undefined) {
     sinceMs: e.sinceMs,
   }));
   return { userId, online: devices.length > 0, devices };
-}
-
-function unavailable(err: unknown, message: string): RequestError {
-  if (err instanceof RequestError) return err;
-  return new RequestError(ReplyCode.UNAVAILABLE, message, { retryable: true });
 }

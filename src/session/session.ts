@@ -31,6 +31,7 @@ import { clampCloseReason, type Connection, type ConnectionHandler } from '../tr
 import { PRIORITY_CONTROL } from './outbound-queue.js';
 import { RATE_FLOOD, RATE_OK, RateLimiter } from './rate-limiter.js';
 import type { RegisteredSession } from './registry.js';
+import { toReplyError } from './reply-errors.js';
 import { RATE_DROPPED, RATE_HELD, RATE_REFUSED, type SessionContext } from './session-context.js';
 import { CURSOR_WRITE_INTERVAL_MS, SessionDelivery } from './session-delivery.js';
 import { SessionGrants } from './session-grants.js';
@@ -200,10 +201,8 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
   /** RequestHost: sends an Error frame answering request `id`. */
   sendError(id: number, err: unknown): void {
     if (this.state >= STATE_CLOSING) return;
-    let e: RequestError;
-    if (err instanceof RequestError) {
-      e = err;
-    } else {
+    let e = toReplyError(err);
+    if (e === undefined) {
       this.ctx.log.error({ err, userId: this.userId }, 'request failed unexpectedly');
       e = new RequestError(ReplyCode.INTERNAL, 'internal error');
     }

@@ -5,10 +5,10 @@
  * the same shape Push gives, which is also the QoS-1 dedup key (a service resending its answer after a
  * failover does not produce a second message).
  */
-import type { MessageRouter } from '../routing/router.js';
+import type { MessageIntake } from '../routing/message-router.js';
 
 /** What a reply needs from the routing layer. */
-export type ReplyRouter = Pick<MessageRouter, 'send'>;
+export type ReplyRouter = Pick<MessageIntake, 'send'>;
 
 export interface ServiceReply {
   service: string;

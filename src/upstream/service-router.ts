@@ -1,7 +1,7 @@
 /**
  * The one thing the session layer knows about business-service routing: hand a client's
  * ServiceRequest to something that routes it (docs/upstreams.md). The session imports this interface
- * only; gateway.ts wires the implementation (`UpstreamRouter`), so sessions never depend on gRPC or
+ * only; gateway.ts wires the implementation (`Upstreams`), so sessions never depend on gRPC or
  * Redis code.
  */
 

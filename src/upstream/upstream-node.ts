@@ -1,7 +1,7 @@
 /**
  * Puts business-service routing together for one node from parts the gateway wiring picked: the
  * route table from config, one transport per upstream kind (gRPC instances, Redis streams over the
- * cluster's Redis link, the built-in gateway echo), the UpstreamRouter sessions call, and the
+ * cluster's Redis link, the built-in gateway echo), the Upstreams (the ServiceRouter sessions call), and the
  * `Upstream` gRPC service registered on the access API's server.
  */
 import type { Registry } from 'prom-client';
@@ -14,7 +14,7 @@ import { GrpcUpstream } from './grpc-upstream.js';
 import { RedisUpstream, type StreamCommands } from './redis-upstream.js';
 import type { ReplyRouter } from './reply-sender.js';
 import { RouteTable } from './route-table.js';
-import { UpstreamRouter } from './upstream-router.js';
+import { Upstreams } from './upstreams.js';
 
 /** Approximate length cap of a service's request stream when `redis.streamMaxLen` is 0. */
 const SERVICE_STREAM_CAP = 1_000_000;
@@ -46,13 +46,13 @@ export function dispatchSettings(config: FerryConfig): DispatchSettings {
 
 /** Routing to business services on one node. */
 export class UpstreamNode {
-  readonly router: UpstreamRouter;
+  readonly services: Upstreams;
   readonly grpc: GrpcUpstream;
   private readonly deps: UpstreamNodeDeps;
 
-  private constructor(deps: UpstreamNodeDeps, router: UpstreamRouter, grpcUpstream: GrpcUpstream) {
+  private constructor(deps: UpstreamNodeDeps, services: Upstreams, grpcUpstream: GrpcUpstream) {
     this.deps = deps;
-    this.router = router;
+    this.services = services;
     this.grpc = grpcUpstream;
   }
 
@@ -61,11 +61,11 @@ export class UpstreamNode {
     const { config } = deps;
     const log = componentLogger(deps.logger, 'upstream');
     const table = RouteTable.build(config.routes, config.upstream.services);
-    let router: UpstreamRouter | null = null;
+    let services: Upstreams | null = null;
     const grpcUpstream = new GrpcUpstream({
       ackTimeoutMs: config.upstream.ackTimeoutMs,
       logger: log,
-      onInstances: (service, n) => router?.metrics.instances.set({ service }, n),
+      onInstances: (service, n) => services?.metrics.instances.set({ service }, n),
     });
     const transports = {
       grpc: grpcUpstream,
@@ -83,7 +83,7 @@ export class UpstreamNode {
             }),
           }),
     };
-    router = new UpstreamRouter({
+    services = new Upstreams({
       nodeId: deps.nodeId,
       table,
       settings: dispatchSettings(config),
@@ -92,8 +92,8 @@ export class UpstreamNode {
       registry: deps.registry,
       logger: log,
     });
-    await router.start();
-    return new UpstreamNode(deps, router, grpcUpstream);
+    await services.start();
+    return new UpstreamNode(deps, services, grpcUpstream);
   }
 
   /** Adds `ferry.upstream.v1.Upstream` to the access API's gRPC server. */
@@ -104,7 +104,7 @@ export class UpstreamNode {
       auth,
       nodeId,
       replies,
-      isGrpcService: (s) => this.router.isGrpcService(s),
+      isGrpcService: (s) => this.services.isGrpcService(s),
       maxUserIdLength: config.limits.maxUserIdLength,
       logger: componentLogger(this.deps.logger, 'upstream'),
     });
@@ -117,14 +117,14 @@ export class UpstreamNode {
   async reload(config: FerryConfig): Promise<RouteTable> {
     const table = RouteTable.build(config.routes, config.upstream.services);
     this.grpc.setAckTimeout(config.upstream.ackTimeoutMs);
-    return this.router.reload(table, dispatchSettings(config), config.upstream.dedupWindowMs);
+    return this.services.reload(table, dispatchSettings(config), config.upstream.dedupWindowMs);
   }
 
   stats(): Record<string, unknown> {
-    return this.router.stats();
+    return this.services.stats();
   }
 
   close(): Promise<void> {
-    return this.router.close();
+    return this.services.close();
   }
 }

@@ -26,3 +26,9 @@ export {
   type WebTransportClientSession,
 } from './client.js';
 export { WT_SESSION_GONE, H3_CONNECT_ERROR } from './constants.js';
+export {
+  CaCertificate,
+  CertificateManager,
+  type CertificateSource,
+  type ServingCertificate,
+} from './certs.js';

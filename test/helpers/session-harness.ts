@@ -1,13 +1,16 @@
 import { expect } from 'chai';
 import type { Authenticator, Identity, SubscriptionGrant } from '../../src/auth/authenticator.js';
+import type { Bus } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { MemoryPresence } from '../../src/bus/memory-presence.js';
+import type { Presence } from '../../src/bus/presence.js';
 import { defaultConfig, type FerryConfig } from '../../src/config/schema.js';
 import { AuthError, DisconnectCode } from '../../src/errors.js';
 import { silentLogger } from '../../src/observability/logger.js';
 import { Metrics } from '../../src/observability/metrics.js';
 import type { Frame } from '../../src/protocol/codec.js';
-import { Router } from '../../src/routing/router.js';
+import { MessageRouter } from '../../src/routing/message-router.js';
+import { LocalDelivery } from '../../src/routing/local-delivery.js';
 import { SessionRegistry } from '../../src/session/registry.js';
 import type { SessionTimers } from '../../src/session/session-context.js';
 import { SessionManager } from '../../src/session/session-manager.js';
@@ -118,6 +121,10 @@ export interface HarnessOptions {
   config?: (c: FerryConfig) => void;
   /** Replaces the memory store (for failure injection). */
   store?: (real: MemoryMessageStore) => MessageStore;
+  /** Replaces the bus the router publishes on (for failure injection); the memory bus still delivers. */
+  bus?: (real: MemoryBus) => Bus;
+  /** Replaces the presence the sessions query (for failure injection). */
+  presence?: (real: MemoryPresence) => Presence;
 }
 
 /**
@@ -134,7 +141,7 @@ export class SessionHarness {
   readonly presence = new MemoryPresence();
   readonly auth = new FakeAuthenticator(this.clock);
   readonly registry: SessionRegistry;
-  readonly router: Router;
+  readonly router: MessageRouter;
   readonly manager: SessionManager;
 
   private constructor(opts: HarnessOptions) {
@@ -151,11 +158,10 @@ export class SessionHarness {
     });
     this.store = opts.store ? opts.store(this.memoryStore) : this.memoryStore;
     this.registry = new SessionRegistry({ nodeId: 'node-t', presence: this.presence, logger });
-    this.router = new Router({
+    this.router = new MessageRouter({
       nodeId: 'node-t',
       store: this.store,
-      bus: this.bus,
-      registry: this.registry,
+      bus: opts.bus ? opts.bus(this.bus) : this.bus,
       metrics: this.metrics,
       logger,
       now: this.clock.now,
@@ -168,7 +174,7 @@ export class SessionHarness {
       router: this.router,
       registry: this.registry,
       store: this.store,
-      presence: this.presence,
+      presence: opts.presence ? opts.presence(this.presence) : this.presence,
       metrics: this.metrics,
       logger,
       now: this.clock.now,
@@ -179,7 +185,7 @@ export class SessionHarness {
 
   static async create(opts: HarnessOptions = {}): Promise<SessionHarness> {
     const h = new SessionHarness(opts);
-    await h.bus.start(h.router);
+    await h.bus.start(new LocalDelivery(h.registry));
     return h;
   }
 

@@ -5,8 +5,8 @@
 import {
   connect as connectWebTransport,
   type WebTransportClientSession,
-} from '../../../src/webtransport/client.js';
-import type { WtBidiStream } from '../../../src/webtransport/api.js';
+  type WtBidiStream,
+} from '../../../src/webtransport/index.js';
 import { ClientFrameReader } from '../frame-reader.js';
 import { TransportUnavailableError } from '../errors.js';
 import { encodeFrame, encodeFramePrefixed, type FrameInit } from '../wire.js';

@@ -1,14 +1,15 @@
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type {
+  CertificateSource,
   ConnectionAdmission,
+  ServingCertificate,
   SessionDecision,
   SessionRequest,
   WebTransportLimits,
   WebTransportServerOptions,
   WebTransportSession,
 } from '../../webtransport/index.js';
-import type { CertificateSource, ServingCertificate } from '../../webtransport/certs.js';
 import { AdmissionTicket, REFUSALS, type Admission } from '../admission.js';
 import { normalizeRemoteAddress } from '../listener-support.js';
 import type { ConnectionCallback, Listener, TransportKind } from '../transport.js';

@@ -7,11 +7,13 @@ import { expect } from 'chai';
 import { createClient } from 'redis';
 import { MemoryBus } from '../../../src/bus/memory.js';
 import { MemoryPresence } from '../../../src/bus/memory-presence.js';
-import { ReplyCode, RequestError, StoreError } from '../../../src/errors.js';
+import { ReplyCode, StoreError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
-import { Router } from '../../../src/routing/router.js';
+import { MessageRouter } from '../../../src/routing/message-router.js';
+import { LocalDelivery } from '../../../src/routing/local-delivery.js';
 import { SessionRegistry } from '../../../src/session/registry.js';
+import { toReplyError } from '../../../src/session/reply-errors.js';
 import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
 import { userMsg } from '../../conformance/describe-store.js';
 import { eventually } from '../../conformance/eventually.js';
@@ -101,15 +103,14 @@ describe('RedisMessageStore when Redis fails', function () {
       presence: new MemoryPresence(),
       logger: silentLogger(),
     });
-    const router = new Router({
+    const router = new MessageRouter({
       nodeId: 'n1',
       store,
       bus,
-      registry,
       metrics: new Metrics({ defaultMetrics: false }),
       logger: silentLogger(),
     });
-    await bus.start(router);
+    await bus.start(new LocalDelivery(registry));
     try {
       await server.kill9();
       const req = {
@@ -120,9 +121,8 @@ describe('RedisMessageStore when Redis fails', function () {
         ephemeral: false,
       };
       const err = await rejection(router.send({ userId: 'alice', deviceId: 'phone' }, req));
-      expect(err).to.be.instanceOf(RequestError);
-      expect((err as RequestError).replyCode).to.equal(ReplyCode.UNAVAILABLE);
-      expect((err as RequestError).retryable).to.equal(true);
+      expect(err).to.be.instanceOf(StoreError);
+      expect(toReplyError(err)).to.deep.include({ replyCode: ReplyCode.UNAVAILABLE, retryable: true });
     } finally {
       await bus.close();
     }

@@ -4,11 +4,13 @@ import { MemoryBus } from '../../../src/bus/memory.js';
 import { MemoryPresence } from '../../../src/bus/memory-presence.js';
 import { AccessService, type AccessRouter } from '../../../src/access/access-service.js';
 import { MemorySessionTokenStore } from '../../../src/access/session-token-store.js';
-import { JwtSessionTokenIssuer, SessionAwareAuthenticator } from '../../../src/access/session-tokens.js';
+import { JwtSessionTokenIssuer } from '../../../src/access/session-tokens.js';
+import { SessionAwareAuthenticator } from '../../../src/auth/session-token-authenticator.js';
 import { JwtAuthenticator } from '../../../src/auth/jwt/jwt-authenticator.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
-import { Router } from '../../../src/routing/router.js';
+import { MessageRouter } from '../../../src/routing/message-router.js';
+import { LocalDelivery } from '../../../src/routing/local-delivery.js';
 import { SessionRegistry, type RegisteredSession } from '../../../src/session/registry.js';
 import { MemoryMessageStore } from '../../../src/store/memory.js';
 
@@ -58,8 +60,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Builds the service; `router` replaces the real Router (to inject failures). */
-export async function makeHarness(opts: { router?: (r: Router) => AccessRouter } = {}): Promise<Harness> {
+/** Builds the service; `router` replaces the real MessageRouter (to inject failures). */
+export async function makeHarness(
+  opts: { router?: (r: MessageRouter) => AccessRouter } = {},
+): Promise<Harness> {
   const clock = { now: Date.now() };
   const now = (): number => clock.now;
   const store = new MemoryMessageStore({
@@ -73,15 +77,14 @@ export async function makeHarness(opts: { router?: (r: Router) => AccessRouter }
   const bus = new MemoryBus();
   const presence = new MemoryPresence();
   const registry = new SessionRegistry({ nodeId: 'n1', presence, logger: silentLogger() });
-  const router = new Router({
+  const router = new MessageRouter({
     nodeId: 'n1',
     store,
     bus,
-    registry,
     metrics: new Metrics({ defaultMetrics: false }),
     logger: silentLogger(),
   });
-  await bus.start(router);
+  await bus.start(new LocalDelivery(registry));
   const config = { auth, dataDir: '/nonexistent', limits: { maxUserIdLength: 64 } as never };
   const verifier = await JwtAuthenticator.fromConfig(config, { now });
   const tokens = new MemorySessionTokenStore({ now });

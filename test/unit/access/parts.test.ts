@@ -9,9 +9,11 @@ import { MemorySessionTokenStore } from '../../../src/access/session-token-store
 import { decodeStatusDetails, mapError, toServiceError } from '../../../src/access/status-mapping.js';
 import {
   AuthError,
+  BusUnavailableError,
   ConfigError,
   DisconnectCode,
   GatewayError,
+  PresenceUnavailableError,
   ReplyCode,
   RequestError,
   StoreError,
@@ -35,6 +37,8 @@ describe('access parts', () => {
         [new RequestError(ReplyCode.INTERNAL, 'x'), S.INTERNAL],
         [new AuthError('x'), S.UNAUTHENTICATED],
         [new StoreError('x'), S.UNAVAILABLE],
+        [new BusUnavailableError('x'), S.UNAVAILABLE],
+        [new PresenceUnavailableError('x'), S.UNAVAILABLE],
         [new ConfigError('x'), S.FAILED_PRECONDITION],
         [new GatewayError('FERRY_ERR_X', 'x'), S.INTERNAL],
         [new Error('secret internals'), S.INTERNAL],
@@ -42,6 +46,34 @@ describe('access parts', () => {
       ];
       for (const [err, code] of table) expect(mapError(err).code, String(err)).to.equal(code);
       expect(mapError(new Error('secret internals')).details).to.equal('internal error');
+    });
+
+    it("never shows a store, bus or presence failure's own text (it names Redis and its nodes)", () => {
+      const cases: [Error, string, string][] = [
+        [
+          new BusUnavailableError('redis bus: the recipient node has no inbox'),
+          'bus unavailable',
+          'FERRY_ERR_REQUEST_UNAVAILABLE',
+        ],
+        [
+          new PresenceUnavailableError('redis presence: closed'),
+          'presence unavailable',
+          'FERRY_ERR_REQUEST_UNAVAILABLE',
+        ],
+        [
+          new StoreError('redis message store unavailable: ECONNREFUSED'),
+          'store unavailable',
+          'FERRY_ERR_STORE',
+        ],
+      ];
+      for (const [err, details, reason] of cases) {
+        expect(mapError(err), err.message).to.deep.include({
+          code: grpc.status.UNAVAILABLE,
+          details,
+          reason,
+        });
+        expect(mapError(err).retryAfterMs).to.equal(1000);
+      }
     });
 
     it('puts ErrorInfo and RetryInfo in grpc-status-details-bin', () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { MemoryPresence } from '../../../src/bus/memory-presence.js';
-import { RequestError } from '../../../src/errors.js';
+import { PresenceUnavailableError } from '../../../src/errors.js';
 import { describePresence, presenceEntry } from '../../conformance/describe-presence.js';
 
 describePresence('memory', async () => ({ nodes: [new MemoryPresence()] }));
@@ -38,8 +38,8 @@ describe('MemoryPresence', () => {
     await p.remove('bob', 'phone', 's1');
     const add = await p.add(presenceEntry('bob', 'phone', 's2')).catch((err: unknown) => err);
     const query = await p.query(['bob']).catch((err: unknown) => err);
-    expect(add).to.be.instanceOf(RequestError);
-    expect(query).to.be.instanceOf(RequestError);
+    expect(add).to.be.instanceOf(PresenceUnavailableError);
+    expect(query).to.be.instanceOf(PresenceUnavailableError);
     expect(p.stats()).to.deep.equal({ users: 0, devices: 0 });
   });
 });

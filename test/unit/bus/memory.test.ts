@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { BusHandler, ControlMessage, Envelope } from '../../../src/bus/bus.js';
 import { MemoryBus, type MemoryBusChannel } from '../../../src/bus/memory.js';
-import { ReplyCode, RequestError } from '../../../src/errors.js';
+import { BusUnavailableError } from '../../../src/errors.js';
 import { describeBus, envelope, RecordingHandler } from '../../conformance/describe-bus.js';
 
 describeBus('memory', async () => ({ nodes: [new MemoryBus()] }));
@@ -33,22 +33,21 @@ describe('MemoryBus', () => {
     await p;
   });
 
-  it('rejects publishing before start() with a retryable 107 UNAVAILABLE', async () => {
+  it('rejects publishing before start() with its own BusUnavailableError (the session maps it to 107)', async () => {
     const bus = new MemoryBus();
     const err = await rejection(bus.publishToTopic(envelope({ toUser: '', topic: 'room' })));
-    expect(err).to.be.instanceOf(RequestError);
-    expect((err as RequestError).replyCode).to.equal(ReplyCode.UNAVAILABLE);
-    expect((err as RequestError).retryable).to.equal(true);
+    expect(err).to.be.instanceOf(BusUnavailableError);
+    expect((err as BusUnavailableError).code).to.equal('FERRY_ERR_BUS_UNAVAILABLE');
     expect((err as Error).message).to.match(/before start/);
   });
 
   it('can be started only once, and not after close()', async () => {
     const bus = new MemoryBus();
     await bus.start(new RecordingHandler());
-    expect(await rejection(bus.start(new RecordingHandler()))).to.be.instanceOf(RequestError);
+    expect(await rejection(bus.start(new RecordingHandler()))).to.be.instanceOf(BusUnavailableError);
     const closed = new MemoryBus();
     await closed.close();
-    expect(await rejection(closed.start(new RecordingHandler()))).to.be.instanceOf(RequestError);
+    expect(await rejection(closed.start(new RecordingHandler()))).to.be.instanceOf(BusUnavailableError);
   });
 
   it('reports a throwing handler through onError and counts it', async () => {
@@ -138,6 +137,6 @@ describe('MemoryBus', () => {
     );
     await bus.publishToUser(envelope({ serverId: 'A' }));
     expect(seen).to.deep.equal(['A']);
-    expect(await rejection(bus.publishToUser(envelope()))).to.be.instanceOf(RequestError);
+    expect(await rejection(bus.publishToUser(envelope()))).to.be.instanceOf(BusUnavailableError);
   });
 });

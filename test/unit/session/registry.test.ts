@@ -3,7 +3,7 @@ import type { Envelope } from '../../../src/bus/bus.js';
 import { MemoryPresence } from '../../../src/bus/memory-presence.js';
 import { DisconnectCode } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
-import type { EncodedDeliver } from '../../../src/routing/local-sessions.js';
+import type { EncodedDeliver } from '../../../src/routing/encoded-deliver.js';
 import { REPLACED_REASON, SessionRegistry, type RegisteredSession } from '../../../src/session/registry.js';
 import type { TransportKind } from '../../../src/transport/transport.js';
 

@@ -1,5 +1,5 @@
 /**
- * Dispatcher, UpstreamRouter and the gRPC and Redis transports against hand-written fakes: an
+ * Dispatcher, Upstreams and the gRPC and Redis transports against hand-written fakes: an
  * in-memory transport whose answers the test controls, fake instance links, a fake Redis.
  */
 import { expect } from 'chai';
@@ -13,7 +13,7 @@ import { GrpcUpstream, type InstanceLink } from '../../../src/upstream/grpc-upst
 import { RedisUpstream, serviceStreamKey } from '../../../src/upstream/redis-upstream.js';
 import { RouteTable } from '../../../src/upstream/route-table.js';
 import { UpstreamMetrics } from '../../../src/upstream/upstream-metrics.js';
-import { UpstreamRouter } from '../../../src/upstream/upstream-router.js';
+import { Upstreams } from '../../../src/upstream/upstreams.js';
 import type { UpstreamMessage, UpstreamTransport } from '../../../src/upstream/upstream-transport.js';
 
 const log = silentLogger();
@@ -175,7 +175,7 @@ describe('upstream/upstream-router', () => {
         ),
       },
     });
-    const router = new UpstreamRouter({
+    const router = new Upstreams({
       nodeId: 'n1',
       table: RouteTable.build({ '1-9': 'logic' }, { logic: 'grpc' }),
       settings: settings(),

@@ -9,7 +9,7 @@
  * envelope-codec.ts), so the per-message cost is an encode and a share of a round trip.
  */
 import type { Bus, BusHandler, ControlMessage, Envelope } from '../bus/bus.js';
-import { ReplyCode, RequestError } from '../errors.js';
+import { BusUnavailableError } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
 import { decodeBatch, encodeItem, ITEM_CONTROL, ITEM_TOPIC, ITEM_USER } from './envelope-codec.js';
 import { GroupReader, type StreamEntry } from './group-reader.js';
@@ -445,7 +445,7 @@ export class RedisStreamsBus implements Bus {
     this.handler = undefined;
   }
 
-  private notStarted(): RequestError {
+  private notStarted(): BusUnavailableError {
     return unavailable(this.state === 'new' ? 'publish before start()' : 'publish after close()');
   }
 }
@@ -454,9 +454,6 @@ function waiterBytes(env: Envelope): number {
   return env.payload.length + WAITER_OVERHEAD_BYTES;
 }
 
-function unavailable(why: string): RequestError {
-  return new RequestError(ReplyCode.UNAVAILABLE, `redis bus: ${why}`, {
-    retryable: true,
-    retryAfterMs: 1000,
-  });
+function unavailable(why: string): BusUnavailableError {
+  return new BusUnavailableError(`redis bus: ${why}`);
 }

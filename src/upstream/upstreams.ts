@@ -1,5 +1,5 @@
 /**
- * The ServiceRouter sessions call: route table lookup, dedup by (user, msg id), then the service's
+ * Upstreams, the ServiceRouter sessions call: route table lookup, dedup by (user, msg id), then the service's
  * Dispatcher (queues, batching, retries) over the transport of the service's kind. `reload` swaps in
  * a new table and settings while the node runs; nothing about client connections changes, and
  * messages already queued for a service that lost its routes are still delivered.
@@ -14,7 +14,7 @@ import type { ServiceAccepted, ServiceOrigin, ServiceRequestInput, ServiceRouter
 import { UpstreamMetrics } from './upstream-metrics.js';
 import type { UpstreamTransport } from './upstream-transport.js';
 
-export interface UpstreamRouterOptions {
+export interface UpstreamsOptions {
   nodeId: string;
   table: RouteTable;
   settings: DispatchSettings;
@@ -25,7 +25,7 @@ export interface UpstreamRouterOptions {
   logger: Logger;
 }
 
-export class UpstreamRouter implements ServiceRouter {
+export class Upstreams implements ServiceRouter {
   readonly metrics: UpstreamMetrics;
   private readonly nodeId: string;
   private readonly transports: Partial<Record<UpstreamKind, UpstreamTransport>>;
@@ -40,7 +40,7 @@ export class UpstreamRouter implements ServiceRouter {
   private duplicates = 0;
   private reloads = 0;
 
-  constructor(opts: UpstreamRouterOptions) {
+  constructor(opts: UpstreamsOptions) {
     this.nodeId = opts.nodeId;
     this.transports = opts.transports;
     this.log = opts.logger;

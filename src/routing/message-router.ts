@@ -1,21 +1,21 @@
 /**
  * Accepts client messages and moves them: QoS 1 into the store first, then onto the bus; QoS 0 onto
- * the bus only. Also the bus's handler on this node: what arrives is fanned out to the local sessions.
+ * the bus only. It only sends: what the bus brings back, to this node's sessions, is LocalDelivery's.
  *
  * Invariant: a SendAck (the resolved promise of `send`/`publish` for QoS 1) is only ever produced for
- * a message the store has accepted; every store failure becomes 107 UNAVAILABLE (retryable).
+ * a message the store has accepted. A store failure rejects with a StoreError, a bus failure with a
+ * BusUnavailableError (the caller's edge maps both to 107 UNAVAILABLE, retryable).
  *
  * Overload (docs/architecture.md, "Backpressure"): a QoS-1 message holds one of the node's
  * `maxPendingAppends` slots from its append until its forward settles, and is refused with 109 BUSY
  * (nothing stored) when none is free; a QoS-0 message is shed (109 when it has an id, counted either
  * way) while the bus has more than `maxBusBacklogBytes` waiting for other nodes. Neither queues.
  */
-import type { Bus, BusHandler, ControlMessage, Envelope, QoS } from '../bus/bus.js';
-import { ReplyCode, RequestError } from '../errors.js';
+import type { Bus, ControlMessage, Envelope, QoS } from '../bus/bus.js';
+import { BusUnavailableError, GatewayError, ReplyCode, RequestError, StoreError } from '../errors.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AppendResult, MessageStore, NewMessage } from '../store/message-store.js';
-import { EncodedDeliver, type LocalSessions } from './local-sessions.js';
 import { PendingAppends, type PendingAppendsStats } from './pending-appends.js';
 
 /** Who sent a message: the authenticated user and device of the sending session (or a service). */
@@ -50,7 +50,7 @@ export interface PublishRequest {
 }
 
 /** What sessions need from the router: the two ways a client message enters the system. */
-export interface MessageRouter {
+export interface MessageIntake {
   /**
    * Resolves when accepted: QoS 1 stored (the store's result; `duplicate` for a repeat), QoS 0
    * published (seq 0). A QoS-1 message over `store.maxPendingAppends` is refused by throwing the 109
@@ -73,12 +73,11 @@ export interface OverloadStats extends PendingAppendsStats {
   shedQos0: number;
 }
 
-/** Constructor dependencies of a Router. */
-export interface RouterDeps {
+/** Constructor dependencies of a MessageRouter. */
+export interface MessageRouterDeps {
   nodeId: string;
   store: MessageStore;
   bus: Bus;
-  registry: LocalSessions;
   metrics: Metrics;
   logger: Logger;
   /** Clock for QoS-0 timestamps and settle times. Default Date.now. */
@@ -89,14 +88,10 @@ export interface RouterDeps {
   maxBusBacklogBytes?: number;
 }
 
-/** How long a client should wait before retrying after a store or bus failure. */
-const RETRY_AFTER_MS = 1000;
-
-/** Routes client messages through store and bus, and bus traffic to local sessions. */
-export class Router implements BusHandler, MessageRouter {
+/** Routes client messages through the store and onto the bus. */
+export class MessageRouter implements MessageIntake {
   private readonly store: MessageStore;
   private readonly bus: Bus;
-  private readonly registry: LocalSessions;
   private readonly metrics: Metrics;
   private readonly log: Logger;
   private readonly now: () => number;
@@ -119,10 +114,9 @@ export class Router implements BusHandler, MessageRouter {
   /** Shared rejection handler for fire-and-forget publishes: no closure per message. */
   private readonly onPublishFailed: (err: unknown) => void;
 
-  constructor(deps: RouterDeps) {
+  constructor(deps: MessageRouterDeps) {
     this.store = deps.store;
     this.bus = deps.bus;
-    this.registry = deps.registry;
     this.metrics = deps.metrics;
     this.log = componentLogger(deps.logger, 'router');
     this.now = deps.now ?? Date.now;
@@ -187,7 +181,7 @@ export class Router implements BusHandler, MessageRouter {
 
   /**
    * Disconnects a user's sessions on every node (the admin/gRPC Kick). Resolves when the control
-   * message is on the bus; rejects with 107 UNAVAILABLE when it could not be published.
+   * message is on the bus; rejects with a BusUnavailableError when it could not be published.
    */
   async kick(userId: string, deviceId: string | undefined, code: number, reason: string): Promise<void> {
     const msg: ControlMessage = { type: 'kick', userId, code, reason };
@@ -195,34 +189,8 @@ export class Router implements BusHandler, MessageRouter {
     try {
       await this.bus.publishControl(msg);
     } catch (err) {
-      throw unavailable(err, 'bus unavailable');
+      throw busError(err);
     }
-  }
-
-  /** BusHandler: a user message for this node; each local device of the user gets it. */
-  onUserMessage(env: Envelope): void {
-    const sessions = this.registry.sessionsOfUser(env.toUser);
-    if (sessions === undefined) return;
-    const encoded = new EncodedDeliver(env);
-    for (const s of sessions) s.deliver(env, encoded);
-  }
-
-  /** BusHandler: a topic message; every local subscriber except the publishing session gets it. */
-  onTopicMessage(env: Envelope): void {
-    const subscribers = this.registry.subscribersOf(env.topic);
-    if (subscribers === undefined) return;
-    const encoded = new EncodedDeliver(env);
-    for (const s of subscribers) {
-      // (user, device) names one session cluster-wide, so this also works for publishers on other nodes.
-      if (s.deviceId === env.fromDevice && s.userId === env.fromUser) continue;
-      s.deliver(env, encoded);
-    }
-  }
-
-  /** BusHandler: kicks and replacements apply to this node's sessions. */
-  onControl(msg: ControlMessage): void {
-    if (msg.type === 'kick') this.registry.kick(msg.userId, msg.deviceId, msg.code, msg.reason);
-    else this.registry.replace(msg.userId, msg.deviceId, msg.keepSessionId);
   }
 
   /**
@@ -246,7 +214,7 @@ export class Router implements BusHandler, MessageRouter {
     } catch (err) {
       this.pending.release(takenAt);
       this.log.warn({ err, kind }, 'store append failed');
-      throw unavailable(err, 'message store unavailable');
+      throw storeError(err);
     }
     if (res.duplicate) this.duplicates++;
     else this.accepted[kind][1]!++;
@@ -285,7 +253,7 @@ export class Router implements BusHandler, MessageRouter {
     return published.then(
       () => ({ serverId: env.serverId, seq: 0, timestampMs, duplicate: false }),
       (err: unknown) => {
-        throw unavailable(err, 'bus unavailable');
+        throw busError(err);
       },
     );
   }
@@ -328,8 +296,14 @@ function envelope(msg: NewMessage, serverId: string, seq: number, timestampMs: n
   };
 }
 
-/** A RequestError passes through (it already says what the client should do); anything else is 107. */
-function unavailable(err: unknown, message: string): RequestError {
-  if (err instanceof RequestError) return err;
-  return new RequestError(ReplyCode.UNAVAILABLE, message, { retryable: true, retryAfterMs: RETRY_AFTER_MS });
+/** A store's own GatewayError passes through; anything else it threw becomes a StoreError. */
+function storeError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new StoreError('message store append failed', { cause: err });
+}
+
+/** A bus's own GatewayError passes through; anything else it threw becomes a BusUnavailableError. */
+function busError(err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  return new BusUnavailableError('bus publish failed', { cause: err });
 }

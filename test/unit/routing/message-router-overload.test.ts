@@ -1,11 +1,9 @@
 import { expect } from 'chai';
 import type { Bus, BusHandler, Envelope } from '../../../src/bus/bus.js';
-import { ReplyCode, RequestError } from '../../../src/errors.js';
+import { ReplyCode, RequestError, StoreError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
-import { Router } from '../../../src/routing/router.js';
-import { SessionRegistry } from '../../../src/session/registry.js';
-import { MemoryPresence } from '../../../src/bus/memory-presence.js';
+import { MessageRouter } from '../../../src/routing/message-router.js';
 import { MemoryMessageStore } from '../../../src/store/memory.js';
 import type { AppendResult } from '../../../src/store/message-store.js';
 import { GatedStore } from '../../helpers/gated-store.js';
@@ -40,7 +38,7 @@ class SlowBus implements Bus {
 
 const from = { userId: 'alice', deviceId: 'laptop' };
 const payload = new TextEncoder().encode('p');
-const send = (r: Router, i: number, qos: 0 | 1 = 1): Promise<AppendResult> =>
+const send = (r: MessageRouter, i: number, qos: 0 | 1 = 1): Promise<AppendResult> =>
   r.send(from, { toUser: 'bob', payload, qos, clientMsgId: `m${i}`, ephemeral: false });
 
 /** The refusal of `attempt`: thrown at once (109 BUSY) or as a rejection. */
@@ -54,23 +52,17 @@ async function refusedWith(attempt: () => Promise<unknown>): Promise<RequestErro
   throw new Error('expected a refusal');
 }
 
-describe('Router under overload (docs/architecture.md, "Backpressure")', () => {
+describe('MessageRouter under overload (docs/architecture.md, "Backpressure")', () => {
   let real: MemoryMessageStore;
   let gated: GatedStore;
   let bus: SlowBus;
   let metrics: Metrics;
 
-  function makeRouter(maxPendingAppends: number, maxBusBacklogBytes = Infinity): Router {
-    const registry = new SessionRegistry({
-      nodeId: 'n1',
-      presence: new MemoryPresence(),
-      logger: silentLogger(),
-    });
-    return new Router({
+  function makeRouter(maxPendingAppends: number, maxBusBacklogBytes = Infinity): MessageRouter {
+    return new MessageRouter({
       nodeId: 'n1',
       store: gated.store,
       bus,
-      registry,
       metrics,
       logger: silentLogger(),
       maxPendingAppends,
@@ -138,11 +130,11 @@ describe('Router under overload (docs/architecture.md, "Backpressure")', () => {
     expect((await send(router, 3)).seq).to.equal(2);
   });
 
-  it('gives the slot back when the append fails (107, not a leak)', async () => {
+  it('gives the slot back when the append fails (a StoreError, not a leak)', async () => {
     const router = makeRouter(1);
     gated.releaseAll();
     await real.close(); // every append now fails
-    expect((await refusedWith(() => send(router, 1))).replyCode).to.equal(ReplyCode.UNAVAILABLE);
+    expect(await send(router, 1).catch((e: unknown) => e)).to.be.instanceOf(StoreError);
     expect(router.overloadStats().pendingAppends).to.equal(0);
   });
 

@@ -2,12 +2,13 @@ import { expect } from 'chai';
 import type { Envelope } from '../../../src/bus/bus.js';
 import { MemoryBus } from '../../../src/bus/memory.js';
 import { MemoryPresence } from '../../../src/bus/memory-presence.js';
-import { DisconnectCode, ReplyCode, RequestError, StoreError } from '../../../src/errors.js';
+import { BusUnavailableError, DisconnectCode, StoreError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { decodeFrame } from '../../../src/protocol/codec.js';
-import type { EncodedDeliver } from '../../../src/routing/local-sessions.js';
-import { Router } from '../../../src/routing/router.js';
+import type { EncodedDeliver } from '../../../src/routing/encoded-deliver.js';
+import { MessageRouter } from '../../../src/routing/message-router.js';
+import { LocalDelivery } from '../../../src/routing/local-delivery.js';
 import { SessionRegistry, type RegisteredSession } from '../../../src/session/registry.js';
 import { MemoryMessageStore } from '../../../src/store/memory.js';
 import type { MessageStore } from '../../../src/store/message-store.js';
@@ -39,23 +40,22 @@ class Target implements RegisteredSession {
 const payload = new TextEncoder().encode('p');
 const from = { userId: 'alice', deviceId: 'laptop' };
 
-describe('Router', () => {
+describe('MessageRouter', () => {
   let store: MemoryMessageStore;
   let bus: MemoryBus;
   let registry: SessionRegistry;
   let metrics: Metrics;
 
-  async function makeRouter(s: MessageStore = store): Promise<Router> {
-    const router = new Router({
+  async function makeRouter(s: MessageStore = store): Promise<MessageRouter> {
+    const router = new MessageRouter({
       nodeId: 'n1',
       store: s,
       bus,
-      registry,
       metrics,
       logger: silentLogger(),
       now: () => 5000,
     });
-    await bus.start(router);
+    await bus.start(new LocalDelivery(registry));
     return router;
   }
 
@@ -118,7 +118,7 @@ describe('Router', () => {
     expect(await store.lastUserSeq('bob')).to.equal(1);
   });
 
-  it('a store failure is 107 UNAVAILABLE (retryable) and nothing is published', async () => {
+  it('a store failure rejects with the StoreError (the edge maps it to 107) and nothing is published', async () => {
     const failing = Object.create(store) as MessageStore;
     failing.appendToUser = () => Promise.reject(new StoreError('down'));
     const router = await makeRouter(failing);
@@ -130,10 +130,23 @@ describe('Router', () => {
         () => null,
         (e: unknown) => e,
       );
-    expect(err).to.be.instanceOf(RequestError);
-    expect((err as RequestError).replyCode).to.equal(ReplyCode.UNAVAILABLE);
-    expect((err as RequestError).retryable).to.equal(true);
+    expect(err).to.be.instanceOf(StoreError);
     expect(bob.got).to.have.length(0);
+  });
+
+  it('a store failure that is not a GatewayError becomes a StoreError with its cause', async () => {
+    const failing = Object.create(store) as MessageStore;
+    const cause = new Error('ECONNRESET');
+    failing.appendToUser = () => Promise.reject(cause);
+    const router = await makeRouter(failing);
+    const err = await router
+      .send(from, { toUser: 'bob', payload, qos: 1, clientMsgId: 'y', ephemeral: false })
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
+    expect(err).to.be.instanceOf(StoreError);
+    expect((err as StoreError).cause).to.equal(cause);
   });
 
   it('QoS 0: nothing stored, a local server id, seq 0', async () => {
@@ -147,7 +160,7 @@ describe('Router', () => {
     expect(bob.got[0]).to.deep.include({ seq: 0, ephemeral: true, serverId: res.serverId });
   });
 
-  it('QoS 0 on a closed bus is 107 UNAVAILABLE', async () => {
+  it("QoS 0 on a closed bus rejects with the bus's BusUnavailableError", async () => {
     const router = await makeRouter();
     await bus.close();
     const err = await router
@@ -156,7 +169,7 @@ describe('Router', () => {
         () => null,
         (e: unknown) => e,
       );
-    expect((err as RequestError).replyCode).to.equal(ReplyCode.UNAVAILABLE);
+    expect(err).to.be.instanceOf(BusUnavailableError);
   });
 
   it('topics: every subscriber but the publishing session, one shared encoding', async () => {
