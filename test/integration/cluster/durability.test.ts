@@ -59,7 +59,9 @@ describe('durability modes (store.durability)', function () {
   it('ack-after-replica refuses with 107 while no replica confirms, then acks the retry once', async () => {
     const primary = await redis({ extraArgs: ['--repl-diskless-sync-delay', '0'] });
     const n1 = await node(
-      ['--redis', primary.url, '--durability', 'ack-after-replica', '--durability-timeout', '200ms'],
+      // Long enough for a replica's confirmation on a loaded machine (the retry below): the refusal
+      // before the replica exists waits this long too.
+      ['--redis', primary.url, '--durability', 'ack-after-replica', '--durability-timeout', '2s'],
       'dr-n1',
     );
     expect(logged(n1, REPLICA_WARNING), 'warning without a replica').to.equal(true);
