@@ -37,6 +37,10 @@ const LAYERS = {
   ],
   access: ['errors', 'observability', 'config', 'protocol', 'transport', 'auth', 'bus', 'store', 'routing'],
   admin: ['errors', 'observability', 'config', 'auth', 'webtransport'],
+  // The operator console reads the cluster's samples and acts through the access API's service.
+  console: ['errors', 'observability', 'config', 'auth', 'cluster', 'access', 'admin'],
+  // The ops commands are gRPC clients of the access API.
+  'cli-ops': ['errors', 'auth', 'access'],
 };
 
 const SRC_ENTRIES = readdirSync(new URL('./src/', import.meta.url))
