@@ -121,7 +121,9 @@ describe('operator console in headless Chromium (two nodes, real Redis)', functi
         const id = bob.send({
           send: { toUser: 'con-ann', payload: Buffer.from(`m${n}`), qos: 1, clientMsgId: `c${n}` },
         });
-        await bob.next((f) => f.id === id, 10_000);
+        const reply = await bob.next((f) => f.id === id, 10_000);
+        // A refusal (e.g. 104 over the rate limit) would leave the deliver wait below hanging.
+        if (reply.body !== 'sendAck') throw new Error(`send ${n} refused: ${JSON.stringify(reply)}`);
         const d = await ann.nextBody('deliver', 10_000);
         ann.send({ ack: { seq: d.deliver!.seq } });
         // About 50 messages a second: load shaping for the charts, not synchronisation.
