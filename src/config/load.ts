@@ -397,6 +397,10 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
       `upstream.services.${needsRedis[0]} is redis, which needs redis.url, redis.cluster or redis.sentinel`,
     );
 
+  const needsAmqp = Object.entries(upstreamServices).find(([, kind]) => kind === 'amqp');
+  if (needsAmqp && get<string>('upstream.amqp.url') === '')
+    problems.push(`upstream.services.${needsAmqp[0]} is amqp, which needs upstream.amqp.url`);
+
   // UDP (WebTransport) may share a number with a TCP listener; two TCP listeners may not.
   const byPort = new Map<number, string>();
   for (const listener of ['ws', 'tcp', 'grpc', 'admin']) {
