@@ -51,7 +51,8 @@ interface ServiceCounters {
   published: number;
   confirmed: number;
   refusedFull: number;
-  failed: number;
+  /** Not confirmed for another reason than a full queue (broker gone, confirm timeout); retried. */
+  notConfirmed: number;
   replies: number;
 }
 
@@ -119,14 +120,14 @@ export class AmqpUpstream implements UpstreamTransport {
     const c = this.count(service);
     const ch = this.link.channel;
     if (ch === null) {
-      c.failed += batch.length;
+      c.notConfirmed += batch.length;
       return batch;
     }
     try {
       if (!this.declaredOn(ch).has(service)) await this.declare(ch, service);
     } catch (err) {
       this.log.warn({ service, err: String(err) }, 'declaring an AMQP service queue failed');
-      c.failed += batch.length;
+      c.notConfirmed += batch.length;
       return batch;
     }
     const outcomes: Promise<Outcome>[] = [];
@@ -143,7 +144,7 @@ export class AmqpUpstream implements UpstreamTransport {
     const full = results.filter((r) => r === 'full').length;
     c.confirmed += batch.length - notTaken.length;
     c.refusedFull += full;
-    c.failed += notTaken.length - full;
+    c.notConfirmed += notTaken.length - full;
     if (full > 0) this.fullUntil.set(service, Date.now() + FULL_HOLD_MS);
     if (notTaken.length > full)
       this.log.warn({ service, failed: notTaken.length - full }, 'AMQP publishes were not confirmed');
@@ -248,7 +249,7 @@ export class AmqpUpstream implements UpstreamTransport {
   private count(service: string): ServiceCounters {
     let c = this.counters.get(service);
     if (c === undefined) {
-      c = { published: 0, confirmed: 0, refusedFull: 0, failed: 0, replies: 0 };
+      c = { published: 0, confirmed: 0, refusedFull: 0, notConfirmed: 0, replies: 0 };
       this.counters.set(service, c);
     }
     return c;
