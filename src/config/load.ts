@@ -130,13 +130,18 @@ export function loadConfigWithSources(opts: LoadConfigOptions = {}): LoadedConfi
   return { config: build(values), sources: sourceStrings, file };
 }
 
-/** A copy of `config` that is safe to print or log: HS256 secrets are replaced by `[redacted]`. */
+/**
+ * A copy of `config` that is safe to print or log: HS256 secrets, API keys and the AMQP URL's password
+ * are replaced by `[redacted]`.
+ */
 export function redactConfig(config: FerryConfig): FerryConfig {
   const copy = structuredClone(config);
   for (const kid of Object.keys(copy.auth.hmacSecrets)) copy.auth.hmacSecrets[kid] = '[redacted]';
   for (const name of Object.keys(copy.access.apiKeys)) copy.access.apiKeys[name] = '[redacted]';
   if (copy.access.callerKey !== '') copy.access.callerKey = '[redacted]';
   if (copy.admin.apiKey !== '') copy.admin.apiKey = '[redacted]';
+  // The broker URL stays readable (host, vhost) without its password.
+  copy.upstream.amqp.url = copy.upstream.amqp.url.replace(/^(amqps?:\/\/[^:@/]*):[^@/]*@/, '$1:[redacted]@');
   return copy;
 }
 
