@@ -134,7 +134,6 @@ describe('AMQP upstream (real RabbitMQ, real consumers)', function () {
   });
 
   after(async () => {
-    if (process.env.DEBUG_AMQP) for (const l of gw.logs) if (l.component === 'upstream') console.log(JSON.stringify(l));
     for (const c of clients) c.destroy();
     for (const p of consumers) await p.kill();
     await gw?.cleanup();

@@ -62,6 +62,9 @@ describe('upstream/route-table', () => {
     expect(parseRouteTarget(5).ok).to.equal(false);
     expect(parseRouteTarget('a:b:c').ok).to.equal(false);
     expect(parseUpstreamKind('redis').ok).to.equal(true);
-    expect(parseUpstreamKind('http')).to.deep.equal({ ok: false, expected: 'one of grpc, redis, amqp, gateway' });
+    expect(parseUpstreamKind('http')).to.deep.equal({
+      ok: false,
+      expected: 'one of grpc, redis, amqp, gateway',
+    });
   });
 });
