@@ -11,6 +11,15 @@ import type { Logger } from '../observability/logger.js';
 /** Called on every new connection; a throw closes it and a reconnect follows. */
 export type LinkUpHook = (model: ChannelModel, publish: ConfirmChannel) => Promise<void>;
 
+/** What the upstream and the reply consumer need of a link (tests pass a fake). */
+export interface BrokerLink {
+  readonly channel: ConfirmChannel | null;
+  readonly blocked: boolean;
+  onUp(hook: LinkUpHook): void;
+  stats(): AmqpLinkStats;
+  close(): Promise<void>;
+}
+
 export interface AmqpLinkOptions {
   url: string;
   logger: Logger;
@@ -27,7 +36,7 @@ export interface AmqpLinkStats {
   disconnects: number;
 }
 
-export class AmqpLink {
+export class AmqpLink implements BrokerLink {
   /** The confirm channel while connected and set up; null otherwise. */
   channel: ConfirmChannel | null = null;
   /** True while the broker has blocked this connection (it reads nothing we publish). */

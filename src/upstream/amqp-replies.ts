@@ -15,7 +15,7 @@
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from '../observability/logger.js';
 import { identifierProblem } from '../protocol/identifier.js';
-import type { AmqpLink } from './amqp-link.js';
+import type { BrokerLink } from './amqp-link.js';
 import { replyQueueName } from './amqp-upstream.js';
 import { sendServiceReply, type ReplyRouter } from './reply-sender.js';
 
@@ -24,7 +24,7 @@ const REQUEUE_DELAY_MS = 1000;
 const MAX_HEADER_CHARS = 128;
 
 export interface AmqpRepliesOptions {
-  link: AmqpLink;
+  link: BrokerLink;
   prefix: string;
   prefetch: number;
   replies: ReplyRouter;

@@ -13,7 +13,7 @@
  */
 import type { ConfirmChannel, Options } from 'amqplib';
 import type { Logger } from '../observability/logger.js';
-import type { AmqpLink } from './amqp-link.js';
+import type { BrokerLink } from './amqp-link.js';
 import type { Priority } from './route-table.js';
 import type { UpstreamMessage, UpstreamTransport } from './upstream-transport.js';
 
@@ -58,7 +58,7 @@ interface ServiceCounters {
 
 export class AmqpUpstream implements UpstreamTransport {
   readonly kind = 'amqp' as const;
-  private readonly link: AmqpLink;
+  private readonly link: BrokerLink;
   private readonly prefix: string;
   private readonly maxLength: number;
   private confirmTimeoutMs: number;
@@ -73,7 +73,7 @@ export class AmqpUpstream implements UpstreamTransport {
   private drain: Promise<void> | null = null;
 
   constructor(opts: {
-    link: AmqpLink;
+    link: BrokerLink;
     prefix: string;
     queueMaxLength: number;
     confirmTimeoutMs: number;
