@@ -1,0 +1,22 @@
+/**
+ * The choice of QUIC engine by name. `matrixai` (quiche through `@matrixai/quic`) always loads;
+ * `native` (ngtcp2 + GnuTLS through Ferry's addon) only where `npm install` could build the addon.
+ */
+import type { QuicEngine } from './engine.js';
+import { nativeEngine, nativeEngineStatus } from './native-engine.js';
+import { quicheEngine } from './quiche-engine.js';
+
+/** Engine names accepted by {@link quicEngine}. */
+export type QuicEngineName = 'native' | 'matrixai';
+
+/** The engine called `name`; throws with the reason when the native addon is not available. */
+export function quicEngine(name: QuicEngineName): QuicEngine {
+  if (name === 'matrixai') return quicheEngine;
+  const status = nativeEngineStatus();
+  if (!status.available) {
+    throw new Error(`native QUIC engine unavailable: ${status.reason || 'addon not built'}`);
+  }
+  return nativeEngine;
+}
+
+export { nativeEngineStatus };
