@@ -78,6 +78,8 @@ export const STORE_SNAPSHOT_FILE = 'store.snapshot';
 export class Gateway {
   readonly nodeId: string;
   readonly addresses: GatewayAddresses = {};
+  /** The QUIC engine of the WebTransport listener ('matrixai' or 'native'); null when it is disabled. */
+  wtEngine: string | null = null;
   readonly metrics: Metrics;
   private readonly config: FerryConfig;
   private readonly log: Logger;
@@ -350,7 +352,10 @@ export class Gateway {
       this.addresses.admin = listenAddress('http', a, '');
     }
     this.ready = true;
-    log.info({ nodeId, addresses: this.addresses, bus: this.bus.name }, 'ferry ready');
+    log.info(
+      { nodeId, addresses: this.addresses, bus: this.bus.name, wtEngine: this.wtEngine },
+      'ferry ready',
+    );
   }
 
   /**
@@ -375,7 +380,7 @@ export class Gateway {
       path: config.wt.path,
       allowedOrigins: config.ws.allowedOrigins,
       certificates,
-      createServer: (opts) => new WebTransportServer(opts),
+      createServer: (opts) => new WebTransportServer({ ...opts, engine: config.wt.engine }),
       limits: {
         // Admission answers a client over the cap (CONNECTION_CLOSE with the 4008 reason); the engine's
         // own cap, which drops Initials silently, stays above it.
@@ -394,6 +399,7 @@ export class Gateway {
     this.listeners.push(l);
     const a = await l.listen();
     this.addresses.wt = listenAddress('https', a, config.wt.path);
+    this.wtEngine = config.wt.engine;
   }
 
   /**

@@ -102,6 +102,11 @@ export const FERRY_CONFIG_SCHEMA = Type.Object({
     /** CA-issued certificate and key (PEM paths); both '' = rotating dev certificates in `dataDir`/certs. */
     cert: path('', { flag: 'wt-cert', env: 'FERRY_WT_CERT', arg: 'file', help: 'WebTransport CA-issued certificate (PEM; none = rotating dev certificates)' }),
     key: path('', { flag: 'wt-key', env: 'FERRY_WT_KEY', arg: 'file', help: 'WebTransport private key (PEM)' }),
+    /**
+     * QUIC engine: `matrixai` (quiche through @matrixai/quic, always installed) or `native` (ngtcp2 +
+     * GnuTLS through native/quic/, built by npm install when the Debian libraries are present).
+     */
+    engine: oneOf(['matrixai', 'native'], 'matrixai', { flag: 'wt-engine', env: 'FERRY_WT_ENGINE', arg: 'name', help: 'QUIC engine: matrixai (quiche) or native (ngtcp2 + GnuTLS addon)' }),
   }),
   grpc: Type.Object({
     enabled: bool(true, { flag: 'grpc', env: 'FERRY_GRPC_ENABLED', negate: true, help: 'disable the gRPC service' }),
