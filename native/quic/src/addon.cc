@@ -437,6 +437,18 @@ napi_value retry(napi_env env, napi_callback_info info) {
   return make_num(env, n > 0 ? static_cast<double>(n) : 0);
 }
 
+// counters() -> {conns, sessions, streams, ngtcp2Bytes}
+napi_value counters(napi_env env, napi_callback_info) {
+  const NativeCounters& c = native_counters();
+  napi_value v;
+  CHECK(napi_create_object(env, &v));
+  napi_set_named_property(env, v, "conns", make_num(env, static_cast<double>(c.conns)));
+  napi_set_named_property(env, v, "sessions", make_num(env, static_cast<double>(c.sessions)));
+  napi_set_named_property(env, v, "streams", make_num(env, static_cast<double>(c.streams)));
+  napi_set_named_property(env, v, "ngtcp2Bytes", make_num(env, static_cast<double>(c.ngtcp2_bytes)));
+  return v;
+}
+
 napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"recv", nullptr, m_recv, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -472,6 +484,8 @@ napi_value init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "createConfig", fn);
   CHECK(napi_create_function(env, "retry", NAPI_AUTO_LENGTH, retry, nullptr, &fn));
   napi_set_named_property(env, exports, "retry", fn);
+  CHECK(napi_create_function(env, "counters", NAPI_AUTO_LENGTH, counters, nullptr, &fn));
+  napi_set_named_property(env, exports, "counters", fn);
   return exports;
 }
 

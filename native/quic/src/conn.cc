@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace ferry {
@@ -17,6 +19,48 @@ constexpr uint64_t kStreamSendCap = 1024 * 1024;
 /** Small writes are appended to the previous chunk up to this size (fewer allocations, fewer iovecs). */
 constexpr size_t kCoalesceBytes = 16 * 1024;
 constexpr size_t kMaxVecs = 16;
+
+static NativeCounters counters;
+
+const NativeCounters& native_counters() { return counters; }
+
+Stream::Stream(int64_t id) : id(id) { counters.streams++; }
+Stream::~Stream() { counters.streams--; }
+
+namespace {
+// ngtcp2's allocations, counted: a size header in front of each block (16 bytes keeps alignment).
+constexpr size_t kHeader = 16;
+void* mem_malloc(size_t size, void*) {
+  auto* p = static_cast<uint8_t*>(std::malloc(size + kHeader));
+  if (p == nullptr) return nullptr;
+  *reinterpret_cast<size_t*>(p) = size;
+  counters.ngtcp2_bytes += static_cast<int64_t>(size);
+  return p + kHeader;
+}
+void mem_free(void* ptr, void*) {
+  if (ptr == nullptr) return;
+  uint8_t* p = static_cast<uint8_t*>(ptr) - kHeader;
+  counters.ngtcp2_bytes -= static_cast<int64_t>(*reinterpret_cast<size_t*>(p));
+  std::free(p);
+}
+void* mem_calloc(size_t n, size_t size, void* ud) {
+  if (size != 0 && n > SIZE_MAX / size) return nullptr;
+  void* p = mem_malloc(n * size, ud);
+  if (p != nullptr) std::memset(p, 0, n * size);
+  return p;
+}
+void* mem_realloc(void* ptr, size_t size, void* ud) {
+  if (ptr == nullptr) return mem_malloc(size, ud);
+  uint8_t* old = static_cast<uint8_t*>(ptr) - kHeader;
+  size_t old_size = *reinterpret_cast<size_t*>(old);
+  auto* p = static_cast<uint8_t*>(std::realloc(old, size + kHeader));
+  if (p == nullptr) return nullptr;
+  *reinterpret_cast<size_t*>(p) = size;
+  counters.ngtcp2_bytes += static_cast<int64_t>(size) - static_cast<int64_t>(old_size);
+  return p + kHeader;
+}
+const ngtcp2_mem kCountingMem{nullptr, mem_malloc, mem_free, mem_calloc, mem_realloc};
+}  // namespace
 
 uint64_t now_ns() {
   timespec ts;
@@ -82,9 +126,15 @@ void Conn::release() {
   sendq_.clear();
   dgram_in_.clear();
   dgram_out_.clear();
-  if (conn_ != nullptr) ngtcp2_conn_del(conn_);
+  if (conn_ != nullptr) {
+    ngtcp2_conn_del(conn_);
+    counters.conns--;
+  }
   conn_ = nullptr;
-  if (session_ != nullptr) gnutls_deinit(session_);
+  if (session_ != nullptr) {
+    gnutls_deinit(session_);
+    counters.sessions--;
+  }
   session_ = nullptr;
 }
 
@@ -161,18 +211,21 @@ bool Conn::init(const ngtcp2_pkt_hd& hd) {
 
   ngtcp2_path ps;
   path(&ps);
-  int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid_, &ps, hd.version, &cb, &s, &p, nullptr, this);
+  int rv = ngtcp2_conn_server_new(&conn_, &hd.scid, &scid_, &ps, hd.version, &cb, &s, &p, &kCountingMem, this);
   if (rv != 0) {
     last_error = ngtcp2_strerror(rv);
     conn_ = nullptr;
     return false;
   }
+  counters.conns++;
   session_ = es.tls->new_server_session(&conn_ref_, &last_error);
   if (session_ == nullptr) {
     ngtcp2_conn_del(conn_);
+    counters.conns--;
     conn_ = nullptr;
     return false;
   }
+  counters.sessions++;
   ngtcp2_conn_set_tls_native_handle(conn_, session_);
   return true;
 }
@@ -221,6 +274,11 @@ bool Conn::recv(const uint8_t* data, size_t len) {
                                                                     nullptr, 0);
         start_close(false, ccerr_.error_code, "tls handshake failed");
       }
+      return false;
+    case NGTCP2_ERR_INVALID_ARGUMENT:
+    case NGTCP2_ERR_DISCARD_PKT:
+      // A datagram ngtcp2 could not even frame (e.g. a coalesced packet cut short): RFC 9000 §12.2
+      // lets the receiver drop it; closing would hand anyone who can spoof the address a kill switch.
       return false;
     default:
       fail(rv);
@@ -369,8 +427,12 @@ size_t Conn::write_packet(uint8_t* out, size_t outlen) {
   }
 }
 
-size_t Conn::sent(ngtcp2_ssize n, uint64_t ts) {
-  ngtcp2_conn_update_pkt_tx_time(conn_, ts);
+size_t Conn::sent(ngtcp2_ssize n, uint64_t) {
+  // ngtcp2_conn_update_pkt_tx_time is deliberately not called, which leaves ngtcp2's pacer off (its
+  // next_ts stays unset), as quiche's is through @matrixai/quic. With it on, the pacing rate before
+  // the first RTT sample comes from the 333 ms initial RTT, and the first application data after the
+  // handshake waited ~25 ms for the pacing timer (measured in memory and on loopback). The flow-control
+  // caps in defaults.ts bound bursts instead.
   packets_sent++;
   bytes_sent += static_cast<uint64_t>(n);
   return static_cast<size_t>(n);

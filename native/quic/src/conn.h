@@ -36,7 +36,10 @@ struct EngineSettings {
 };
 
 struct Stream {
-  explicit Stream(int64_t id) : id(id) {}
+  explicit Stream(int64_t id);
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
   int64_t id;
   // Receive side.
   std::deque<std::vector<uint8_t>> rchunks;
@@ -186,5 +189,15 @@ class Conn {
 };
 
 uint64_t now_ns();
+
+/** What the addon holds right now, for leak tests: live ngtcp2 connections, TLS sessions, streams and
+ * the bytes ngtcp2 has allocated (through a counting allocator). */
+struct NativeCounters {
+  int64_t conns = 0;
+  int64_t sessions = 0;
+  int64_t streams = 0;
+  int64_t ngtcp2_bytes = 0;
+};
+const NativeCounters& native_counters();
 
 }  // namespace ferry

@@ -63,6 +63,7 @@ interface NativeBinding {
     state: Float64Array,
   ) => NativeConnection;
   createConfig(options: Record<string, unknown>): unknown;
+  counters(): NativeCounters;
   retry(
     clientScid: Uint8Array,
     clientDcid: Uint8Array,
@@ -71,6 +72,14 @@ interface NativeBinding {
     version: number,
     out: Uint8Array,
   ): number;
+}
+
+/** What the addon holds right now (leak tests): ngtcp2 connections, TLS sessions, streams, ngtcp2's bytes. */
+export interface NativeCounters {
+  conns: number;
+  sessions: number;
+  streams: number;
+  ngtcp2Bytes: number;
 }
 
 /** Where node-gyp puts the addon (this file sits three levels below the package root, in src/ and dist/). */
@@ -105,6 +114,11 @@ function load(): NativeBinding | null {
 /** Whether the addon is built and loads; `reason` says why not. */
 export function nativeEngineStatus(): { available: boolean; reason: string } {
   return load() !== null ? { available: true, reason: '' } : { available: false, reason: loadError ?? '' };
+}
+
+/** The addon's live-state counters; throws when the addon is not built. */
+export function nativeEngineCounters(): NativeCounters {
+  return requireBinding().counters();
 }
 
 function requireBinding(): NativeBinding {
