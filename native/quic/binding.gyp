@@ -1,6 +1,6 @@
 {
   "variables": {
-    "asan%": "<!(echo ${FERRY_QUIC_ASAN:-0})"
+    "ferry_asan%": "<!(echo ${FERRY_QUIC_ASAN:-0})"
   },
   "targets": [
     {
@@ -10,7 +10,7 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "libraries": ["-lngtcp2", "-lngtcp2_crypto_gnutls", "-lgnutls"],
       "conditions": [
-        ["asan==1", {
+        ["ferry_asan==1", {
           "cflags_cc": ["-fsanitize=address", "-fno-omit-frame-pointer", "-g"],
           "ldflags": ["-fsanitize=address"]
         }]

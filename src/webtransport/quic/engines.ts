@@ -14,7 +14,10 @@ export function quicEngine(name: QuicEngineName): QuicEngine {
   if (name === 'matrixai') return quicheEngine;
   const status = nativeEngineStatus();
   if (!status.available) {
-    throw new Error(`native QUIC engine unavailable: ${status.reason || 'addon not built'}`);
+    throw new Error(
+      `native QUIC engine unavailable: ${status.reason || 'addon not built'} (build it: apt-get install -y ` +
+        'libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev && npm run build:quic; or --wt-engine matrixai)',
+    );
   }
   return nativeEngine;
 }

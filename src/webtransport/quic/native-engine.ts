@@ -104,7 +104,8 @@ let loadError: string | null = null;
 function load(): NativeBinding | null {
   if (binding !== null || loadError !== null) return binding;
   try {
-    binding = createRequire(import.meta.url)(ADDON_PATH) as NativeBinding;
+    // FERRY_QUIC_ADDON loads another build of the addon (an AddressSanitizer build, for instance).
+    binding = createRequire(import.meta.url)(process.env.FERRY_QUIC_ADDON ?? ADDON_PATH) as NativeBinding;
   } catch (err) {
     loadError = err instanceof Error ? err.message.split('\n')[0]! : String(err);
   }
