@@ -380,7 +380,11 @@ export class Gateway {
       path: config.wt.path,
       allowedOrigins: config.ws.allowedOrigins,
       certificates,
-      createServer: (opts) => new WebTransportServer({ ...opts, engine: config.wt.engine }),
+      createServer: (opts) => {
+        const server = new WebTransportServer({ ...opts, engine: config.wt.engine });
+        this.wtEngine = server.engineName;
+        return server;
+      },
       limits: {
         // Admission answers a client over the cap (CONNECTION_CLOSE with the 4008 reason); the engine's
         // own cap, which drops Initials silently, stays above it.
@@ -399,7 +403,6 @@ export class Gateway {
     this.listeners.push(l);
     const a = await l.listen();
     this.addresses.wt = listenAddress('https', a, config.wt.path);
-    this.wtEngine = config.wt.engine;
   }
 
   /**

@@ -103,10 +103,11 @@ export const FERRY_CONFIG_SCHEMA = Type.Object({
     cert: path('', { flag: 'wt-cert', env: 'FERRY_WT_CERT', arg: 'file', help: 'WebTransport CA-issued certificate (PEM; none = rotating dev certificates)' }),
     key: path('', { flag: 'wt-key', env: 'FERRY_WT_KEY', arg: 'file', help: 'WebTransport private key (PEM)' }),
     /**
-     * QUIC engine: `matrixai` (quiche through @matrixai/quic, always installed) or `native` (ngtcp2 +
-     * GnuTLS through native/quic/, built by npm install when the Debian libraries are present).
+     * QUIC engine: `native` (ngtcp2 + GnuTLS through native/quic/, built by npm install when the Debian
+     * libraries are present), `matrixai` (quiche through @matrixai/quic, always installed), or `auto`:
+     * native where its addon is built, else matrixai.
      */
-    engine: oneOf(['matrixai', 'native'], 'matrixai', { flag: 'wt-engine', env: 'FERRY_WT_ENGINE', arg: 'name', help: 'QUIC engine: matrixai (quiche) or native (ngtcp2 + GnuTLS addon)' }),
+    engine: oneOf(['auto', 'native', 'matrixai'], 'auto', { flag: 'wt-engine', env: 'FERRY_WT_ENGINE', arg: 'name', help: 'QUIC engine: auto (native if built, else matrixai), native (ngtcp2 + GnuTLS addon) or matrixai (quiche)' }),
   }),
   grpc: Type.Object({
     enabled: bool(true, { flag: 'grpc', env: 'FERRY_GRPC_ENABLED', negate: true, help: 'disable the gRPC service' }),

@@ -6,12 +6,13 @@ import type { QuicEngine } from './engine.js';
 import { nativeEngine, nativeEngineStatus } from './native-engine.js';
 import { quicheEngine } from './quiche-engine.js';
 
-/** Engine names accepted by {@link quicEngine}. */
-export type QuicEngineName = 'native' | 'matrixai';
+/** Engine names accepted by {@link quicEngine}; `auto` is native where its addon loads, else matrixai. */
+export type QuicEngineName = 'auto' | 'native' | 'matrixai';
 
-/** The engine called `name`; throws with the reason when the native addon is not available. */
+/** The engine called `name`; throws with the reason when `native` was asked for and is not available. */
 export function quicEngine(name: QuicEngineName): QuicEngine {
   if (name === 'matrixai') return quicheEngine;
+  if (name === 'auto') return nativeEngineStatus().available ? nativeEngine : quicheEngine;
   const status = nativeEngineStatus();
   if (!status.available) {
     throw new Error(
