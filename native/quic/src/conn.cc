@@ -250,6 +250,13 @@ bool Conn::recv(const uint8_t* data, size_t len) {
   int rv = ngtcp2_conn_read_pkt(conn_, &p, &pi, data, len, now_ns());
   flush_extend();
   if (rv == 0) return true;
+  bool ok = handle_read_error(rv);
+  // A connection that has ended frees its ngtcp2 and TLS state at once, whoever drives it.
+  if (closed_) release();
+  return ok;
+}
+
+bool Conn::handle_read_error(int rv) {
   switch (rv) {
     case NGTCP2_ERR_DRAINING: {
       // RFC 9000 §10.2.2: the peer closed; nothing more may be sent.
@@ -320,6 +327,9 @@ size_t Conn::write_close(uint8_t* out, size_t outlen) {
   ngtcp2_path_storage_zero(&ps);
   ngtcp2_pkt_info pi;
   ngtcp2_ssize n = ngtcp2_conn_write_connection_close(conn_, &ps.path, &pi, out, outlen, &ccerr_, now_ns());
+  // The packet is in `out` already: the connection's state can go now (RFC 9000 §10.2.1 lets a
+  // closing endpoint keep only what it needs to repeat the close; we do not repeat it).
+  release();
   if (n <= 0) return 0;
   packets_sent++;
   bytes_sent += n;
@@ -458,6 +468,7 @@ void Conn::on_timeout() {
     closed_ = true;
     closed_by_ = ClosedBy::Idle;
     close_reason_ = rv == NGTCP2_ERR_IDLE_CLOSE ? "idle timeout" : "handshake timeout";
+    release();
     return;
   }
   fail(rv);

@@ -138,6 +138,7 @@ class Conn {
 
  private:
   bool init(const ngtcp2_pkt_hd& hd);
+  bool handle_read_error(int rv);
   Stream* find(int64_t id) const;
   Stream* create(int64_t id);
   Stream* open_local(int64_t id, int64_t* err);
