@@ -179,6 +179,9 @@ bool Conn::init(const ngtcp2_pkt_hd& hd) {
   ngtcp2_settings_default(&s);
   s.initial_ts = now_ns();
   s.cc_algo = NGTCP2_CC_ALGO_CUBIC;
+  // No path MTU discovery (RFC 8899): we send at most max_udp_payload (1350) anyway, as the quiche
+  // engine does, so probes would only add packets.
+  s.no_pmtud = 1;
   s.max_tx_udp_payload_size = es.max_udp_payload;
   s.max_window = es.max_connection_window;
   s.max_stream_window = es.max_stream_window;
