@@ -82,7 +82,7 @@ export function formatBanner(info: {
   const admin = info.addresses.admin?.url;
   if (info.addresses.wt && info.wtEngine) {
     const what = info.wtEngine === 'native' ? 'ngtcp2 + GnuTLS (native addon)' : 'quiche (@matrixai/quic)';
-    lines.push(`QUIC:       ${info.wtEngine} engine, ${what}; --wt-engine auto|native|matrixai chooses`);
+    lines.push(`QUIC:       ${info.wtEngine} engine, ${what}; --wt-engine matrixai|native|auto chooses`);
   }
   if (info.addresses.wt && admin) {
     lines.push(`Browsers:   cert hashes ${admin}/webtransport/cert-hashes, test page ${admin}/wt-test`);

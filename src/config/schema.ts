@@ -103,11 +103,12 @@ export const FERRY_CONFIG_SCHEMA = Type.Object({
     cert: path('', { flag: 'wt-cert', env: 'FERRY_WT_CERT', arg: 'file', help: 'WebTransport CA-issued certificate (PEM; none = rotating dev certificates)' }),
     key: path('', { flag: 'wt-key', env: 'FERRY_WT_KEY', arg: 'file', help: 'WebTransport private key (PEM)' }),
     /**
-     * QUIC engine: `native` (ngtcp2 + GnuTLS through native/quic/, built by npm install when the Debian
-     * libraries are present), `matrixai` (quiche through @matrixai/quic, always installed), or `auto`:
-     * native where its addon is built, else matrixai.
+     * QUIC engine: `matrixai` (quiche through @matrixai/quic, always installed), `native` (ngtcp2 + GnuTLS
+     * through native/quic/, built by npm install when the Debian libraries are present), or `auto`:
+     * native where its addon is built, else matrixai. The default stays matrixai while the native engine
+     * is slower on single-stream downloads and at low per-connection rates (bench/RESULTS.md).
      */
-    engine: oneOf(['auto', 'native', 'matrixai'], 'auto', { flag: 'wt-engine', env: 'FERRY_WT_ENGINE', arg: 'name', help: 'QUIC engine: auto (native if built, else matrixai), native (ngtcp2 + GnuTLS addon) or matrixai (quiche)' }),
+    engine: oneOf(['matrixai', 'native', 'auto'], 'matrixai', { flag: 'wt-engine', env: 'FERRY_WT_ENGINE', arg: 'name', help: 'QUIC engine: matrixai (quiche), native (ngtcp2 + GnuTLS addon) or auto (native if built)' }),
   }),
   grpc: Type.Object({
     enabled: bool(true, { flag: 'grpc', env: 'FERRY_GRPC_ENABLED', negate: true, help: 'disable the gRPC service' }),
