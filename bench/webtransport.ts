@@ -17,6 +17,9 @@
  *             --loss-rate 400 msg/s, --loss-duration 20 s): closes, QoS-1 loss, duplicates, p50/p99
  * Common: --duration 15 --warmup 3 --grace 3 --payload 100 --qos 0 --procs 1 --only a,b --cpu-prof
  * (profile the WebTransport node during its phases and print file:line hot spots) --no-quiet-wait.
+ * --engines matrixai,native (default both): the QUIC engines of the WebTransport runs; each listed engine
+ * gets its own fresh node for the load phases, its own bulk probe and its own lossy-relay levels, and the
+ * tables put them side by side with WebSocket (which runs once).
  * --target ferry|bare|both (default ferry): whom the load phases (connect, latency, max, sweep) measure:
  * Ferry, the bare gateway (bench/lib/wt-bare-target.ts: the same minimal gateway on both transports,
  * the floor), or both, one after the other, with a table of server CPU per message of the four and
@@ -79,6 +82,7 @@ const FLAGS = {
   sweep: { type: 'string', default: '1000,16000' },
   only: { type: 'string', default: 'connect,latency,max,sweep,bulk,loss' },
   target: { type: 'string', default: 'ferry' },
+  engines: { type: 'string', default: 'matrixai,native' },
   'cpu-prof': { type: 'boolean', default: false },
   'no-quiet-wait': { type: 'boolean', default: false },
 } as const;
@@ -157,6 +161,8 @@ function gitRevision(): string {
 interface TransportRun {
   target: WtTarget;
   kind: BenchTransport;
+  /** QUIC engine of a WebTransport run ('' for WebSocket). */
+  engine: string;
   connect: ConnectResult | null;
   latency: PairResult | null;
   max: PairResult | null;
@@ -210,21 +216,24 @@ async function runTransport(
   target: WtTarget,
   kind: BenchTransport,
   phases: Set<string>,
+  engine = '',
 ): Promise<TransportRun> {
   const profile = v['cpu-prof'] && kind === 'wt' && target === 'ferry';
-  const node = await startTargetNode(
-    target,
-    profile ? { cpuProfLabel: `ferry-wt-${[...phases].join('+')}` } : {},
-  );
+  const node = await startTargetNode(target, {
+    ...(profile ? { cpuProfLabel: `ferry-wt-${engine}-${[...phases].join('+')}` } : {}),
+    ...(engine !== '' ? { engine } : {}),
+  });
   const url = kind === 'wt' ? node.urls.wt : node.urls.ws;
-  // Log lines and user ids name the target when it is not Ferry.
-  const name = target === 'ferry' ? kind : `${target} ${kind}`;
-  const tag = target === 'ferry' ? kind : `${target}-${kind}`;
+  // Log lines and user ids name the target when it is not Ferry, and the engine of a WT run.
+  const kindName = engine !== '' && engine !== 'matrixai' ? `${kind}-${engine}` : kind;
+  const name = target === 'ferry' ? kindName : `${target} ${kindName}`;
+  const tag = target === 'ferry' ? kindName : `${target}-${kindName}`;
   const w = (prefix: string): PairWorkload =>
     workload(v, kind, url, node.certHashes, `${tag}-${prefix}`, target);
   const run: TransportRun = {
     target,
     kind,
+    engine,
     connect: null,
     latency: null,
     max: null,
@@ -331,7 +340,10 @@ function printProfile(title: string, s: CpuSummary): void {
 interface TargetRuns {
   target: WtTarget;
   ws: TransportRun;
+  /** The first engine's WebTransport run (the tables and result keys this bench always had). */
   wt: TransportRun;
+  /** WebTransport runs of the other engines. */
+  others: TransportRun[];
 }
 
 function ratiosOf(ws: TransportRun, wt: TransportRun): Record<string, number> {
@@ -350,29 +362,36 @@ function ratiosOf(ws: TransportRun, wt: TransportRun): Record<string, number> {
 function printSweep(v: Values, t: TargetRuns, title: string): void {
   const { ws, wt } = t;
   if (ws.sweep.length === 0 || ws.sweep.length !== wt.sweep.length) return;
-  const rows = [...ws.sweep.map((r, i) => ({ ws: r, wt: wt.sweep[i]! }))];
-  if (ws.latency && wt.latency) rows.push({ ws: ws.latency, wt: wt.latency });
+  const others = t.others.filter((o) => o.sweep.length === ws.sweep.length);
+  const rows = [
+    ...ws.sweep.map((r, i) => ({ ws: r, wt: wt.sweep[i]!, more: others.map((o) => o.sweep[i]!) })),
+  ];
+  if (ws.latency && wt.latency && others.every((o) => o.latency !== null)) {
+    rows.push({ ws: ws.latency, wt: wt.latency, more: others.map((o) => o.latency!) });
+  }
   rows.sort((a, b) => a.ws.throughput - b.ws.throughput);
+  const wtName = (r: TransportRun): string => (others.length > 0 ? `WT ${r.engine}` : 'WT');
   printTable(`${title} (${v.pairs} pairs, qos ${v.qos})`, [
     [
       'msg/s',
       'per sender',
       'WS µs/msg',
-      'WT µs/msg',
-      'WT / WS',
-      'pkts/msg WS, WT',
+      ...[wt, ...others].flatMap((r) => [`${wtName(r)} µs/msg`, `${wtName(r)} / WS`]),
+      `pkts/msg WS, ${[wt, ...others].map(wtName).join(', ')}`,
       'WS p50 / p99',
-      'WT p50 / p99',
+      ...[wt, ...others].map((r) => `${wtName(r)} p50 / p99`),
     ],
-    ...rows.map(({ ws: a, wt: b }) => [
+    ...rows.map(({ ws: a, wt: b, more }) => [
       num(a.throughput),
       `${(a.throughput / a.clients).toFixed(0)}/s`,
       num(a.serverCpuPerMessageUs, 1),
-      num(b.serverCpuPerMessageUs, 1),
-      `${(b.serverCpuPerMessageUs / a.serverCpuPerMessageUs).toFixed(2)}x`,
-      `${a.packetsPerMessage.toFixed(1)}, ${b.packetsPerMessage.toFixed(1)}`,
+      ...[b, ...more].flatMap((r) => [
+        num(r.serverCpuPerMessageUs, 1),
+        `${(r.serverCpuPerMessageUs / a.serverCpuPerMessageUs).toFixed(2)}x`,
+      ]),
+      [a, b, ...more].map((r) => r.packetsPerMessage.toFixed(1)).join(', '),
       `${ms(a.latency.p50Ms)} / ${ms(a.latency.p99Ms)}`,
-      `${ms(b.latency.p50Ms)} / ${ms(b.latency.p99Ms)}`,
+      ...[b, ...more].map((r) => `${ms(r.latency.p50Ms)} / ${ms(r.latency.p99Ms)}`),
     ]),
   ]);
 }
@@ -401,15 +420,26 @@ function floorRows(v: Values, ferry: TargetRuns, bare: TargetRuns): FloorRow[] {
 function reportLoad(v: Values, runs: TargetRuns[], out: Record<string, unknown>): void {
   // Ferry alone keeps the tables (and result keys) this bench always had.
   const solo = runs.length === 1 && runs[0]!.target === 'ferry';
-  const label = (t: TargetRuns, kind: BenchTransport): string =>
-    solo ? (kind === 'ws' ? 'WebSocket' : 'WebTransport') : `${targetLabel(t.target)} ${kind.toUpperCase()}`;
+  const label = (t: TargetRuns, kind: BenchTransport, engine = ''): string => {
+    const e = engine !== '' && (t.others.length > 0 || engine !== 'matrixai') ? ` (${engine})` : '';
+    return solo
+      ? kind === 'ws'
+        ? 'WebSocket'
+        : `WebTransport${e}`
+      : `${targetLabel(t.target)} ${kind.toUpperCase()}${e}`;
+  };
   const cols = runs.flatMap((t) => [
     { label: label(t, 'ws'), run: t.ws },
-    { label: label(t, 'wt'), run: t.wt },
+    { label: label(t, 'wt', t.wt.engine), run: t.wt },
+    ...t.others.map((o) => ({ label: label(t, 'wt', o.engine), run: o })),
   ]);
   for (const t of runs) {
-    if (t.target === 'ferry') Object.assign(out, { ws: t.ws, wt: t.wt, ratios: ratiosOf(t.ws, t.wt) });
-    else out.bare = { ws: t.ws, wt: t.wt, ratios: ratiosOf(t.ws, t.wt) };
+    const byEngine = Object.fromEntries(
+      t.others.map((o) => [o.engine, { wt: o, ratios: ratiosOf(t.ws, o) }]),
+    );
+    if (t.target === 'ferry')
+      Object.assign(out, { ws: t.ws, wt: t.wt, ratios: ratiosOf(t.ws, t.wt), engines: byEngine });
+    else out.bare = { ws: t.ws, wt: t.wt, ratios: ratiosOf(t.ws, t.wt), engines: byEngine };
   }
   const connects = cols.filter((c) => c.run.connect !== null);
   if (connects.length > 0) {
@@ -419,6 +449,8 @@ function reportLoad(v: Values, runs: TargetRuns[], out: Record<string, unknown>)
         k.replace('Ms', ''),
         ...connects.map((c) => ms(c.run.connect!.latency[k])),
       ]),
+      // One client connecting after another: handshakes (with auth) per second at the median.
+      ['sequential connects/s (1 / p50)', ...connects.map((c) => num(1000 / c.run.connect!.latency.p50Ms))],
       ['failures', ...connects.map((c) => String(c.run.connect!.failures))],
     ]);
   }
@@ -434,11 +466,13 @@ function reportLoad(v: Values, runs: TargetRuns[], out: Record<string, unknown>)
     printSweep(v, t, `server CPU per message vs rate${solo ? '' : `, ${targetLabel(t.target)}`}`);
   }
   const ratioRows = runs.flatMap((t) =>
-    Object.entries(ratiosOf(t.ws, t.wt)).map(([k, r]) => [
-      solo ? k : `${targetLabel(t.target)} ${k}`,
-      `${r.toFixed(2)}x`,
-      t.target === 'ferry' && k.startsWith('cpu') ? '<= 1.5x' : '',
-    ]),
+    [t.wt, ...t.others].flatMap((wtRun) =>
+      Object.entries(ratiosOf(t.ws, wtRun)).map(([k, r]) => [
+        `${solo ? '' : `${targetLabel(t.target)} `}${t.others.length > 0 ? `${wtRun.engine} ` : ''}${k}`,
+        `${r.toFixed(2)}x`,
+        t.target === 'ferry' && k.startsWith('cpu') ? '<= 1.5x' : '',
+      ]),
+    ),
   );
   if (ratioRows.length > 0) printTable('WebTransport / WebSocket', [['', 'ratio', 'target'], ...ratioRows]);
   const ferry = runs.find((t) => t.target === 'ferry');
@@ -468,40 +502,58 @@ async function main(): Promise<void> {
     flags: v,
   };
   const loadPhases = new Set([...phases].filter((p) => ['connect', 'latency', 'max', 'sweep'].includes(p)));
+  const engines = v.engines
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  if (engines.length === 0) throw new Error('--engines: at least one of matrixai, native');
 
   if (loadPhases.size > 0) {
     const runs: TargetRuns[] = [];
     for (const target of targets) {
       const ws = await runTransport(v, target, 'ws', loadPhases);
-      const wt = await runTransport(v, target, 'wt', loadPhases);
-      runs.push({ target, ws, wt });
+      // The bare gateway's listener has no engine setting: it runs on the default engine only.
+      const wtRuns: TransportRun[] = [];
+      for (const engine of target === 'ferry' ? engines : [engines[0]!]) {
+        wtRuns.push(await runTransport(v, target, 'wt', loadPhases, engine));
+      }
+      runs.push({ target, ws, wt: wtRuns[0]!, others: wtRuns.slice(1) });
     }
     reportLoad(v, runs, out);
   }
 
   if (phases.has('bulk')) {
-    await waitQuiet(v['no-quiet-wait']);
-    log(`bulk: one stream, ${v['bulk-mib']} MiB each way`);
-    const bulk: BulkResult = await runBulkProbe(Number(v['bulk-mib']));
-    out.bulk = bulk;
-    printTable('single-stream bulk (engine server in a child process, Node client)', [
+    const rows: string[][] = [];
+    const bulks: Record<string, BulkResult> = {};
+    for (const engine of engines) {
+      await waitQuiet(v['no-quiet-wait']);
+      log(`bulk (${engine}): one stream, ${v['bulk-mib']} MiB each way`);
+      const bulk: BulkResult = await runBulkProbe(Number(v['bulk-mib']), undefined, engine);
+      bulks[engine] = bulk;
+      rows.push(
+        [`${engine}: upload (client -> server)`, bulk.uploadMiBs.toFixed(1), '>= 50'],
+        [`${engine}: download (server -> client)`, bulk.downloadMiBs.toFixed(1), '>= 50'],
+        [`${engine}: echo, each way at once`, bulk.echoMiBsEachWay.toFixed(1), ''],
+      );
+    }
+    out.bulk = bulks[engines[0]!];
+    out.bulkByEngine = bulks;
+    printTable('single-stream bulk (engine server in a child process, Node client on quiche)', [
       ['', 'MiB/s', 'target'],
-      ['upload (client -> server)', bulk.uploadMiBs.toFixed(1), '>= 50'],
-      ['download (server -> client)', bulk.downloadMiBs.toFixed(1), '>= 50'],
-      ['echo, each way at once', bulk.echoMiBsEachWay.toFixed(1), ''],
+      ...rows,
     ]);
   }
 
-  if (phases.has('loss')) {
+  for (const engine of phases.has('loss') ? engines : []) {
     const levels = v.loss.split(',').map(Number);
-    const node = await startWtNode();
+    const node = await startWtNode({ engine });
     const runs: LossRun[] = [];
     try {
       for (const [i, drop] of levels.entries()) {
         await waitQuiet(v['no-quiet-wait']);
-        log(`loss: ${pct(drop)} drop each way, ${v.delay} ms + ${v.jitter} ms jitter each way`);
+        log(`loss (${engine}): ${pct(drop)} drop each way, ${v.delay} ms + ${v.jitter} ms jitter each way`);
         const w = {
-          ...workload(v, 'wt', node.urls.wt, node.certHashes, `loss${i}-`),
+          ...workload(v, 'wt', node.urls.wt, node.certHashes, `loss-${engine}${i}-`),
           pairs: Number(v['loss-pairs']),
           rate: Number(v['loss-rate']),
           qos: 1 as const,
@@ -523,9 +575,10 @@ async function main(): Promise<void> {
     } finally {
       await node.stop();
     }
-    out.loss = runs;
+    if (engine === engines[0]) out.loss = runs;
+    out.lossByEngine = { ...(out.lossByEngine as Record<string, LossRun[]> | undefined), [engine]: runs };
     printTable(
-      `WebTransport through the lossy relay: QoS 1, ${v['loss-pairs']} pairs, ${v['loss-rate']} msg/s, ${v['loss-duration']} s`,
+      `WebTransport (${engine}) through the lossy relay: QoS 1, ${v['loss-pairs']} pairs, ${v['loss-rate']} msg/s, ${v['loss-duration']} s`,
       [
         [
           'drop each way: set / dropped up, down',

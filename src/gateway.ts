@@ -152,10 +152,16 @@ export class Gateway {
     if (roles.grpc && config.grpc.enabled) await this.startGrpc(authenticator, verifier);
     if (config.admin.enabled) await this.startAdmin();
     this.ready = true;
-    log.info({ nodeId, addresses: this.addresses, bus: storage.bus.name }, 'ferry ready');
+    const wtEngine = this.wtEngine;
+    log.info({ nodeId, addresses: this.addresses, bus: storage.bus.name, wtEngine }, 'ferry ready');
   }
 
   /** The gRPC access API, with the business services' Upstream on the same port. */
+  /** The QUIC engine of the WebTransport listener ('matrixai' or 'native'); null when it is disabled. */
+  get wtEngine(): string | null {
+    return this.clients?.wtEngine ?? null;
+  }
+
   private async startGrpc(authenticator: Authenticator, verifier: JwtAuthenticator): Promise<void> {
     const { config, log, metrics, nodeId } = this;
     const storage = this.storage!;

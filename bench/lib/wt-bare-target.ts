@@ -9,7 +9,7 @@
 import { num } from './report.js';
 import { startBaseline } from './servers.js';
 import type { TargetKind } from './tokens.js';
-import { startWtNode, type WtNode } from './wt-gateway.js';
+import { startWtNode, type WtNode, type WtNodeOptions } from './wt-gateway.js';
 import type { PairResult } from './wt-loadgen.js';
 
 /** Ferry's node (bench/lib/wt-gateway.ts) or the bare gateway. */
@@ -68,7 +68,7 @@ export async function startBareNode(): Promise<WtNode> {
 }
 
 /** Starts a node of `target`; the CPU profile (`cpuProfLabel`) is taken of Ferry's node only. */
-export function startTargetNode(target: WtTarget, opts: { cpuProfLabel?: string } = {}): Promise<WtNode> {
+export function startTargetNode(target: WtTarget, opts: WtNodeOptions = {}): Promise<WtNode> {
   return target === 'bare' ? startBareNode() : startWtNode(opts);
 }
 

@@ -30,8 +30,16 @@ process.once('exit', () => {
   for (const proc of live) proc.kill('SIGKILL');
 });
 
-/** Starts a node; `cpuProfLabel` turns on `--cpu-prof` and names the kept .cpuprofile. */
-export async function startWtNode(opts: { cpuProfLabel?: string } = {}): Promise<WtNode> {
+/** Options of {@link startWtNode}. */
+export interface WtNodeOptions {
+  /** Turns on `--cpu-prof` and names the kept .cpuprofile. */
+  cpuProfLabel?: string;
+  /** The node's QUIC engine (`--wt-engine`); default: the node's own default. */
+  engine?: string;
+}
+
+/** Starts a node; see {@link WtNodeOptions}. */
+export async function startWtNode(opts: WtNodeOptions = {}): Promise<WtNode> {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'ferry-wt-bench-'));
   const profDir = opts.cpuProfLabel !== undefined ? join(dataDir, 'prof') : null;
   const args = [
@@ -58,6 +66,7 @@ export async function startWtNode(opts: { cpuProfLabel?: string } = {}): Promise
     '--log-level',
     'info',
     ...FERRY_LOAD_ARGS,
+    ...(opts.engine !== undefined ? ['--wt-engine', opts.engine] : []),
   ];
   const proc = spawn(process.execPath, args, {
     cwd: ferryDir(),

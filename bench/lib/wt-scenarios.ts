@@ -69,11 +69,13 @@ export interface BulkResult {
  * Runs test/integration/webtransport/bulk.probe.ts (the engine's own server in a child process, the
  * Node client here: one stream, `mib` MiB each way) and reads its figures.
  */
-export function runBulkProbe(mib: number, timeoutMs = 300_000): Promise<BulkResult> {
+export function runBulkProbe(mib: number, timeoutMs = 300_000, engine?: string): Promise<BulkResult> {
   const probe = join(benchDir(), '..', 'test', 'integration', 'webtransport', 'bulk.probe.ts');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', probe, String(mib)], {
       cwd: join(benchDir(), '..'),
+      // The probe's server takes its engine from the gateway's own setting.
+      env: { ...process.env, ...(engine !== undefined ? { FERRY_WT_ENGINE: engine } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -243,6 +243,7 @@ async function startCommand(io: CliIo, loadOpts: LoadConfigOptions): Promise<voi
     formatBanner({
       nodeId: gateway.nodeId,
       addresses: gateway.addresses,
+      wtEngine: gateway.wtEngine,
       auth,
       tokenCommand: tokenHint(loadOpts, config),
       // The gateway has created the generated key by now; this reads the same file.

@@ -67,6 +67,8 @@ export function formatBanner(info: {
   adminKey?: { key: string; path: string | null };
   /** What every user may do because a setting (or a development default) leaves it open. */
   openPermissions?: string[];
+  /** The WebTransport listener's QUIC engine, when it runs. */
+  wtEngine?: string | null;
 }): string {
   const lines = [`Ferry node ${info.nodeId} is running`];
   const entries = Object.entries(
@@ -78,6 +80,10 @@ export function formatBanner(info: {
   }
   if (entries.length === 0) lines.push('  (no listeners enabled)');
   const admin = info.addresses.admin?.url;
+  if (info.addresses.wt && info.wtEngine) {
+    const what = info.wtEngine === 'native' ? 'ngtcp2 + GnuTLS (native addon)' : 'quiche (@matrixai/quic)';
+    lines.push(`QUIC:       ${info.wtEngine} engine, ${what}; --wt-engine matrixai|native|auto chooses`);
+  }
   if (info.addresses.wt && admin) {
     lines.push(`Browsers:   cert hashes ${admin}/webtransport/cert-hashes, test page ${admin}/wt-test`);
   }

@@ -36,6 +36,8 @@ export class ClientListeners {
   readonly addresses: Pick<GatewayAddresses, 'ws' | 'tcp' | 'wt'> = {};
   /** WebTransport's certificates (null without WebTransport). */
   certificates: CertificateSource | null = null;
+  /** The QUIC engine of the WebTransport listener ('matrixai' or 'native'); null without WebTransport. */
+  wtEngine: string | null = null;
   private readonly listeners: Listener[] = [];
   private readonly deps: ClientListenerDeps;
   private readonly log: Logger;
@@ -115,7 +117,11 @@ export class ClientListeners {
         path: config.wt.path,
         allowedOrigins: config.ws.allowedOrigins,
         certificates,
-        createServer: (opts) => new WebTransportServer(opts),
+        createServer: (opts) => {
+          const server = new WebTransportServer({ ...opts, engine: config.wt.engine });
+          this.wtEngine = server.engineName;
+          return server;
+        },
         limits: {
           // Admission answers a client over the cap (CONNECTION_CLOSE with the 4008 reason); the
           // engine's own cap, which drops Initials silently, stays above it.

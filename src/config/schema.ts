@@ -102,6 +102,13 @@ export const FERRY_CONFIG_SCHEMA = Type.Object({
     /** CA-issued certificate and key (PEM paths); both '' = rotating dev certificates in `dataDir`/certs. */
     cert: path('', { flag: 'wt-cert', env: 'FERRY_WT_CERT', arg: 'file', help: 'WebTransport CA-issued certificate (PEM; none = rotating dev certificates)' }),
     key: path('', { flag: 'wt-key', env: 'FERRY_WT_KEY', arg: 'file', help: 'WebTransport private key (PEM)' }),
+    /**
+     * QUIC engine: `matrixai` (quiche through @matrixai/quic, always installed), `native` (ngtcp2 + GnuTLS
+     * through native/quic/, built by npm install when the Debian libraries are present), or `auto`:
+     * native where its addon is built, else matrixai. The default stays matrixai while the native engine
+     * is slower on single-stream downloads and at low per-connection rates (bench/RESULTS.md).
+     */
+    engine: oneOf(['matrixai', 'native', 'auto'], 'matrixai', { flag: 'wt-engine', env: 'FERRY_WT_ENGINE', arg: 'name', help: 'QUIC engine: matrixai (quiche), native (ngtcp2 + GnuTLS addon) or auto (native if built)' }),
   }),
   grpc: Type.Object({
     enabled: bool(true, { flag: 'grpc', env: 'FERRY_GRPC_ENABLED', negate: true, help: 'disable the gRPC service' }),

@@ -65,6 +65,11 @@ export interface WebTransportServerOptions {
   limits?: Partial<WebTransportLimits>;
   /** Stateless Retry (address validation) before creating connection state. Default true. */
   retry?: boolean;
+  /**
+   * QUIC engine: 'matrixai' (quiche via `@matrixai/quic`, the default), 'native' (ngtcp2 + GnuTLS
+   * through Ferry's addon; the constructor throws if it is not built) or 'auto' (native if built).
+   */
+  engine?: 'auto' | 'native' | 'matrixai';
   logger?: WtLogger;
   /**
    * Decides each new QUIC connection from its address, after Retry validated the address and before

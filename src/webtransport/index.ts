@@ -19,6 +19,7 @@ export type {
   WtSendStream,
 } from './api.js';
 export { DEFAULT_LIMITS, WebTransportServer } from './server.js';
+export { nativeEngineStatus, type QuicEngineName } from './quic/engines.js';
 export {
   connect,
   WebTransportConnectError,

@@ -27,8 +27,8 @@ import type { HeaderField } from './qpack/decoder.js';
 import { encodeFieldSection } from './qpack/encoder.js';
 import type { QuicConnection } from './quic/connection.js';
 import { transportConfig } from './quic/defaults.js';
-import type { QuicCloseInfo, QuicEngineConfig } from './quic/engine.js';
-import { quicheEngine } from './quic/quiche-engine.js';
+import type { QuicCloseInfo, QuicEngine, QuicEngineConfig } from './quic/engine.js';
+import { quicEngine } from './quic/engines.js';
 import { QuicServerEndpoint } from './quic/server-endpoint.js';
 import { WtSession } from './session.js';
 
@@ -218,11 +218,13 @@ export class WebTransportServer {
   private endpoint: QuicServerEndpoint | null = null;
   private config: QuicEngineConfig;
   private closing: Promise<void> | null = null;
+  private readonly engine: QuicEngine;
 
-  /** Validates the certificate and key at once (throws if quiche rejects them). */
+  /** Validates the certificate and key at once (throws if the engine rejects them or is unavailable). */
   constructor(private readonly options: WebTransportServerOptions) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     this.logger = options.logger ?? SILENT_LOGGER;
+    this.engine = quicEngine(options.engine ?? 'matrixai');
     this.config = this.buildConfig(options.certPem, options.keyPem);
   }
 
@@ -234,7 +236,7 @@ export class WebTransportServer {
     this.endpoint = await QuicServerEndpoint.listen({
       host: options.host,
       port: options.port,
-      engine: quicheEngine,
+      engine: this.engine,
       config: this.config,
       retry: options.retry ?? true,
       maxConnections: limits.maxConnections,
@@ -251,6 +253,11 @@ export class WebTransportServer {
   setCertificate(certPem: string, keyPem: string): void {
     this.config = this.buildConfig(certPem, keyPem);
     this.endpoint?.setConfig(this.config);
+  }
+
+  /** The QUIC engine in use ('matrixai' or 'native'). */
+  get engineName(): string {
+    return this.engine.name;
   }
 
   /** The bound UDP address (port 0 before `listen`). */
@@ -273,6 +280,6 @@ export class WebTransportServer {
   }
 
   private buildConfig(certPem: string, keyPem: string): QuicEngineConfig {
-    return quicheEngine.createConfig(transportConfig(this.limits, { certPem, keyPem, verifyPeer: false }));
+    return this.engine.createConfig(transportConfig(this.limits, { certPem, keyPem, verifyPeer: false }));
   }
 }

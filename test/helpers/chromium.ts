@@ -46,6 +46,7 @@ export class HeadlessChromium {
         ignoreDefaultArgs: true,
         args: [...CHROMIUM_FLAGS, `--user-data-dir=${userDataDir}`, '--remote-debugging-pipe'],
         timeout: 30_000,
+        env: browserEnv(),
         // mocha owns the signals; Playwright still kills the browser when this process exits.
         handleSIGINT: false,
         handleSIGTERM: false,
@@ -83,4 +84,16 @@ export class HeadlessChromium {
     clearTimeout(timer);
     await rm(this.userDataDir, { recursive: true, force: true, maxRetries: 3 });
   }
+}
+
+/**
+ * The browser's environment: this process's, without LD_PRELOAD. Suites run under AddressSanitizer
+ * (the native QUIC engine's ASan build needs libasan preloaded into the gateway processes) would
+ * otherwise preload it into Chromium too, which then fails to start.
+ */
+export function browserEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, val] of Object.entries(process.env))
+    if (val !== undefined && k !== 'LD_PRELOAD') env[k] = val;
+  return env;
 }

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { browserEnv } from './chromium.js';
 
 /** The system Firefox ESR (Debian's package); FERRY_FIREFOX overrides it. */
 export const FIREFOX_PATH = process.env.FERRY_FIREFOX ?? '/usr/bin/firefox-esr';
@@ -58,7 +59,7 @@ export class HeadlessFirefox {
         headless: true,
         userDataDir: profileDir,
         extraPrefsFirefox: { ...FIREFOX_PREFS },
-        env: { ...process.env, MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
+        env: { ...browserEnv(), MOZ_REMOTE_SETTINGS_DEVTOOLS: '1' },
         timeout: 60_000,
         // mocha owns the signals; puppeteer still kills the browser when this process exits.
         handleSIGINT: false,

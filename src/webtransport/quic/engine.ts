@@ -1,8 +1,8 @@
 /**
  * The narrow seam between Ferry's QUIC driving code and a QUIC implementation. Everything above this
- * file (endpoints, connections, HTTP/3, WebTransport) talks to these interfaces only; `quiche-engine.ts`
- * implements them on the native quiche binding of `@matrixai/quic`. Another engine (Node's own
- * `node:quic` once it is stable) replaces that one file.
+ * file (endpoints, connections, HTTP/3, WebTransport) talks to these interfaces only. Two engines
+ * implement them: `quiche-engine.ts` on the quiche binding of `@matrixai/quic`, and `native-engine.ts`
+ * on ngtcp2 + GnuTLS through Ferry's own addon (server side only); `engines.ts` picks one.
  *
  * The contract is deliberately sans-IO and callback-free, like quiche itself: the driver feeds
  * datagrams in with `recv`, pulls datagrams out with `send`, and asks `timeoutMs` when to call
@@ -158,6 +158,12 @@ export interface QuicEngineConnection {
   /** DER certificates the peer presented (leaf first), or null. */
   peerCertChain(): Uint8Array[] | null;
   stats(): QuicConnectionStats;
+  /**
+   * Connection ids the engine issued to the peer (NEW_CONNECTION_ID, RFC 9000 §5.1.1) since the last
+   * call, or null. The server endpoint routes them to this connection. Engines that issue no extra
+   * ids leave it out.
+   */
+  takeNewConnectionIds?(): Uint8Array[] | null;
 }
 
 /** Counters for logs and benchmarks. */
@@ -178,6 +184,8 @@ export interface QuicEngineConfig {
 
 /** Factory and stateless packet helpers of one QUIC implementation. */
 export interface QuicEngine {
+  /** How `ferry start` and the logs name the engine ('matrixai', 'native'). */
+  readonly name: string;
   /** Length of the connection ids the server issues; short headers carry it implicitly. */
   readonly serverCidLength: number;
   /** The QUIC version this engine speaks (RFC 9000: 1). */

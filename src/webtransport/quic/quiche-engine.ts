@@ -307,6 +307,7 @@ function nativeConfig(config: QuicEngineConfig): Config {
 
 /** The quiche-backed engine (a stateless singleton). */
 export const quicheEngine: QuicEngine = {
+  name: 'matrixai',
   serverCidLength: SERVER_CID_LENGTH,
   version: quiche.PROTOCOL_VERSION,
 

@@ -215,6 +215,20 @@ export class QuicServerEndpoint extends QuicEndpoint {
     this.sendRaw(packet, packet.length, peer);
   }
 
+  override transmit(conn: QuicConnection): number {
+    const sent = super.transmit(conn);
+    // RFC 9000 §5.1.1: the peer may switch to any id we issued; each must route here.
+    const issued = conn.engine.takeNewConnectionIds?.();
+    if (issued != null && !conn.isClosing) {
+      for (const cid of issued) {
+        const key = cidKey(cid);
+        conn.routingKeys.push(key);
+        this.routes.set(key, conn);
+      }
+    }
+    return sent;
+  }
+
   forget(conn: QuicConnection): void {
     for (const key of conn.routingKeys) {
       if (this.routes.get(key) === conn) this.routes.delete(key);

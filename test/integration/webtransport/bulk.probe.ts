@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { WebTransportSession, WtBidiStream } from '../../../src/webtransport/api.js';
 import { connect } from '../../../src/webtransport/client.js';
 import { WebTransportServer } from '../../../src/webtransport/server.js';
-import { makeCert, StreamRecorder, type TestCert } from './support.js';
+import { makeCert, StreamRecorder, testEngine, type TestCert } from './support.js';
 
 const CHUNK = 64 * 1024;
 const MIB = 1024 * 1024;
@@ -86,6 +86,7 @@ async function startServer(cert: TestCert): Promise<WebTransportServer> {
     port: 0,
     certPem: cert.certPem,
     keyPem: cert.keyPem,
+    engine: testEngine(),
     onSession: serveSession,
   });
   await server.listen();

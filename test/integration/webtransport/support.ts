@@ -142,6 +142,14 @@ export class SessionRecorder implements SessionHandler {
   }
 }
 
+/**
+ * The QUIC engine under test: FERRY_WT_ENGINE (the gateway's own setting) picks it, so `npm test`
+ * runs the WebTransport suites once per engine.
+ */
+export function testEngine(): 'native' | 'matrixai' {
+  return process.env.FERRY_WT_ENGINE === 'native' ? 'native' : 'matrixai';
+}
+
 /** A server on 127.0.0.1:0 recording its sessions. */
 export class TestServer {
   readonly sessions: SessionRecorder[] = [];
@@ -161,6 +169,7 @@ export class TestServer {
       port: 0,
       certPem: this.cert.certPem,
       keyPem: this.cert.keyPem,
+      engine: testEngine(),
       onSession: (session) => {
         const rec = new SessionRecorder(session);
         rec.echo = this.echo;
