@@ -51,12 +51,12 @@ export function encodeDeliverFrame(d: DeliverFields, prefixed: boolean): Uint8Ar
     const frame: FrameInit = { deliver: d };
     return prefixed ? encodeFramePrefixed(frame) : encodeFrame(frame);
   }
-  const serverIdLen = Buffer.byteLength(d.serverId);
-  const fromUserLen = Buffer.byteLength(d.fromUser);
-  const fromDeviceLen = Buffer.byteLength(d.fromDevice);
-  const topicLen = Buffer.byteLength(d.topic);
-  const clientMsgIdLen = Buffer.byteLength(d.clientMsgId);
-  const fromServiceLen = Buffer.byteLength(d.fromService);
+  const serverIdLen = utf8Length(d.serverId);
+  const fromUserLen = utf8Length(d.fromUser);
+  const fromDeviceLen = utf8Length(d.fromDevice);
+  const topicLen = utf8Length(d.topic);
+  const clientMsgIdLen = utf8Length(d.clientMsgId);
+  const fromServiceLen = utf8Length(d.fromService);
   const payloadLen = d.payload.length;
   const body =
     lenField(serverIdLen) +
@@ -136,9 +136,25 @@ function writeVarint(out: Buffer, at: number, n: number): number {
   return at;
 }
 
+/** Strings up to this length are scanned in JavaScript: cheaper than a call into C++ for ids. */
+const SHORT_STRING = 64;
+
+/** UTF-8 bytes of `s`. Ids are short and ASCII: counted without leaving JavaScript. */
+function utf8Length(s: string): number {
+  const n = s.length;
+  if (n > SHORT_STRING) return Buffer.byteLength(s);
+  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s);
+  return n;
+}
+
 function writeString(out: Buffer, at: number, key: number, s: string, len: number): number {
   if (len === 0) return at;
   out[at++] = key;
   at = writeVarint(out, at, len);
+  // utf8Length returned s.length only for an ASCII string: one byte per character.
+  if (len === s.length && len <= SHORT_STRING) {
+    for (let i = 0; i < len; i++) out[at + i] = s.charCodeAt(i);
+    return at + len;
+  }
   return at + out.write(s, at, len, 'utf8');
 }
