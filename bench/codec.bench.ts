@@ -12,6 +12,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { decodeFrame, encodeFrame, encodeFramePrefixed, type FrameInit } from '../src/protocol/codec.js';
+import { encodeDeliverFrame, type DeliverFields } from '../src/protocol/deliver-codec.js';
 import { StreamFrameReader } from '../src/protocol/stream-reader.js';
 
 const RUN_MS = Number(process.env.BENCH_MS ?? 1000);
@@ -102,6 +103,13 @@ const deliver: FrameInit = {
     clientMsgId: '3f2b9c1e-8d4a-4f6e-9b1a-2c3d4e5f6a7b',
   },
 };
+/** The same Deliver as the bus's Envelope carries it (every field present), for the hand encoder. */
+const deliverFields: DeliverFields = {
+  topic: '',
+  ephemeral: false,
+  fromService: '',
+  ...(deliver.deliver as Omit<DeliverFields, 'topic' | 'ephemeral' | 'fromService'>),
+};
 const deliverBytes = encodeFrame(deliver);
 const deliverPrefixed = encodeFramePrefixed(deliver);
 
@@ -144,6 +152,16 @@ results.push(
 results.push(
   await measure('encodeFramePrefixed(Deliver)', 1, () => {
     sink += encodeFramePrefixed(deliver).length;
+  }),
+);
+results.push(
+  await measure('encodeDeliverFrame(Deliver) (deliver-codec.ts)', 1, () => {
+    sink += encodeDeliverFrame(deliverFields, false).length;
+  }),
+);
+results.push(
+  await measure('encodeDeliverFrame(Deliver, prefixed)', 1, () => {
+    sink += encodeDeliverFrame(deliverFields, true).length;
   }),
 );
 results.push(

@@ -39,7 +39,13 @@ export interface ClusterNodeOptions {
 /** The options of the Redis message store that come from the cluster (see `storeWiring`). */
 export type StoreWiring = Pick<
   RedisMessageStoreOptions,
-  'client' | 'connectionEpoch' | 'appendReadsHash' | 'appendGuard' | 'recentAppends' | 'replicated'
+  | 'client'
+  | 'connectionEpoch'
+  | 'appendReadsHash'
+  | 'appendGuard'
+  | 'recentAppends'
+  | 'replicated'
+  | 'appendGroup'
 >;
 
 /** One node's membership of the cluster. */
@@ -152,6 +158,8 @@ export class ClusterNode {
       client: this.link.native as unknown as RedisScriptClient,
       appendGuard: this.guard,
       recentAppends: lossAuditSize,
+      // One script call per slot and turn (a single Redis: one for all appends of the turn).
+      appendGroup: (key) => this.link.slotOf(key),
       appendReadsHash: {
         key: (userId) => keys.presence(userId),
         onRead: (userId, seq, hash) => presence.noteAppendRead(userId, seq, hash),

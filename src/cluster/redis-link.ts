@@ -172,6 +172,14 @@ export class RedisLink {
   }
 
   /**
+   * The Redis Cluster slot of `key`; 0 for a single primary, where the keys of one command may be
+   * anywhere (the store groups its appends into one call by this value).
+   */
+  slotOf(key: string): number {
+    return this.clusterClient === null ? 0 : hashSlot(key);
+  }
+
+  /**
    * The primary that `key` lives on, as a name: '' for a single primary (standalone, Sentinel); with
    * Redis Cluster the address of the slot's master in the client's current slot map.
    */

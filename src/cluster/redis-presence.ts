@@ -191,12 +191,14 @@ export class RedisPresence implements Presence {
   /**
    * Live nodes holding `userId`, read from Redis now (and cached when no event raced the read). With
    * `afterSeq`, a read the store made after appending that seq (or a later one) of the user's log
-   * answers instead, once: it is as fresh as the QoS-1 routing rule needs.
+   * answers instead: it is as fresh as the QoS-1 routing rule needs. It is kept for a message of a
+   * later seq it also follows (appends to one user in one script call, whose reads come back together)
+   * and dropped once the message of its own seq used it.
    */
   async lookupNodes(userId: string, afterSeq = 0): Promise<readonly string[]> {
     const noted = this.appendReads.get(userId);
     if (noted !== undefined && afterSeq > 0 && noted.seq >= afterSeq) {
-      this.appendReads.delete(userId);
+      if (noted.seq === afterSeq) this.appendReads.delete(userId);
       const [entries] = await this.liveOnly([entriesOfFlat(userId, noted.hash)]);
       return nodesOf(entries!);
     }

@@ -3,7 +3,7 @@
  * local recipient (LocalDelivery builds one per envelope; sessions queue its bytes).
  */
 import type { Envelope } from '../bus/bus.js';
-import { encodeFrame, prefixLength } from '../protocol/codec.js';
+import { encodeDeliverFrame } from '../protocol/deliver-codec.js';
 import type { Framing } from '../transport/transport.js';
 
 /**
@@ -23,9 +23,8 @@ export class EncodedDeliver {
 
   /** The frame bytes for `framing` ('stream' adds the 4-byte length prefix). Cached. */
   bytesFor(framing: Framing): Uint8Array {
-    if (framing === 'message') return (this.message ??= encodeDeliver(this.env));
-    // The prefixed form reuses the unprefixed encoding when a message-framed recipient already made it.
-    return (this.stream ??= prefixLength((this.message ??= encodeDeliver(this.env))));
+    if (framing === 'message') return (this.message ??= encodeDeliverFrame(this.env, false));
+    return (this.stream ??= encodeDeliverFrame(this.env, true));
   }
 }
 
@@ -34,5 +33,5 @@ export class EncodedDeliver {
  * `toUser`, which the encoder ignores), so it is passed as is: no per-message copy.
  */
 export function encodeDeliver(env: Envelope): Uint8Array {
-  return encodeFrame({ deliver: env });
+  return encodeDeliverFrame(env, false);
 }

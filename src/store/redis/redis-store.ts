@@ -33,8 +33,9 @@ import { storedBytes } from '../memory.js';
 import { dedupSender, type AppendResult, type MessageStore, type NewMessage } from '../message-store.js';
 import { checkKeyPrefix, dedupKey, logKeys, type LogKind } from './keys.js';
 import { RecentAppends, type RecentLog } from './recent-appends.js';
-import type { ReplicaWait } from './replica-wait.js';
-import { SCRIPTS, type Script } from './scripts.js';
+import { AppendBatcher } from './append-batcher.js';
+import type { ReplicaTicket, ReplicaWait } from './replica-wait.js';
+import { APPEND_ARGS, APPEND_KEYS, SCRIPTS, type Script } from './scripts.js';
 
 type Arg = string | Buffer;
 
@@ -97,6 +98,15 @@ export interface RedisMessageStoreOptions {
    * has it (ack-after-write).
    */
   replicated?: ReplicatedAppends;
+  /**
+   * Which appends may share one script call (append-batcher.ts): those whose log keys give the same
+   * value. Every key of a call must be on one slot, so for a Redis Cluster client it is the key's slot;
+   * on a standalone Redis one value for all. Default: the log key itself (only appends to the same
+   * log share a call), which is right for either.
+   */
+  appendGroup?: (logKey: string) => string | number;
+  /** Most appends in one script call. Default 128. */
+  maxAppendBatch?: number;
 }
 
 /** See RedisMessageStoreOptions.replicated. */
@@ -129,6 +139,12 @@ export interface StoreAudit {
   /** Topics whose log lost at least one of them. */
   topics: string[];
 }
+
+/**
+ * Appends per script call: a call holds Redis for all of them (about 10-20 µs each), so this bounds
+ * the stall one call adds for every other client of that Redis to a few ms.
+ */
+const DEFAULT_MAX_APPEND_BATCH = 128;
 
 /** Seqs per MISSING script call: bounds the time one call holds Redis. */
 const AUDIT_CHUNK = 512;
@@ -169,6 +185,23 @@ export function describeCause(err: unknown): string {
 
 /** Raised inside the store when Redis answers something the scripts never return. */
 class ReplyShapeError extends Error {}
+
+/** One append of a batched script call failed in Redis (its text is Redis's error). */
+class AppendFailedError extends Error {}
+
+/** An append queued for the next script call of its group (append-batcher.ts). */
+interface PendingAppend {
+  kind: LogKind;
+  name: string;
+  bytes: number;
+  /** APPEND_KEYS keys and APPEND_ARGS arguments, as scripts.ts APPEND_SCRIPT takes them per append. */
+  keys: string[];
+  args: Arg[];
+  companion: AppendHashRead | undefined;
+  ticket?: ReplicaTicket;
+  resolve: (r: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
 
 function toText(v: unknown): string {
   if (Buffer.isBuffer(v)) return v.toString('utf8');
@@ -250,6 +283,8 @@ export class RedisMessageStore implements MessageStore {
   private readonly appendReadsHash: AppendHashRead | undefined;
   private readonly appendGuard: AppendGuard | undefined;
   private readonly recent: RecentAppends;
+  private readonly appendGroup: (logKey: string) => string | number;
+  private readonly batcher: AppendBatcher<PendingAppend>;
   /** The guard's floor as last seen, and as the script argument (built once per change). */
   private floorSeen = 0;
   private floorArg = '0';
@@ -299,6 +334,12 @@ export class RedisMessageStore implements MessageStore {
             r.connectionEpoch,
           );
     this.replicaWait = r?.wait;
+    this.appendGroup = opts.appendGroup ?? ((logKey) => logKey);
+    const maxBatch = opts.maxAppendBatch ?? DEFAULT_MAX_APPEND_BATCH;
+    if (!Number.isInteger(maxBatch) || maxBatch < 1) {
+      throw new ConfigError(`the store's append batch must be a positive integer, got ${maxBatch}`);
+    }
+    this.batcher = new AppendBatcher({ send: (items) => this.sendAppends(items), maxBatch });
   }
 
   appendToUser(msg: NewMessage): Promise<AppendResult> {
@@ -384,43 +425,34 @@ export class RedisMessageStore implements MessageStore {
     this.closed = true;
   }
 
-  private async append(msg: NewMessage, kind: LogKind, name: string): Promise<AppendResult> {
-    this.assertOpen();
-    if (msg.qos !== 1) throw new StoreError('only QoS-1 messages are stored');
-    if (name === '') {
-      throw new StoreError(kind === 'u' ? 'user message without toUser' : 'topic message without topic');
+  private append(msg: NewMessage, kind: LogKind, name: string): Promise<AppendResult> {
+    try {
+      this.assertOpen();
+      if (msg.qos !== 1) throw new StoreError('only QoS-1 messages are stored');
+      if (name === '') {
+        throw new StoreError(kind === 'u' ? 'user message without toUser' : 'topic message without topic');
+      }
+    } catch (err) {
+      return Promise.reject(err);
     }
     const bytes = storedBytes(msg);
     if (bytes > this.maxBytes) {
-      throw new StoreError(`message of ${bytes} bytes exceeds store.maxBytes (${this.maxBytes})`);
+      return Promise.reject(
+        new StoreError(`message of ${bytes} bytes exceeds store.maxBytes (${this.maxBytes})`),
+      );
     }
     const now = Math.floor(this.now());
     const k = logKeys(this.prefix, kind, name);
-    const keys = [k.log, k.seq];
     const dedup = msg.clientMsgId !== '' && this.dedupWindow !== '0';
-    if (dedup) keys.push(dedupKey(k, dedupSender(msg), msg.clientMsgId));
     const companion = kind === 'u' ? this.appendReadsHash : undefined;
-    if (companion !== undefined) keys.push(companion.key(name));
+    const keys = [
+      k.log,
+      k.seq,
+      dedup ? dedupKey(k, dedupSender(msg), msg.clientMsgId) : k.log,
+      companion !== undefined ? companion.key(name) : k.log,
+    ];
     const serverId = `${this.nodeId}-${now.toString(36)}-${(this.counter++).toString(36)}`;
-    const guard = this.appendGuard;
-    if (guard !== undefined) {
-      const wait = guard.gate();
-      if (wait !== null) {
-        try {
-          await wait;
-        } catch (err) {
-          throw new StoreError(`redis message store unavailable: ${describeCause(err)}`, { cause: err });
-        }
-      }
-      const floor = guard.floor();
-      if (floor !== this.floorSeen) {
-        this.floorSeen = floor;
-        this.floorArg = intArg(floor);
-      }
-    }
-    const replicas = this.replicaWait;
-    const ticket = replicas?.ticket(k.log);
-    const reply = await this.appends.run(SCRIPTS.append, keys, [
+    const args: Arg[] = [
       intArg(now),
       this.dedupWindow,
       this.maxLen,
@@ -435,25 +467,99 @@ export class RedisMessageStore implements MessageStore {
       dedup ? '1' : '0',
       companion !== undefined ? '1' : '0',
       msg.fromService,
-      this.floorArg,
-    ]);
-    const result = this.decode(() => {
-      const r = asArray(reply);
-      const duplicate = toNumber(r[0]) === 1;
-      const seq = toNumber(r[2]);
-      if (!duplicate) {
-        this.local.messages += 1 - toNumber(r[4]);
-        this.local.bytes += bytes - toNumber(r[5]);
-        if (toNumber(r[7]) === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
-        this.recent.record(kind, name, seq);
-      }
-      // Not an array when the read failed (see the script): the bus then reads presence itself.
-      if (companion !== undefined && Array.isArray(r[6])) companion.onRead(name, seq, r[6] as Buffer[]);
-      return { serverId: toText(r[1]), seq, timestampMs: toNumber(r[3]), duplicate };
+      '0', // the guard's floor, filled in when the call is sent
+    ];
+    return new Promise<AppendResult>((resolve, reject) => {
+      const item: PendingAppend = { kind, name, bytes, keys, args, companion, resolve, reject };
+      this.batcher.add(this.appendGroup(k.log), item);
     });
+  }
+
+  /**
+   * Sends one batch of appends as one script call (append-batcher.ts) and settles each append. The
+   * guard's gate is passed before, and its floor read right before, the call is sent.
+   */
+  private async sendAppends(items: PendingAppend[]): Promise<void> {
+    const guard = this.appendGuard;
+    if (guard !== undefined) {
+      const wait = guard.gate();
+      if (wait !== null) {
+        try {
+          await wait;
+        } catch (err) {
+          const e = new StoreError(`redis message store unavailable: ${describeCause(err)}`, { cause: err });
+          for (const it of items) it.reject(e);
+          return;
+        }
+      }
+      const floor = guard.floor();
+      if (floor !== this.floorSeen) {
+        this.floorSeen = floor;
+        this.floorArg = intArg(floor);
+      }
+    }
+    const n = items.length;
+    const keys = new Array<string>(n * APPEND_KEYS);
+    const args = new Array<Arg>(1 + n * APPEND_ARGS);
+    args[0] = String(n);
+    const replicas = this.replicaWait;
+    for (let i = 0; i < n; i++) {
+      const it = items[i]!;
+      for (let j = 0; j < APPEND_KEYS; j++) keys[i * APPEND_KEYS + j] = it.keys[j]!;
+      it.args[APPEND_ARGS - 1] = this.floorArg;
+      for (let j = 0; j < APPEND_ARGS; j++) args[1 + i * APPEND_ARGS + j] = it.args[j]!;
+      if (replicas !== undefined) it.ticket = replicas.ticket(it.keys[0]!);
+    }
+    let reply: unknown;
+    try {
+      reply = await this.appends.run(SCRIPTS.append, keys, args);
+    } catch (err) {
+      for (const it of items) it.reject(err);
+      return;
+    }
+    let replies: unknown[];
+    try {
+      replies = asArray(reply);
+      if (replies.length !== n) throw new ReplyShapeError(`${replies.length} replies to ${n} appends`);
+    } catch (err) {
+      const e = new StoreError(`redis message store: ${(err as Error).message}`, { cause: err });
+      for (const it of items) it.reject(e);
+      return;
+    }
+    for (let i = 0; i < n; i++) this.settleAppend(items[i]!, replies[i]);
+  }
+
+  private settleAppend(it: PendingAppend, reply: unknown): void {
+    const { kind, name, bytes, companion } = it;
+    let result: AppendResult;
+    try {
+      result = this.decode(() => {
+        const r = asArray(reply);
+        if (toNumber(r[0]) === -1) throw new AppendFailedError(toText(r[1]));
+        const duplicate = toNumber(r[0]) === 1;
+        const seq = toNumber(r[2]);
+        if (!duplicate) {
+          this.local.messages += 1 - toNumber(r[4]);
+          this.local.bytes += bytes - toNumber(r[5]);
+          if (toNumber(r[7]) === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
+          this.recent.record(kind, name, seq);
+        }
+        // Not an array when the read failed (see the script): the bus then reads presence itself.
+        if (companion !== undefined && Array.isArray(r[6])) companion.onRead(name, seq, r[6] as Buffer[]);
+        return { serverId: toText(r[1]), seq, timestampMs: toNumber(r[3]), duplicate };
+      });
+    } catch (err) {
+      it.reject(
+        err instanceof StoreError && err.cause instanceof AppendFailedError
+          ? new StoreError(`redis message store unavailable: ${err.cause.message}`, { cause: err.cause })
+          : err,
+      );
+      return;
+    }
+    const replicas = this.replicaWait;
     // ack-after-replica: a duplicate waits too (its first append may never have been confirmed).
-    if (replicas !== undefined) await replicas.confirm(k.log, ticket!);
-    return result;
+    if (replicas === undefined) it.resolve(result);
+    else replicas.confirm(it.keys[0]!, it.ticket!).then(() => it.resolve(result), it.reject);
   }
 
   private async read(kind: LogKind, name: string, afterSeq: number, limit: number): Promise<Envelope[]> {

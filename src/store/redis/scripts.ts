@@ -83,26 +83,38 @@ local function clockFloor()
 end
 `;
 
+/** Keys and arguments of one append in an APPEND_SCRIPT call. */
+export const APPEND_KEYS = 4;
+export const APPEND_ARGS = 15;
+
 /**
- * KEYS: log, seq[, dedup][, hash]. ARGV: now, dedupWindow (-1 = forever), maxlen, retention (0 =
- * forever), serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload, has dedup key
- * ('1'/'0'), has hash key ('1'/'0'), fromService ('' = none: the field is left out), floor (a seq
- * this append must exceed, '0' = none: set by the node after Redis changed under it).
- * Returns {duplicate 0/1, serverId, seq, timestampMs, removed, removedBytes, HGETALL of the hash key
- * (empty without one; 0 when the read failed: Lua does not undo the writes before an error, so a
- * failing read must not turn a stored message into an error the client retries forever), created
- * (1 when this append created the counter)}. A duplicate inside the window returns the first
- * append's ids and writes nothing but the same dedup value again (see the comment there).
+ * Any number of appends, each to one log, run one after another in the order given: the appends of
+ * one event-loop turn that share a slot (append-batcher.ts), in one call.
  *
+ * ARGV[1] is the number of appends n; append i (0-based) has KEYS[4i+1 .. 4i+4] = log, seq, dedup,
+ * hash (dedup and hash are the log key again when absent: every key of a call must be on its slot)
+ * and ARGV[15i+2 .. 15i+16] = now, dedupWindow (-1 = forever), maxlen, retention (0 = forever),
+ * serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload, has dedup key ('1'/'0'),
+ * has hash key ('1'/'0'), fromService ('' = none: the field is left out), floor (a seq this append
+ * must exceed, '0' = none: set by the node after Redis changed under it).
+ * Returns one reply per append, in order: {duplicate 0/1, serverId, seq, timestampMs, removed,
+ * removedBytes, HGETALL of the hash key (empty without one; 0 when the read failed: Lua does not undo
+ * the writes before an error, so a failing read must not turn a stored message into an error the
+ * client retries forever), created (1 when this append created the counter)}; or {-1, error text}
+ * when that append failed (the others still ran: each is as independent as its own call would be).
+ * A duplicate inside the window returns the first append's ids and writes nothing but the same dedup
+ * value again (see the comment there).
  */
 export const APPEND_SCRIPT = `${TRIM}${CLOCK_FLOOR}
 local AGE_CHECK_EVERY = 16
-local now = int(ARGV[1])
-local win = int(ARGV[2])
-local ret = int(ARGV[4])
+local function append(k, a)
+local log, seqKey = KEYS[k + 1], KEYS[k + 2]
+local now = int(ARGV[a + 1])
+local win = int(ARGV[a + 2])
+local ret = int(ARGV[a + 4])
 local dk, hk = nil, nil
-if ARGV[12] == '1' then dk = KEYS[3] end
-if ARGV[13] == '1' then hk = KEYS[#KEYS] end
+if ARGV[a + 12] == '1' then dk = KEYS[k + 3] end
+if ARGV[a + 13] == '1' then hk = KEYS[k + 4] end
 local function hash()
   if not hk then return {} end
   local ok, h = pcall(redis.call, 'HGETALL', hk)
@@ -121,8 +133,8 @@ if dk then
     end
   end
 end
-local seq = redis.call('INCR', KEYS[2])
-local floor, created = int(ARGV[15]), 0
+local seq = redis.call('INCR', seqKey)
+local floor, created = int(ARGV[a + 15]), 0
 if seq == 1 then
   created = 1
   local c = clockFloor()
@@ -130,31 +142,44 @@ if seq == 1 then
 end
 if seq <= floor then
   seq = floor + 1
-  redis.call('SET', KEYS[2], string.format('%d', seq))
+  redis.call('SET', seqKey, string.format('%d', seq))
 end
 local id = string.format('%d-0', seq)
-if ARGV[14] == '' then
-  redis.call('XADD', KEYS[1], id, 's', ARGV[5], 't', ARGV[1], 'b', ARGV[6], 'f', ARGV[7], 'd', ARGV[8],
-    'c', ARGV[9], 'e', ARGV[10], 'p', ARGV[11])
+if ARGV[a + 14] == '' then
+  redis.call('XADD', log, id, 's', ARGV[a + 5], 't', ARGV[a + 1], 'b', ARGV[a + 6], 'f', ARGV[a + 7],
+    'd', ARGV[a + 8], 'c', ARGV[a + 9], 'e', ARGV[a + 10], 'p', ARGV[a + 11])
 else
-  redis.call('XADD', KEYS[1], id, 's', ARGV[5], 't', ARGV[1], 'b', ARGV[6], 'f', ARGV[7], 'd', ARGV[8],
-    'c', ARGV[9], 'e', ARGV[10], 'p', ARGV[11], 'v', ARGV[14])
+  redis.call('XADD', log, id, 's', ARGV[a + 5], 't', ARGV[a + 1], 'b', ARGV[a + 6], 'f', ARGV[a + 7],
+    'd', ARGV[a + 8], 'c', ARGV[a + 9], 'e', ARGV[a + 10], 'p', ARGV[a + 11], 'v', ARGV[a + 14])
 end
 if dk then
-  local v = ARGV[1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[5]
+  local v = ARGV[a + 1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[a + 5]
   if win < 0 then redis.call('SET', dk, v) else redis.call('SET', dk, v, 'PX', win) end
 end
-local removed, bytes, maxlen = 0, 0, int(ARGV[3])
+local removed, bytes, maxlen = 0, 0, int(ARGV[a + 3])
 -- Trimming on every append cost an XLEN and an XRANGE each time: trim when the log is over its
 -- cap (XLEN is O(1)) and check age only every AGE_CHECK_EVERY-th seq. Reads trim by age before
 -- returning anything, so the skipped checks only delay freeing memory.
-if redis.call('XLEN', KEYS[1]) > maxlen or (ret > 0 and seq % AGE_CHECK_EVERY == 1) then
-  removed, bytes = trim(KEYS[1], now, maxlen, ret)
+if redis.call('XLEN', log) > maxlen or (ret > 0 and seq % AGE_CHECK_EVERY == 1) then
+  removed, bytes = trim(log, now, maxlen, ret)
 end
 -- The newest entry is past retention once ret has gone by without appends: let Redis free the
 -- whole stream then. The seq counter stays (seqs are not reused).
-if ret > 0 then redis.call('PEXPIRE', KEYS[1], ret) end
-return {0, ARGV[5], seq, ARGV[1], removed, bytes, hash(), created}
+if ret > 0 then redis.call('PEXPIRE', log, ret) end
+return {0, ARGV[a + 5], seq, ARGV[a + 1], removed, bytes, hash(), created}
+end
+local out = {}
+for i = 0, int(ARGV[1]) - 1 do
+  local ok, r = pcall(append, i * ${APPEND_KEYS}, 1 + i * ${APPEND_ARGS})
+  if ok then
+    out[i + 1] = r
+  else
+    -- A failing redis.call raises a table {err = text}; a Lua runtime error raises a string.
+    if type(r) == 'table' and r.err then r = r.err end
+    out[i + 1] = {-1, tostring(r)}
+  end
+end
+return out
 `;
 
 /**

@@ -12,6 +12,7 @@ import {
   type RedisScriptClient,
 } from '../../../src/store/redis/redis-store.js';
 import { logKeys } from '../../../src/store/redis/keys.js';
+import { hashSlot } from '../../../src/cluster/redis-link.js';
 import { describeMessageStore, topicMsg, userMsg } from '../../conformance/describe-store.js';
 import {
   startRedisCluster,
@@ -45,6 +46,14 @@ describe('RedisMessageStore on a standalone redis-server', function () {
   describeMessageStore(
     'redis (standalone)',
     async (s) => new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), ...s }),
+    { byteCap: false, firstSeqIsOne: false },
+  );
+
+  // As the cluster wiring sets it up for a single Redis: every append of a turn in one script call.
+  describeMessageStore(
+    'redis (standalone, one call per turn)',
+    async (s) =>
+      new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), appendGroup: () => 0, ...s }),
     { byteCap: false, firstSeqIsOne: false },
   );
 
@@ -286,6 +295,14 @@ describe('RedisMessageStore on a 3-master Redis Cluster', function () {
   describeMessageStore(
     'redis (cluster)',
     async (s) => new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), ...s }),
+    { byteCap: false, firstSeqIsOne: false },
+  );
+
+  // As the cluster wiring sets it up for Redis Cluster: one script call per slot and turn.
+  describeMessageStore(
+    'redis (cluster, one call per slot)',
+    async (s) =>
+      new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), appendGroup: hashSlot, ...s }),
     { byteCap: false, firstSeqIsOne: false },
   );
 
