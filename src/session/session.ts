@@ -27,7 +27,12 @@ import { decodeFrame, type Frame, type FrameBody } from '../protocol/codec.js';
 import { isControlFrame } from '../protocol/peek.js';
 import { StreamFrameReader } from '../protocol/stream-reader.js';
 import { checkDatagramFrame, validateClientFrame } from '../protocol/validate.js';
-import { clampCloseReason, type Connection, type ConnectionHandler } from '../transport/transport.js';
+import {
+  NOT_A_FRAME_MESSAGE,
+  clampCloseReason,
+  type Connection,
+  type ConnectionHandler,
+} from '../transport/transport.js';
 import { PRIORITY_CONTROL } from './outbound-queue.js';
 import { RATE_FLOOD, RATE_OK, RateLimiter } from './rate-limiter.js';
 import type { RegisteredSession } from './registry.js';
@@ -261,6 +266,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     const verdict = this.limiter.take(body.length, cost, now);
     if (verdict !== RATE_OK) return this.overLimit(body, control, cost, verdict === RATE_FLOOD, now);
     this.countIn(body.length);
+    if (body === NOT_A_FRAME_MESSAGE) throw textMessageError();
     const frame = decodeFrame(body, this.ctx.maxFrameBytes);
     if (this.state === STATE_OPEN) this.process(frame, frame.body!);
     else this.intakeBeforeAuth(frame);
@@ -277,6 +283,7 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     if (flood) throw this.floodError(now);
     if (!control && this.limiter.mayReply(now)) {
       this.countIn(body.length);
+      if (body === NOT_A_FRAME_MESSAGE) throw textMessageError();
       const frame = decodeFrame(body, this.ctx.maxFrameBytes); // garbage still gets 4500, not a 104
       this.ctx.traffic.rateLimited[RATE_REFUSED]!++;
       const retryAfterMs = this.limiter.waitMs(body.length, cost);
@@ -620,4 +627,12 @@ export class Session extends SessionDelivery implements ConnectionHandler, Regis
     }
     this.flushCursor(this.ctx.now());
   }
+}
+
+/** docs/protocol.md §2.2: frames travel in binary WebSocket messages only. */
+function textMessageError(): ProtocolError {
+  return new ProtocolError(
+    DisconnectCode.BAD_FRAME,
+    'WebSocket text message: frames must be binary messages',
+  );
 }

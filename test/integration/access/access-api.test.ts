@@ -51,6 +51,25 @@ describe('access gateway over gRPC (real ferry process)', function () {
     return { wire, login };
   }
 
+  it('deduplicates a QoS-1 Push only by client_msg_id: without one, a retry stores a new message', async () => {
+    const push = async (clientMsgId?: string): Promise<Res> => {
+      const res = await callUnary(client, 'Push', {
+        recipients: [{ userId: 'dedup-offline' }],
+        payload: Buffer.from('once?'),
+        qos: 1,
+        ...(clientMsgId !== undefined ? { clientMsgId } : {}),
+      });
+      return (res.results as Res[])[0]!;
+    };
+    const [a, b] = [await push(), await push()];
+    expect([a.status, b.status]).to.deep.equal(['PUSH_STATUS_STORED', 'PUSH_STATUS_STORED']);
+    expect([a.duplicate, b.duplicate]).to.deep.equal([false, false]);
+    expect(Number(b.seq)).to.equal(Number(a.seq) + 1);
+    const [c, d] = [await push('retry-1'), await push('retry-1')];
+    expect([c.duplicate, d.duplicate]).to.deep.equal([false, true]);
+    expect(d.seq).to.equal(c.seq);
+  });
+
   it('Login returns a session token the WebSocket listener accepts, and a business Push arrives', async () => {
     const { wire, login } = await loginWire('alice');
     expect(login).to.include({ userId: 'alice', deviceId: 'phone' });
