@@ -1,5 +1,6 @@
 // Makes sure the system tools the test suite drives are present: a real redis-server, headless
-// Chromium and Firefox ESR. On Debian as root it installs what is missing with apt-get (only when
+// Chromium and Firefox ESR, and Debian's python3-websockets for /usr/bin/python3 (the Python
+// reference client in examples/python/ runs against a real node). On Debian as root it installs what is missing with apt-get (only when
 // absent); anywhere else it stops with the one command to run. It never lets tests run without them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -9,6 +10,12 @@ const tools = [
   { name: 'chromium', pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
   { name: 'firefox-esr', pkg: 'firefox-esr', present: () => existsSync('/usr/bin/firefox-esr') },
   { name: 'openssl', pkg: 'openssl', present: () => onPath('openssl') },
+  {
+    name: 'python3-websockets',
+    pkg: 'python3-websockets',
+    present: () =>
+      spawnSync('/usr/bin/python3', ['-c', 'import websockets'], { stdio: 'ignore' }).status === 0,
+  },
 ];
 
 function onPath(cmd) {
