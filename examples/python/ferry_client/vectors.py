@@ -18,7 +18,7 @@ import sys
 
 from . import token as tokens
 from .client import reconnect_advice
-from .framing import StreamReader, prefix
+from .framing import StreamReader
 from .proto import ProtocolError, body_of, decode_frame, encode_frame
 from .transport import Closed, TcpTransport, WsTransport
 
