@@ -39,20 +39,133 @@ export function validationLimits(limits: {
   };
 }
 
-/** The bodies a client may send (docs/protocol.md §3.2); every other body is server-to-client only. */
-export const CLIENT_BODIES: ReadonlySet<FrameBody> = new Set<FrameBody>([
-  'authenticate',
-  'send',
-  'ack',
-  'ping',
-  'pong',
-  'subscribe',
-  'unsubscribe',
-  'publish',
-  'presenceQuery',
-  'disconnect',
-  'serviceRequest',
-]);
+/** A body a client may send (docs/protocol.md §3.2); every other body is server-to-client only. */
+export type ClientBody =
+  | 'authenticate'
+  | 'send'
+  | 'ack'
+  | 'ping'
+  | 'pong'
+  | 'subscribe'
+  | 'unsubscribe'
+  | 'publish'
+  | 'presenceQuery'
+  | 'disconnect'
+  | 'serviceRequest';
+
+/** Checks one kind of client frame; returns normally when it may be processed (see validateClientFrame). */
+export type FrameRule = (frame: Frame, limits: ValidationLimits) => void;
+
+/**
+ * The rules of docs/protocol.md §5.9, one per client body. The session's handler table
+ * (session/frame-handlers.ts) pairs each with its handler, so a new body needs both or does not compile.
+ */
+export const CLIENT_FRAME_RULES: { readonly [K in ClientBody]: FrameRule } = {
+  authenticate(frame, limits) {
+    const b = frame.authenticate ?? {};
+    const token = b.token ?? '';
+    if (token.length === 0) throw badRequest('authenticate.token is empty');
+    checkMaxBytes('authenticate.token', token, MAX_TOKEN_BYTES);
+    // An empty device_id means "the token's device, else 'default'".
+    if (b.deviceId) checkIdentifier('authenticate.device_id', b.deviceId, limits.maxUserIdLength);
+    checkSafeInteger('authenticate.last_seq', b.lastSeq);
+    const client = b.client ?? '';
+    checkMaxBytes('authenticate.client', client, MAX_CLIENT_NAME_BYTES);
+    checkNoControl('authenticate.client', client);
+  },
+  send(frame, limits) {
+    const b = frame.send ?? {};
+    checkIdentifier('send.to_user', b.toUser ?? '', limits.maxUserIdLength);
+    checkMessage('send', b, limits);
+  },
+  publish(frame, limits) {
+    const b = frame.publish ?? {};
+    checkTopic('publish.topic', b.topic ?? '', limits.maxTopicLength);
+    checkMessage('publish', b, limits);
+  },
+  ack(frame) {
+    // seq 0 acknowledges nothing and is accepted as a no-op.
+    checkSafeInteger('ack.seq', frame.ack?.seq);
+  },
+  // Timestamps are opaque to the server and echoed as received.
+  ping: acceptAsIs,
+  pong: acceptAsIs,
+  subscribe(frame, limits) {
+    const b = frame.subscribe ?? {};
+    checkTopic('subscribe.topic', b.topic ?? '', limits.maxTopicLength);
+    checkSafeInteger('subscribe.since_seq', b.sinceSeq);
+    if (b.fromStart === true && (b.sinceSeq ?? 0) > 0)
+      throw badRequest('subscribe.from_start replays from the first offset: since_seq must be 0');
+    checkMaxBytes('subscribe.token', b.token ?? '', MAX_TOKEN_BYTES);
+  },
+  unsubscribe(frame, limits) {
+    checkTopic('unsubscribe.topic', frame.unsubscribe?.topic ?? '', limits.maxTopicLength);
+  },
+  presenceQuery(frame, limits) {
+    const ids = frame.presenceQuery?.userIds ?? [];
+    if (ids.length === 0) throw badRequest('presence_query.user_ids is empty');
+    if (ids.length > MAX_PRESENCE_QUERY_USERS) {
+      throw badRequest(
+        `presence_query.user_ids has ${ids.length} entries; the limit is ${MAX_PRESENCE_QUERY_USERS}`,
+      );
+    }
+    const seen = new Set<string>();
+    for (const id of ids) {
+      checkIdentifier('presence_query.user_ids[]', id, limits.maxUserIdLength);
+      // One result entry per asked id keeps the answer a 1:1 map; a repeat is a client bug.
+      if (seen.has(id)) throw badRequest(`presence_query.user_ids lists ${JSON.stringify(id)} twice`);
+      seen.add(id);
+    }
+  },
+  disconnect(frame) {
+    const code = frame.disconnect?.code ?? 0;
+    if (code !== 0 && (code < 4000 || code > 4999)) {
+      throw badRequest(`disconnect.code ${code} is not 0 or in 4000-4999`);
+    }
+    checkMaxBytes('disconnect.reason', frame.disconnect?.reason ?? '', MAX_DISCONNECT_REASON_BYTES);
+  },
+  serviceRequest(frame, limits) {
+    const b = frame.serviceRequest ?? {};
+    if ((b.type ?? 0) === 0) throw badRequest('service_request.type must be non-zero');
+    const payloadBytes = b.payload?.length ?? 0;
+    if (payloadBytes > limits.maxPayloadBytes) {
+      throw new RequestError(
+        ReplyCode.PAYLOAD_TOO_LARGE,
+        `service_request.payload is ${payloadBytes} bytes; the limit is ${limits.maxPayloadBytes}`,
+      );
+    }
+    const msgId = b.msgId ?? '';
+    if (msgId === '') throw badRequest('service_request.msg_id is required');
+    checkMaxBytes('service_request.msg_id', msgId, MAX_CLIENT_MSG_ID_BYTES);
+    checkNoControl('service_request.msg_id', msgId);
+  },
+};
+
+/** The bodies a client may send (docs/protocol.md §3.2). */
+export const CLIENT_BODIES: ReadonlySet<FrameBody> = new Set<FrameBody>(
+  Object.keys(CLIENT_FRAME_RULES) as ClientBody[],
+);
+
+/** True when `body` is one a client may send (narrows it for CLIENT_FRAME_RULES lookups). */
+export function isClientBody(body: FrameBody | undefined): body is ClientBody {
+  return body !== undefined && Object.hasOwn(CLIENT_FRAME_RULES, body);
+}
+
+/**
+ * Throws for a frame no client may send: ProtocolError BAD_FRAME (4500) for a frame without a body
+ * (decodeFrame never returns one), PROTOCOL_VIOLATION (4503) for a server-only body (AuthResult,
+ * SendAck, Deliver, PresenceResult, Reply, Error): a client that sends one is broken, so the
+ * connection ends. Returns the body otherwise.
+ */
+export function clientBodyOf(frame: Frame): ClientBody {
+  const body = frame.body;
+  if (isClientBody(body)) return body;
+  if (body === undefined) throw new ProtocolError(DisconnectCode.BAD_FRAME, 'frame has no body');
+  throw new ProtocolError(
+    DisconnectCode.PROTOCOL_VIOLATION,
+    `${body} is a server-to-client frame; a client must not send it`,
+  );
+}
 
 /**
  * Checks a decoded client-to-server frame against the rules of docs/protocol.md §5.9, statelessly
@@ -60,116 +173,18 @@ export const CLIENT_BODIES: ReadonlySet<FrameBody> = new Set<FrameBody>([
  * when the frame may be processed.
  *
  * Throws:
- *  - ProtocolError PROTOCOL_VIOLATION (4503) for a server-only body (AuthResult, SendAck, Deliver,
- *    PresenceResult, Reply, Error): a client that sends one is broken, so the connection ends;
- *    ProtocolError BAD_FRAME (4500) for a frame without a body (decodeFrame never returns one);
+ *  - ProtocolError from `clientBodyOf` for a server-only body or none;
  *  - RequestError BAD_REQUEST (101) for a field that breaks a rule, PAYLOAD_TOO_LARGE (105) for a
  *    payload over `limits.maxPayloadBytes`: the request fails, the connection stays. Messages name
  *    the proto field (`send.to_user`) and the rule, so a client developer can fix the call. (For an
  *    Authenticate the session turns it into 4504 AUTH_FAILED: there is no identity to answer yet.)
  */
 export function validateClientFrame(frame: Frame, limits: ValidationLimits): void {
-  switch (frame.body) {
-    case 'authenticate': {
-      const b = frame.authenticate ?? {};
-      const token = b.token ?? '';
-      if (token.length === 0) throw badRequest('authenticate.token is empty');
-      checkMaxBytes('authenticate.token', token, MAX_TOKEN_BYTES);
-      // An empty device_id means "the token's device, else 'default'".
-      if (b.deviceId) checkIdentifier('authenticate.device_id', b.deviceId, limits.maxUserIdLength);
-      checkSafeInteger('authenticate.last_seq', b.lastSeq);
-      const client = b.client ?? '';
-      checkMaxBytes('authenticate.client', client, MAX_CLIENT_NAME_BYTES);
-      checkNoControl('authenticate.client', client);
-      return;
-    }
-    case 'send': {
-      const b = frame.send ?? {};
-      checkIdentifier('send.to_user', b.toUser ?? '', limits.maxUserIdLength);
-      checkMessage('send', b, limits);
-      return;
-    }
-    case 'publish': {
-      const b = frame.publish ?? {};
-      checkTopic('publish.topic', b.topic ?? '', limits.maxTopicLength);
-      checkMessage('publish', b, limits);
-      return;
-    }
-    case 'ack':
-      // seq 0 acknowledges nothing and is accepted as a no-op.
-      checkSafeInteger('ack.seq', frame.ack?.seq);
-      return;
-    case 'ping':
-    case 'pong':
-      // Timestamps are opaque to the server and echoed as received.
-      return;
-    case 'subscribe': {
-      const b = frame.subscribe ?? {};
-      checkTopic('subscribe.topic', b.topic ?? '', limits.maxTopicLength);
-      checkSafeInteger('subscribe.since_seq', b.sinceSeq);
-      if (b.fromStart === true && (b.sinceSeq ?? 0) > 0)
-        throw badRequest('subscribe.from_start replays from the first offset: since_seq must be 0');
-      checkMaxBytes('subscribe.token', b.token ?? '', MAX_TOKEN_BYTES);
-      return;
-    }
-    case 'unsubscribe':
-      checkTopic('unsubscribe.topic', frame.unsubscribe?.topic ?? '', limits.maxTopicLength);
-      return;
-    case 'presenceQuery': {
-      const ids = frame.presenceQuery?.userIds ?? [];
-      if (ids.length === 0) throw badRequest('presence_query.user_ids is empty');
-      if (ids.length > MAX_PRESENCE_QUERY_USERS) {
-        throw badRequest(
-          `presence_query.user_ids has ${ids.length} entries; the limit is ${MAX_PRESENCE_QUERY_USERS}`,
-        );
-      }
-      const seen = new Set<string>();
-      for (const id of ids) {
-        checkIdentifier('presence_query.user_ids[]', id, limits.maxUserIdLength);
-        // One result entry per asked id keeps the answer a 1:1 map; a repeat is a client bug.
-        if (seen.has(id)) throw badRequest(`presence_query.user_ids lists ${JSON.stringify(id)} twice`);
-        seen.add(id);
-      }
-      return;
-    }
-    case 'disconnect': {
-      const code = frame.disconnect?.code ?? 0;
-      if (code !== 0 && (code < 4000 || code > 4999)) {
-        throw badRequest(`disconnect.code ${code} is not 0 or in 4000-4999`);
-      }
-      checkMaxBytes('disconnect.reason', frame.disconnect?.reason ?? '', MAX_DISCONNECT_REASON_BYTES);
-      return;
-    }
-    case 'serviceRequest': {
-      const b = frame.serviceRequest ?? {};
-      if ((b.type ?? 0) === 0) throw badRequest('service_request.type must be non-zero');
-      const payloadBytes = b.payload?.length ?? 0;
-      if (payloadBytes > limits.maxPayloadBytes) {
-        throw new RequestError(
-          ReplyCode.PAYLOAD_TOO_LARGE,
-          `service_request.payload is ${payloadBytes} bytes; the limit is ${limits.maxPayloadBytes}`,
-        );
-      }
-      const msgId = b.msgId ?? '';
-      if (msgId === '') throw badRequest('service_request.msg_id is required');
-      checkMaxBytes('service_request.msg_id', msgId, MAX_CLIENT_MSG_ID_BYTES);
-      checkNoControl('service_request.msg_id', msgId);
-      return;
-    }
-    case 'authResult':
-    case 'sendAck':
-    case 'serviceAck':
-    case 'deliver':
-    case 'presenceResult':
-    case 'reply':
-    case 'error':
-      throw new ProtocolError(
-        DisconnectCode.PROTOCOL_VIOLATION,
-        `${frame.body} is a server-to-client frame; a client must not send it`,
-      );
-    case undefined:
-      throw new ProtocolError(DisconnectCode.BAD_FRAME, 'frame has no body');
-  }
+  CLIENT_FRAME_RULES[clientBodyOf(frame)](frame, limits);
+}
+
+function acceptAsIs(): void {
+  // Nothing to check.
 }
 
 /** The fields Send and Publish share. */

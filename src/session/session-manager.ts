@@ -22,7 +22,8 @@ import { encodeFramePrefixed } from '../protocol/codec.js';
 import { REFUSAL_RECONNECT_DELAY_MS, REFUSALS, type AdmissionRefusal } from '../transport/admission.js';
 import { IGNORE_HANDLER, type Connection, type TransportKind } from '../transport/transport.js';
 import type { SessionRegistry } from './registry.js';
-import { SessionContext, TRANSPORT_INDEX, TRANSPORT_KINDS, type SessionTimers } from './session-context.js';
+import { encodeFor, SessionContext, type SessionTimers } from './session-context.js';
+import { TRANSPORT_INDEX, TRANSPORT_KINDS } from './session-telemetry.js';
 import { Session, type SessionOwner } from './session.js';
 
 /** Constructor dependencies of a SessionManager. */
@@ -150,8 +151,8 @@ export class SessionManager implements SessionOwner {
       return;
     }
     this.connectionCounts[TRANSPORT_INDEX[conn.kind]]!++;
-    this.ctx.metrics.connections.inc({ transport: conn.kind });
-    this.ctx.metrics.connectionsAccepted.inc({ transport: conn.kind });
+    this.ctx.telemetry.metrics.connections.inc({ transport: conn.kind });
+    this.ctx.telemetry.metrics.connectionsAccepted.inc({ transport: conn.kind });
     const s = new Session(conn, this.ctx, this);
     this.sessions.add(s);
     s.start();
@@ -161,7 +162,7 @@ export class SessionManager implements SessionOwner {
   sessionOpened(s: Session): void {
     s.conn.markAuthenticated();
     this.sessionCounts[TRANSPORT_INDEX[s.conn.kind]]!++;
-    this.ctx.metrics.sessions.inc({ transport: s.conn.kind });
+    this.ctx.telemetry.metrics.sessions.inc({ transport: s.conn.kind });
   }
 
   /** SessionOwner. */
@@ -169,10 +170,10 @@ export class SessionManager implements SessionOwner {
     if (!this.sessions.delete(s)) return;
     const kind = s.conn.kind;
     this.connectionCounts[TRANSPORT_INDEX[kind]]!--;
-    this.ctx.metrics.connections.dec({ transport: kind });
+    this.ctx.telemetry.metrics.connections.dec({ transport: kind });
     if (wasOpen) {
       this.sessionCounts[TRANSPORT_INDEX[kind]]!--;
-      this.ctx.metrics.sessions.dec({ transport: kind });
+      this.ctx.telemetry.metrics.sessions.dec({ transport: kind });
     }
   }
 
@@ -189,8 +190,8 @@ export class SessionManager implements SessionOwner {
 
   /** Moves the hot-path counters (frames, bytes, deliveries, accepted messages) into Prometheus now. */
   flushMetrics(): void {
-    this.ctx.traffic.flush(this.ctx.metrics);
-    this.ctx.router.flushMetrics();
+    this.ctx.telemetry.traffic.flush(this.ctx.telemetry.metrics);
+    this.ctx.deps.router.flushMetrics();
   }
 
   /**
@@ -287,10 +288,10 @@ export class SessionManager implements SessionOwner {
     conn.setHandler(IGNORE_HANDLER);
     const reconnectDelayMs = this.drainDefaults.reconnectDelayMs;
     const frame = { disconnect: { code, reason, reconnect: shouldReconnect(code), reconnectDelayMs } };
-    conn.write(this.ctx.encode(frame, conn.framing));
+    conn.write(encodeFor(frame, conn.framing));
     conn.close(code, reason);
-    this.ctx.metrics.connectionsRefused.inc({ transport: conn.kind, reason: 'draining' });
-    this.ctx.countDisconnect(code);
+    this.ctx.telemetry.metrics.connectionsRefused.inc({ transport: conn.kind, reason: 'draining' });
+    this.ctx.telemetry.countDisconnect(code);
   }
 }
 

@@ -40,7 +40,7 @@ export interface RequestHost extends TopicClient {
 export function handleSend(host: RequestHost, frame: Frame): void {
   const b = frame.send!;
   const toUser = b.toUser ?? '';
-  if (host.ctx.reservedUserIds.has(toUser)) {
+  if (host.ctx.settings.reservedUserIds.has(toUser)) {
     throw new RequestError(
       ReplyCode.PERMISSION_DENIED,
       `send.to_user ${JSON.stringify(toUser)} is reserved for the server; no client can receive it`,
@@ -50,7 +50,7 @@ export function handleSend(host: RequestHost, frame: Frame): void {
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
   // The router may throw 109 BUSY synchronously: the request only counts once it was taken.
-  const accepted = host.ctx.router.send(host, {
+  const accepted = host.ctx.deps.router.send(host, {
     toUser,
     payload: b.payload ?? EMPTY,
     qos,
@@ -65,12 +65,12 @@ export function handleSend(host: RequestHost, frame: Frame): void {
 export function handlePublish(host: RequestHost, frame: Frame): void {
   const b = frame.publish!;
   const topic = b.topic ?? '';
-  const denied = host.ctx.permissions.topics.check('publish', topic, host);
+  const denied = host.ctx.settings.permissions.topics.check('publish', topic, host);
   if (denied !== null) throw new RequestError(ReplyCode.PERMISSION_DENIED, denied);
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
-  const accepted = host.ctx.router.publish(host, {
+  const accepted = host.ctx.deps.router.publish(host, {
     topic,
     payload: b.payload ?? EMPTY,
     qos,
@@ -88,7 +88,7 @@ export function handlePublish(host: RequestHost, frame: Frame): void {
 export function handleServiceRequest(host: RequestHost, frame: Frame): void {
   const b = frame.serviceRequest!;
   refuseWhileDraining(host.ctx);
-  const router = host.ctx.services;
+  const router = host.ctx.deps.serviceRouter;
   const type = b.type ?? 0;
   if (router === null) throw new RequestError(ReplyCode.NOT_FOUND, `no service route for type ${type}`);
   const msgId = b.msgId ?? '';
@@ -114,7 +114,7 @@ export function handleServiceRequest(host: RequestHost, frame: Frame): void {
 export function handlePresenceQuery(host: RequestHost, frame: Frame): void {
   const id = frame.id;
   const userIds = frame.presenceQuery?.userIds ?? [];
-  if (host.ctx.permissions.presence === 'granted') {
+  if (host.ctx.settings.permissions.presence === 'granted') {
     // One hidden user fails the whole query: a partial answer would read as "offline".
     const hidden = userIds.find((u) => u !== host.userId && !host.seesPresenceOf(u));
     if (hidden !== undefined) {
@@ -124,11 +124,11 @@ export function handlePresenceQuery(host: RequestHost, frame: Frame): void {
       );
     }
   }
-  host.ctx.presence.query(userIds).then(
+  host.ctx.deps.presence.query(userIds).then(
     (found) =>
       host.sendFrame({ id, presenceResult: { users: userIds.map((u) => userPresence(u, found.get(u))) } }),
     (err: unknown) => {
-      host.ctx.log.warn({ err }, 'presence query failed');
+      host.ctx.telemetry.log.warn({ err }, 'presence query failed');
       host.sendError(id, err);
     },
   );
@@ -140,7 +140,7 @@ function refuseWhileDraining(ctx: SessionContext): void {
   if (!ctx.draining) return;
   throw new RequestError(ReplyCode.UNAVAILABLE, 'this node is draining; send again after reconnecting', {
     retryable: true,
-    retryAfterMs: ctx.drainRetryAfterMs,
+    retryAfterMs: ctx.settings.drainRetryAfterMs,
   });
 }
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ReplyCode, StoreError } from '../../../src/errors.js';
-import { CURSOR_WRITE_INTERVAL_MS } from '../../../src/session/session-delivery.js';
+import { CURSOR_WRITE_INTERVAL_MS } from '../../../src/session/user-delivery.js';
 import type { MemoryMessageStore } from '../../../src/store/memory.js';
 import type { MessageStore } from '../../../src/store/message-store.js';
 import { SessionHarness, bytes, ofBody, settle, text } from '../../helpers/session-harness.js';
