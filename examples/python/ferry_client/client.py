@@ -230,11 +230,12 @@ class Client:
             self._first.set_result(r)
 
     async def _watchdog(self, t) -> None:
-        """§5.6: about twice heartbeat_ms without any frame from the server = a dead connection."""
+        """§5.6: twice heartbeat_ms, plus the second by which the server's Pings may be late, without
+        any frame from the server = a dead connection."""
         hb = self.auth.get("heartbeat_ms", 25000) / 1000
         while True:
             await asyncio.sleep(hb / 2)
-            if time.monotonic() - self._last_rx > 2 * hb:
+            if time.monotonic() - self._last_rx > 2 * hb + 1:
                 self.on_event("dead", {})
                 await t.close()
                 return
