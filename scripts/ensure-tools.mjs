@@ -1,9 +1,10 @@
 // Makes sure the system tools the test suite drives are present: a real redis-server, a real
 // rabbitmq-server (its own scripts in /usr/lib/rabbitmq/bin: the tests start brokers of their own),
-// headless Chromium and Firefox ESR, and the ngtcp2/GnuTLS libraries of the native QUIC engine (whose
-// addon it then builds, since the WebTransport suites run on both engines). On Debian as root it
-// installs what is missing with apt-get (only when absent); anywhere else it stops with the one command
-// to run. It never lets tests run without them.
+// headless Chromium and Firefox ESR, Debian's python3-websockets for /usr/bin/python3 (the Python
+// reference client in examples/python/ runs against a real node), and the ngtcp2/GnuTLS libraries of
+// the native QUIC engine (whose addon it then builds, since the WebTransport suites run on both
+// engines). On Debian as root it installs what is missing with apt-get (only when absent); anywhere
+// else it stops with the one command to run. It never lets tests run without them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,6 +27,12 @@ const tools = [
     name: 'ngtcp2 (native QUIC engine)',
     pkg: 'libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev',
     present: () => existsSync('/usr/include/ngtcp2/ngtcp2_crypto_gnutls.h'),
+  },
+  {
+    name: 'python3-websockets',
+    pkg: 'python3-websockets',
+    present: () =>
+      spawnSync('/usr/bin/python3', ['-c', 'import websockets'], { stdio: 'ignore' }).status === 0,
   },
 ];
 

@@ -1,7 +1,8 @@
 /**
  * The gRPC server of the access gateway: AccessGateway (every call authenticated by CallerAuth before
- * its body is decoded: deferred-decoding.ts), grpc.health.v1 and server reflection (v1 and v1alpha; both without a key, so grpcurl, grpc_health_probe
- * and load balancers work), message size limits, keepalive, and optional TLS / mTLS.
+ * its body is decoded: deferred-decoding.ts), grpc.health.v1 and server reflection (v1 and v1alpha;
+ * both without a key, and all five services resolvable through reflection, so grpcurl,
+ * grpc_health_probe and load balancers work without .proto files), message size limits, keepalive, and optional TLS / mTLS.
  */
 import { readFile } from 'node:fs/promises';
 import * as grpc from '@grpc/grpc-js';
@@ -18,6 +19,7 @@ import { deferDecoding, type DeferredDecoding } from './deferred-decoding.js';
 import { GrpcListener } from './grpc-listener.js';
 import { parseFilter, runPresenceStream } from './presence-stream.js';
 import { ACCESS_SERVICE_NAME, accessPackageDefinition, accessServiceDefinition } from './proto.js';
+import { standardPackageDefinition } from './standard-protos.js';
 import { toServiceError } from './status-mapping.js';
 
 /** How the server listens and whom it lets in. */
@@ -229,12 +231,13 @@ export class AccessServer {
 }
 
 /**
- * What reflection indexes: the AccessGateway package plus the file descriptors of every added service
+ * What reflection indexes: every service this port serves. The AccessGateway package, Health and
+ * reflection itself (standard-protos.ts), plus the file descriptors of every added service
  * (proto-loader puts them on each method's message types; reflection reads only `fileDescriptorProtos`
  * and de-duplicates files by name).
  */
 function reflectedPackages(services: grpc.ServiceDefinition[]): PackageDefinition {
-  const out: PackageDefinition = { ...accessPackageDefinition() };
+  const out: PackageDefinition = { ...standardPackageDefinition(), ...accessPackageDefinition() };
   services.forEach((service, i) => {
     Object.values(service).forEach((method, j) => {
       const m = method as { requestType?: AnyDefinition; responseType?: AnyDefinition };

@@ -13,7 +13,7 @@ import { decodeFrame, type Frame } from '../protocol/codec.js';
 import { isControlFrame } from '../protocol/peek.js';
 import { StreamFrameReader } from '../protocol/stream-reader.js';
 import { checkDatagramFrame } from '../protocol/validate.js';
-import type { Connection } from '../transport/transport.js';
+import { NOT_A_FRAME_MESSAGE, type Connection } from '../transport/transport.js';
 import type { Outbox } from './outbox.js';
 import { RATE_FLOOD, RATE_OK, RateLimiter } from './rate-limiter.js';
 import type { SessionContext } from './session-context.js';
@@ -183,6 +183,7 @@ export class Intake {
     const verdict = this.limiter.take(body.length, cost, now);
     if (verdict !== RATE_OK) return this.overLimit(body, control, cost, verdict === RATE_FLOOD, now);
     host.out.countIn(body.length);
+    if (body === NOT_A_FRAME_MESSAGE) throw textMessageError();
     host.onFrame(decodeFrame(body, settings.maxFrameBytes));
     return true;
   }
@@ -199,6 +200,7 @@ export class Intake {
     if (flood) throw this.floodError(now);
     if (!control && this.limiter.mayReply(now)) {
       host.out.countIn(body.length);
+      if (body === NOT_A_FRAME_MESSAGE) throw textMessageError();
       const frame = decodeFrame(body, host.ctx.settings.maxFrameBytes); // garbage still gets 4500, not a 104
       traffic.rateLimited[RATE_REFUSED]!++;
       const retryAfterMs = this.limiter.waitMs(body.length, cost);
@@ -307,4 +309,12 @@ export class Intake {
     const s = ctx.settings.rateLimits.floodToleranceSeconds;
     return new ProtocolError(DisconnectCode.FLOOD, `over the rate limit for ${s} s`);
   }
+}
+
+/** docs/protocol.md §2.2: frames travel in binary WebSocket messages only. */
+function textMessageError(): ProtocolError {
+  return new ProtocolError(
+    DisconnectCode.BAD_FRAME,
+    'WebSocket text message: frames must be binary messages',
+  );
 }

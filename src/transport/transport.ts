@@ -84,6 +84,13 @@ export interface Connection {
   markAuthenticated(): void;
 }
 
+/**
+ * What a 'message' transport hands to `onData` in place of a message that cannot hold a frame (a
+ * WebSocket text message). Compared by identity: the session refuses it with 4500 BAD_FRAME and a
+ * reason naming the cause, in its one place for protocol errors, after the frames read before it.
+ */
+export const NOT_A_FRAME_MESSAGE: Uint8Array = new Uint8Array(0);
+
 /** A listener accepts connections of one transport kind. */
 export interface Listener {
   readonly kind: TransportKind;

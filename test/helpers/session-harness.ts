@@ -166,6 +166,7 @@ export class SessionHarness {
       logger,
       now: this.clock.now,
       maxPendingAppends: config.store.maxPendingAppends,
+      maxBusBacklogBytes: config.redis.maxBacklogBytes,
     });
     this.manager = new SessionManager({
       config,

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import type { AdmissionTicket } from '../admission.js';
 import {
   IGNORE_HANDLER,
+  NOT_A_FRAME_MESSAGE,
   allocateConnectionId,
   clampCloseReason,
   type Connection,
@@ -34,8 +35,8 @@ export interface WsConnectionHooks {
  * Before `setHandler` the WebSocket is paused: ws parses nothing, so early bytes wait in the socket
  * (up to its readable high-water mark, then in the kernel under the TCP window) and none are lost.
  *
- * A text message is handed to `onData` as an empty frame, which the session's decoder rejects with
- * 4500 BAD_FRAME: every protocol error is counted and closed in one place, with a documented code.
+ * A text message is handed to `onData` as NOT_A_FRAME_MESSAGE, which the session refuses with 4500
+ * BAD_FRAME: every protocol error is counted and closed in one place, with a documented code.
  */
 export class WsConnection implements Connection {
   readonly id = allocateConnectionId();
@@ -177,12 +178,9 @@ function isValidCloseCode(code: number): boolean {
   );
 }
 
-/** What a text message is handed on as: an empty frame, which every decoder rejects with 4500. */
-const NOT_A_FRAME = new Uint8Array(0);
-
 function wsOnMessage(this: Tagged<WebSocket>, data: Buffer, isBinary: boolean): void {
   // docs/protocol.md §2: text messages are never frames, even when their bytes would parse as one.
-  this[kConnection]?.dataArrived(isBinary ? data : NOT_A_FRAME);
+  this[kConnection]?.dataArrived(isBinary ? data : NOT_A_FRAME_MESSAGE);
 }
 
 function wsOnClose(this: Tagged<WebSocket>, code: number, reason: Buffer): void {

@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
+import protobuf from 'protobufjs';
+import descriptor from 'protobufjs/ext/descriptor.js';
 import type { AccessClient } from '../../../src/access/client.js';
 import { DisconnectCode } from '../../../src/errors.js';
 import { GatewayProcess, testToken, OPEN_PERMISSIONS } from '../../helpers/gateway-process.js';
@@ -9,6 +11,7 @@ import {
   API_KEY_FLAGS,
   callError,
   callUnary,
+  fileContainingSymbol,
   healthClient,
   listServices,
   presenceOf,
@@ -17,6 +20,12 @@ import {
 } from './support.js';
 
 type Res = Record<string, unknown>;
+
+/** A protobufjs Root built from reflection's FileDescriptorProtos only (no .proto file involved). */
+function descriptorRoot(files: Buffer[]): protobuf.Root {
+  const file = files.map((b) => descriptor.FileDescriptorProto.decode(b) as descriptor.IFileDescriptorProto);
+  return protobuf.Root.fromDescriptor({ file });
+}
 
 describe('access gateway over gRPC (real ferry process)', function () {
   this.timeout(30_000);
@@ -41,6 +50,25 @@ describe('access gateway over gRPC (real ferry process)', function () {
     wires.push(wire);
     return { wire, login };
   }
+
+  it('deduplicates a QoS-1 Push only by client_msg_id: without one, a retry stores a new message', async () => {
+    const push = async (clientMsgId?: string): Promise<Res> => {
+      const res = await callUnary(client, 'Push', {
+        recipients: [{ userId: 'dedup-offline' }],
+        payload: Buffer.from('once?'),
+        qos: 1,
+        ...(clientMsgId !== undefined ? { clientMsgId } : {}),
+      });
+      return (res.results as Res[])[0]!;
+    };
+    const [a, b] = [await push(), await push()];
+    expect([a.status, b.status]).to.deep.equal(['PUSH_STATUS_STORED', 'PUSH_STATUS_STORED']);
+    expect([a.duplicate, b.duplicate]).to.deep.equal([false, false]);
+    expect(Number(b.seq)).to.equal(Number(a.seq) + 1);
+    const [c, d] = [await push('retry-1'), await push('retry-1')];
+    expect([c.duplicate, d.duplicate]).to.deep.equal([false, true]);
+    expect(d.seq).to.equal(c.seq);
+  });
 
   it('Login returns a session token the WebSocket listener accepts, and a business Push arrives', async () => {
     const { wire, login } = await loginWire('alice');
@@ -245,16 +273,52 @@ describe('access gateway over gRPC (real ferry process)', function () {
   });
 
   for (const version of ['v1', 'v1alpha'] as const) {
-    it(`lists AccessGateway and Upstream through server reflection ${version}`, async () => {
+    it(`lists and resolves every service of the port through server reflection ${version}`, async () => {
       const r = reflectionClient(gw.urls.grpc, version);
       try {
         const services = await listServices(r);
-        expect(services).to.include('ferry.access.v1.AccessGateway');
-        // Registered on the same port by the upstream layer (proto/ferry/v1/upstream.proto).
-        expect(services).to.include('ferry.upstream.v1.Upstream');
+        expect([...services].sort()).to.deep.equal([
+          'ferry.access.v1.AccessGateway',
+          // Registered on the same port by the upstream layer (proto/ferry/v1/upstream.proto).
+          'ferry.upstream.v1.Upstream',
+          'grpc.health.v1.Health',
+          'grpc.reflection.v1.ServerReflection',
+          'grpc.reflection.v1alpha.ServerReflection',
+        ]);
+        for (const service of services) {
+          const root = descriptorRoot(await fileContainingSymbol(r, service));
+          expect(root.lookupService(service).methodsArray.length, service).to.be.greaterThan(0);
+        }
       } finally {
         r.close();
       }
     });
   }
+
+  it('answers grpc.health.v1.Health/Check from reflection alone, as grpcurl does without .proto files', async () => {
+    const r = reflectionClient(gw.urls.grpc, 'v1');
+    const raw = new grpc.Client(gw.urls.grpc, grpc.credentials.createInsecure());
+    try {
+      const root = descriptorRoot(await fileContainingSymbol(r, 'grpc.health.v1.Health'));
+      const check = root.lookupService('grpc.health.v1.Health').methods.Check!;
+      check.resolve();
+      const [req, res] = [check.resolvedRequestType!, check.resolvedResponseType!];
+      const status = root.lookupEnum('grpc.health.v1.HealthCheckResponse.ServingStatus');
+      for (const service of ['', 'ferry.access.v1.AccessGateway']) {
+        const answer = await new Promise<Record<string, unknown>>((resolve, reject) =>
+          raw.makeUnaryRequest(
+            '/grpc.health.v1.Health/Check',
+            (m: Record<string, unknown>) => Buffer.from(req.encode(req.fromObject(m)).finish()),
+            (b: Buffer) => res.toObject(res.decode(b)),
+            { service },
+            (err, value) => (err ? reject(err) : resolve(value!)),
+          ),
+        );
+        expect(answer.status, service).to.equal(status.values.SERVING);
+      }
+    } finally {
+      r.close();
+      raw.close();
+    }
+  });
 });

@@ -79,6 +79,31 @@ export function listServices(client: grpc.Client & Record<string, unknown>): Pro
   });
 }
 
+/**
+ * Asks reflection which file defines `symbol` (`file_containing_symbol`), as grpcurl does, and
+ * resolves with the serialized FileDescriptorProtos it answers (the file and its dependencies), or
+ * rejects with the reflection error (e.g. "Symbol not found").
+ */
+export function fileContainingSymbol(
+  client: grpc.Client & Record<string, unknown>,
+  symbol: string,
+): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const call = (
+      client.ServerReflectionInfo as () => grpc.ClientDuplexStream<unknown, Record<string, unknown>>
+    ).call(client);
+    call.on('data', (res) => {
+      const files = res.file_descriptor_response as { file_descriptor_proto: Buffer[] } | undefined;
+      const error = res.error_response as { error_message: string } | undefined;
+      if (files) resolve(files.file_descriptor_proto);
+      else reject(new Error(`reflection refused ${symbol}: ${error?.error_message ?? JSON.stringify(res)}`));
+      call.end();
+    });
+    call.on('error', reject);
+    call.write({ file_containing_symbol: symbol });
+  });
+}
+
 /** A WatchPresence stream with its events collected and a way to wait for one. */
 export class PresenceWatch {
   readonly events: Record<string, unknown>[] = [];

@@ -140,6 +140,7 @@ describe('gateway: bad input and faults get their documented codes; others keep 
     const textual = await login('ws', 'texter');
     textual.sendText('{"send":{"toUser":"obs-b"}}');
     expect(await disconnectCode(textual)).to.equal(4500);
+    expect(textual.closeReason).to.equal('WebSocket text message: frames must be binary messages');
     // Random noise never crashes the node: whatever the code, the connection is closed cleanly.
     for (let i = 0; i < 21; i++) {
       const c = await connect(KINDS[i % 3]!);

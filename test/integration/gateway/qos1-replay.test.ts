@@ -101,4 +101,23 @@ describe('gateway: QoS-1 storage, replay and dedup', function () {
       expect(got.map((f) => text(f.deliver?.payload))).to.deep.equal(['once', 'next']);
     });
   }
+
+  it("gives a new device the user's retained history, and last_seq = the end of the log starts it from now", async () => {
+    const alice = await login('ws', 'h-alice');
+    const old = await login('tcp', 'h-bob', { deviceId: 'old-phone' });
+    for (let i = 1; i <= 3; i++) await sendQos1(alice, 'h-bob', `h${i}`, `h${i}`);
+    const seen = await collect(old, 3);
+    old.send({ ack: { seq: seen[2]!.deliver!.seq } });
+    // The replay follows the AuthResult without any further frame from the client (docs/protocol.md §5).
+    const fresh = await login('tcp', 'h-bob', { deviceId: 'new-phone' });
+    expect((await collect(fresh, 3)).map((f) => text(f.deliver?.payload))).to.deep.equal(['h1', 'h2', 'h3']);
+    const fromNow = await login('tcp', 'h-bob', {
+      deviceId: 'newer-phone',
+      lastSeq: Number(seen[2]!.deliver!.seq),
+    });
+    await sendQos1(alice, 'h-bob', 'h4', 'h4');
+    const [next] = await collect(fromNow, 1);
+    expect(text(next?.deliver?.payload)).to.equal('h4');
+    expect(fromNow.frames.filter((f) => f.body === 'deliver')).to.have.length(0);
+  });
 });

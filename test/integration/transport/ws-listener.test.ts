@@ -3,7 +3,11 @@ import { expect } from 'chai';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { Metrics } from '../../../src/observability/metrics.js';
 import { Admission } from '../../../src/transport/admission.js';
-import type { Connection, ConnectionHandler } from '../../../src/transport/transport.js';
+import {
+  NOT_A_FRAME_MESSAGE,
+  type Connection,
+  type ConnectionHandler,
+} from '../../../src/transport/transport.js';
 import {
   WebSocketListener,
   type WebSocketListenerOptions,
@@ -19,10 +23,13 @@ import { metricValue } from './metric-values.js';
 const MAX_PAYLOAD = 1024;
 
 /** A handler that keeps what arrives, for tests that look at one connection. */
-function record(conn: Connection): { data: Buffer[]; closes: [number, string][] } {
-  const seen = { data: [] as Buffer[], closes: [] as [number, string][] };
+function record(conn: Connection): { data: Buffer[]; textMessages: number; closes: [number, string][] } {
+  const seen = { data: [] as Buffer[], textMessages: 0, closes: [] as [number, string][] };
   const handler: ConnectionHandler = {
-    onData: (b) => seen.data.push(Buffer.from(b)),
+    onData: (b) => {
+      if (b === NOT_A_FRAME_MESSAGE) seen.textMessages++;
+      seen.data.push(Buffer.from(b));
+    },
     onDatagram: () => {},
     onDrain: () => {},
     onClose: (code, reason) => seen.closes.push([code, reason]),
@@ -131,12 +138,12 @@ describe('WebSocketListener', function () {
     next.destroy();
   });
 
-  it('hands a text message on as an empty frame, so the decoder rejects it with 4500', async function () {
+  it('hands a text message on as NOT_A_FRAME_MESSAGE, which the session refuses with 4500', async function () {
     const client = await WsTestClient.connect(`${base}/ws`);
     await until(() => conns.length === 1);
     client.send('héllo');
     await until(() => seen[0]!.data.length === 1);
-    expect(seen[0]!.data[0]!.length).to.equal(0);
+    expect(seen[0]!.textMessages).to.equal(1);
     client.destroy();
   });
 
