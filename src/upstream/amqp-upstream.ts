@@ -155,6 +155,8 @@ export class AmqpUpstream implements UpstreamTransport {
     return {
       queue: serviceQueueName(this.prefix, service),
       ...this.link.stats(),
+      // What `busy` answers now: blocked, waiting for the channel to drain, or just refused as full.
+      busy: this.busy(service),
       ...this.count(service),
     };
   }

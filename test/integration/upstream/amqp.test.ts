@@ -62,6 +62,7 @@ interface ServiceStats {
   refusedFull: number;
   replies: number;
   blocked: boolean;
+  busy: boolean;
 }
 
 async function serviceStats(gw: GatewayProcess, service: string): Promise<ServiceStats> {
@@ -259,7 +260,8 @@ describe('AMQP upstream (real RabbitMQ, real consumers)', function () {
     } finally {
       await broker.ctl('set_vm_memory_high_watermark', '0.4');
     }
-    await statsUntil(gw, 'billing', (s) => !s.blocked);
+    // Unblocked, and nothing else holds the service back (the blocked publishes' channel drained).
+    await statsUntil(gw, 'billing', (s) => !s.blocked && !s.busy);
     const after = await request(erin, 1300, 'after-alarm');
     expect(after.serviceAck?.service, JSON.stringify(after)).to.equal('billing');
   });
