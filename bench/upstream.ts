@@ -1,11 +1,15 @@
 /**
  * Routed service messages/s and latency through each upstream kind: `npm run bench -- upstream
- * [--clients 50] [--window 16] [--seconds 5] [--instances 2]`.
+ * [--kind grpc|redis|amqp|gateway] [--amqp-url URL] [--clients 50] [--window 16] [--seconds 5]
+ * [--instances 2]` (every kind in one run unless `--kind` picks one).
  *
- * One `ferry start` process (dist/) with Redis and gRPC on and three routes: 1000 -> a gRPC service
+ * One `ferry start` process (dist/) with Redis and gRPC on and four routes: 1000 -> a gRPC service
  * served by `--instances` in-process instances that ack every batch at once, 2000 -> a Redis-stream
- * service (acceptance = XADD done), 9000 -> the built-in gateway echo (no upstream I/O at all, the
- * gateway's own cost). `--clients` WebSocket clients each keep `--window` ServiceRequests in flight.
+ * service (acceptance = XADD done), 3000 -> an AMQP service (acceptance = the broker's publisher
+ * confirm of a persistent message in a durable queue), 9000 -> the built-in gateway echo (no upstream
+ * I/O at all, the gateway's own cost). The AMQP broker is a `rabbitmq-server` this bench starts on
+ * free ports (test/helpers/rabbitmq-server.ts), or the one at `--amqp-url`. No worker reads the Redis
+ * stream or the AMQP queue while measuring: both measure the gateway -> upstream hand-off. `--clients` WebSocket clients each keep `--window` ServiceRequests in flight.
  * Latency is from sending the ServiceRequest to its ServiceAck (both ends here, one clock). Runs under
  * tsx (it uses src/ directly).
  */
@@ -14,10 +18,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
+import amqp from 'amqplib';
 import WebSocket from 'ws';
 import { decodeFrame, encodeFrame } from '../src/protocol/codec.js';
 import { upstreamClientConstructor } from '../src/upstream/grpc-proto.js';
 import { GatewayProcess, testToken } from '../test/helpers/gateway-process.js';
+import { startRabbitServer, type RabbitServer } from '../test/helpers/rabbitmq-server.js';
 import { startRedisServer } from '../test/helpers/redis-server.js';
 import { Histogram } from './lib/histogram.js';
 import { appendResult, ms, num, printTable } from './lib/report.js';
@@ -31,6 +37,21 @@ function flag(name: string, fallback: number): number {
   if (!Number.isFinite(v) || v < 1) throw new Error(`--${name} must be a positive number`);
   return v;
 }
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const KINDS = [
+  { kind: 'gateway', name: 'gateway (in-process)', type: 9000 },
+  { kind: 'grpc', name: 'grpc', type: 1000 },
+  { kind: 'redis', name: 'redis stream', type: 2000 },
+  { kind: 'amqp', name: 'amqp (RabbitMQ)', type: 3000 },
+] as const;
+const kindArg = option('kind');
+if (kindArg !== undefined && !KINDS.some((k) => k.kind === kindArg))
+  throw new Error(`--kind must be one of ${KINDS.map((k) => k.kind).join(', ')}`);
+const kinds = KINDS.filter((k) => kindArg === undefined || k.kind === kindArg);
+const amqpUrlArg = option('amqp-url');
 const clients = flag('clients', 50);
 const window = flag('window', 16);
 const seconds = flag('seconds', 5);
@@ -126,12 +147,27 @@ async function measure(sockets: WebSocket[], type: number, durationMs: number) {
 
 async function main(): Promise<void> {
   const redis = await startRedisServer();
+  const wantsAmqp = kinds.some((k) => k.kind === 'amqp');
+  const broker: RabbitServer | null =
+    wantsAmqp && amqpUrlArg === undefined ? await startRabbitServer() : null;
+  const amqpUrl = amqpUrlArg ?? broker?.url ?? '';
+  // On a shared broker, queues of their own so nothing else's is touched.
+  const amqpPrefix = `ferry-bench-${process.pid}`;
   const configPath = join(mkdtempSync(join(tmpdir(), 'ferry-bench-upstream-')), 'ferry.json');
   writeFileSync(
     configPath,
     JSON.stringify({
-      routes: { '1000': 'logic', '2000': 'chat', '9000': 'gateway' },
-      upstream: { services: { logic: 'grpc', chat: 'redis' }, queueNormal: 100_000 },
+      routes: {
+        '1000': 'logic',
+        '2000': 'chat',
+        '9000': 'gateway',
+        ...(wantsAmqp ? { '3000': 'billing' } : {}),
+      },
+      upstream: {
+        services: { logic: 'grpc', chat: 'redis', ...(wantsAmqp ? { billing: 'amqp' } : {}) },
+        queueNormal: 100_000,
+        amqp: { url: amqpUrl, prefix: amqpPrefix },
+      },
     }),
   );
   const gw = await GatewayProcess.start(
@@ -147,11 +183,7 @@ async function main(): Promise<void> {
   const rows: string[][] = [['upstream', 'acked/s', 'busy', 'errors', 'p50', 'p99', 'max']];
   const results: Record<string, unknown> = {};
   try {
-    for (const [name, type] of [
-      ['gateway (in-process)', 9000],
-      ['grpc', 1000],
-      ['redis stream', 2000],
-    ] as const) {
+    for (const { name, type } of kinds) {
       const res = await measure(sockets, type, seconds * 1000);
       const s = res.latency;
       rows.push([
@@ -170,6 +202,8 @@ async function main(): Promise<void> {
     for (const c of calls) c.cancel();
     await gw.cleanup();
     await redis.stop();
+    if (broker !== null) await broker.stop();
+    else if (wantsAmqp) await deleteQueue(amqpUrl, `${amqpPrefix}.svc.billing`, `${amqpPrefix}.replies`);
   }
   printTable(
     `ServiceRequest -> ServiceAck (${clients} clients x ${window} in flight, ${seconds} s each)`,
@@ -180,9 +214,18 @@ async function main(): Promise<void> {
     window,
     seconds,
     instanceCount,
+    amqpBroker: !wantsAmqp ? null : broker !== null ? 'own rabbitmq-server' : 'given --amqp-url',
     results,
   });
   process.stdout.write(`results appended to ${file}\n`);
+}
+
+/** Removes the bench's queues from a broker it did not start. */
+async function deleteQueue(url: string, ...queues: string[]): Promise<void> {
+  const conn = await amqp.connect(url);
+  const ch = await conn.createChannel();
+  for (const q of queues) await ch.deleteQueue(q);
+  await conn.close();
 }
 
 main().catch((err: unknown) => {

@@ -1,11 +1,17 @@
-// Makes sure the system tools the test suite drives are present: a real redis-server, headless
-// Chromium and Firefox ESR. On Debian as root it installs what is missing with apt-get (only when
+// Makes sure the system tools the test suite drives are present: a real redis-server, a real
+// rabbitmq-server (its own scripts in /usr/lib/rabbitmq/bin: the tests start brokers of their own),
+// headless Chromium and Firefox ESR. On Debian as root it installs what is missing with apt-get (only when
 // absent); anywhere else it stops with the one command to run. It never lets tests run without them.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
 const tools = [
   { name: 'redis-server', pkg: 'redis-server', present: () => onPath('redis-server') },
+  {
+    name: 'rabbitmq-server',
+    pkg: 'rabbitmq-server',
+    present: () => existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server'),
+  },
   { name: 'chromium', pkg: 'chromium', present: () => existsSync('/usr/bin/chromium') },
   { name: 'firefox-esr', pkg: 'firefox-esr', present: () => existsSync('/usr/bin/firefox-esr') },
   { name: 'openssl', pkg: 'openssl', present: () => onPath('openssl') },

@@ -130,13 +130,18 @@ export function loadConfigWithSources(opts: LoadConfigOptions = {}): LoadedConfi
   return { config: build(values), sources: sourceStrings, file };
 }
 
-/** A copy of `config` that is safe to print or log: HS256 secrets are replaced by `[redacted]`. */
+/**
+ * A copy of `config` that is safe to print or log: HS256 secrets, API keys and the AMQP URL's password
+ * are replaced by `[redacted]`.
+ */
 export function redactConfig(config: FerryConfig): FerryConfig {
   const copy = structuredClone(config);
   for (const kid of Object.keys(copy.auth.hmacSecrets)) copy.auth.hmacSecrets[kid] = '[redacted]';
   for (const name of Object.keys(copy.access.apiKeys)) copy.access.apiKeys[name] = '[redacted]';
   if (copy.access.callerKey !== '') copy.access.callerKey = '[redacted]';
   if (copy.admin.apiKey !== '') copy.admin.apiKey = '[redacted]';
+  // The broker URL stays readable (host, vhost) without its password.
+  copy.upstream.amqp.url = copy.upstream.amqp.url.replace(/^(amqps?:\/\/[^:@/]*):[^@/]*@/, '$1:[redacted]@');
   return copy;
 }
 
@@ -396,6 +401,10 @@ function crossCheck(values: Map<string, unknown>, src: (label: string) => string
     problems.push(
       `upstream.services.${needsRedis[0]} is redis, which needs redis.url, redis.cluster or redis.sentinel`,
     );
+
+  const needsAmqp = Object.entries(upstreamServices).find(([, kind]) => kind === 'amqp');
+  if (needsAmqp && get<string>('upstream.amqp.url') === '')
+    problems.push(`upstream.services.${needsAmqp[0]} is amqp, which needs upstream.amqp.url`);
 
   // UDP (WebTransport) may share a number with a TCP listener; two TCP listeners may not.
   const byPort = new Map<number, string>();

@@ -326,7 +326,10 @@ export const FERRY_CONFIG_SCHEMA = Type.Object({
   routes: stringMap('route', {}),
   /** How routed messages reach services (docs/upstreams.md). */
   upstream: Type.Object({
-    /** Service name -> kind: "grpc" (instances connect to Upstream.Connect) or "redis" (a stream). */
+    /**
+     * Service name -> kind: "grpc" (instances connect to Upstream.Connect), "redis" (a stream) or
+     * "amqp" (a RabbitMQ queue, `upstream.amqp.url`).
+     */
     services: stringMap('upstreamKind', {}),
     /** A batch leaves with this many messages, or when its oldest has waited `batchMs`. */
     batchSize: int(64, 1, 10_000),
@@ -342,10 +345,28 @@ export const FERRY_CONFIG_SCHEMA = Type.Object({
     maxAttempts: int(5, 1, 100),
     retryBaseMs: duration(100, 1, 600_000),
     retryMaxMs: duration(5000, 1, HOUR),
-    /** How long a gRPC instance has to ack a batch before it is sent again (to the ring's owner). */
+    /**
+     * How long a gRPC instance has to ack a batch before it is sent again (to the ring's owner), and
+     * how long the AMQP broker has to confirm a publish before it is retried.
+     */
     ackTimeoutMs: duration(5000, 10, HOUR),
     /** A repeated (user, msg_id) within this window is answered as a duplicate, not forwarded. */
     dedupWindowMs: duration(600_000, 0, DAY),
+    /** The RabbitMQ broker of `amqp` services (docs/upstreams.md, "AMQP upstream"). */
+    amqp: Type.Object({
+      /** `amqp://[user:pass@]host[:port][/vhost]` (or `amqps://`); '' = no amqp services. */
+      url: str('', { pattern: /^$|^amqps?:\/\/[^\s/]+(\/\S*)?$/, expected: 'a URL like amqp://guest:guest@127.0.0.1:5672' }, { flag: 'amqp-url', env: 'FERRY_AMQP_URL', arg: 'url', help: 'RabbitMQ broker of amqp upstream services (amqp://user:pass@host:port/vhost)', secret: true }),
+      /** Prefix of the queues Ferry declares: `<prefix>.svc.<service>` and `<prefix>.replies`. */
+      prefix: str('ferry', { pattern: /^[A-Za-z0-9._-]{1,32}$/, expected: '1-32 of A-Z a-z 0-9 . _ -' }, { flag: 'amqp-prefix', env: 'FERRY_AMQP_PREFIX', arg: 'prefix', help: 'prefix of the RabbitMQ queues Ferry declares' }),
+      /**
+       * `x-max-length` of each service queue with `x-overflow: reject-publish` (0 = no cap): at the
+       * cap the broker refuses publishes and clients get 109 BUSY. Part of the queue's declaration:
+       * changing it needs the queue deleted (RabbitMQ refuses a redeclaration with other arguments).
+       */
+      queueMaxLength: int(0, 0, 1_000_000_000, { flag: 'amqp-queue-max-length', env: 'FERRY_AMQP_QUEUE_MAX_LENGTH', arg: 'n', help: 'cap of each amqp service queue, then 109 BUSY (0 = none)' }),
+      /** Replies taken from `<prefix>.replies` at once by this node (channel prefetch). */
+      replyPrefetch: int(64, 1, 65_535),
+    }),
   }),
   drain: Type.Object({
     /** On SIGTERM, how long to wait for queues to flush before closing anyway. */

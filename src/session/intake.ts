@@ -70,8 +70,8 @@ export class Intake {
   private requestsInflight = 0;
   /** Bytes received after the session started closing (see `receive`). */
   private closingBytes = 0;
-  /** Bound once: the timer callback that offers the held frames again. */
-  private readonly onResume = (): void => this.resumeHeld();
+  /** The timer callback that offers the held frames again: bound at the first hold (most never hold). */
+  private onResume: (() => void) | null = null;
 
   constructor(host: IntakeHost, nowMs: number) {
     this.host = host;
@@ -243,7 +243,10 @@ export class Intake {
       this.host.conn.pauseReading();
     }
     if (this.holdReason !== HOLD_WINDOW)
-      this.resumeTimer = this.host.ctx.timers.set(this.onResume, this.holdWaitMs);
+      this.resumeTimer = this.host.ctx.timers.set(
+        (this.onResume ??= () => this.resumeHeld()),
+        this.holdWaitMs,
+      );
   }
 
   /** A request frame waits for a window slot or for the end of a 109's retry_after_ms (counted). */

@@ -3,7 +3,8 @@
  * leaves when it has `batchSize` messages or its oldest has waited `batchMs`), at most
  * `maxInflightBatches` batches outstanding, and retries with exponential backoff and jitter for the
  * messages an upstream did not take. A message's promise settles exactly once: resolved when the
- * upstream holds it, rejected with 109 BUSY at the door (queue full) or 107 UNAVAILABLE after
+ * upstream holds it, rejected with 109 BUSY at the door (queue full, or the transport reports
+ * backpressure) or 107 UNAVAILABLE after
  * `maxAttempts` attempts. Nothing is dropped silently.
  */
 import { ReplyCode, RequestError } from '../errors.js';
@@ -116,15 +117,8 @@ export class Dispatcher {
         return;
       }
       const item: Pending = { msg, priority: msg.priority, resolve, reject };
-      if (!this.queues.offer(item)) {
-        this.s.busy++;
-        this.metrics.failed.inc({ service: this.service, reason: 'busy' });
-        reject(
-          new RequestError(ReplyCode.BUSY, `service ${this.service} is busy; retry later`, {
-            retryable: true,
-            retryAfterMs: Math.max(this.settings.retryBaseMs, this.settings.batchMs),
-          }),
-        );
+      if (this.transport.busy?.(this.service) === true || !this.queues.offer(item)) {
+        this.failBusy(item);
         return;
       }
       this.depthGauges[item.priority].set(this.queues.depth(item.priority));
@@ -224,6 +218,11 @@ export class Dispatcher {
 
   private retryLater(item: Pending): void {
     const st = this.settings;
+    if (this.transport.busy?.(this.service) === true) {
+      // Pushed back by the service side: the client hears it now instead of after every retry.
+      this.failBusy(item);
+      return;
+    }
     if (this.closed || item.msg.attempt >= st.maxAttempts) {
       this.fail(item, `no instance of service ${this.service} took the message`);
       return;
@@ -240,6 +239,17 @@ export class Dispatcher {
       retryDelayMs(item.msg.attempt, st.retryBaseMs, st.retryMaxMs),
     );
     this.retryTimers.add(t);
+  }
+
+  private failBusy(item: Pending): void {
+    this.s.busy++;
+    this.metrics.failed.inc({ service: this.service, reason: 'busy' });
+    item.reject(
+      new RequestError(ReplyCode.BUSY, `service ${this.service} is busy; retry later`, {
+        retryable: true,
+        retryAfterMs: Math.max(this.settings.retryBaseMs, this.settings.batchMs),
+      }),
+    );
   }
 
   private fail(item: Pending, why: string): void {

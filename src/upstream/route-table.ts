@@ -11,8 +11,8 @@ export const PRIORITIES = ['critical', 'high', 'normal', 'low'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
 /** How a service receives its messages. `gateway` is built in and answers in-process. */
-export type UpstreamKind = 'grpc' | 'redis' | 'gateway';
-export const UPSTREAM_KINDS: readonly UpstreamKind[] = ['grpc', 'redis', 'gateway'];
+export type UpstreamKind = 'grpc' | 'redis' | 'amqp' | 'gateway';
+export const UPSTREAM_KINDS: readonly UpstreamKind[] = ['grpc', 'redis', 'amqp', 'gateway'];
 
 /** The built-in service: the gateway itself (echo), no configuration needed. */
 export const GATEWAY_SERVICE = 'gateway';

@@ -1,12 +1,16 @@
 /**
  * Puts business-service routing together for one node from parts the gateway wiring picked: the
  * route table from config, one transport per upstream kind (gRPC instances, Redis streams over the
- * cluster's Redis link, the built-in gateway echo), the Upstreams (the ServiceRouter sessions call), and the
- * `Upstream` gRPC service registered on the access API's server.
+ * cluster's Redis link, RabbitMQ queues with their reply consumer when `upstream.amqp.url` is set, the
+ * built-in gateway echo), the Upstreams (the ServiceRouter sessions call), and the `Upstream` gRPC
+ * service registered on the access API's server.
  */
 import type { Registry } from 'prom-client';
 import type { FerryConfig } from '../config/schema.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
+import { AmqpLink } from './amqp-link.js';
+import { AmqpReplies } from './amqp-replies.js';
+import { AmqpUpstream } from './amqp-upstream.js';
 import type { DispatchSettings } from './dispatcher.js';
 import { GatewayUpstream } from './gateway-upstream.js';
 import { registerUpstreamService, type UpstreamCallerCheck, type UpstreamServer } from './grpc-service.js';
@@ -30,6 +34,44 @@ export interface UpstreamNodeDeps {
   logger: Logger;
 }
 
+/** How long start-up waits for the AMQP broker before going on without it. */
+const AMQP_START_WAIT_MS = 5000;
+
+/** The AMQP link, upstream and reply consumer of `upstream.amqp`; connects in the background. */
+function startAmqp(
+  deps: UpstreamNodeDeps,
+  log: Logger,
+  services: () => Upstreams | null,
+): { link: AmqpLink; upstream: AmqpUpstream; replies: AmqpReplies } {
+  const { config } = deps;
+  const a = config.upstream.amqp;
+  const link = new AmqpLink({
+    url: a.url,
+    logger: log,
+    reconnectBaseMs: config.upstream.retryBaseMs,
+    reconnectMaxMs: Math.max(config.upstream.retryBaseMs, config.upstream.retryMaxMs),
+  });
+  const upstream = new AmqpUpstream({
+    link,
+    prefix: a.prefix,
+    queueMaxLength: a.queueMaxLength,
+    confirmTimeoutMs: config.upstream.ackTimeoutMs,
+    logger: log,
+  });
+  const replies = new AmqpReplies({
+    link,
+    prefix: a.prefix,
+    prefetch: a.replyPrefetch,
+    replies: deps.replies,
+    isAmqpService: (s) => services()?.isAmqpService(s) ?? false,
+    onReply: (s) => upstream.countReply(s),
+    maxUserIdLength: config.limits.maxUserIdLength,
+    logger: log,
+  });
+  link.start();
+  return { link, upstream, replies };
+}
+
 /** The dispatcher tunables of a configuration. */
 export function dispatchSettings(config: FerryConfig): DispatchSettings {
   const u = config.upstream;
@@ -48,12 +90,20 @@ export function dispatchSettings(config: FerryConfig): DispatchSettings {
 export class UpstreamNode {
   readonly services: Upstreams;
   readonly grpc: GrpcUpstream;
+  /** The RabbitMQ upstream and its reply consumer; null without `upstream.amqp.url`. */
+  readonly amqp: { upstream: AmqpUpstream; replies: AmqpReplies } | null;
   private readonly deps: UpstreamNodeDeps;
 
-  private constructor(deps: UpstreamNodeDeps, services: Upstreams, grpcUpstream: GrpcUpstream) {
+  private constructor(
+    deps: UpstreamNodeDeps,
+    services: Upstreams,
+    grpcUpstream: GrpcUpstream,
+    amqp: UpstreamNode['amqp'],
+  ) {
     this.deps = deps;
     this.services = services;
     this.grpc = grpcUpstream;
+    this.amqp = amqp;
   }
 
   /** Builds the table (ConfigError when invalid) and prepares the transports (Redis consumer groups). */
@@ -67,8 +117,10 @@ export class UpstreamNode {
       logger: log,
       onInstances: (service, n) => services?.metrics.instances.set({ service }, n),
     });
+    const amqp = config.upstream.amqp.url === '' ? null : startAmqp(deps, log, () => services);
     const transports = {
       grpc: grpcUpstream,
+      ...(amqp === null ? {} : { amqp: amqp.upstream }),
       gateway: new GatewayUpstream({ replies: deps.replies, nodeId: deps.nodeId }),
       ...(deps.redis === null
         ? {}
@@ -92,8 +144,12 @@ export class UpstreamNode {
       registry: deps.registry,
       logger: log,
     });
+    // A broker that is reachable is used from the first request; one that is not is retried in the
+    // background (requests meanwhile are retried, then answered 107), so the node starts either way.
+    if (amqp !== null && !(await amqp.link.whenUp(AMQP_START_WAIT_MS)))
+      log.warn('the AMQP broker is not reachable yet; amqp services answer 107 until it is');
     await services.start();
-    return new UpstreamNode(deps, services, grpcUpstream);
+    return new UpstreamNode(deps, services, grpcUpstream, amqp);
   }
 
   /** Adds `ferry.upstream.v1.Upstream` to the access API's gRPC server. */
@@ -117,11 +173,13 @@ export class UpstreamNode {
   async reload(config: FerryConfig): Promise<RouteTable> {
     const table = RouteTable.build(config.routes, config.upstream.services);
     this.grpc.setAckTimeout(config.upstream.ackTimeoutMs);
+    this.amqp?.upstream.setConfirmTimeout(config.upstream.ackTimeoutMs);
     return this.services.reload(table, dispatchSettings(config), config.upstream.dedupWindowMs);
   }
 
   stats(): Record<string, unknown> {
-    return this.services.stats();
+    const s = this.services.stats();
+    return this.amqp === null ? s : { ...s, amqpReplies: this.amqp.replies.stats() };
   }
 
   close(): Promise<void> {

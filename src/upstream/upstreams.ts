@@ -61,6 +61,11 @@ export class Upstreams implements ServiceRouter {
     return this.table.services.get(service) === 'grpc';
   }
 
+  /** True when the current table has a service of this name with kind amqp. */
+  isAmqpService(service: string): boolean {
+    return this.table.services.get(service) === 'amqp';
+  }
+
   route(origin: ServiceOrigin, req: ServiceRequestInput): Promise<ServiceAccepted> {
     const route = this.table.lookup(req.type);
     if (route === undefined) {
@@ -96,13 +101,14 @@ export class Upstreams implements ServiceRouter {
 
   /**
    * Swaps in a new table and settings. Throws ConfigError (and changes nothing) when a route needs a
-   * transport this node does not have (kind redis without `redis.url`). Returns the new table.
+   * transport this node does not have (kind redis without `redis.url`, amqp without
+   * `upstream.amqp.url`). Returns the new table.
    */
   async reload(table: RouteTable, settings: DispatchSettings, dedupWindowMs: number): Promise<RouteTable> {
     for (const [service, kind] of table.services) {
       if (this.transports[kind] === undefined)
         throw new ConfigError(
-          `invalid config: service ${service} is of kind ${kind}, which this node cannot reach (set redis.url for redis)`,
+          `invalid config: service ${service} is of kind ${kind}, which this node cannot reach (set redis.url for redis, upstream.amqp.url for amqp)`,
         );
     }
     await Promise.all(
@@ -121,7 +127,7 @@ export class Upstreams implements ServiceRouter {
     for (const [service, kind] of this.table.services) {
       if (this.transports[kind] === undefined)
         throw new ConfigError(
-          `invalid config: service ${service} is of kind ${kind}, which this node cannot reach (set redis.url for redis)`,
+          `invalid config: service ${service} is of kind ${kind}, which this node cannot reach (set redis.url for redis, upstream.amqp.url for amqp)`,
         );
       await this.transports[kind]!.prepare?.(service);
     }

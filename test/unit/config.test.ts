@@ -409,6 +409,32 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('upstream.amqp', () => {
+    it('takes the broker URL from file, env and flag, and an amqp service needs it', () => {
+      const file = writeJson('ferry.config.json', {
+        routes: { '10': 'billing' },
+        upstream: { services: { billing: 'amqp' } },
+      });
+      expect(problems({ flags: { config: file } })).to.deep.equal([
+        'upstream.services.billing is amqp, which needs upstream.amqp.url',
+      ]);
+      const url = 'amqp://guest:guest@127.0.0.1:5672';
+      expect(load({ flags: { config: file }, env: { FERRY_AMQP_URL: url } }).upstream.amqp.url).to.equal(url);
+      const fromFlag = load({ flags: { config: file, amqpUrl: `${url}/vhost`, amqpQueueMaxLength: '100' } });
+      expect(fromFlag.upstream.amqp).to.include({
+        url: `${url}/vhost`,
+        queueMaxLength: 100,
+        prefix: 'ferry',
+      });
+      expect(redactConfig(fromFlag).upstream.amqp.url).to.equal(
+        'amqp://guest:[redacted]@127.0.0.1:5672/vhost',
+      );
+      expect(problems({ env: { FERRY_AMQP_URL: 'http://broker' } }).join('\n')).to.match(
+        /upstream\.amqp\.url .*amqp:\/\/guest:guest@127\.0\.0\.1:5672/,
+      );
+    });
+  });
+
   describe('redactConfig', () => {
     it('hides secrets and leaves everything else alone', () => {
       const config = load({ env: { FERRY_AUTH_SECRET: SECRET } });

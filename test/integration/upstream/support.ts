@@ -42,7 +42,10 @@ export class ServiceProcess {
   }
 
   /** Starts `test/fixtures/upstream/<name>.mjs` with `env`. */
-  static start(name: 'grpc-instance' | 'redis-consumer', env: Record<string, string>): ServiceProcess {
+  static start(
+    name: 'grpc-instance' | 'redis-consumer' | 'amqp-consumer',
+    env: Record<string, string>,
+  ): ServiceProcess {
     const file = fileURLToPath(new URL(`../../fixtures/upstream/${name}.mjs`, import.meta.url));
     const proc = spawn(process.execPath, [file], {
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -43,7 +43,7 @@ describe('upstream/route-table', () => {
     expect(text).to.match(/routes.30 names service "nope"/);
     expect(text).to.match(/routes.40 must be a priority/);
     expect(text).to.match(/upstream.services key "bad name"/);
-    expect(text).to.match(/upstream.services.x must be one of grpc, redis, gateway/);
+    expect(text).to.match(/upstream.services.x must be one of grpc, redis, amqp, gateway/);
     expect(() => RouteTable.build({ '1-10': 'logic', '10-20': 'logic' }, services)).to.throw(
       ConfigError,
       /overlap/,
@@ -62,6 +62,9 @@ describe('upstream/route-table', () => {
     expect(parseRouteTarget(5).ok).to.equal(false);
     expect(parseRouteTarget('a:b:c').ok).to.equal(false);
     expect(parseUpstreamKind('redis').ok).to.equal(true);
-    expect(parseUpstreamKind('http')).to.deep.equal({ ok: false, expected: 'one of grpc, redis, gateway' });
+    expect(parseUpstreamKind('http')).to.deep.equal({
+      ok: false,
+      expected: 'one of grpc, redis, amqp, gateway',
+    });
   });
 });

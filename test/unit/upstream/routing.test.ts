@@ -144,6 +144,33 @@ describe('upstream/dispatcher', () => {
     expect(retryDelayMs(10, 100, 1000)).to.be.within(1000, 1250);
   });
 
+  it('answers BUSY at once while the transport reports backpressure, and does not retry refused messages', async () => {
+    const t = new FakeTransport();
+    let busy = false;
+    const bt = Object.assign(t, { busy: () => busy });
+    const d = dispatcher(bt);
+    busy = true;
+    const atDoor = await d.submit(msg(1)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(atDoor).to.include({ replyCode: ReplyCode.BUSY, retryable: true });
+    expect(t.batches).to.have.length(0);
+    // Refused by the upstream (a queue at its cap) while it reports busy: BUSY now, not retried.
+    busy = false;
+    t.reject = (batch) => {
+      busy = true;
+      return batch;
+    };
+    const refused = await d.submit(msg(2)).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(refused).to.include({ replyCode: ReplyCode.BUSY });
+    expect(t.batches).to.have.length(1);
+    expect(d.stats()).to.deep.include({ failed: { busy: 2, unavailable: 0 }, retried: 0 });
+  });
+
   it('close fails what is queued with UNAVAILABLE and refuses new messages', async () => {
     const t = new FakeTransport();
     t.gated = true;
