@@ -60,6 +60,9 @@ describe('cluster nodes on Redis Sentinel', function () {
       // The promoted replica never saw ann's presence, the streams or the groups.
       await linkReady(a.link, "a's link on the new primary", 20_000);
       await linkReady(b.link, "b's link on the new primary", 20_000);
+      // Presence events are pub/sub (at most once): one published before a's subscriber connection
+      // is back (and subscribed again) on the new primary is lost.
+      await linkReady(a.presence['sub']!, "a's presence subscriber on the new primary", 20_000);
       await b.presence.add(presenceEntry('bea', 'tablet', 's2', { nodeId: idOf(b) }));
       await events.waitFor((evs) => evs.includes('online:bea'), 'bea online', 20_000);
       expect((await a.presence.query(['bea'])).get('bea')).to.have.length(1);
