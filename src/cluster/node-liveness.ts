@@ -27,6 +27,8 @@ export interface NodeLivenessOptions {
    * presence entries, so they must be written again.
    */
   onRevived?: () => void;
+  /** Clock of the grace period and the cache, injectable for tests. Default Date.now. */
+  now?: () => number;
 }
 
 /** How long a look-up of other nodes' liveness is reused. */
@@ -39,9 +41,11 @@ export class NodeLiveness {
   private readonly cache = new Map<string, { alive: boolean; atMs: number }>();
   /** When this node last saw Redis trouble (0 = never). */
   private troubleAtMs = 0;
+  private readonly now: () => number;
 
   constructor(opts: NodeLivenessOptions) {
     this.o = opts;
+    this.now = opts.now ?? Date.now;
   }
 
   /** Writes the liveness key and registry entry, then keeps them fresh. Rejects if Redis refuses. */
@@ -78,7 +82,7 @@ export class NodeLiveness {
    * pipelined EXISTS per node not cached.
    */
   async aliveOf(nodeIds: Iterable<string>): Promise<Set<string>> {
-    const now = Date.now();
+    const now = this.now();
     if (this.inGrace(now)) return new Set(nodeIds);
     const alive = new Set<string>();
     const ask: string[] = [];
@@ -108,16 +112,16 @@ export class NodeLiveness {
 
   /** True when `nodeId`'s liveness key is missing right now (no cache); refreshes the cache. */
   async confirmedDead(nodeId: string): Promise<boolean> {
-    if (nodeId === this.o.nodeId || this.inGrace(Date.now())) return false;
+    if (nodeId === this.o.nodeId || this.inGrace(this.now())) return false;
     const { link, keys } = this.o;
     const exists = await link.call<number>(keys.alive(nodeId), ['EXISTS', keys.alive(nodeId)]);
-    this.cache.set(nodeId, { alive: exists === 1, atMs: Date.now() });
+    this.cache.set(nodeId, { alive: exists === 1, atMs: this.now() });
     return exists !== 1;
   }
 
   /** Redis misbehaved: nobody is judged dead for a while (see the file comment). */
   noteTrouble(): void {
-    this.troubleAtMs = Date.now();
+    this.troubleAtMs = this.now();
     this.cache.clear();
   }
 

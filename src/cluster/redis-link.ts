@@ -74,6 +74,7 @@ export class RedisLink {
   private lastLogMs = 0;
   private closed = false;
   private epoch = 0;
+  private readonly changeListeners = new Set<() => void>();
 
   private constructor(opts: RedisLinkOptions) {
     this.opts = opts;
@@ -84,7 +85,10 @@ export class RedisLink {
     // once when the connection is down (no offline queue) and a lost connection is detected by the
     // socket, so no per-command timer is kept.
     const commandOptions = { timeout: 0 };
-    const bump = (): void => void this.epoch++;
+    const bump = (): void => {
+      this.epoch++;
+      for (const listener of [...this.changeListeners]) listener();
+    };
     if (opts.sentinel !== undefined && opts.sentinel.length > 0) {
       this.mode = 'sentinel';
       this.client = this.clusterClient = null;
@@ -177,6 +181,15 @@ export class RedisLink {
    */
   slotOf(key: string): number {
     return this.clusterClient === null ? 0 : hashSlot(key);
+  }
+
+  /**
+   * Calls `listener` after each connection event that moves `changes` (connects, readiness, errors,
+   * reconnects, a new primary): the moments `isReady` may have changed. Returns the unsubscribe.
+   */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => void this.changeListeners.delete(listener);
   }
 
   /**

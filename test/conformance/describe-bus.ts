@@ -1,11 +1,12 @@
 /**
  * The Bus contract as a mocha suite, run against every implementation. A fixture is a cluster of
  * one or more nodes (the memory bus is a cluster of one; the Redis Streams bus will bring several
- * nodes on one Redis). Deliveries are awaited with `eventually`, so asynchronous buses pass too.
+ * nodes on one Redis). Deliveries are awaited as events on the recording handler, so asynchronous
+ * buses pass too.
  */
 import { expect } from 'chai';
 import type { Bus, BusHandler, ControlMessage, Envelope } from '../../src/bus/bus.js';
-import { eventually } from './eventually.js';
+import { Recorder } from '../helpers/recorder.js';
 
 /** A fresh cluster of unstarted buses. */
 export interface BusFixture {
@@ -21,9 +22,9 @@ export interface BusFixture {
 
 /** Everything one node's handler received, in arrival order. */
 export class RecordingHandler implements BusHandler {
-  readonly users: Envelope[] = [];
-  readonly topics: Envelope[] = [];
-  readonly controls: ControlMessage[] = [];
+  readonly users = new Recorder<Envelope>();
+  readonly topics = new Recorder<Envelope>();
+  readonly controls = new Recorder<ControlMessage>();
   /** When set, the next delivery throws this once (to test that the bus survives a bad handler). */
   throwOnce: Error | undefined;
 
@@ -101,9 +102,9 @@ export function describeBus(name: string, factory: () => Promise<BusFixture>): v
           await place(userId, to);
           const env = envelope({ toUser: userId, payload: new Uint8Array([0, 255, from, to]) });
           await fixture.nodes[from]!.publishToUser(env);
-          await eventually(() => {
-            expect(plain(handlers[to]!.users.filter((e) => e.toUser === userId))).to.deep.equal(plain([env]));
-          });
+          const mine = (envs: readonly Envelope[]) => envs.filter((e) => e.toUser === userId);
+          await handlers[to]!.users.waitFor((envs) => mine(envs).length > 0, `${userId}'s message`);
+          expect(plain(mine(handlers[to]!.users.items))).to.deep.equal(plain([env]));
         }
       }
     });
@@ -113,18 +114,18 @@ export function describeBus(name: string, factory: () => Promise<BusFixture>): v
       await place('bob', last);
       const sent = Array.from({ length: 100 }, () => envelope({ toUser: 'bob' }));
       for (const env of sent) await fixture.nodes[0]!.publishToUser(env);
-      await eventually(() => {
-        expect(handlers[last]!.users.map((e) => e.serverId)).to.deep.equal(sent.map((e) => e.serverId));
-      });
+      await handlers[last]!.users.waitForCount(sent.length);
+      expect(handlers[last]!.users.items.map((e) => e.serverId)).to.deep.equal(sent.map((e) => e.serverId));
     });
 
     it('delivers topic messages to every node, in publish order', async () => {
       const sent = Array.from({ length: 50 }, () => envelope({ toUser: '', topic: 'room' }));
       for (const env of sent) await fixture.nodes[0]!.publishToTopic(env);
-      await eventually(() => {
-        for (const h of handlers) expect(plain(h.topics)).to.deep.equal(plain(sent));
-      });
-      for (const h of handlers) expect(h.users).to.deep.equal([]);
+      for (const h of handlers) {
+        await h.topics.waitForCount(sent.length);
+        expect(plain(h.topics.items)).to.deep.equal(plain(sent));
+      }
+      for (const h of handlers) expect(h.users.items).to.deep.equal([]);
     });
 
     it('delivers control messages to every node', async () => {
@@ -146,9 +147,10 @@ export function describeBus(name: string, factory: () => Promise<BusFixture>): v
       await fixture.nodes[last]!.publishControl(kick);
       await fixture.nodes[last]!.publishControl(replace);
       await fixture.nodes[last]!.publishControl(kickAll);
-      await eventually(() => {
-        for (const h of handlers) expect(h.controls).to.deep.equal([kick, replace, kickAll]);
-      });
+      for (const h of handlers) {
+        await h.controls.waitForCount(3);
+        expect(h.controls.items).to.deep.equal([kick, replace, kickAll]);
+      }
     });
 
     it('survives a handler that throws and delivers what follows', async () => {
@@ -158,9 +160,8 @@ export function describeBus(name: string, factory: () => Promise<BusFixture>): v
       const b = envelope({ toUser: 'bob' });
       await fixture.nodes[0]!.publishToUser(a);
       await fixture.nodes[0]!.publishToUser(b);
-      await eventually(() => {
-        expect(handlers[0]!.users.map((e) => e.serverId)).to.include.members([a.serverId, b.serverId]);
-      });
+      await handlers[0]!.users.waitForCount(2);
+      expect(handlers[0]!.users.items.map((e) => e.serverId)).to.include.members([a.serverId, b.serverId]);
       expect(handlers[0]!.throwOnce).to.equal(undefined);
     });
 

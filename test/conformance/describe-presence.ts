@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import type { Presence, PresenceEntry, PresenceEvent } from '../../src/bus/presence.js';
-import { eventually } from './eventually.js';
+import { Recorder } from '../helpers/recorder.js';
 
 /** Fresh, empty views of one shared presence. */
 export interface PresenceFixture {
@@ -104,44 +104,39 @@ export function describePresence(name: string, factory: () => Promise<PresenceFi
     });
 
     it("tells every node's watchers when a device comes online and goes offline", async () => {
-      const seen: PresenceEvent[][] = fixture.nodes.map(() => []);
+      const seen = fixture.nodes.map(() => new Recorder<PresenceEvent>());
       const stops = fixture.nodes.map((p, i) => p.watch((ev) => seen[i]!.push(ev)));
       const e = presenceEntry('dora', 'tab', 's1', { nodeId: 'node-a' });
       await first.add(e);
       await first.remove('dora', 'tab', 's1');
-      await eventually(() => {
-        for (const events of seen) {
-          expect(
-            events.map((ev) => [ev.kind, ev.entry.userId, ev.entry.deviceId, ev.entry.sessionId]),
-          ).to.deep.equal([
-            ['online', 'dora', 'tab', 's1'],
-            ['offline', 'dora', 'tab', 's1'],
-          ]);
-        }
-      });
+      for (const events of seen) {
+        await events.waitForCount(2, 'online and offline');
+        expect(
+          events.items.map((ev) => [ev.kind, ev.entry.userId, ev.entry.deviceId, ev.entry.sessionId]),
+        ).to.deep.equal([
+          ['online', 'dora', 'tab', 's1'],
+          ['offline', 'dora', 'tab', 's1'],
+        ]);
+      }
       for (const stop of stops) stop();
     });
 
     it('stops calling a watcher after it unsubscribes, and says nothing for a stale remove', async () => {
-      const events: PresenceEvent[] = [];
+      const events = new Recorder<PresenceEvent>();
       const stop = last.watch((ev) => events.push(ev));
       await first.add(presenceEntry('erin', 'pc', 's1'));
-      await eventually(() => {
-        expect(events).to.have.length(1);
-      });
+      await events.waitForCount(1, "erin's pc online");
       await first.remove('erin', 'pc', 'stale-session');
       stop();
       await first.remove('erin', 'pc', 's1');
       await first.add(presenceEntry('erin', 'pc', 's2'));
       // A later event proves the earlier ones had time to arrive: watch from a fresh listener.
-      const probe: PresenceEvent[] = [];
+      const probe = new Recorder<PresenceEvent>();
       const stopProbe = last.watch((ev) => probe.push(ev));
       await first.add(presenceEntry('erin', 'tablet', 's3'));
-      await eventually(() => {
-        expect(probe.some((ev) => ev.entry.deviceId === 'tablet')).to.equal(true);
-      });
+      await probe.waitFor((evs) => evs.some((ev) => ev.entry.deviceId === 'tablet'), "erin's tablet online");
       stopProbe();
-      expect(events.map((ev) => ev.kind)).to.deep.equal(['online']);
+      expect(events.items.map((ev) => ev.kind)).to.deep.equal(['online']);
     });
   });
 }

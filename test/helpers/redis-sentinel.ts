@@ -44,7 +44,10 @@ export interface SentinelDeployment {
   waitForSwitch(from: RedisAddress, timeoutMs?: number): Promise<RedisAddress>;
   /** The server of the deployment listening on `addr`. */
   serverAt(addr: RedisAddress): RedisServer;
-  /** Resolves once `server` is a replica whose link to its primary is up (INFO replication). */
+  /**
+   * Resolves once `server` (started, or restarted, as a replica) logs that it synced with its
+   * primary; `timeoutMs` is scaled by FERRY_TEST_TIME_FACTOR.
+   */
   waitForReplica(server: RedisServer, timeoutMs?: number): Promise<void>;
   /**
    * Makes the replica fall behind: the primary drops its link, and a password the primary does not
@@ -56,17 +59,14 @@ export interface SentinelDeployment {
   stop(): Promise<void>;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` every 50 ms until it returns true (a state to reach, not a time to wait). */
-async function until(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
+/** Throws `what` with `detail` unless `ok`: a state the preceding event guarantees, checked once. */
+function check(ok: boolean, what: string, detail: string): void {
+  if (!ok) throw new Error(`${what}:\n${detail}`);
 }
+
+/** What a replica logs once its link to the primary is up (a full or a partial resync). */
+const SYNCED_LINE =
+  /MASTER <-> REPLICA sync: Finished with success|Successful partial resynchronization|Master accepted a Partial Resynchronization/;
 
 /** `redis-cli` prints an array reply one element per line. */
 function lines(out: string): string[] {
@@ -107,6 +107,8 @@ export async function startSentinelDeployment(
       `sentinel known-replica ${name} ${replica.host} ${replica.port}`,
       '',
     ].join('\n');
+    // Synced before the sentinels start: their first INFO of the replica finds its link up.
+    await replica.waitForLog(SYNCED_LINE, 'the replica to sync', 20_000);
     const sentinels: RedisServer[] = [];
     for (let i = 0; i < 3; i++) {
       const s = await startRedisServer({ sentinelConfig: conf });
@@ -114,20 +116,23 @@ export async function startSentinelDeployment(
       sentinels.push(s);
     }
     const deployment = new Deployment(name, primary, replica, sentinels, stop);
-    await deployment.waitForReplica(replica);
+    // Each sentinel logs `+sentinel` as it discovers another through the hello channel (every 2 s),
+    // by which time it has had the primary's and the replica's INFO.
     for (const s of sentinels) {
-      await until(
-        `sentinel ${s.port} to see the replica and the other sentinels`,
-        20_000 * TIME_FACTOR,
-        async () => {
-          const m = await s.cli('SENTINEL', 'MASTER', name);
-          const r = await s.cli('SENTINEL', 'REPLICAS', name);
-          return (
-            field(m, 'num-other-sentinels') === '2' &&
-            field(m, 'num-slaves') === '1' &&
-            field(r, 'master-link-status') === 'ok'
-          );
-        },
+      for (const other of sentinels.filter((o) => o !== s)) {
+        const seen = new RegExp(
+          `\\+sentinel sentinel \\S+ ${other.host.replace(/\./g, '\\.')} ${other.port} @`,
+        );
+        await s.waitForLog(seen, `sentinel ${s.port} to discover ${other.port}`, 20_000);
+      }
+      const m = await s.cli('SENTINEL', 'MASTER', name);
+      const r = await s.cli('SENTINEL', 'REPLICAS', name);
+      check(
+        field(m, 'num-other-sentinels') === '2' &&
+          field(m, 'num-slaves') === '1' &&
+          field(r, 'master-link-status') === 'ok',
+        `sentinel ${s.port} does not see the replica and the other sentinels`,
+        `${m}\n${r}`,
       );
     }
     return deployment;
@@ -193,10 +198,9 @@ class Deployment implements SentinelDeployment {
       const now = await this.currentPrimary();
       if (now.port === from.port)
         throw new Error('+switch-master seen, but the sentinels still name the old primary');
-      const server = this.serverAt(now);
-      await until(`${now.port} to answer as the primary`, timeoutMs, async () =>
-        (await server.cli('ROLE')).startsWith('master'),
-      );
+      // A sentinel announces +switch-master only after it saw the replica report itself a primary.
+      const role = await this.serverAt(now).cli('ROLE');
+      check(role.startsWith('master'), `${now.port} does not answer as the primary`, role);
       return now;
     } finally {
       sub.destroy();
@@ -205,16 +209,20 @@ class Deployment implements SentinelDeployment {
 
   async cutReplica(): Promise<void> {
     await this.replica.cli('CONFIG', 'SET', 'masterauth', 'not-the-primary-password');
+    // CLIENT KILL frees the replica's connection before it replies; the replica's reconnection fails
+    // its AUTH, so it never becomes a replica again.
     await this.primary.cli('CLIENT', 'KILL', 'TYPE', 'replica');
-    await until('the primary to lose its replica', 10_000 * TIME_FACTOR, async () =>
-      (await this.primary.cli('INFO', 'replication')).includes('connected_slaves:0'),
-    );
+    const info = await this.primary.cli('INFO', 'replication');
+    check(info.includes('connected_slaves:0'), 'the primary still has a replica', info);
   }
 
-  async waitForReplica(server: RedisServer, timeoutMs = 20_000 * TIME_FACTOR): Promise<void> {
-    await until(`${server.port} to be a replica with its link up`, timeoutMs, async () => {
-      const info = await server.cli('INFO', 'replication');
-      return info.includes('role:slave') && info.includes('master_link_status:up');
-    });
+  async waitForReplica(server: RedisServer, timeoutMs = 20_000): Promise<void> {
+    await server.waitForLog(SYNCED_LINE, 'the replica to sync', timeoutMs);
+    const info = await server.cli('INFO', 'replication');
+    check(
+      info.includes('role:slave') && info.includes('master_link_status:up'),
+      `${server.port} synced but is not a replica with its link up`,
+      info,
+    );
   }
 }

@@ -2,15 +2,18 @@
  * Real `redis-server` processes for tests: a standalone server, a sentinel (test/helpers/redis-sentinel.ts
  * builds a primary, replica and sentinels from them) or a 3-master Redis Cluster, each on
  * free loopback ports with its own temp dir. Every process started here is SIGKILLed and its dir
- * removed when the test process exits (mocha runs with `exit: true`), so a failing test cannot leak
- * servers. Only PIDs started by this module are ever signalled: other test runs share the machine.
+ * removed when the test process exits, so a failing test cannot leak servers. Only PIDs started by
+ * this module are ever signalled: other test runs share the machine. States are awaited as lines of
+ * the server's own log (notice level, on stdout), never by polling.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, createConnection } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { createInterface } from 'node:readline';
+import { Recorder } from './recorder.js';
 import { TIME_FACTOR } from './time-factor.js';
 
 const execFileAsync = promisify(execFile);
@@ -20,6 +23,8 @@ export const REDIS_SERVER_BIN = process.env.FERRY_REDIS_SERVER ?? '/usr/bin/redi
 export const REDIS_CLI_BIN = process.env.FERRY_REDIS_CLI ?? '/usr/bin/redis-cli';
 
 const READY_TIMEOUT_MS = 10_000 * TIME_FACTOR;
+/** Pushed to a server's log lines when its process ends, so waits on the log fail at once. */
+const EXIT_LINE = '[process exited]';
 
 export interface RedisServerOptions {
   /**
@@ -64,6 +69,11 @@ export interface RedisServer {
   pause(): void;
   /** SIGCONT after `pause()`. */
   resume(): void;
+  /**
+   * Resolves at the first line of the current process's log (since its last start) that `pattern`
+   * matches, already written or still to come; rejects after `timeoutMs` (scaled) or if it exits.
+   */
+  waitForLog(pattern: RegExp, what: string, timeoutMs?: number): Promise<void>;
 }
 
 /** A running 3-master (by default) Redis Cluster. */
@@ -125,32 +135,19 @@ async function freePort(cluster: boolean): Promise<number> {
   throw new Error('no free port pair for a cluster node');
 }
 
-/** Sends PING over a raw socket; resolves true on +PONG. */
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ port, host: '127.0.0.1' });
-    let buf = '';
-    const done = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(1000, () => done(false));
-    sock.once('error', () => done(false));
-    sock.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
-    });
-    sock.once('connect', () => sock.write('PING\r\n'));
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/**
+ * The line a server writes once it accepts connections: after loading its data (the append-only file
+ * on a restart); a sentinel, once it has its listeners and announces its id.
+ */
+const READY_LINE = /Ready to accept connections|Sentinel ID is/;
 
 class Server implements RedisServer {
   readonly host = '127.0.0.1';
   private proc: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Log lines of the current process; an `exit` line is pushed when it ends. */
+  private log = new Recorder<string>();
 
   constructor(
     readonly port: number,
@@ -185,7 +182,7 @@ class Server implements RedisServer {
       '--logfile',
       '',
       '--loglevel',
-      'warning',
+      'notice',
     ];
     if (this.opts.appendonly === true) a.push('--appendonly', 'yes', '--appendfsync', 'always');
     else a.push('--appendonly', 'no');
@@ -209,43 +206,54 @@ class Server implements RedisServer {
     if (this.opts.sentinelConfig !== undefined && !existsSync(conf))
       writeFileSync(conf, this.opts.sentinelConfig);
     const proc = spawn(REDIS_SERVER_BIN, this.args(), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    proc.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const log = new Recorder<string>();
+    this.log = log;
+    createInterface({ input: proc.stdout! }).on('line', (line) => log.push(line));
+    createInterface({ input: proc.stderr! }).on('line', (line) => log.push(line));
+    const output = (): string => log.items.join('\n');
     live.add(proc);
     let hasExited = false;
     this.exited = new Promise((resolve) => {
-      proc.once('exit', () => {
+      const onExit = (err?: Error): void => {
+        if (hasExited) return;
         hasExited = true;
         live.delete(proc);
+        log.push(err === undefined ? EXIT_LINE : `${EXIT_LINE}: ${String(err)}`);
         resolve();
-      });
-      proc.once('error', (err) => {
-        output += String(err);
-        hasExited = true;
-        live.delete(proc);
-        resolve();
-      });
+      };
+      proc.once('exit', () => onExit());
+      proc.once('error', onExit);
     });
     this.proc = proc;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (hasExited) throw new Error(`redis-server on port ${this.port} exited during start:\n${output}`);
-      if (await ping(this.port)) break;
-      if (Date.now() > deadline) {
-        proc.kill('SIGKILL');
-        await this.exited;
-        throw new Error(`redis-server on port ${this.port} did not answer PING:\n${output}`);
-      }
-      await sleep(20);
+    try {
+      await this.waitForLog(READY_LINE, 'the ready line', READY_TIMEOUT_MS / TIME_FACTOR);
+    } catch (err) {
+      proc.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`redis-server on port ${this.port} did not start (${String(err)}):\n${output()}`, {
+        cause: err,
+      });
     }
-    // A PONG from someone else's server on a port we lost the race for would be a false start.
+    // A ready line from our process but a port lost to another server would be a false start.
     const info = await this.cli('info', 'server').catch(() => '');
     if (hasExited || !info.includes(`process_id:${proc.pid}\r`)) {
       proc.kill('SIGKILL');
       await this.exited;
-      throw new Error(`redis-server on port ${this.port} lost the port to another process:\n${output}`);
+      throw new Error(`redis-server on port ${this.port} lost the port to another process:\n${output()}`);
     }
+  }
+
+  waitForLog(pattern: RegExp, what: string, timeoutMs = 10_000): Promise<void> {
+    return this.log.waitFor(
+      (lines) => {
+        if (lines.some((l) => pattern.test(l))) return true;
+        if (lines.at(-1)?.startsWith(EXIT_LINE) === true)
+          throw new Error(`redis-server exited before ${what}`);
+        return false;
+      },
+      `${what} from redis-server on port ${this.port}`,
+      timeoutMs,
+    );
   }
 
   private async signal(sig: NodeJS.Signals): Promise<void> {
@@ -341,15 +349,13 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       ],
       { timeout: READY_TIMEOUT_MS },
     );
-    const deadline = Date.now() + READY_TIMEOUT_MS * 2;
+    // `--cluster create` returns once every node knows every other; a node serves once it has seen
+    // all slots covered, which it logs.
     for (const s of servers) {
-      for (;;) {
-        const info = await s.cli('cluster', 'info');
-        // All slots assigned and every node known: clients may connect to any node.
-        if (info.includes('cluster_state:ok') && info.includes(`cluster_known_nodes:${masters}`)) break;
-        if (Date.now() > deadline) throw new Error(`cluster not ok on port ${s.port}:\n${info}`);
-        await sleep(50);
-      }
+      await s.waitForLog(/Cluster state changed: ok/, 'cluster state ok', READY_TIMEOUT_MS / TIME_FACTOR);
+      const info = await s.cli('cluster', 'info');
+      if (!info.includes(`cluster_known_nodes:${masters}`))
+        throw new Error(`cluster node on port ${s.port} does not know all ${masters} nodes:\n${info}`);
     }
   } catch (err) {
     await stop();

@@ -40,6 +40,7 @@ export class WireClient {
   closeReason = '';
   private waiters: { pred: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
   private closeWaiters: (() => void)[] = [];
+  private takers: { pred: (f: Frame) => boolean; handler: (f: Frame) => void }[] = [];
   private nextId = 1;
 
   private constructor(
@@ -228,7 +229,24 @@ export class WireClient {
     else this.socket?.destroy();
   }
 
+  /**
+   * Hands every frame matching `pred`, buffered or still to come, to `handler` as it arrives (ahead
+   * of `next` waiters), consuming it. Returns the function that stops it.
+   */
+  take(pred: (f: Frame) => boolean, handler: (f: Frame) => void): () => void {
+    const taker = { pred, handler };
+    this.takers.push(taker);
+    for (let i = this.frames.findIndex(pred); i >= 0; i = this.frames.findIndex(pred))
+      handler(this.frames.splice(i, 1)[0]!);
+    return () => void (this.takers = this.takers.filter((t) => t !== taker));
+  }
+
   private onFrame(f: Frame): void {
+    const taker = this.takers.find((t) => t.pred(f));
+    if (taker !== undefined) {
+      taker.handler(f);
+      return;
+    }
     const i = this.waiters.findIndex((w) => w.pred(f));
     if (i >= 0) {
       const [w] = this.waiters.splice(i, 1);

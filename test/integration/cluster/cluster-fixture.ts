@@ -63,12 +63,17 @@ export async function markAlive(node: ClusterNode, nodeIds: string[]): Promise<v
     await node.link.call(node.keys.alive(id), ['SET', node.keys.alive(id), '1', 'PX', '60000']);
 }
 
-/** Closes presence and the node of each (the buses are closed by the suites). */
+/**
+ * Closes bus, presence and the node of each (closing a bus twice is harmless). Every part is closed
+ * even when another fails (as they do with Redis gone), and a link whose close failed is destroyed:
+ * one left reconnecting would keep the test process running.
+ */
 export async function closeNodes(nodes: ClusterNode[]): Promise<void> {
   for (const n of nodes) {
-    await n.bus.close();
-    await n.presence.close();
-    await n.close(true);
+    const results = await Promise.allSettled([n.bus.close(), n.presence.close()]);
+    results.push(...(await Promise.allSettled([n.close(true)])));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed !== undefined) n.link.destroy();
   }
 }
 

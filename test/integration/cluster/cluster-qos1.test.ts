@@ -5,7 +5,6 @@
  * another node must arrive without a later message or a reconnect to pull it.
  */
 import { expect } from 'chai';
-import { eventually } from '../../conformance/eventually.js';
 import type { GatewayProcess } from '../../helpers/gateway-process.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
 import type { WireClient } from '../../helpers/wire-client.js';
@@ -62,9 +61,7 @@ describe('cluster: QoS 1 across nodes under concurrency', function () {
     );
     const refused = answers.flat().filter((f) => f.body !== 'sendAck');
     expect(refused.map((f) => `${f.error?.code} ${f.error?.message}`)).to.deep.equal([]);
-    await eventually(() => {
-      for (const { receiver } of pairs) expect(receiver.bySeq.size).to.equal(PER_SENDER);
-    }, 30_000);
+    await Promise.all(pairs.map(({ receiver }) => receiver.received(PER_SENDER)));
     pairs.forEach(({ receiver }, i) => {
       const acked = answers[i]!.map((f) => Number(f.sendAck!.seq)).sort((a, b) => a - b);
       expect([...receiver.bySeq.keys()].sort((a, b) => a - b)).to.deep.equal(acked);

@@ -8,8 +8,9 @@
  */
 import { expect } from 'chai';
 import type { ClusterNode } from '../../../src/cluster/cluster-node.js';
-import { eventually } from '../../conformance/eventually.js';
 import { envelope, RecordingHandler } from '../../conformance/describe-bus.js';
+import { Recorder } from '../../helpers/recorder.js';
+import { KeyEvents, linkReady } from '../../helpers/redis-events.js';
 import { presenceEntry } from '../../conformance/describe-presence.js';
 import { userMsg } from '../../conformance/describe-store.js';
 import { startSentinelDeployment, type SentinelDeployment } from '../../helpers/redis-sentinel.js';
@@ -40,34 +41,41 @@ describe('cluster nodes on Redis Sentinel', function () {
     const hb = new RecordingHandler();
     await a.bus.start(new RecordingHandler());
     await b.bus.start(hb);
-    const events: string[] = [];
+    const events = new Recorder<string>();
     a.presence.watch((ev) => events.push(`${ev.kind}:${ev.entry.userId}`));
     await b.presence.add(presenceEntry('ann', 'phone', 's1', { nodeId: idOf(b) }));
     await a.bus.publishToUser(envelope({ toUser: 'ann', clientMsgId: 'before', qos: 0 }));
-    await eventually(() => void expect(hb.users.map((e) => e.clientMsgId)).to.deep.equal(['before']));
-    await eventually(() => void expect(events).to.include('online:ann'));
+    await hb.users.waitForCount(1, "ann's message");
+    expect(hb.users.items.map((e) => e.clientMsgId)).to.deep.equal(['before']);
+    await events.waitFor((evs) => evs.includes('online:ann'), 'ann online');
 
     const old = await redis.currentPrimary();
-    await redis.serverAt(old).kill9();
-    await redis.waitForSwitch(old);
+    // Subscribed before the failover, so the group b's reader creates on it cannot be missed.
+    const promoted = redis.serverAt(old) === redis.primary ? redis.replica : redis.primary;
+    const keyEvents = await KeyEvents.open(promoted.url);
+    try {
+      await redis.serverAt(old).kill9();
+      await redis.waitForSwitch(old);
 
-    // The promoted replica never saw ann's presence, the streams or the groups.
-    await eventually(() => void expect(a.link.isReady && b.link.isReady).to.equal(true), 20_000);
-    await b.presence.add(presenceEntry('bea', 'tablet', 's2', { nodeId: idOf(b) }));
-    await eventually(() => void expect(events).to.include('online:bea'), 20_000);
-    expect((await a.presence.query(['bea'])).get('bea')).to.have.length(1);
-    // b's inbox reader met NOGROUP on the new primary and created its inbox and group again.
-    const inbox = b.keys.inbox(idOf(b));
-    await eventually(
-      async () => void expect(await b.link.call(inbox, ['EXISTS', inbox])).to.equal(1),
-      20_000,
-    );
+      // The promoted replica never saw ann's presence, the streams or the groups.
+      await linkReady(a.link, "a's link on the new primary", 20_000);
+      await linkReady(b.link, "b's link on the new primary", 20_000);
+      // Presence events are pub/sub (at most once): one published before a's subscriber connection
+      // is back (and subscribed again) on the new primary is lost.
+      await linkReady(a.presence['sub']!, "a's presence subscriber on the new primary", 20_000);
+      await b.presence.add(presenceEntry('bea', 'tablet', 's2', { nodeId: idOf(b) }));
+      await events.waitFor((evs) => evs.includes('online:bea'), 'bea online', 20_000);
+      expect((await a.presence.query(['bea'])).get('bea')).to.have.length(1);
+      // b's inbox reader met NOGROUP on the new primary and created its inbox and group again
+      // (it backs off up to 2 s between failed reads).
+      const inbox = b.keys.inbox(idOf(b));
+      await keyEvents.waitFor('xgroup-create', (k) => k === inbox, "b's inbox group", 20_000);
+    } finally {
+      await keyEvents.close();
+    }
     await a.bus.publishToUser(envelope({ toUser: 'bea', clientMsgId: 'after', qos: 0 }));
-    // (the reader backs off up to 2 s between failed reads, then reads its recreated group)
-    await eventually(
-      () => void expect(hb.users.map((e) => e.clientMsgId)).to.deep.equal(['before', 'after']),
-      10_000,
-    );
+    await hb.users.waitForCount(2, "bea's message", 10_000);
+    expect(hb.users.items.map((e) => e.clientMsgId)).to.deep.equal(['before', 'after']);
     const store = storeOn(a);
     const stored = await store.appendToUser(userMsg({ toUser: 'bea', clientMsgId: 'q1' }));
     expect((await store.readUser('bea', 0, 10)).map((e) => e.seq)).to.deep.equal([stored.seq]);

@@ -1,5 +1,4 @@
 import { expect } from 'chai';
-import { eventually } from '../../conformance/eventually.js';
 import type { GatewayProcess } from '../../helpers/gateway-process.js';
 import {
   startRedisCluster,
@@ -8,7 +7,8 @@ import {
   type RedisServer,
 } from '../../helpers/redis-server.js';
 import type { WireClient } from '../../helpers/wire-client.js';
-import { bytes, login, metricValue, startNode, text, waitPresent } from './support.js';
+import { KeyEvents } from '../../helpers/redis-events.js';
+import { bytes, login, metricValue, presenceWritten, startNode, text } from './support.js';
 
 describe('cluster: users on different nodes talk through Redis', function () {
   this.timeout(60_000);
@@ -17,8 +17,10 @@ describe('cluster: users on different nodes talk through Redis', function () {
   const clients: WireClient[] = [];
   const track = (c: WireClient): WireClient => (clients.push(c), c);
 
+  let keyEvents: KeyEvents;
   before(async () => {
     redis = await startRedisServer();
+    keyEvents = await KeyEvents.open(redis.url);
     for (const id of ['c-n1', 'c-n2', 'c-n3']) nodes.push(await startNode(['--redis', redis.url], id));
   });
   afterEach(() => {
@@ -26,6 +28,7 @@ describe('cluster: users on different nodes talk through Redis', function () {
   });
   after(async () => {
     for (const n of nodes) await n.cleanup();
+    await keyEvents?.close();
     await redis.stop();
   });
 
@@ -59,7 +62,7 @@ describe('cluster: users on different nodes talk through Redis', function () {
   it('keeps the order of many messages from node 1 to node 2', async () => {
     const a = track(await login(nodes[0]!.urls.ws, 'x-order-a'));
     const b = track(await login(nodes[1]!.urls.tcp, 'x-order-b'));
-    await waitPresent(a, 'x-order-b');
+    await presenceWritten(keyEvents, 'x-order-b');
     for (let i = 0; i < 200; i++) a.send({ send: { toUser: 'x-order-b', payload: bytes(`m${i}`), qos: 0 } });
     const got: string[] = [];
     while (got.length < 200) got.push(text((await b.nextBody('deliver')).deliver?.payload));
@@ -93,12 +96,11 @@ describe('cluster: users on different nodes talk through Redis', function () {
   it('shows presence of a user on another node, and cluster state in /stats and /metrics', async () => {
     track(await login(nodes[2]!.urls.ws, 'x-seen', 'tab'));
     const asker = track(await login(nodes[0]!.urls.ws, 'x-asker'));
-    await eventually(async () => {
-      const id = asker.send({ presenceQuery: { userIds: ['x-seen'] } });
-      const r = await asker.next((f) => f.id === id);
-      const devices = r.presenceResult?.users?.[0]?.devices ?? [];
-      expect(devices.map((d) => d.deviceId)).to.deep.equal(['tab']);
-    });
+    await presenceWritten(keyEvents, 'x-seen');
+    const id = asker.send({ presenceQuery: { userIds: ['x-seen'] } });
+    const r = await asker.next((f) => f.id === id);
+    const devices = r.presenceResult?.users?.[0]?.devices ?? [];
+    expect(devices.map((d) => d.deviceId)).to.deep.equal(['tab']);
     const stats = JSON.parse((await nodes[0]!.admin('/stats')).body) as Record<string, unknown>;
     expect(stats.bus).to.equal('redis-streams');
     expect(stats.cluster).to.include({ mode: 'standalone', redisReady: true });

@@ -4,6 +4,8 @@
  */
 import type { Frame } from '../../../src/protocol/codec.js';
 import { GatewayProcess, OPEN_PERMISSIONS, testToken } from '../../helpers/gateway-process.js';
+import { Changes } from '../../helpers/recorder.js';
+import type { KeyEvents } from '../../helpers/redis-events.js';
 import { WireClient } from '../../helpers/wire-client.js';
 
 export const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -70,26 +72,31 @@ export class Receiver {
   /** Every QoS-1 delivery seen, duplicates included. */
   deliveries = 0;
   lastSeq = 0;
-  private client: WireClient | null = null;
+  private readonly changes = new Changes();
 
   attach(c: WireClient): void {
-    this.client = c;
-    const take = (): void => {
-      for (;;) {
-        const i = c.frames.findIndex((f) => f.body === 'deliver' && f.deliver?.qos === 1);
-        if (i < 0) break;
-        const d = c.frames.splice(i, 1)[0]!.deliver!;
+    c.take(
+      (f) => f.body === 'deliver' && f.deliver?.qos === 1,
+      (f) => {
+        const d = f.deliver!;
         const seq = Number(d.seq);
         this.deliveries++;
         this.bySeq.set(seq, text(d.payload));
         this.lastSeq = Math.max(this.lastSeq, seq);
         c.send({ ack: { seq } });
-      }
-    };
-    const poll = setInterval(() => {
-      if (this.client !== c || c.closed) clearInterval(poll);
-      take();
-    }, 5);
+        this.changes.notify();
+      },
+    );
+  }
+
+  /** Resolves once `n` distinct seqs were delivered, re-checked on each delivery. */
+  received(n: number, timeoutMs = 30_000): Promise<void> {
+    return this.changes.until(
+      () => this.bySeq.size >= n,
+      `${n} distinct deliveries`,
+      timeoutMs,
+      () => `${this.bySeq.size} distinct, ${this.deliveries} in all`,
+    );
   }
 }
 
@@ -108,15 +115,14 @@ export async function metricValue(gw: GatewayProcess, name: string, labels = '')
 }
 
 /**
- * Waits until `asker`'s node sees `userId` online. A login's presence write is not awaited before
- * AuthResult, so a QoS-0 message sent the instant a user logs in elsewhere may find no one (at most once).
+ * Resolves once `userId`'s presence entry was written to Redis (a keyspace event), so that every node
+ * that has not cached the user finds it. A login's presence write is not awaited before AuthResult,
+ * so a QoS-0 message sent the instant a user logs in elsewhere may find no one (at most once).
  */
-export async function waitPresent(asker: WireClient, userId: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const id = asker.send({ presenceQuery: { userIds: [userId] } });
-    const r = await asker.next((f) => f.id === id);
-    if ((r.presenceResult?.users?.[0]?.devices ?? []).length > 0) return;
-    await new Promise((res) => setTimeout(res, 20));
-  }
-  throw new Error(`${userId} never showed up in presence`);
+export function presenceWritten(events: KeyEvents, userId: string): Promise<void> {
+  return events.waitFor(
+    'hset',
+    (key) => key.endsWith(`{u:${userId}}:presence`),
+    `${userId}'s presence entry`,
+  );
 }

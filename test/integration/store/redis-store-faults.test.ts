@@ -4,7 +4,6 @@
  * logs, seqs and cursors again.
  */
 import { expect } from 'chai';
-import { createClient } from 'redis';
 import { MemoryBus } from '../../../src/bus/memory.js';
 import { MemoryPresence } from '../../../src/bus/memory-presence.js';
 import { ReplyCode, StoreError } from '../../../src/errors.js';
@@ -16,42 +15,29 @@ import { SessionRegistry } from '../../../src/session/registry.js';
 import { toReplyError } from '../../../src/session/reply-errors.js';
 import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
 import { userMsg } from '../../conformance/describe-store.js';
-import { eventually } from '../../conformance/eventually.js';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-
-const LIMITS = { maxMessagesPerLog: 100, retentionMs: 3600_000, dedupWindowMs: 600_000, maxBytes: 1 << 20 };
-
-async function rejection(p: Promise<unknown>): Promise<unknown> {
-  return p.then(
-    () => expect.fail('expected a rejection'),
-    (err: unknown) => err,
-  );
-}
+import { LIMITS, rejection, useRedis } from './store-fixture.js';
 
 describe('RedisMessageStore when Redis fails', function () {
   this.timeout(30_000);
-  let server: RedisServer;
-  let client: ReturnType<typeof createClient>;
+  // The default client: offline queue on, reconnecting forever. The store's command timeout is what
+  // turns "Redis is gone" into an error for the caller.
+  const fx = useRedis({
+    each: true,
+    server: { appendonly: true },
+    client: { socket: { reconnectStrategy: () => 50 } },
+  });
   let store: RedisMessageStore;
 
-  beforeEach(async () => {
-    server = await startRedisServer({ appendonly: true });
-    // The default client: offline queue on, reconnecting forever. The store's command timeout is
-    // what turns "Redis is gone" into an error for the caller.
-    client = createClient({ url: server.url, socket: { reconnectStrategy: () => 50 } });
-    client.on('error', () => {});
-    await client.connect();
-    store = new RedisMessageStore({ client, nodeId: 'n1', ...LIMITS, commandTimeoutMs: 300 });
+  beforeEach(() => {
+    store = new RedisMessageStore({ client: fx.client, nodeId: 'n1', ...LIMITS, commandTimeoutMs: 300 });
   });
   afterEach(async () => {
     await store.close();
-    await client.close().catch(() => {});
-    await server.stop();
   });
 
   it('rejects every operation with StoreError while Redis is down, instead of hanging', async () => {
     await store.appendToUser(userMsg());
-    await server.kill9();
+    await fx.server.kill9();
     const ops: Array<() => Promise<unknown>> = [
       () => store.appendToUser(userMsg()),
       () => store.readUser('bob', 0, 10),
@@ -69,23 +55,28 @@ describe('RedisMessageStore when Redis fails', function () {
   });
 
   it('with commandTimeoutMs Infinity, waits in the offline queue and completes after a restart', async () => {
-    const patient = new RedisMessageStore({ client, nodeId: 'n2', ...LIMITS, commandTimeoutMs: Infinity });
+    const patient = new RedisMessageStore({
+      client: fx.client,
+      nodeId: 'n2',
+      ...LIMITS,
+      commandTimeoutMs: Infinity,
+    });
     // Eight failed reconnects (50 ms apart) with the command queued: it waits past the 300 ms command
     // timeout of the default store, with nothing to time it out.
     let reconnects = 0;
     const retriedOften = new Promise<void>((resolve) => {
       const onReconnecting = (): void => {
         if (++reconnects < 8) return;
-        client.off('reconnecting', onReconnecting);
+        fx.client.off('reconnecting', onReconnecting);
         resolve();
       };
-      client.on('reconnecting', onReconnecting);
+      fx.client.on('reconnecting', onReconnecting);
     });
-    await server.kill9();
+    await fx.server.kill9();
     const msg = userMsg({ clientMsgId: 'patient' });
     const appended = patient.appendToUser(msg);
     await retriedOften;
-    await server.restart();
+    await fx.server.restart();
     // The queued command may reach Redis while it still loads its append-only file: that is a clear,
     // retryable error (LOADING), and a retry with the same client message id stores it once.
     let result: unknown = await appended.catch((e: unknown) => e);
@@ -112,7 +103,7 @@ describe('RedisMessageStore when Redis fails', function () {
     });
     await bus.start(new LocalDelivery(registry));
     try {
-      await server.kill9();
+      await fx.server.kill9();
       const req = {
         toUser: 'bob',
         payload: new Uint8Array([1]),
@@ -132,11 +123,12 @@ describe('RedisMessageStore when Redis fails', function () {
     const first = [];
     for (let i = 0; i < 5; i++) first.push(await store.appendToUser(userMsg({ clientMsgId: `r${i}` })));
     await store.ackUser('bob', 'phone', first[2]!.seq);
-    await server.kill9();
+    await fx.server.kill9();
     expect(await rejection(store.appendToUser(userMsg()))).to.be.instanceOf(StoreError);
-    await server.restart();
-    // The client reconnects on its own; the store needs nothing beyond retrying the call.
-    const next = await eventuallyValue(() => store.appendToUser(userMsg({ clientMsgId: 'after' })));
+    await fx.server.restart();
+    // The client reconnects on its own; once it is ready the store works again with nothing to redo.
+    if (!fx.client.isReady) await new Promise((resolve) => fx.client.once('ready', resolve));
+    const next = await store.appendToUser(userMsg({ clientMsgId: 'after' }));
     const f = first[0]!.seq;
     expect(next.seq).to.equal(f + 5);
     expect(await store.userCursor('bob', 'phone')).to.equal(f + 2);
@@ -148,12 +140,3 @@ describe('RedisMessageStore when Redis fails', function () {
     });
   });
 });
-
-/** Retries `op` until it resolves (bounded by eventually's deadline) and returns its value. */
-async function eventuallyValue<T>(op: () => Promise<T>): Promise<T> {
-  let value: T | undefined;
-  await eventually(async () => {
-    value = await op();
-  }, 10_000);
-  return value!;
-}

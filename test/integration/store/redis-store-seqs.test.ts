@@ -5,43 +5,26 @@
  * counting; and the audit of recent appends finds what Redis lost.
  */
 import { expect } from 'chai';
-import { createClient } from 'redis';
 import { StoreError } from '../../../src/errors.js';
 import { logKeys } from '../../../src/store/redis/keys.js';
 import { RecentAppends } from '../../../src/store/redis/recent-appends.js';
 import { RedisMessageStore, type AppendGuard } from '../../../src/store/redis/redis-store.js';
 import { SEQ_EPOCH_S } from '../../../src/store/redis/scripts.js';
 import { topicMsg, userMsg } from '../../conformance/describe-store.js';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-
-let prefixes = 0;
-const freshPrefix = (): string => `ferry-seqs-${process.pid}-${++prefixes}`;
-const LIMITS = { maxMessagesPerLog: 100, retentionMs: 3600_000, dedupWindowMs: 600_000, maxBytes: 1 << 20 };
+import { freshPrefix, LIMITS, useRedis } from './store-fixture.js';
 
 describe('RedisMessageStore seqs when Redis forgets', function () {
   this.timeout(30_000);
-  let server: RedisServer;
-  let client: ReturnType<typeof createClient>;
-
-  before(async () => {
-    server = await startRedisServer();
-    client = createClient({ url: server.url });
-    client.on('error', () => {});
-    await client.connect();
-  });
-  after(async () => {
-    await client?.close();
-    await server?.stop();
-  });
+  const fx = useRedis();
 
   /** Microseconds since SEQ_EPOCH_S by the Redis server's clock. */
   const redisMicros = async (): Promise<number> => {
-    const [s, us] = (await client.sendCommand(['TIME'])) as [string, string];
+    const [s, us] = (await fx.client.sendCommand(['TIME'])) as [string, string];
     return (Number(s) - SEQ_EPOCH_S) * 1_000_000 + Number(us);
   };
 
   const store = (over: Partial<ConstructorParameters<typeof RedisMessageStore>[0]> = {}) =>
-    new RedisMessageStore({ client, nodeId: 'n', keyPrefix: freshPrefix(), ...LIMITS, ...over });
+    new RedisMessageStore({ client: fx.client, nodeId: 'n', keyPrefix: freshPrefix(), ...LIMITS, ...over });
 
   it('starts a new log at the Redis clock in microseconds since 2024-01-01, then counts by one', async () => {
     const s = store();
@@ -63,7 +46,7 @@ describe('RedisMessageStore seqs when Redis forgets', function () {
     // What a Redis restarted without persistence has of these logs: nothing.
     const k = logKeys(keyPrefix, 'u', 'bob');
     const t = logKeys(keyPrefix, 't', 'room');
-    await client.del([k.log, k.seq, k.cursors, t.log, t.seq]);
+    await fx.client.del([k.log, k.seq, k.cursors, t.log, t.seq]);
     const next = await s.appendToUser(userMsg({ toUser: 'bob' }));
     expect(next.seq).to.be.greaterThan(old[4]!);
     expect((await s.appendToTopic(topicMsg('room'))).seq).to.be.greaterThan(topicOld);
@@ -74,7 +57,7 @@ describe('RedisMessageStore seqs when Redis forgets', function () {
   it('keeps counting an existing small counter (logs written before the clock floor keep their numbers)', async () => {
     const keyPrefix = freshPrefix();
     const s = store({ keyPrefix });
-    await client.set(logKeys(keyPrefix, 'u', 'legacy').seq, '57');
+    await fx.client.set(logKeys(keyPrefix, 'u', 'legacy').seq, '57');
     expect((await s.appendToUser(userMsg({ toUser: 'legacy' }))).seq).to.equal(58);
     expect((await s.appendToUser(userMsg({ toUser: 'legacy' }))).seq).to.equal(59);
     expect(await s.lastUserSeq('legacy')).to.equal(59);
@@ -85,7 +68,7 @@ describe('RedisMessageStore seqs when Redis forgets', function () {
     const guard: AppendGuard = { gate: () => null, floor: () => floor };
     const keyPrefix = freshPrefix();
     const s = store({ keyPrefix, appendGuard: guard });
-    await client.set(logKeys(keyPrefix, 'u', 'rolled').seq, '10');
+    await fx.client.set(logKeys(keyPrefix, 'u', 'rolled').seq, '10');
     expect((await s.appendToUser(userMsg({ toUser: 'rolled' }))).seq).to.equal(11);
     floor = 5_000_000;
     expect((await s.appendToUser(userMsg({ toUser: 'rolled' }))).seq).to.equal(5_000_001);
@@ -105,7 +88,7 @@ describe('RedisMessageStore seqs when Redis forgets', function () {
     const pending = [0, 1, 2].map((i) => s.appendToUser(userMsg({ toUser: 'g', clientMsgId: `g${i}` })));
     let settled = false;
     void Promise.all(pending).then(() => (settled = true));
-    await client.ping(); // a round trip: an append that skipped the gate would have been stored by now
+    await fx.client.ping(); // a round trip: an append that skipped the gate would have been stored by now
     expect(settled).to.equal(false);
     expect(await s.lastUserSeq('g')).to.equal(0);
     gate = null;
@@ -133,8 +116,8 @@ describe('RedisMessageStore seqs when Redis forgets', function () {
     await s.appendToUser(dup);
     await s.appendToUser(dup); // a duplicate stores nothing and is not recorded
     const room = (await s.appendToTopic(topicMsg('room'))).seq;
-    await client.xDel(logKeys(keyPrefix, 'u', 'bob').log, [`${bob[1]}-0`, `${bob[3]}-0`]);
-    await client.xDel(logKeys(keyPrefix, 't', 'room').log, `${room}-0`);
+    await fx.client.xDel(logKeys(keyPrefix, 'u', 'bob').log, [`${bob[1]}-0`, `${bob[3]}-0`]);
+    await fx.client.xDel(logKeys(keyPrefix, 't', 'room').log, `${room}-0`);
     expect(await s.auditRecent()).to.deep.equal({ checked: 7, missing: 3, users: ['bob'], topics: ['room'] });
     expect(await s.auditRecent()).to.deep.equal({ checked: 0, missing: 0, users: [], topics: [] });
     await s.appendToUser(userMsg({ toUser: 'dave' }));

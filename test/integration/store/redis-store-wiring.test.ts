@@ -10,12 +10,9 @@ import { StoreError } from '../../../src/errors.js';
 import { silentLogger } from '../../../src/observability/logger.js';
 import { RedisMessageStore, type RedisScriptClient } from '../../../src/store/redis/redis-store.js';
 import { describeMessageStore, topicMsg, userMsg } from '../../conformance/describe-store.js';
-import { eventually } from '../../conformance/eventually.js';
+import { linkReady } from '../../helpers/redis-events.js';
+import { freshPrefix, LIMITS } from './store-fixture.js';
 import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
-
-let prefixes = 0;
-const freshPrefix = (): string => `ferry-wiring-${process.pid}-${++prefixes}`;
-const LIMITS = { maxMessagesPerLog: 100, retentionMs: 3600_000, dedupWindowMs: 600_000, maxBytes: 1 << 20 };
 
 /** Calls of EVAL and EVALSHA since the last CONFIG RESETSTAT, from INFO commandstats. */
 async function scriptCalls(link: RedisLink): Promise<{ eval: number; evalsha: number }> {
@@ -35,7 +32,7 @@ describe('RedisMessageStore on a RedisLink (EVALSHA, hash read in the append)', 
       client: l.native as unknown as RedisScriptClient,
       connectionEpoch: l.connectionEpoch!,
       nodeId: 'n1',
-      keyPrefix: freshPrefix(),
+      keyPrefix: freshPrefix('wiring'),
       commandTimeoutMs: Infinity,
       ...LIMITS,
       ...over,
@@ -67,7 +64,7 @@ describe('RedisMessageStore on a RedisLink (EVALSHA, hash read in the append)', 
     const f = (await store.appendToUser(userMsg({ toUser: 'bob' }))).seq;
     for (let i = 1; i < 3; i++) await store.appendToUser(userMsg({ toUser: 'bob' }));
     await server.restart();
-    await eventually(() => void expect(link.isReady).to.equal(true), 10_000);
+    await linkReady(link);
     await link.call(undefined, ['CONFIG', 'RESETSTAT']);
     const seqs: number[] = [];
     for (let i = 0; i < 4; i++) seqs.push((await store.appendToUser(userMsg({ toUser: 'bob' }))).seq);
@@ -97,7 +94,7 @@ describe('RedisMessageStore on a RedisLink (EVALSHA, hash read in the append)', 
     const store = storeOn(link);
     const f = (await store.appendToUser(userMsg({ toUser: 'carol' }))).seq;
     await server.restart();
-    await eventually(() => void expect(link.isReady).to.equal(true), 10_000);
+    await linkReady(link);
     // Sent back to back: the first goes by EVAL (new connection), the rest must not overtake it.
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

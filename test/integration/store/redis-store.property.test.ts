@@ -6,11 +6,10 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { createClient } from 'redis';
 import type { AppendResult } from '../../../src/store/message-store.js';
 import { RedisMessageStore } from '../../../src/store/redis/redis-store.js';
 import { topicMsg, userMsg } from '../../conformance/describe-store.js';
-import { startRedisServer, type RedisServer } from '../../helpers/redis-server.js';
+import { useRedis } from './store-fixture.js';
 
 const CAP = 4;
 const RETENTION = 100_000;
@@ -143,27 +142,15 @@ function clone(m: ModelState): ModelState {
 
 describe('RedisMessageStore: two nodes on one Redis match a model (fast-check)', function () {
   this.timeout(120_000);
-  let server: RedisServer;
-  let client: ReturnType<typeof createClient>;
+  const fx = useRedis();
   let run = 0;
-
-  before(async () => {
-    server = await startRedisServer();
-    client = createClient({ url: server.url });
-    client.on('error', () => {});
-    await client.connect();
-  });
-  after(async () => {
-    await client?.close();
-    await server?.stop();
-  });
 
   it('agrees on seqs, dedup, reads and cursors for any interleaving', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 10, maxLength: 80, size: 'max' }), async (ops) => {
         const clock = { now: 1_700_000_000_000 };
         const opts = {
-          client,
+          client: fx.client,
           keyPrefix: `prop-${process.pid}-${run++}`,
           maxMessagesPerLog: CAP,
           retentionMs: RETENTION,

@@ -14,38 +14,16 @@ import {
 import { logKeys } from '../../../src/store/redis/keys.js';
 import { hashSlot } from '../../../src/cluster/redis-link.js';
 import { describeMessageStore, topicMsg, userMsg } from '../../conformance/describe-store.js';
-import {
-  startRedisCluster,
-  startRedisServer,
-  type RedisCluster,
-  type RedisServer,
-} from '../../helpers/redis-server.js';
-
-let prefixes = 0;
-/** A fresh key prefix per store: each factory call must see an empty store, without FLUSHALL. */
-const freshPrefix = (): string => `ferry-test-${process.pid}-${++prefixes}`;
-
-const LIMITS = { maxMessagesPerLog: 100, retentionMs: 3600_000, dedupWindowMs: 600_000, maxBytes: 1 << 20 };
+import { startRedisCluster, type RedisCluster } from '../../helpers/redis-server.js';
+import { freshPrefix, LIMITS, useRedis } from './store-fixture.js';
 
 describe('RedisMessageStore on a standalone redis-server', function () {
   this.timeout(30_000);
-  let server: RedisServer;
-  let client: ReturnType<typeof createClient>;
-
-  before(async () => {
-    server = await startRedisServer();
-    client = createClient({ url: server.url });
-    client.on('error', () => {}); // reconnects are tested elsewhere; errors surface on commands
-    await client.connect();
-  });
-  after(async () => {
-    await client?.close();
-    await server?.stop();
-  });
+  const fx = useRedis();
 
   describeMessageStore(
     'redis (standalone)',
-    async (s) => new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), ...s }),
+    async (s) => new RedisMessageStore({ client: fx.client, nodeId: 'n1', keyPrefix: freshPrefix(), ...s }),
     { byteCap: false, firstSeqIsOne: false },
   );
 
@@ -59,8 +37,8 @@ describe('RedisMessageStore on a standalone redis-server', function () {
 
   const twoNodes = () => {
     const keyPrefix = freshPrefix();
-    const a = new RedisMessageStore({ client, nodeId: 'a', keyPrefix, ...LIMITS });
-    const b = new RedisMessageStore({ client, nodeId: 'b', keyPrefix, ...LIMITS });
+    const a = new RedisMessageStore({ client: fx.client, nodeId: 'a', keyPrefix, ...LIMITS });
+    const b = new RedisMessageStore({ client: fx.client, nodeId: 'b', keyPrefix, ...LIMITS });
     return { a, b, keyPrefix };
   };
 
@@ -113,7 +91,7 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     // would be misread by a parser that mishandled the sign, large values or clamping.
     let now = 2 ** 52;
     const store = new RedisMessageStore({
-      client,
+      client: fx.client,
       nodeId: 'n',
       keyPrefix: freshPrefix(),
       ...LIMITS,
@@ -154,14 +132,16 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     await a.appendToUser(userMsg({ toUser: 'fs', fromService: 'crm' }));
     await a.appendToUser(userMsg({ toUser: 'fs' }));
     const log = logKeys(keyPrefix, 'u', 'fs');
-    const fields = ((await client.xRange(log.log, '-', '+')) ?? []).map((e) => Object.keys(e.message ?? {}));
+    const fields = ((await fx.client.xRange(log.log, '-', '+')) ?? []).map((e) =>
+      Object.keys(e.message ?? {}),
+    );
     expect(fields).to.deep.equal([
       ['s', 't', 'b', 'f', 'd', 'c', 'e', 'p', 'v'],
       ['s', 't', 'b', 'f', 'd', 'c', 'e', 'p'],
     ]);
     // An entry as a node before this field wrote it.
     const old = logKeys(keyPrefix, 'u', 'old');
-    await client.xAdd(old.log, '1-0', {
+    await fx.client.xAdd(old.log, '1-0', {
       s: 'n0-1',
       t: String(Date.now()),
       b: '800',
@@ -171,14 +151,20 @@ describe('RedisMessageStore on a standalone redis-server', function () {
       e: '0',
       p: 'hi',
     });
-    await client.set(old.seq, '1');
+    await fx.client.set(old.seq, '1');
     const [env] = await a.readUser('old', 0, 10);
     expect(env).to.include({ serverId: 'n0-1', fromUser: 'system', fromDevice: 'crm', fromService: '' });
   });
 
   it('keeps approximate stats of what this node appended and trimmed', async () => {
     const keyPrefix = freshPrefix();
-    const s = new RedisMessageStore({ client, nodeId: 'a', keyPrefix, ...LIMITS, maxMessagesPerLog: 3 });
+    const s = new RedisMessageStore({
+      client: fx.client,
+      nodeId: 'a',
+      keyPrefix,
+      ...LIMITS,
+      maxMessagesPerLog: 3,
+    });
     for (let i = 0; i < 5; i++) await s.appendToUser(userMsg({ toUser: 'bob' }));
     await s.appendToTopic(topicMsg('room'));
     const st = s.stats();
@@ -187,7 +173,7 @@ describe('RedisMessageStore on a standalone redis-server', function () {
   });
 
   it('speaks to a RESP3 client the same way (Lua replies and Buffers map alike)', async () => {
-    const resp3 = createClient({ url: server.url, RESP: 3 });
+    const resp3 = createClient({ url: fx.server.url, RESP: 3 });
     await resp3.connect();
     try {
       const keyPrefix = freshPrefix();
@@ -209,8 +195,8 @@ describe('RedisMessageStore on a standalone redis-server', function () {
       expect(got.map((e) => e.seq)).to.deep.equal([f + 1, f + 2]);
       await s.ackUser('bob', 'phone', f + 99);
       expect(await s.userCursor('bob', 'phone')).to.equal(f + 2);
-      // The same keys read through a RESP2 client: one format on the server.
-      const viaResp2 = new RedisMessageStore({ client, nodeId: 'r2', keyPrefix, ...LIMITS });
+      // The same keys read through a RESP2 client: one format on the fx.server.
+      const viaResp2 = new RedisMessageStore({ client: fx.client, nodeId: 'r2', keyPrefix, ...LIMITS });
       expect((await viaResp2.readUser('bob', f + 1, 10)).map((e) => e.serverId)).to.deep.equal([
         got[1]!.serverId,
       ]);
@@ -231,7 +217,7 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     ];
     for (const over of bad) {
       expect(
-        () => new RedisMessageStore({ client, nodeId: 'n', ...LIMITS, ...over }),
+        () => new RedisMessageStore({ client: fx.client, nodeId: 'n', ...LIMITS, ...over }),
         JSON.stringify(over),
       ).to.throw(ConfigError);
     }
@@ -239,9 +225,9 @@ describe('RedisMessageStore on a standalone redis-server', function () {
 
   it('rejects with StoreError on a Redis error reply and after close', async () => {
     const keyPrefix = freshPrefix();
-    const s = new RedisMessageStore({ client, nodeId: 'a', keyPrefix, ...LIMITS });
+    const s = new RedisMessageStore({ client: fx.client, nodeId: 'a', keyPrefix, ...LIMITS });
     // A non-stream value where the log should be: XADD answers WRONGTYPE.
-    await client.set(`${keyPrefix}:{u:bob}:log`, 'not a stream');
+    await fx.client.set(`${keyPrefix}:{u:bob}:log`, 'not a stream');
     const err = await s.appendToUser(userMsg({ toUser: 'bob' })).then(
       () => expect.fail('expected a rejection'),
       (e: unknown) => e,

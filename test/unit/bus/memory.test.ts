@@ -29,7 +29,7 @@ describe('MemoryBus', () => {
     await bus.start(h);
     const env = envelope();
     const p = bus.publishToUser(env);
-    expect(h.users).to.deep.equal([env]); // before awaiting anything
+    expect(h.users.items).to.deep.equal([env]); // before awaiting anything
     await p;
   });
 
@@ -85,7 +85,7 @@ describe('MemoryBus', () => {
     await bus.publishToUser(envelope());
     const next = envelope();
     await bus.publishToUser(next);
-    expect(h.users.at(-1)).to.equal(next);
+    expect(h.users.items.at(-1)).to.equal(next);
     expect(bus.handlerErrors).to.equal(1);
   });
 

@@ -9,7 +9,6 @@ import {
   type MemoryMessageStoreOptions,
 } from '../../../src/store/memory.js';
 import { describeMessageStore, topicMsg, userMsg } from '../../conformance/describe-store.js';
-import { eventually } from '../../conformance/eventually.js';
 
 describeMessageStore(
   'memory',
@@ -177,10 +176,17 @@ describe('MemoryMessageStore', () => {
     const { opts, clock } = options({ retentionMs: 1000, sweepIntervalMs: 5 });
     const store = new MemoryMessageStore(opts);
     await store.appendToUser(userMsg());
-    clock.now += 1000;
-    await eventually(() => {
-      expect(store.stats().messages).to.equal(0);
+    // The timer calls sweep() through the instance: wrapping it there lets the test await the sweep.
+    const sweep = store.sweep.bind(store);
+    const swept = new Promise<void>((resolve) => {
+      store.sweep = () => {
+        sweep();
+        resolve();
+      };
     });
+    clock.now += 1000;
+    await swept;
+    expect(store.stats().messages).to.equal(0);
     await store.close(); // the timer is unref'd anyway, but a closed store must not keep one
   });
 });
