@@ -31,7 +31,13 @@ describe('RedisMessageStore on a standalone redis-server', function () {
   describeMessageStore(
     'redis (standalone, one call per turn)',
     async (s) =>
-      new RedisMessageStore({ client, nodeId: 'n1', keyPrefix: freshPrefix(), appendGroup: () => 0, ...s }),
+      new RedisMessageStore({
+        client: fx.client,
+        nodeId: 'n1',
+        keyPrefix: freshPrefix(),
+        appendGroup: () => 0,
+        ...s,
+      }),
     { byteCap: false, firstSeqIsOne: false },
   );
 
