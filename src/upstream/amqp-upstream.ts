@@ -195,11 +195,13 @@ export class AmqpUpstream implements UpstreamTransport {
         return;
       }
       if (!fits && this.drain === null) {
+        this.log.info({ service }, 'the AMQP channel is backed up: requests get 109 BUSY until it drains');
         this.drain = new Promise<void>((r) => {
           const done = (): void => {
             ch.off('drain', done);
             ch.off('close', done);
             this.drain = null;
+            this.log.info('the AMQP channel drained: publishing resumes');
             r();
           };
           ch.on('drain', done);

@@ -19,6 +19,8 @@ const execFileAsync = promisify(execFile);
 /** The broker's own scripts: /usr/sbin/rabbitmq-server would switch to the rabbitmq user. */
 const RABBIT_BIN = process.env.FERRY_RABBITMQ_BIN ?? '/usr/lib/rabbitmq/bin';
 const READY_TIMEOUT_MS = 60_000 * TIME_FACTOR;
+/** What rabbitmq-server prints once its client listeners are up (3.10: "Server startup complete; N plugins started."). */
+const STARTUP_LINE = 'Server startup complete';
 
 export interface RabbitServer {
   /** `amqp://guest:guest@127.0.0.1:<port>` */
@@ -120,36 +122,40 @@ class Broker implements RabbitServer {
       // stdin stays open: with input allowed, the VM would halt on its end.
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    proc.stdout?.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-20_000)));
-    proc.stderr?.on('data', (d: Buffer) => (this.output = (this.output + d.toString()).slice(-20_000)));
+    // The broker says on stdout when its listeners are up: wait for that line, not by retrying.
+    let startedUp!: () => void;
+    const startup = new Promise<void>((resolve) => (startedUp = resolve));
+    const record = (d: Buffer): void => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+      if (this.output.includes(STARTUP_LINE)) startedUp();
+    };
+    proc.stdout?.on('data', record);
+    proc.stderr?.on('data', record);
     live.add(proc);
-    let hasExited = false;
     this.exited = new Promise((resolve) => {
       proc.once('exit', () => {
-        hasExited = true;
         live.delete(proc);
         resolve();
       });
     });
     this.proc = proc;
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    // Each attempt is a real AMQP handshake; a refused connection returns at once, so the pace is
-    // set by the broker's start, with a short pause only between refusals.
-    for (;;) {
-      if (hasExited) throw new Error(`rabbitmq-server ${this.node} exited during start:\n${this.output}`);
-      try {
-        const c = await amqp.connect(this.url);
-        await c.close();
-        return;
-      } catch {
-        if (Date.now() > deadline) {
-          proc.kill('SIGKILL');
-          await this.exited;
-          throw new Error(`rabbitmq-server ${this.node} did not accept AMQP:\n${this.output}`);
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      startup.then(() => 'up' as const),
+      this.exited.then(() => 'exited' as const),
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), READY_TIMEOUT_MS))),
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'exited')
+      throw new Error(`rabbitmq-server ${this.node} exited during start:\n${this.output}`);
+    if (outcome === 'timeout') {
+      proc.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`rabbitmq-server ${this.node} did not start:\n${this.output}`);
     }
+    // One real AMQP handshake: the listener the log line announced takes connections.
+    const c = await amqp.connect(this.url);
+    await c.close();
   }
 
   private async signal(sig: NodeJS.Signals): Promise<void> {
