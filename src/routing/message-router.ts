@@ -52,13 +52,22 @@ export interface PublishRequest {
 /** What sessions need from the router: the two ways a client message enters the system. */
 export interface MessageIntake {
   /**
-   * Resolves when accepted: QoS 1 stored (the store's result; `duplicate` for a repeat), QoS 0
-   * published (seq 0). A QoS-1 message over `store.maxPendingAppends` is refused by throwing the 109
-   * BUSY RequestError synchronously, before anything is stored; other failures reject.
+   * Resolves when accepted: QoS 1 stored (the store's result; `duplicate` for a repeat), QoS 0 as
+   * {@link sendTransient} takes it. A QoS-1 message over `store.maxPendingAppends` is refused by
+   * throwing the 109 BUSY RequestError synchronously, before anything is stored; other failures reject.
    */
   send(from: Sender, req: SendRequest): Promise<AppendResult>;
   /** Same for topics; the seq of a QoS-1 publication is its topic offset. */
   publish(from: Sender, req: PublishRequest): Promise<AppendResult>;
+  /**
+   * Takes a QoS-0 message (`req.qos` must be 0) and returns at once (seq 0): delivered to this node's
+   * recipients and handed to the bus for the others. At most once: a forward that fails afterwards is
+   * counted (`ferry_messages_dropped_total{reason="forward_failed"}`) and logged by the bus, not
+   * reported to the sender. Throws the 109 BUSY RequestError when the bus backlog is over its bound.
+   */
+  sendTransient(from: Sender, req: SendRequest): AppendResult;
+  /** Same for topics. */
+  publishTransient(from: Sender, req: PublishRequest): AppendResult;
   /** Tells other nodes that (user, device) now lives in `sessionId`, so they drop older sessions. */
   announceSession(userId: string, deviceId: string, sessionId: string): void;
   /** Moves counts kept as plain numbers on the hot path into the Prometheus metrics. */
@@ -88,6 +97,9 @@ export interface MessageRouterDeps {
   maxBusBacklogBytes?: number;
 }
 
+/** At most one warning per this interval about QoS-0 forwards that failed (each carries the count). */
+const LOSS_LOG_INTERVAL_MS = 10_000;
+
 /** Routes client messages through the store and onto the bus. */
 export class MessageRouter implements MessageIntake {
   private readonly store: MessageStore;
@@ -113,6 +125,13 @@ export class MessageRouter implements MessageIntake {
   private shedUnflushed = 0;
   /** Shared rejection handler for fire-and-forget publishes: no closure per message. */
   private readonly onPublishFailed: (err: unknown) => void;
+  /** QoS-0 messages accepted whose forward failed, since the last metrics flush. */
+  private transientLost = 0;
+  /** For the rate-limited warning: losses since the last one, and when it was written. */
+  private transientLostSinceLog = 0;
+  private transientLostLoggedAt = -Infinity;
+  /** Shared rejection handler for accepted QoS-0 forwards (the bus counts the cause). */
+  private readonly onTransientLost: () => void;
 
   constructor(deps: MessageRouterDeps) {
     this.store = deps.store;
@@ -130,18 +149,38 @@ export class MessageRouter implements MessageIntake {
         'bus publish of a stored message failed; recipients will catch up from the store',
       );
     };
+    this.onTransientLost = () => {
+      this.transientLost++;
+      this.transientLostSinceLog++;
+      const now = this.now();
+      if (now - this.transientLostLoggedAt < LOSS_LOG_INTERVAL_MS) return;
+      this.transientLostLoggedAt = now;
+      this.log.warn(
+        { lost: this.transientLostSinceLog },
+        'QoS-0 messages were taken but their forward to other nodes failed (at most once: not retried)',
+      );
+      this.transientLostSinceLog = 0;
+    };
   }
 
   send(from: Sender, req: SendRequest): Promise<AppendResult> {
     const msg = newMessage(from, req.toUser, '', req);
     if (req.qos === 1) return this.acceptStored(msg, 'user');
-    return this.acceptTransient(msg, 'user');
+    return this.acceptTransientAsync(msg, 'user');
   }
 
   publish(from: Sender, req: PublishRequest): Promise<AppendResult> {
     const msg = newMessage(from, '', req.topic, req);
     if (req.qos === 1) return this.acceptStored(msg, 'topic');
-    return this.acceptTransient(msg, 'topic');
+    return this.acceptTransientAsync(msg, 'topic');
+  }
+
+  sendTransient(from: Sender, req: SendRequest): AppendResult {
+    return this.acceptTransient(newMessage(from, req.toUser, '', req), 'user');
+  }
+
+  publishTransient(from: Sender, req: PublishRequest): AppendResult {
+    return this.acceptTransient(newMessage(from, '', req.topic, req), 'topic');
   }
 
   flushMetrics(): void {
@@ -159,6 +198,9 @@ export class MessageRouter implements MessageIntake {
     if (busy > 0) this.metrics.overload.inc({ action: 'busy' }, busy);
     if (this.shedUnflushed > 0) this.metrics.overload.inc({ action: 'shed' }, this.shedUnflushed);
     this.shedUnflushed = 0;
+    if (this.transientLost > 0)
+      this.metrics.messagesDropped.inc({ reason: 'forward_failed' }, this.transientLost);
+    this.transientLost = 0;
     this.metrics.pendingAppends.set(this.pending.size);
     this.metrics.busBacklogBytes.set(this.bus.backlogBytes());
   }
@@ -234,28 +276,36 @@ export class MessageRouter implements MessageIntake {
     return res;
   }
 
-  private acceptTransient(msg: NewMessage, kind: 'user' | 'topic'): Promise<AppendResult> {
+  /**
+   * QoS 0 is answered at accept, like a bare forward does, not when the bus's write returns: waiting
+   * would hold a promise and a closure per message and add a Redis round trip (two when a write is
+   * already in flight for the stream) to every SendAck, for a guarantee at most once does not give.
+   */
+  private acceptTransient(msg: NewMessage, kind: 'user' | 'topic'): AppendResult {
     if (this.bus.backlogBytes() > this.maxBacklog) {
       // At most once allows the loss; queueing it would grow the heap for as long as Redis lags.
       this.shed++;
       this.shedUnflushed++;
-      return Promise.reject(
-        new RequestError(ReplyCode.BUSY, 'this node is not keeping up; the message was not sent', {
-          retryable: true,
-          retryAfterMs: this.pending.retryAfterMs(this.now()),
-        }),
-      );
+      throw new RequestError(ReplyCode.BUSY, 'this node is not keeping up; the message was not sent', {
+        retryable: true,
+        retryAfterMs: this.pending.retryAfterMs(this.now()),
+      });
     }
     const timestampMs = this.now();
     const env = envelope(msg, this.idPrefix + (this.counter++).toString(36), 0, timestampMs);
     this.accepted[kind][0]!++;
     const published = kind === 'user' ? this.bus.publishToUser(env) : this.bus.publishToTopic(env);
-    return published.then(
-      () => ({ serverId: env.serverId, seq: 0, timestampMs, duplicate: false }),
-      (err: unknown) => {
-        throw busError(err);
-      },
-    );
+    published.catch(this.onTransientLost);
+    return { serverId: env.serverId, seq: 0, timestampMs, duplicate: false };
+  }
+
+  /** `send`/`publish` for QoS 0: the synchronous accept as a promise, for callers that await either QoS. */
+  private acceptTransientAsync(msg: NewMessage, kind: 'user' | 'topic'): Promise<AppendResult> {
+    try {
+      return Promise.resolve(this.acceptTransient(msg, kind));
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 }
 

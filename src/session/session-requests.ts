@@ -33,7 +33,7 @@ export interface RequestHost extends TopicClient {
 
 /**
  * Send -> router.send. QoS 1: SendAck once stored (a duplicate gets the first ack again, `duplicate`
- * set). QoS 0: no SendAck unless the frame has an id (then one with seq 0, once published).
+ * set). QoS 0: no SendAck unless the frame has an id (then one with seq 0, at once: the router took it).
  * Throws RequestError UNAVAILABLE while draining (nothing is accepted that this node cannot keep),
  * PERMISSION_DENIED for a reserved recipient (nobody can log in as it, so its log would only grow).
  */
@@ -49,16 +49,29 @@ export function handleSend(host: RequestHost, frame: Frame): void {
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
-  // The router may throw 109 BUSY synchronously: the request only counts once it was taken.
-  const accepted = host.ctx.deps.router.send(host, {
+  const req = {
     toUser,
     payload: b.payload ?? EMPTY,
     qos,
     clientMsgId,
     ephemeral: b.ephemeral === true,
-  });
-  if (qos === 1) host.requestStarted();
-  answerAccepted(host, frame.id, qos, clientMsgId, accepted);
+  } as const;
+  const router = host.ctx.deps.router;
+  if (qos === 0) {
+    let r: AppendResult;
+    try {
+      r = router.sendTransient(host, req);
+    } catch (err) {
+      if (silentShed(frame.id, err)) return;
+      throw err;
+    }
+    answerTransient(host, frame.id, clientMsgId, r);
+    return;
+  }
+  // The router may throw 109 BUSY synchronously: the request only counts once it was taken.
+  const accepted = router.send(host, req);
+  host.requestStarted();
+  answerStored(host, frame.id, clientMsgId, accepted);
 }
 
 /** Publish -> router.publish; answered like Send (seq = topic offset for QoS 1). */
@@ -70,15 +83,28 @@ export function handlePublish(host: RequestHost, frame: Frame): void {
   refuseWhileDraining(host.ctx);
   const qos = b.qos === 1 ? 1 : 0;
   const clientMsgId = b.clientMsgId ?? '';
-  const accepted = host.ctx.deps.router.publish(host, {
+  const req = {
     topic,
     payload: b.payload ?? EMPTY,
     qos,
     clientMsgId,
     ephemeral: b.ephemeral === true,
-  });
-  if (qos === 1) host.requestStarted(); // after a synchronous 109, as in handleSend
-  answerAccepted(host, frame.id, qos, clientMsgId, accepted);
+  } as const;
+  const router = host.ctx.deps.router;
+  if (qos === 0) {
+    let r: AppendResult;
+    try {
+      r = router.publishTransient(host, req);
+    } catch (err) {
+      if (silentShed(frame.id, err)) return;
+      throw err;
+    }
+    answerTransient(host, frame.id, clientMsgId, r);
+    return;
+  }
+  const accepted = router.publish(host, req);
+  host.requestStarted(); // after a synchronous 109, as in handleSend
+  answerStored(host, frame.id, clientMsgId, accepted);
 }
 
 /**
@@ -144,21 +170,32 @@ function refuseWhileDraining(ctx: SessionContext): void {
   });
 }
 
-function answerAccepted(
+/**
+ * QoS 0 is answered in the same turn it is taken (docs/protocol.md §5.3): SendAck when the frame has an
+ * id, nothing without one.
+ */
+function answerTransient(host: RequestHost, id: number, clientMsgId: string, r: AppendResult): void {
+  if (id === 0) return;
+  host.sendFrame({
+    id,
+    sendAck: { clientMsgId, serverId: r.serverId, seq: 0, timestampMs: r.timestampMs, duplicate: false },
+  });
+}
+
+/** A shed QoS-0 message without an id gets no answer, not even its 109 (the router counts it). */
+function silentShed(id: number, err: unknown): boolean {
+  return id === 0 && err instanceof RequestError && err.replyCode === ReplyCode.BUSY;
+}
+
+function answerStored(
   host: RequestHost,
   id: number,
-  qos: 0 | 1,
   clientMsgId: string,
   accepted: Promise<AppendResult>,
 ): void {
-  if (qos === 0 && id === 0) {
-    // Fire and forget: nobody to tell, and at-most-once allows the loss. One shared handler, no closure.
-    accepted.catch(ignoreTransientFailure);
-    return;
-  }
   accepted.then(
     (r) => {
-      if (qos === 1) host.requestSettled();
+      host.requestSettled();
       host.sendFrame({
         id,
         sendAck: {
@@ -173,13 +210,9 @@ function answerAccepted(
     (err: unknown) => {
       // Answer first: a 109 tells the session to hold what follows before the slot reopens reading.
       host.sendError(id, err);
-      if (qos === 1) host.requestSettled();
+      host.requestSettled();
     },
   );
-}
-
-function ignoreTransientFailure(): void {
-  // A QoS-0 message without an id has no one to answer, and at-most-once allows the loss.
 }
 
 function userPresence(userId: string, entries: PresenceEntry[] | undefined) {

@@ -26,7 +26,7 @@ describe('cluster faults: Redis down', function () {
     await redis.stop();
   });
 
-  it('while Redis is down: local delivery works, QoS-1 sends get 107 retryable; then it recovers', async () => {
+  it('while Redis is down: local delivery works, QoS 0 is acked and its lost forwards counted, QoS-1 sends get 107 retryable; then it recovers', async () => {
     const n1 = await startNode(['--redis', redis.url], 'd-n1');
     nodes.push(n1);
     const a = track(await login(n1.urls.ws, 'd-a'));
@@ -43,8 +43,15 @@ describe('cluster faults: Redis down', function () {
     );
     expect(await metricValue(n1, 'ferry_cluster_redis_up')).to.equal(0);
 
-    a.send({ send: { toUser: 'd-b', payload: bytes('still here'), qos: 0 } });
+    const localId = a.send({ send: { toUser: 'd-b', payload: bytes('still here'), qos: 0 } });
     expect(text((await b.nextBody('deliver')).deliver?.payload)).to.equal('still here');
+    expect((await a.next((f) => f.id === localId)).body).to.equal('sendAck');
+    // QoS 0 to a user on no known node: acked at once (at most once), the failed forward counted and logged.
+    const beforeLoss = n1.logs.length;
+    const lostId = a.send({ send: { toUser: 'd-elsewhere', payload: bytes('lost'), qos: 0 } });
+    expect((await a.next((f) => f.id === lostId)).body).to.equal('sendAck');
+    await n1.waitForLog((l) => n1.logs.indexOf(l) >= beforeLoss && l.component === 'router' && l.lost === 1);
+    expect(await metricValue(n1, 'ferry_messages_dropped_total', 'reason="forward_failed"')).to.equal(1);
 
     const refused = await sendQos1(a, 'd-b', 'must not be lost', 'q1');
     expect(refused.body).to.equal('error');

@@ -60,7 +60,7 @@ describe('session: lower-layer errors are mapped at the edge (reply-errors.ts)',
       await h.close();
     });
 
-    it('a bus failure is Error 107 "bus unavailable", not the bus\'s own text', async () => {
+    it('a QoS-0 Send whose forward fails is still acked (at most once) and the loss counted', async () => {
       let failing = false;
       const noInbox = new BusUnavailableError('redis bus: the recipient node has no inbox');
       h = await SessionHarness.create({
@@ -72,12 +72,8 @@ describe('session: lower-layer errors are mapped at the edge (reply-errors.ts)',
       await settle();
       const [answer] = alice.take();
       expect(answer?.id).to.equal(5);
-      expect(answer?.error).to.deep.include({
-        code: ReplyCode.UNAVAILABLE,
-        message: 'bus unavailable',
-        retryable: true,
-        retryAfterMs: 1000,
-      });
+      expect(answer?.sendAck).to.deep.include({ seq: 0, duplicate: false });
+      expect(await h.metric('ferry_messages_dropped_total', { reason: 'forward_failed' })).to.equal(1);
       expect(alice.closed).to.equal(null);
     });
 
