@@ -94,7 +94,7 @@ export class Metrics {
   });
   readonly messagesDropped = new Counter({
     name: 'ferry_messages_dropped_total',
-    help: 'Messages dropped after they were taken, by reason: ephemeral / qos0 (shed from a slow consumer\'s queue), closed (queued when the connection closed), forward_failed (a QoS-0 message the bus could not hand to another node after it was acked)',
+    help: "Messages dropped after they were taken, by reason: ephemeral / qos0 (shed from a slow consumer's queue), closed (queued when the connection closed), forward_failed (a QoS-0 message the bus could not hand to another node after it was acked)",
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
