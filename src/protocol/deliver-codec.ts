@@ -9,6 +9,7 @@
 import { Buffer } from 'node:buffer';
 import { LENGTH_PREFIX_BYTES } from './constants.js';
 import { encodeFrame, encodeFramePrefixed, type FrameInit } from './codec.js';
+import { isVarintNumber, lenField, utf8Length, varintSize, writeString, writeVarint } from './wire-write.js';
 
 /** The fields of a Deliver frame, as the bus's Envelope carries them. */
 export interface DeliverFields {
@@ -106,55 +107,4 @@ export function encodeDeliverFrame(d: DeliverFields, prefixed: boolean): Uint8Ar
   }
   writeString(out, at, KEY_FROM_SERVICE, d.fromService, fromServiceLen);
   return out;
-}
-
-/** A number written as a plain varint: a non-negative safe integer. */
-function isVarintNumber(n: number): boolean {
-  return Number.isSafeInteger(n) && n >= 0;
-}
-
-/** Bytes of a length-delimited field of `n` bytes, 0 when it is empty (proto3 leaves it out). */
-function lenField(n: number): number {
-  return n === 0 ? 0 : 1 + varintSize(n) + n;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
-}
-
-function writeVarint(out: Buffer, at: number, n: number): number {
-  while (n >= 128) {
-    out[at++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
-  }
-  out[at++] = n;
-  return at;
-}
-
-/** Strings up to this length are scanned in JavaScript: cheaper than a call into C++ for ids. */
-const SHORT_STRING = 64;
-
-/** UTF-8 bytes of `s`. Ids are short and ASCII: counted without leaving JavaScript. */
-function utf8Length(s: string): number {
-  const n = s.length;
-  if (n > SHORT_STRING) return Buffer.byteLength(s);
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) >= 0x80) return Buffer.byteLength(s);
-  return n;
-}
-
-function writeString(out: Buffer, at: number, key: number, s: string, len: number): number {
-  if (len === 0) return at;
-  out[at++] = key;
-  at = writeVarint(out, at, len);
-  // utf8Length returned s.length only for an ASCII string: one byte per character.
-  if (len === s.length && len <= SHORT_STRING) {
-    for (let i = 0; i < len; i++) out[at + i] = s.charCodeAt(i);
-    return at + len;
-  }
-  return at + out.write(s, at, len, 'utf8');
 }

@@ -11,6 +11,7 @@ import type { TopicClient } from '../auth/topic-policy.js';
 import type { PresenceEntry } from '../bus/presence.js';
 import { ReplyCode, RequestError } from '../errors.js';
 import type { Frame, FrameInit } from '../protocol/codec.js';
+import type { SendAckFields } from '../protocol/send-ack-codec.js';
 import type { AppendResult } from '../store/message-store.js';
 import type { SessionContext } from './session-context.js';
 
@@ -22,6 +23,8 @@ export interface RequestHost extends TopicClient {
   readonly sessionId: string;
   /** Sends a control-priority frame (no-op once the session is closing). */
   sendFrame(frame: FrameInit): void;
+  /** Sends the SendAck answering request `id` (as `sendFrame` would, without the generic encoder). */
+  sendAck(id: number, ack: SendAckFields): void;
   /** Sends an Error frame for request `id`, mapped by reply-errors.ts (unmapped: 100 INTERNAL). */
   sendError(id: number, err: unknown): void;
   /** True when the token's `presence` claim lets this user see `userId`. */
@@ -176,9 +179,12 @@ function refuseWhileDraining(ctx: SessionContext): void {
  */
 function answerTransient(host: RequestHost, id: number, clientMsgId: string, r: AppendResult): void {
   if (id === 0) return;
-  host.sendFrame({
-    id,
-    sendAck: { clientMsgId, serverId: r.serverId, seq: 0, timestampMs: r.timestampMs, duplicate: false },
+  host.sendAck(id, {
+    clientMsgId,
+    serverId: r.serverId,
+    seq: 0,
+    timestampMs: r.timestampMs,
+    duplicate: false,
   });
 }
 
@@ -196,15 +202,12 @@ function answerStored(
   accepted.then(
     (r) => {
       host.requestSettled();
-      host.sendFrame({
-        id,
-        sendAck: {
-          clientMsgId,
-          serverId: r.serverId,
-          seq: r.seq,
-          timestampMs: r.timestampMs,
-          duplicate: r.duplicate,
-        },
+      host.sendAck(id, {
+        clientMsgId,
+        serverId: r.serverId,
+        seq: r.seq,
+        timestampMs: r.timestampMs,
+        duplicate: r.duplicate,
       });
     },
     (err: unknown) => {

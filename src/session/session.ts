@@ -23,6 +23,7 @@ import {
   shouldReconnect,
 } from '../errors.js';
 import type { Frame, FrameInit } from '../protocol/codec.js';
+import { encodeSendAckFrame, type SendAckFields } from '../protocol/send-ack-codec.js';
 import { CLIENT_FRAME_RULES, clientBodyOf } from '../protocol/validate.js';
 import type { EncodedDeliver } from '../routing/encoded-deliver.js';
 import {
@@ -229,6 +230,11 @@ export class Session
   /** RequestHost: sends a control-priority frame (no-op once closing). */
   sendFrame(frame: FrameInit): void {
     this.out.sendFrame(frame);
+  }
+
+  /** RequestHost: answers Send/Publish `id` with a SendAck (hand-encoded: one per message sent). */
+  sendAck(id: number, ack: SendAckFields): void {
+    this.out.sendBytes(encodeSendAckFrame(id, ack, this.conn.framing === 'stream'), PRIORITY_CONTROL, 0);
   }
 
   /** RequestHost: sends an Error frame answering request `id`. */
