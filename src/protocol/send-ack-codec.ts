@@ -67,8 +67,8 @@ export function encodeSendAckFrame(id: number, a: SendAckFields, prefixed: boole
     at = writeVarint(out, at, timestampMs);
   }
   if (a.duplicate) {
-    out[at++] = KEY_DUPLICATE;
-    out[at++] = 1;
+    out[at] = KEY_DUPLICATE;
+    out[at + 1] = 1;
   }
   return out;
 }
