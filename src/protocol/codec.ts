@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import $protobuf from 'protobufjs/minimal.js';
 import { ferry } from './generated/frame.js';
+import { decodeHotFrame } from './hot-decode.js';
 import { DisconnectCode, ProtocolError } from '../errors.js';
 import {
   BODY_FIELD_NUMBERS,
@@ -203,6 +204,14 @@ export function decodeFrame(bytes: Uint8Array, maxFrameBytes: number): Frame {
     );
   }
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return decodeHotFrame(buf) ?? decodeFrameGenerated(buf);
+}
+
+/**
+ * `decodeFrame` without its size check and fast path: protobufjs's generated decoder alone (the
+ * reference the fast path is tested against). Throws ProtocolError as `decodeFrame` does.
+ */
+export function decodeFrameGenerated(buf: Buffer): Frame {
   let frame: Frame;
   try {
     frame = Frame.decode(new FrameReader(buf));

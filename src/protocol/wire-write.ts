@@ -15,21 +15,43 @@ export function lenField(n: number): number {
   return n === 0 ? 0 : 1 + varintSize(n) + n;
 }
 
+/** Bytes of the varint of `n` (a non-negative safe integer). */
 export function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 128) {
-    n = Math.floor(n / 128);
-    size++;
-  }
-  return size;
+  if (n < 0x80) return 1;
+  if (n < 0x4000) return 2;
+  if (n < 0x200000) return 3;
+  if (n < 0x10000000) return 4;
+  if (n < 0x800000000) return 5;
+  if (n < 0x40000000000) return 6;
+  if (n < 0x2000000000000) return 7;
+  return 8; // up to 2^56, past every safe integer
 }
 
+/**
+ * Writes the varint of `n` (a non-negative safe integer). The low 28 bits go with 32-bit integer
+ * operations; only what is above them (timestamps, large seqs) needs a float division, once.
+ */
 export function writeVarint(out: Buffer, at: number, n: number): number {
-  while (n >= 128) {
-    out[at++] = (n % 128) | 128;
-    n = Math.floor(n / 128);
+  if (n < 0x10000000) {
+    let v = n;
+    while (v >= 0x80) {
+      out[at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    out[at++] = v;
+    return at;
   }
-  out[at++] = n;
+  const low = n % 0x10000000;
+  let high = (n - low) / 0x10000000;
+  out[at++] = (low & 0x7f) | 0x80;
+  out[at++] = ((low >>> 7) & 0x7f) | 0x80;
+  out[at++] = ((low >>> 14) & 0x7f) | 0x80;
+  out[at++] = ((low >>> 21) & 0x7f) | 0x80;
+  while (high >= 0x80) {
+    out[at++] = (high & 0x7f) | 0x80;
+    high >>>= 7;
+  }
+  out[at++] = high;
   return at;
 }
 
