@@ -1,6 +1,5 @@
-import { callerKeys, remoteAuthenticator, startAccess, type StartedAccess } from './access/access-node.js';
+import type { StartedAccess } from './access/access-node.js';
 import type { AccessClient } from './access/client.js';
-import { CallerAuth } from './access/caller-auth.js';
 import type { AdminServer } from './admin/admin-server.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { JwtAuthenticator } from './auth/jwt/jwt-authenticator.js';
@@ -12,7 +11,7 @@ import { ClientListeners } from './compose/client-listeners.js';
 import { planRoles } from './compose/roles.js';
 import { startStorage, type Storage } from './compose/storage.js';
 import type { FerryConfig } from './config/schema.js';
-import { OperatorConsole } from './console/index.js';
+import { OperatorConsole, type ConsoleAccess } from './console/index.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -45,6 +44,8 @@ export class Gateway {
   private router: MessageRouter | null = null;
   private clients: ClientListeners | null = null;
   private access: StartedAccess | null = null;
+  /** The access API's error table (loaded with it). */
+  private mapAccessError: ConsoleAccess['mapError'] | null = null;
   private accessClient: AccessClient | null = null;
   /** Routing of ServiceRequest frames to business services (docs/upstreams.md). */
   private upstreams: UpstreamNode | null = null;
@@ -90,6 +91,7 @@ export class Gateway {
     const storage = (this.storage = await startStorage({ config, nodeId, logger: log, metrics }));
     let authenticator: Authenticator = new SessionAwareAuthenticator(verifier, storage.sessionTokens);
     if (roles.remoteAuth) {
+      const { remoteAuthenticator } = await import('./access/access-node.js');
       const remote = await remoteAuthenticator(config, log);
       this.accessClient = remote.client;
       authenticator = remote.authenticator;
@@ -168,7 +170,15 @@ export class Gateway {
     const sessions = this.sessions!;
     const upstreams = this.upstreams!;
     const operatorConsole = this.console!;
+    // grpc-js, proto-loader, reflection and health checking are loaded only by a node that serves gRPC.
+    const [{ callerKeys, startAccess }, { CallerAuth }, { mapError }] = await Promise.all([
+      import('./access/access-node.js'),
+      import('./access/caller-auth.js'),
+      import('./access/status-mapping.js'),
+    ]);
+    this.mapAccessError = mapError;
     const callerAuth = new CallerAuth(await callerKeys(config, log));
+    const addUpstreamService = await upstreams.grpcRegistrar();
     this.access = await startAccess({
       config,
       nodeId,
@@ -187,7 +197,7 @@ export class Gateway {
       logger: log,
       metrics,
       // Before the port is bound, so server reflection lists ferry.upstream.v1.Upstream too.
-      addServices: (server) => upstreams.registerOn(server, callerAuth),
+      addServices: (server) => addUpstreamService(server, callerAuth),
     });
     this.addresses.grpc = grpcAddress(this.access.address);
   }
@@ -200,7 +210,10 @@ export class Gateway {
       addresses: this.addresses,
       certificates: this.clients?.certificates ?? null,
       console: this.console!,
-      access: this.access?.service ?? null,
+      access:
+        this.access !== null && this.mapAccessError !== null
+          ? { service: this.access.service, mapError: this.mapAccessError }
+          : null,
       stats: () => this.stats(),
       isReady: () => this.ready,
       beforeMetrics: () => {

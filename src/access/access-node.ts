@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Authenticator } from '../auth/authenticator.js';
 import { loadOrCreateDevSecret } from '../auth/jwt/dev-secret.js';
+import { DEV_API_KEY_DIR } from './dev-api-key.js';
 import type { Presence } from '../bus/presence.js';
 import type { FerryConfig } from '../config/schema.js';
 import type { Admission } from '../transport/admission.js';
@@ -19,8 +20,6 @@ import { AccessServer } from './server.js';
 import type { SessionTokenStore } from './session-token-store.js';
 import { JwtSessionTokenIssuer } from './session-tokens.js';
 
-/** Directory (inside `dataDir`) of the development API key. */
-export const DEV_API_KEY_DIR = 'access';
 /** The name callers using the development API key get. */
 const DEV_API_KEY_NAME = 'dev';
 

@@ -9,16 +9,9 @@
  */
 import { Command, Option } from 'commander';
 import { formatPush, formatStatus, formatUser } from './ops-format.js';
-import {
-  DEFAULT_SERVER,
-  OpsClient,
-  OpsError,
-  OpsUsageError,
-  resolveTarget,
-  type OpsFlags,
-} from './ops-client.js';
+import { DEFAULT_SERVER, OpsError, OpsUsageError, resolveTarget, type OpsFlags } from './ops-target.js';
 
-export { OpsError, OpsUsageError } from './ops-client.js';
+export { OpsError, OpsUsageError } from './ops-target.js';
 
 /** What the commands need of the process. */
 export interface OpsIo {
@@ -60,7 +53,10 @@ export function registerOpsCommands(program: Command, io: OpsIo): void {
     request: Record<string, unknown>,
     format: (res: Record<string, unknown>) => string,
   ): Promise<void> => {
-    const client = new OpsClient(await resolveTarget(flags, io.env, io.cwd));
+    const target = await resolveTarget(flags, io.env, io.cwd);
+    // grpc-js is loaded by the commands that call, not by every `ferry` command (`ferry start` included).
+    const { OpsClient } = await import('./ops-client.js');
+    const client = new OpsClient(target);
     try {
       const res = await client.call(method, request);
       io.stdout(flags.json === true ? `${JSON.stringify(res, null, 2)}\n` : format(res));

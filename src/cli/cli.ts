@@ -28,7 +28,6 @@ import { parseDurationMs } from '../config/values.js';
 import { ConfigError } from '../errors.js';
 import { Gateway } from '../gateway.js';
 import { createLogger, type Logger } from '../observability/logger.js';
-import { CaCertificate, CertificateManager } from '../webtransport/index.js';
 import { OpsUsageError, registerOpsCommands } from '../cli-ops/ops-commands.js';
 
 /** The process around the CLI, injectable so tests can run commands in-process. */
@@ -282,6 +281,7 @@ function exitAfterFlush(logger: Logger, io: CliIo, code: number): void {
 /** `ferry certs [--rotate]`: the certificate `ferry start` serves over WebTransport. */
 async function certsCommand(io: CliIo, rotate: boolean, loadOpts: LoadConfigOptions): Promise<void> {
   const config = loadConfig(loadOpts);
+  const { CaCertificate, CertificateManager } = await import('../webtransport/index.js');
   if (config.wt.cert !== '') {
     if (rotate) throw new UsageError('--rotate applies to development certificates; wt.cert is configured');
     const ca = await CaCertificate.load(config.wt.cert, config.wt.key);

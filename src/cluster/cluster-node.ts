@@ -18,10 +18,7 @@ import { RedisStreamsBus } from './redis-streams-bus.js';
 import { isConnectionError, RedisLink } from './redis-link.js';
 import { RedisPresence } from './redis-presence.js';
 
-/** True when the config asks for cluster mode. */
-export function clusterEnabled(config: FerryConfig): boolean {
-  return config.redis.url !== '' || config.redis.cluster !== '' || config.redis.sentinel !== '';
-}
+export { clusterEnabled } from './cluster-mode.js';
 
 /** How long one XREADGROUP blocks (bounds how long a reader takes to notice close()). */
 const BLOCK_MS = 2000;

@@ -6,10 +6,8 @@ import { AdminServer } from '../admin/admin-server.js';
 import { loadAdminKey } from '../admin/admin-key.js';
 import { registerDemoRoutes } from '../admin/demo-routes.js';
 import { registerRoutesReload } from '../admin/routes-reload.js';
-import { registerWebTransportRoutes } from '../admin/webtransport-routes.js';
-import type { AccessService } from '../access/access-service.js';
 import type { FerryConfig } from '../config/schema.js';
-import type { OperatorConsole } from '../console/index.js';
+import type { ConsoleAccess, OperatorConsole } from '../console/index.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { CertificateSource } from '../webtransport/index.js';
@@ -23,8 +21,8 @@ interface AdminDeps {
   addresses: GatewayAddresses;
   certificates: CertificateSource | null;
   console: OperatorConsole;
-  /** The access API's service, for the console's actions; null without gRPC. */
-  access: AccessService | null;
+  /** The access API's service and error table, for the console's actions; null without gRPC. */
+  access: ConsoleAccess | null;
   stats: () => Record<string, unknown>;
   isReady: () => boolean;
   /** Moves hot-path counters into Prometheus before a scrape. */
@@ -57,8 +55,11 @@ export async function buildAdmin(deps: AdminDeps): Promise<AdminServer> {
     beforeMetrics: deps.beforeMetrics,
   });
   const wt = addresses.wt;
-  if (deps.certificates !== null && wt !== undefined)
+  if (deps.certificates !== null && wt !== undefined) {
+    // Its test page is only of use, and only loaded, where WebTransport runs.
+    const { registerWebTransportRoutes } = await import('../admin/webtransport-routes.js');
     registerWebTransportRoutes(admin, { certificates: deps.certificates, url: wt.url });
+  }
   await registerDemoRoutes(admin, { config, ws: addresses.ws?.url ?? '', wt: wt?.url ?? '', logger: log });
   registerRoutesReload(admin, { reload: deps.reloadRoutes });
   deps.console.registerRoutes(admin, deps.access, deps.reloadRoutes);

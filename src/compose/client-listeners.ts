@@ -10,14 +10,8 @@ import { admissionRefusalFrame } from '../session/session-manager.js';
 import type { Admission } from '../transport/admission.js';
 import { TcpListener } from '../transport/tcp/tcp-listener.js';
 import type { ConnectionCallback, Listener } from '../transport/transport.js';
-import { WebTransportListener } from '../transport/webtransport/wt-listener.js';
 import { WebSocketListener } from '../transport/websocket/ws-listener.js';
-import {
-  CaCertificate,
-  CertificateManager,
-  type CertificateSource,
-  WebTransportServer,
-} from '../webtransport/index.js';
+import type { CertificateSource } from '../webtransport/index.js';
 import { listenAddress, type GatewayAddresses } from './addresses.js';
 
 /** Room above `limits.maxConnections` in the QUIC engine's own cap, so admission always decides first. */
@@ -97,9 +91,17 @@ export class ClientListeners {
     return l;
   }
 
-  /** WebTransport on UDP `wt.port`. */
+  /**
+   * WebTransport on UDP `wt.port`. The HTTP/3 stack and its QUIC engines are loaded here, so a node
+   * started without WebTransport never loads them.
+   */
   private async startWebTransport(): Promise<void> {
     const { config, admission, onConnection, metrics, logger } = this.deps;
+    const [{ CaCertificate, CertificateManager, WebTransportServer }, { WebTransportListener }] =
+      await Promise.all([
+        import('../webtransport/index.js'),
+        import('../transport/webtransport/wt-listener.js'),
+      ]);
     const certificates =
       config.wt.cert !== ''
         ? await CaCertificate.load(config.wt.cert, config.wt.key)

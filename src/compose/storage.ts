@@ -6,12 +6,12 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MemorySessionTokenStore, type SessionTokenStore } from '../access/session-token-store.js';
-import { RedisSessionTokenStore } from '../access/redis-session-token-store.js';
 import type { Bus } from '../bus/bus.js';
 import { MemoryBus } from '../bus/memory.js';
 import { MemoryPresence } from '../bus/memory-presence.js';
 import type { Presence } from '../bus/presence.js';
-import { ClusterNode, clusterEnabled } from '../cluster/cluster-node.js';
+import type { ClusterNode } from '../cluster/cluster-node.js';
+import { clusterEnabled } from '../cluster/cluster-mode.js';
 import { durabilityOf } from '../cluster/durability-check.js';
 import type { FerryConfig } from '../config/schema.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
@@ -19,7 +19,6 @@ import type { Metrics } from '../observability/metrics.js';
 import type { SessionRegistry } from '../session/registry.js';
 import { MemoryMessageStore, SnapshotError, type MemoryMessageStoreOptions } from '../store/memory.js';
 import type { MessageStore } from '../store/message-store.js';
-import { RedisMessageStore } from '../store/redis/redis-store.js';
 
 /** File the in-memory store is saved to on drain and loaded from on start. */
 export const STORE_SNAPSHOT_FILE = 'store.snapshot';
@@ -52,7 +51,13 @@ export async function startStorage(deps: StorageDeps): Promise<Storage> {
   return clusterEnabled(deps.config) ? startClusterStorage(deps) : startLocalStorage(deps);
 }
 
+/** The Redis client and the cluster's code are loaded here, so a node without Redis never loads them. */
 async function startClusterStorage({ config, nodeId, logger, metrics }: StorageDeps): Promise<Storage> {
+  const [{ ClusterNode }, { RedisMessageStore }, { RedisSessionTokenStore }] = await Promise.all([
+    import('../cluster/cluster-node.js'),
+    import('../store/redis/redis-store.js'),
+    import('../access/redis-session-token-store.js'),
+  ]);
   const cluster = await ClusterNode.start({
     redis: config.redis,
     nodeId,

@@ -6,16 +6,66 @@
  * `FerryConfig` type (`Static`), `defaultConfig()`, the leaf table the loader validates against and the
  * env/flag table the CLI builds its options from.
  */
-import { createRequire } from 'node:module';
-import type * as TypeBoxModule from '@sinclair/typebox';
-import type { Static, TNull, TObject, TProperties, TSchema, TUnion } from '@sinclair/typebox';
+import type {
+  IntegerOptions,
+  SchemaOptions,
+  Static,
+  StringOptions,
+  TArray,
+  TBoolean,
+  TInteger,
+  TLiteral,
+  TNull,
+  TObject,
+  TProperties,
+  TRecord,
+  TSchema,
+  TString,
+  TUnion,
+  TUnsafe,
+} from '@sinclair/typebox';
 
 /**
- * TypeBox's builders, from its CommonJS build loaded synchronously. Its ESM build is a few hundred
- * modules that Node's ESM loader opens concurrently: a node started with a low `ulimit -n` (160, as
- * the fd-reserve test does) failed at startup with EMFILE. One file at a time stays within a few.
+ * TypeBox's kind marker: a registered symbol, so TypeBox (the tests' `Value.Errors`, any tool) reads
+ * the nodes below as its own.
  */
-export const Type = (createRequire(import.meta.url)('@sinclair/typebox') as typeof TypeBoxModule).Type;
+const KIND = Symbol.for('TypeBox.Kind');
+
+function typeBoxNode<T>(kind: string, schema: object): T {
+  return Object.assign(schema, { [KIND]: kind }) as T;
+}
+
+/**
+ * The TypeBox builders the schema uses, building exactly the nodes TypeBox 0.34 builds (a unit test
+ * compares them). TypeBox itself is not loaded at run time: its CommonJS build is some 200 modules
+ * and ~8 MiB of heap a node would keep for its whole life to build one tree at start-up, and its ESM
+ * build opens so many files at once that a node under a low `ulimit -n` failed with EMFILE.
+ */
+export const Type = {
+  String: (options: StringOptions = {}): TString => typeBoxNode('String', { ...options, type: 'string' }),
+  Literal: <V extends string>(value: V): TLiteral<V> =>
+    typeBoxNode('Literal', { const: value, type: 'string' }),
+  /** Two or more members (TypeBox returns a lone member itself). */
+  Union: <T extends TSchema[]>(anyOf: [...T], options: SchemaOptions = {}): TUnion<T> =>
+    typeBoxNode('Union', { ...options, anyOf }),
+  Boolean: (): TBoolean => typeBoxNode('Boolean', { type: 'boolean' }),
+  Integer: (options: IntegerOptions = {}): TInteger =>
+    typeBoxNode('Integer', { ...options, type: 'integer' }),
+  Array: <T extends TSchema>(items: T): TArray<T> => typeBoxNode('Array', { type: 'array', items }),
+  /** A record keyed by any string (TypeBox's `Record(String(), value)`). */
+  Record: <T extends TSchema>(_key: TString, value: T): TRecord<TString, T> =>
+    typeBoxNode('Record', { type: 'object', patternProperties: { '^(.*)$': value } }),
+  /** Every property required (the schema has no optional ones). */
+  Object: <P extends TProperties>(properties: P): TObject<P> =>
+    typeBoxNode('Object', {
+      type: 'object',
+      ...(Object.keys(properties).length > 0 ? { required: Object.keys(properties) } : {}),
+      properties,
+    }),
+  Null: (): TNull => typeBoxNode('Null', { type: 'null' }),
+  /** `schema` typed as T (TypeBox's `Unsafe(schema)`: the node keeps its own kind). */
+  Unsafe: <T>(schema: TSchema): TUnsafe<T> => schema as unknown as TUnsafe<T>,
+};
 
 /** How a leaf's value is parsed and range-checked (values.ts, `parseLeaf`). */
 export type LeafKind =

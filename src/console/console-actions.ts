@@ -3,9 +3,8 @@
  * validation, the same router calls, the same per-method call counts in Stats), so a console kick is
  * a gRPC Kick in every respect but the transport. Callers are named CONSOLE_CALLER.
  */
-import { status as Status } from '@grpc/grpc-js';
 import type { AccessService } from '../access/access-service.js';
-import { mapError } from '../access/status-mapping.js';
+import type { MappedStatus } from '../access/status-mapping.js';
 
 /** The caller name console actions carry (the device and `from_service` of its pushes). */
 export const CONSOLE_CALLER = 'admin-console';
@@ -16,22 +15,34 @@ export interface ActionResult {
   body: Record<string, unknown>;
 }
 
-/** gRPC status -> HTTP status of a console action that failed. */
+/**
+ * gRPC status -> HTTP status of a console action that failed. The codes are gRPC's own (fixed by its
+ * spec, doc/statuscodes.md), written out so the console does not load grpc-js on a node without gRPC.
+ */
 const HTTP_OF_STATUS: Partial<Record<number, number>> = {
-  [Status.INVALID_ARGUMENT]: 400,
-  [Status.NOT_FOUND]: 404,
-  [Status.PERMISSION_DENIED]: 403,
-  [Status.UNAUTHENTICATED]: 403,
-  [Status.RESOURCE_EXHAUSTED]: 429,
-  [Status.FAILED_PRECONDITION]: 409,
-  [Status.UNAVAILABLE]: 503,
+  3: 400, // INVALID_ARGUMENT
+  5: 404, // NOT_FOUND
+  7: 403, // PERMISSION_DENIED
+  16: 403, // UNAUTHENTICATED
+  8: 429, // RESOURCE_EXHAUSTED
+  9: 409, // FAILED_PRECONDITION
+  14: 503, // UNAVAILABLE
 };
+
+/**
+ * The access API's service on this node and its one error table (access/status-mapping.ts), both
+ * handed in by the node, which loads them only when it serves gRPC.
+ */
+export interface ConsoleAccess {
+  service: AccessService;
+  mapError: (err: unknown) => MappedStatus;
+}
 
 type Body = Record<string, unknown>;
 
 /** Console actions over one node's AccessService (null on a `--role message` node: no actions). */
 export class ConsoleActions {
-  constructor(private readonly access: AccessService | null) {}
+  constructor(private readonly access: ConsoleAccess | null) {}
 
   /** Devices online (node, transport, since) and login sessions of one user: ListSessions. */
   findUser(userId: string): Promise<ActionResult> {
@@ -70,15 +81,15 @@ export class ConsoleActions {
   }
 
   private async call(method: string, run: (s: AccessService) => Promise<Body>): Promise<ActionResult> {
-    const s = this.access;
-    if (s === null)
+    if (this.access === null)
       return {
         status: 503,
         body: { error: 'this node runs no access service (access.role message): use a node that does' },
       };
-    s.count(method);
+    const { service, mapError } = this.access;
+    service.count(method);
     try {
-      return { status: 200, body: await run(s) };
+      return { status: 200, body: await run(service) };
     } catch (err) {
       const m = mapError(err);
       return { status: HTTP_OF_STATUS[m.code] ?? 500, body: { error: m.details, code: m.reason } };

@@ -3,13 +3,12 @@
  * (Redis in a cluster), the admin port serves a page that charts every node's samples and acts
  * through the access service, and the gRPC Stats call lists every node from the same samples.
  */
-import type { AccessService } from '../access/access-service.js';
 import type { AdminServer } from '../admin/admin-server.js';
 import type { RedisLink } from '../cluster/redis-link.js';
 import type { FerryConfig } from '../config/schema.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { ConsoleActions } from './console-actions.js';
+import { ConsoleActions, type ConsoleAccess } from './console-actions.js';
 import { registerConsoleRoutes } from './console-routes.js';
 import { NodeSampler } from './node-sampler.js';
 import { nodeStatusMessage } from './node-status.js';
@@ -19,6 +18,7 @@ import { MemorySampleStore, RedisSampleStore, type SampleStore } from './sample-
 export type { NodeSample } from './node-sample.js';
 export type { NodeSeries } from './sample-store.js';
 export { riskySettings } from './risky-settings.js';
+export type { ConsoleAccess } from './console-actions.js';
 
 /** What the console reads from its node. */
 export interface ConsoleDeps {
@@ -67,7 +67,7 @@ export class OperatorConsole {
   /** Adds /console and its API to the admin port; actions go through `access` (null: none here). */
   registerRoutes(
     admin: AdminServer,
-    access: AccessService | null,
+    access: ConsoleAccess | null,
     reloadRoutes: () => Promise<unknown>,
   ): void {
     registerConsoleRoutes(admin, {

@@ -8,12 +8,12 @@
 import type { Registry } from 'prom-client';
 import type { FerryConfig } from '../config/schema.js';
 import { componentLogger, type Logger } from '../observability/logger.js';
-import { AmqpLink } from './amqp-link.js';
-import { AmqpReplies } from './amqp-replies.js';
-import { AmqpUpstream } from './amqp-upstream.js';
+import type { AmqpLink } from './amqp-link.js';
+import type { AmqpReplies } from './amqp-replies.js';
+import type { AmqpUpstream } from './amqp-upstream.js';
 import type { DispatchSettings } from './dispatcher.js';
 import { GatewayUpstream } from './gateway-upstream.js';
-import { registerUpstreamService, type UpstreamCallerCheck, type UpstreamServer } from './grpc-service.js';
+import type { registerUpstreamService, UpstreamCallerCheck, UpstreamServer } from './grpc-service.js';
 import { GrpcUpstream } from './grpc-upstream.js';
 import { RedisUpstream, type StreamCommands } from './redis-upstream.js';
 import type { ReplyRouter } from './reply-sender.js';
@@ -37,12 +37,20 @@ export interface UpstreamNodeDeps {
 /** How long start-up waits for the AMQP broker before going on without it. */
 const AMQP_START_WAIT_MS = 5000;
 
-/** The AMQP link, upstream and reply consumer of `upstream.amqp`; connects in the background. */
-function startAmqp(
+/**
+ * The AMQP link, upstream and reply consumer of `upstream.amqp`; connects in the background. amqplib
+ * is loaded here, so a node without `upstream.amqp.url` never loads it.
+ */
+async function startAmqp(
   deps: UpstreamNodeDeps,
   log: Logger,
   services: () => Upstreams | null,
-): { link: AmqpLink; upstream: AmqpUpstream; replies: AmqpReplies } {
+): Promise<{ link: AmqpLink; upstream: AmqpUpstream; replies: AmqpReplies }> {
+  const [{ AmqpLink }, { AmqpUpstream }, { AmqpReplies }] = await Promise.all([
+    import('./amqp-link.js'),
+    import('./amqp-upstream.js'),
+    import('./amqp-replies.js'),
+  ]);
   const { config } = deps;
   const a = config.upstream.amqp;
   const link = new AmqpLink({
@@ -117,7 +125,7 @@ export class UpstreamNode {
       logger: log,
       onInstances: (service, n) => services?.metrics.instances.set({ service }, n),
     });
-    const amqp = config.upstream.amqp.url === '' ? null : startAmqp(deps, log, () => services);
+    const amqp = config.upstream.amqp.url === '' ? null : await startAmqp(deps, log, () => services);
     const transports = {
       grpc: grpcUpstream,
       ...(amqp === null ? {} : { amqp: amqp.upstream }),
@@ -152,10 +160,22 @@ export class UpstreamNode {
     return new UpstreamNode(deps, services, grpcUpstream, amqp);
   }
 
-  /** Adds `ferry.upstream.v1.Upstream` to the access API's gRPC server. */
-  registerOn(server: UpstreamServer, auth: UpstreamCallerCheck): void {
+  /**
+   * What adds `ferry.upstream.v1.Upstream` to the access API's gRPC server. Loads the service's gRPC
+   * code, which only a node serving gRPC needs.
+   */
+  async grpcRegistrar(): Promise<(server: UpstreamServer, auth: UpstreamCallerCheck) => void> {
+    const { registerUpstreamService: register } = await import('./grpc-service.js');
+    return (server, auth) => this.registerOn(register, server, auth);
+  }
+
+  private registerOn(
+    register: typeof registerUpstreamService,
+    server: UpstreamServer,
+    auth: UpstreamCallerCheck,
+  ): void {
     const { config, nodeId, replies } = this.deps;
-    registerUpstreamService(server, {
+    register(server, {
       upstream: this.grpc,
       auth,
       nodeId,

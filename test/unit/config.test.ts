@@ -8,8 +8,10 @@ import {
   redactConfig,
   type LoadConfigOptions,
 } from '../../src/config/load.js';
+import { Type as TypeBox } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { defaultConfig, FERRY_CONFIG_SCHEMA, LEAVES, SETTINGS } from '../../src/config/schema.js';
+import { Type } from '../../src/config/setting.js';
 import { parseLeaf } from '../../src/config/values.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -43,6 +45,45 @@ describe('loadConfig', () => {
   };
 
   describe('schema', () => {
+    it("builds the nodes TypeBox's own builders build, kind markers included", () => {
+      /** Every own key, symbols too, recursively: what TypeBox's Value and compiler read. */
+      const own = (v: unknown): unknown => {
+        if (typeof v !== 'object' || v === null) return v;
+        if (Array.isArray(v)) return v.map(own);
+        return Object.fromEntries(
+          Reflect.ownKeys(v).map((k) => [String(k), own((v as Record<string | symbol, unknown>)[k])]),
+        );
+      };
+      const same = (ours: unknown, theirs: unknown): void => {
+        expect(own(ours)).to.deep.equal(own(theirs));
+      };
+      same(Type.String({ pattern: '^a$', minLength: 1 }), TypeBox.String({ pattern: '^a$', minLength: 1 }));
+      same(Type.String(), TypeBox.String());
+      same(Type.Literal('x'), TypeBox.Literal('x'));
+      same(
+        Type.Union([Type.Literal('a'), Type.Literal('b')], { default: 'a' }),
+        TypeBox.Union([TypeBox.Literal('a'), TypeBox.Literal('b')], { default: 'a' }),
+      );
+      same(
+        Type.Unsafe<'a' | 'b'>(Type.Union([Type.Literal('a'), Type.Literal('b')])),
+        TypeBox.Unsafe<'a' | 'b'>(TypeBox.Union([TypeBox.Literal('a'), TypeBox.Literal('b')])),
+      );
+      same(Type.Boolean(), TypeBox.Boolean());
+      same(Type.Integer({ minimum: 0, maximum: 9 }), TypeBox.Integer({ minimum: 0, maximum: 9 }));
+      same(Type.Array(Type.String()), TypeBox.Array(TypeBox.String()));
+      same(Type.Record(Type.String(), Type.String()), TypeBox.Record(TypeBox.String(), TypeBox.String()));
+      same(
+        Type.Record(Type.String(), Type.Object({ a: Type.Boolean() })),
+        TypeBox.Record(TypeBox.String(), TypeBox.Object({ a: TypeBox.Boolean() })),
+      );
+      same(
+        Type.Object({ a: Type.String(), b: Type.Integer() }),
+        TypeBox.Object({ a: TypeBox.String(), b: TypeBox.Integer() }),
+      );
+      same(Type.Object({}), TypeBox.Object({}));
+      same(Type.Null(), TypeBox.Null());
+    });
+
     it('gives defaults that satisfy the schema as JSON Schema and parse under their own rules', () => {
       const defaults = defaultConfig();
       expect(
