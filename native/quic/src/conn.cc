@@ -2,6 +2,8 @@
 // the documented per-stream ones closes the connection with CONNECTION_CLOSE.
 #include "conn.h"
 
+#include <netinet/in.h>
+
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <time.h>
@@ -11,6 +13,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+
+#include "endpoint.h"
 
 namespace ferry {
 
@@ -23,6 +27,7 @@ constexpr size_t kMaxVecs = 16;
 static NativeCounters counters;
 
 const NativeCounters& native_counters() { return counters; }
+NativeCounters& native_counters_mut() { return counters; }
 
 Stream::Stream(int64_t id) : id(id) { counters.streams++; }
 Stream::~Stream() { counters.streams--; }
@@ -117,7 +122,22 @@ Conn::Conn(std::shared_ptr<EngineSettings> settings, const uint8_t* scid, size_t
   conn_ref_.user_data = this;
 }
 
-Conn::~Conn() { release(); }
+Conn::~Conn() {
+  if (endpoint != nullptr) endpoint->detach(this);
+  release();
+}
+
+bool Conn::same_remote(const sockaddr_storage& addr, socklen_t len) const {
+  if (len != remotelen_ || addr.ss_family != remote_.ss_family) return false;
+  if (addr.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    auto* b = reinterpret_cast<const sockaddr_in*>(&remote_);
+    return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+  }
+  auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+  auto* b = reinterpret_cast<const sockaddr_in6*>(&remote_);
+  return a->sin6_port == b->sin6_port && std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
+}
 
 void Conn::release() {
   for (auto& entry : streams_) delete entry.second;
@@ -197,7 +217,8 @@ bool Conn::init(const ngtcp2_pkt_hd& hd) {
   p.initial_max_streams_bidi = es.initial_max_streams_bidi;
   p.initial_max_streams_uni = es.initial_max_streams_uni;
   p.max_idle_timeout = es.idle_timeout_ms * NGTCP2_MILLISECONDS;
-  p.max_udp_payload_size = 65527;
+  // A socket-owned connection reads into fixed receive slots; larger datagrams would be dropped.
+  p.max_udp_payload_size = endpoint != nullptr ? Endpoint::kSlot : 65527;
   // RFC 9221 §3: the largest DATAGRAM frame we accept.
   p.max_datagram_frame_size = es.dgram_recv_queue > 0 ? 65535 : 0;
   p.disable_active_migration = 1;
@@ -609,6 +630,7 @@ int Conn::on_new_cid(ngtcp2_cid* cid, uint8_t* token, size_t cidlen) {
   }
   ngtcp2_cid_init(cid, buf, cidlen);
   new_cids_.emplace_back(buf, buf + cidlen);
+  if (endpoint != nullptr) endpoint->route(this, handle, buf, cidlen);
   return 0;
 }
 
