@@ -23,6 +23,14 @@ constexpr uint64_t kStreamSendCap = 1024 * 1024;
 /** Small writes are appended to the previous chunk up to this size (fewer allocations, fewer iovecs). */
 constexpr size_t kCoalesceBytes = 16 * 1024;
 constexpr size_t kMaxVecs = 16;
+/**
+ * How long an acknowledgement with nothing else to send is held back, hoping to ride on the next
+ * application packet (RFC 9000 §13.2.1 allows delaying up to max_ack_delay, 25 ms by default). ngtcp2
+ * 0.12 delays by min(max_ack_delay, smoothed RTT / 8), i.e. microseconds on a LAN or loopback, so
+ * with a message every few ms per connection almost every message cost an ACK-only packet of its
+ * own. Kept well under the peer's probe timeout (smoothed RTT + 4 x RTT variance + 25 ms).
+ */
+constexpr uint64_t kAckHold = 10 * NGTCP2_MILLISECONDS;
 
 static NativeCounters counters;
 
@@ -271,9 +279,21 @@ bool Conn::recv(const uint8_t* data, size_t len) {
   ngtcp2_path p;
   path(&p);
   ngtcp2_pkt_info pi{};
-  int rv = ngtcp2_conn_read_pkt(conn_, &p, &pi, data, len, now_ns());
+  uint64_t ts = now_ns();
+  bool was_established = ngtcp2_conn_get_handshake_completed(conn_) != 0;
+  int rv = ngtcp2_conn_read_pkt(conn_, &p, &pi, data, len, ts);
   flush_extend();
-  if (rv == 0) return true;
+  if (rv == 0) {
+    // One datagram since our last packet, and nothing of ours to send: hold the acknowledgement (see
+    // kAckHold). A second datagram sends it at once, as RFC 9000 §13.2.2 asks for every second
+    // ack-eliciting packet, which keeps bulk uploads at full speed.
+    if (++rx_since_tx_ == 1 && was_established && sendq_.empty() && dgram_out_.empty()) {
+      hold_until_ = ts + kAckHold;
+    } else {
+      hold_until_ = 0;
+    }
+    return true;
+  }
   bool ok = handle_read_error(rv);
   // A connection that has ended frees its ngtcp2 and TLS state at once, whoever drives it.
   if (closed_) release();
@@ -388,6 +408,10 @@ size_t Conn::write_packet(uint8_t* out, size_t outlen) {
   if (closed_) return 0;
   if (close_pending_) return write_close(out, outlen);
   if (conn_ == nullptr) return 0;
+  if (hold_until_ != 0) {
+    if (sendq_.empty() && dgram_out_.empty() && now_ns() < hold_until_) return 0;
+    hold_until_ = 0;
+  }
   size_t maxlen = std::min(outlen, settings_->max_udp_payload);
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
@@ -461,7 +485,7 @@ size_t Conn::write_packet(uint8_t* out, size_t outlen) {
   }
 }
 
-size_t Conn::sent(ngtcp2_ssize n, uint64_t) {
+size_t Conn::sent(ngtcp2_ssize n, uint64_t ts) {
   // ngtcp2_conn_update_pkt_tx_time is deliberately not called, which leaves ngtcp2's pacer off (its
   // next_ts stays unset), as quiche's is through @matrixai/quic. With it on, the pacing rate before
   // the first RTT sample comes from the 333 ms initial RTT, and the first application data after the
@@ -469,6 +493,13 @@ size_t Conn::sent(ngtcp2_ssize n, uint64_t) {
   // caps in defaults.ts bound bursts instead.
   packets_sent++;
   bytes_sent += static_cast<uint64_t>(n);
+  // ngtcp2 leaves the ACK out of a data packet written within smoothed RTT / 8 of the datagram it
+  // acknowledges, and the next write would then carry it alone. Right after answering something we
+  // received, with nothing else queued, that ACK is held too (kAckHold): the next message carries it.
+  bool answered = rx_since_tx_ > 0 && sendq_.empty() && dgram_out_.empty() &&
+                  ngtcp2_conn_get_handshake_completed(conn_) != 0;
+  rx_since_tx_ = 0;
+  hold_until_ = answered ? ts + kAckHold : 0;
   return static_cast<size_t>(n);
 }
 
@@ -478,12 +509,16 @@ double Conn::expiry_ms() const {
   if (conn_ == nullptr) return -1;
   uint64_t expiry = ngtcp2_conn_get_expiry(conn_);
   if (expiry == UINT64_MAX) return -1;
+  // While an acknowledgement is held, ngtcp2's own ACK timer (the earliest, microseconds away) must not
+  // wake us; other timers move by at most kAckHold.
+  if (hold_until_ != 0) expiry = std::max(expiry, hold_until_);
   uint64_t now = now_ns();
   if (expiry <= now) return 0;
   return std::ceil(static_cast<double>(expiry - now) / NGTCP2_MILLISECONDS);
 }
 
 void Conn::on_timeout() {
+  hold_until_ = 0;
   if (conn_ == nullptr || closed_ || close_pending_) return;
   int rv = ngtcp2_conn_handle_expiry(conn_, now_ns());
   if (rv == 0) return;
@@ -760,6 +795,8 @@ int64_t Conn::stream_send(int64_t id, const uint8_t* data, size_t len, bool fin,
 void Conn::stream_shutdown(int64_t id, bool read, uint64_t code) {
   Stream* s = find(id);
   if (s == nullptr || conn_ == nullptr || closed_ || close_pending_) return;
+  // RESET_STREAM / STOP_SENDING wait in ngtcp2, not in our queues: they must not wait for a held ACK.
+  hold_until_ = 0;
   if (read) {
     if (s->recv_done) return;
     ngtcp2_conn_shutdown_stream_read(conn_, id, code);

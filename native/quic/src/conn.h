@@ -191,6 +191,9 @@ class Conn {
   uint64_t pending_extend_ = 0;
   ngtcp2_connection_close_error ccerr_{};
   std::string ccerr_reason_;
+  /** Datagrams read since our last packet, and until when an acknowledgement is held (kAckHold). */
+  uint32_t rx_since_tx_ = 0;
+  uint64_t hold_until_ = 0;
   bool close_pending_ = false;
   bool close_sent_ = false;
   bool closed_ = false;
