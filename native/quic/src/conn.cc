@@ -31,6 +31,8 @@ constexpr size_t kMaxVecs = 16;
  * own. Kept well under the peer's probe timeout (smoothed RTT + 4 x RTT variance + 25 ms).
  */
 constexpr uint64_t kAckHold = 10 * NGTCP2_MILLISECONDS;
+/** Datagrams closer together than this are a transfer in progress: their ACKs are never held. */
+constexpr uint64_t kInteractiveGap = 2 * NGTCP2_MILLISECONDS;
 
 static NativeCounters counters;
 
@@ -287,7 +289,12 @@ bool Conn::recv(const uint8_t* data, size_t len) {
     // One datagram since our last packet, and nothing of ours to send: hold the acknowledgement (see
     // kAckHold). A second datagram sends it at once, as RFC 9000 §13.2.2 asks for every second
     // ack-eliciting packet, which keeps bulk uploads at full speed.
-    if (++rx_since_tx_ == 1 && was_established && sendq_.empty() && dgram_out_.empty()) {
+    // Only between messages, not inside a stream of packets (an upload): there the sender's window
+    // waits for our acknowledgements.
+    uint64_t gap = ts - last_rx_ts_;
+    last_rx_ts_ = ts;
+    if (++rx_since_tx_ == 1 && was_established && sendq_.empty() && dgram_out_.empty() &&
+        gap >= kInteractiveGap) {
       hold_until_ = ts + kAckHold;
     } else {
       hold_until_ = 0;

@@ -194,6 +194,7 @@ class Conn {
   /** Datagrams read since our last packet, and until when an acknowledgement is held (kAckHold). */
   uint32_t rx_since_tx_ = 0;
   uint64_t hold_until_ = 0;
+  uint64_t last_rx_ts_ = 0;
   bool close_pending_ = false;
   bool close_sent_ = false;
   bool closed_ = false;
