@@ -29,6 +29,7 @@ import type { QuicConnection } from './quic/connection.js';
 import { transportConfig } from './quic/defaults.js';
 import type { QuicCloseInfo, QuicEngine, QuicEngineConfig } from './quic/engine.js';
 import { quicEngine } from './quic/engines.js';
+import { nativeSocketStats, type NativeSocketStats } from './quic/native-engine.js';
 import { QuicServerEndpoint } from './quic/server-endpoint.js';
 import { WtSession } from './session.js';
 
@@ -258,6 +259,14 @@ export class WebTransportServer {
   /** The QUIC engine in use ('matrixai' or 'native'). */
   get engineName(): string {
     return this.engine.name;
+  }
+
+  /**
+   * Counters of the UDP socket when the engine owns it (the native engine reads, routes and writes
+   * datagrams in its addon); null on node:dgram (the matrixai engine) or before `listen`.
+   */
+  get engineSocketStats(): NativeSocketStats | null {
+    return nativeSocketStats(this.endpoint?.engineSocket ?? null);
   }
 
   /** The bound UDP address (port 0 before `listen`). */

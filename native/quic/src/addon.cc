@@ -8,9 +8,11 @@
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 
 #include <cstring>
+#include <vector>
 #include <string>
 
 #include "conn.h"
+#include "endpoint.h"
 
 namespace ferry {
 namespace {
@@ -91,6 +93,9 @@ napi_value make_num(napi_env env, double d) {
   napi_create_double(env, d, &v);
   return v;
 }
+
+/** Marks the addon's Connection objects, so a Socket method given another object refuses it. */
+const napi_type_tag kConnTag = {0x6665727279717569ULL, 0x636f6e6e65637431ULL};
 
 /** Per-object state: the connection and the shared result array. */
 struct Wrap {
@@ -177,6 +182,7 @@ napi_value conn_new(napi_env env, napi_callback_info info) {
     delete w;
     return throw_error(env, "Connection: wrap failed");
   }
+  napi_type_tag_object(env, self, &kConnTag);
   int64_t adjusted;
   napi_adjust_external_memory(env, kConnExternalBytes, &adjusted);
   w->external_counted = true;
@@ -370,6 +376,282 @@ METHOD(m_release, 0)
   return nullptr;
 END
 
+
+// ---- Socket: the UDP socket owned by the addon (endpoint.h) ----
+
+std::string addr_host(const sockaddr_storage& ss) {
+  char buf[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof(buf));
+  } else {
+    inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, buf, sizeof(buf));
+  }
+  return buf;
+}
+
+int addr_port(const sockaddr_storage& ss) {
+  return ss.ss_family == AF_INET ? ntohs(reinterpret_cast<const sockaddr_in*>(&ss)->sin_port)
+                                 : ntohs(reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port);
+}
+
+struct SocketWrap {
+  napi_env env = nullptr;
+  Endpoint* ep = nullptr;
+  napi_ref self_ref = nullptr;  // the JS object, the receiver of the callbacks
+  napi_ref on_datagram = nullptr;
+  napi_ref on_input = nullptr;
+  napi_ref handles_ref = nullptr;
+  int32_t* handles = nullptr;
+  size_t handles_len = 0;
+  napi_async_context async = nullptr;
+  napi_ref close_cb = nullptr;
+  /** close() ran and libuv has not released the handle yet: socket_closed still needs this. */
+  bool close_pending = false;
+  bool finalized = false;
+};
+
+/** Calls a JS function from a libuv callback: its own handle scope, microtasks run after it. */
+void call_js(SocketWrap* sw, napi_ref fn_ref, size_t argc, napi_value* argv) {
+  napi_env env = sw->env;
+  napi_value fn, recv, result;
+  if (napi_get_reference_value(env, fn_ref, &fn) != napi_ok || fn == nullptr) return;
+  if (napi_get_reference_value(env, sw->self_ref, &recv) != napi_ok || recv == nullptr) napi_get_undefined(env, &recv);
+  if (napi_make_callback(env, sw->async, recv, fn, argc, argv, &result) == napi_pending_exception) {
+    napi_value err;
+    napi_get_and_clear_last_exception(env, &err);
+    napi_fatal_exception(env, err);
+  }
+}
+
+void sock_on_unrouted(void* ctx, const uint8_t* data, size_t len, const sockaddr_storage& from) {
+  auto* sw = static_cast<SocketWrap*>(ctx);
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(sw->env, &scope) != napi_ok) return;
+  napi_value argv[3];
+  void* out;
+  std::string host = addr_host(from);
+  if (napi_create_buffer_copy(sw->env, len, data, &out, &argv[0]) == napi_ok) {
+    napi_create_string_utf8(sw->env, host.data(), host.size(), &argv[1]);
+    argv[2] = make_num(sw->env, addr_port(from));
+    call_js(sw, sw->on_datagram, 3, argv);
+  }
+  napi_close_handle_scope(sw->env, scope);
+}
+
+void sock_on_input(void* ctx, const std::vector<int32_t>& handles) {
+  auto* sw = static_cast<SocketWrap*>(ctx);
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(sw->env, &scope) != napi_ok) return;
+  for (size_t at = 0; at < handles.size(); at += sw->handles_len) {
+    size_t n = std::min(handles.size() - at, sw->handles_len);
+    std::memcpy(sw->handles, handles.data() + at, n * sizeof(int32_t));
+    napi_value argv[1] = {make_num(sw->env, static_cast<double>(n))};
+    call_js(sw, sw->on_input, 1, argv);
+  }
+  napi_close_handle_scope(sw->env, scope);
+}
+
+void free_socket_refs(napi_env env, SocketWrap* sw) {
+  for (napi_ref* r : {&sw->on_datagram, &sw->on_input, &sw->handles_ref, &sw->self_ref, &sw->close_cb}) {
+    if (*r != nullptr) napi_delete_reference(env, *r);
+    *r = nullptr;
+  }
+  if (sw->async != nullptr) napi_async_destroy(env, sw->async);
+  sw->async = nullptr;
+}
+
+void finalize_socket(napi_env env, void* data, void*) {
+  auto* sw = static_cast<SocketWrap*>(data);
+  if (sw->ep != nullptr) {
+    sw->ep->close(nullptr, nullptr);
+    delete sw->ep;
+    sw->ep = nullptr;
+    native_counters_mut().sockets--;
+  }
+  free_socket_refs(env, sw);
+  if (sw->close_pending) {
+    sw->finalized = true;  // socket_closed frees it
+    return;
+  }
+  delete sw;
+}
+
+SocketWrap* unwrap_socket(napi_env env, napi_callback_info info, napi_value* argv, size_t* argc) {
+  napi_value self;
+  if (napi_get_cb_info(env, info, argc, argv, &self, nullptr) != napi_ok) return nullptr;
+  void* p = nullptr;
+  if (napi_unwrap(env, self, &p) != napi_ok) return nullptr;
+  return static_cast<SocketWrap*>(p);
+}
+
+Conn* conn_arg(napi_env env, napi_value v) {
+  bool ok = false;
+  if (napi_check_object_type_tag(env, v, &kConnTag, &ok) != napi_ok || !ok) return nullptr;
+  void* p = nullptr;
+  if (napi_unwrap(env, v, &p) != napi_ok || p == nullptr) return nullptr;
+  return static_cast<Wrap*>(p)->conn;
+}
+
+// new Socket(host, port, cidLength, bufferBytes, handles: Int32Array, onDatagram, onInput)
+napi_value sock_new(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  size_t argc = 7;
+  napi_value self;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, &self, nullptr));
+  if (argc < 7) return throw_error(env, "Socket: 7 arguments expected");
+  sockaddr_storage addr;
+  socklen_t addrlen;
+  if (!to_sockaddr(get_string(env, argv[0]), static_cast<int>(get_double(env, argv[1])), &addr, &addrlen)) {
+    return throw_error(env, "Socket: host must be an IP literal");
+  }
+  size_t cid_len = static_cast<size_t>(get_double(env, argv[2]));
+  if (cid_len == 0 || cid_len > NGTCP2_MAX_CIDLEN) return throw_error(env, "Socket: bad cidLength");
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[4], &is_typed);
+  napi_typedarray_type type;
+  size_t hlen = 0;
+  void* hdata = nullptr;
+  if (!is_typed || napi_get_typedarray_info(env, argv[4], &type, &hlen, &hdata, nullptr, nullptr) != napi_ok ||
+      type != napi_int32_array || hlen == 0) {
+    return throw_error(env, "Socket: handles must be an Int32Array");
+  }
+  auto* sw = new SocketWrap();
+  sw->env = env;
+  sw->handles = static_cast<int32_t*>(hdata);
+  sw->handles_len = hlen;
+  napi_create_reference(env, argv[4], 1, &sw->handles_ref);
+  napi_create_reference(env, argv[5], 1, &sw->on_datagram);
+  napi_create_reference(env, argv[6], 1, &sw->on_input);
+  napi_value resource_name;
+  napi_create_string_utf8(env, "FerryQuicSocket", NAPI_AUTO_LENGTH, &resource_name);
+  napi_async_init(env, self, resource_name, &sw->async);
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  sw->ep = new Endpoint(loop, cid_len, Endpoint::Hooks{sock_on_unrouted, sock_on_input, sw});
+  std::string error;
+  if (!sw->ep->open(addr, addrlen, static_cast<int>(get_double(env, argv[3])), &error)) {
+    delete sw->ep;
+    free_socket_refs(env, sw);
+    delete sw;
+    return throw_error(env, "Socket: " + error);
+  }
+  native_counters_mut().sockets++;
+  if (napi_wrap(env, self, sw, finalize_socket, nullptr, nullptr) != napi_ok) {
+    return throw_error(env, "Socket: wrap failed");
+  }
+  // Weak: the socket object is kept alive by whoever uses it, not by its own callbacks.
+  napi_create_reference(env, self, 0, &sw->self_ref);
+  return self;
+}
+
+#define SOCKET_METHOD(name, nargs)                                  \
+  napi_value name(napi_env env, napi_callback_info info) {          \
+    napi_value argv[nargs > 0 ? nargs : 1];                         \
+    size_t argc = nargs > 0 ? nargs : 1;                            \
+    SocketWrap* sw = unwrap_socket(env, info, argv, &argc);         \
+    if (sw == nullptr) return nullptr;                              \
+    Endpoint* ep = sw->ep;                                          \
+    (void)ep;
+
+SOCKET_METHOD(s_address, 0)
+  napi_value arr;
+  CHECK(napi_create_array_with_length(env, 2, &arr));
+  if (ep == nullptr) return arr;
+  std::string host = addr_host(ep->local());
+  napi_value h;
+  napi_create_string_utf8(env, host.data(), host.size(), &h);
+  napi_set_element(env, arr, 0, h);
+  napi_set_element(env, arr, 1, make_num(env, addr_port(ep->local())));
+  return arr;
+END
+
+// route(conn, handle, cid)
+SOCKET_METHOD(s_route, 3)
+  Conn* c = argc >= 3 ? conn_arg(env, argv[0]) : nullptr;
+  uint8_t* cid;
+  size_t len;
+  if (c == nullptr || !get_bytes(env, argv[2], &cid, &len) || len == 0 || len > NGTCP2_MAX_CIDLEN) {
+    return throw_error(env, "route: (Connection, handle, cid) expected");
+  }
+  if (ep != nullptr) ep->route(c, static_cast<int32_t>(get_double(env, argv[1])), cid, len);
+  return nullptr;
+END
+
+SOCKET_METHOD(s_detach, 1)
+  Conn* c = argc >= 1 ? conn_arg(env, argv[0]) : nullptr;
+  if (c == nullptr) return throw_error(env, "detach: Connection expected");
+  if (ep != nullptr) ep->detach(c);
+  return nullptr;
+END
+
+SOCKET_METHOD(s_flush, 1)
+  Conn* c = argc >= 1 ? conn_arg(env, argv[0]) : nullptr;
+  if (c == nullptr) return throw_error(env, "flush: Connection expected");
+  return make_num(env, ep == nullptr ? 0 : static_cast<double>(ep->flush(c)));
+END
+
+// sendTo(bytes, length, host, port)
+SOCKET_METHOD(s_send_to, 4)
+  uint8_t* data;
+  size_t len;
+  sockaddr_storage to;
+  socklen_t tolen;
+  if (argc < 4 || !get_bytes(env, argv[0], &data, &len) ||
+      !to_sockaddr(get_string(env, argv[2]), static_cast<int>(get_double(env, argv[3])), &to, &tolen)) {
+    return throw_error(env, "sendTo: (Uint8Array, length, host, port) expected");
+  }
+  size_t n = std::min(len, static_cast<size_t>(get_double(env, argv[1])));
+  return make_bool(env, ep != nullptr && ep->send_raw(data, n, to, tolen));
+END
+
+void socket_closed(void* arg) {
+  auto* sw = static_cast<SocketWrap*>(arg);
+  sw->close_pending = false;
+  if (sw->finalized) {
+    delete sw;
+    return;
+  }
+  if (sw->close_cb == nullptr) return;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(sw->env, &scope) != napi_ok) return;
+  napi_ref cb = sw->close_cb;
+  sw->close_cb = nullptr;
+  call_js(sw, cb, 0, nullptr);
+  napi_delete_reference(sw->env, cb);
+  napi_close_handle_scope(sw->env, scope);
+}
+
+// close(callback): the callback runs once the descriptor is closed (the port is free again).
+SOCKET_METHOD(s_close, 1)
+  if (ep == nullptr) return nullptr;
+  if (argc >= 1) {
+    napi_valuetype t;
+    napi_typeof(env, argv[0], &t);
+    if (t == napi_function) napi_create_reference(env, argv[0], 1, &sw->close_cb);
+  }
+  sw->ep = nullptr;
+  native_counters_mut().sockets--;
+  sw->close_pending = true;
+  ep->close(socket_closed, sw);
+  delete ep;
+  return nullptr;
+END
+
+SOCKET_METHOD(s_stats, 0)
+  napi_value v;
+  CHECK(napi_create_object(env, &v));
+  SocketStats st = ep != nullptr ? ep->stats() : SocketStats{};
+  napi_set_named_property(env, v, "readCalls", make_num(env, static_cast<double>(st.read_calls)));
+  napi_set_named_property(env, v, "datagramsIn", make_num(env, static_cast<double>(st.datagrams_in)));
+  napi_set_named_property(env, v, "routedIn", make_num(env, static_cast<double>(st.routed_in)));
+  napi_set_named_property(env, v, "droppedIn", make_num(env, static_cast<double>(st.dropped_in)));
+  napi_set_named_property(env, v, "writeCalls", make_num(env, static_cast<double>(st.write_calls)));
+  napi_set_named_property(env, v, "datagramsOut", make_num(env, static_cast<double>(st.datagrams_out)));
+  napi_set_named_property(env, v, "gsoBatches", make_num(env, static_cast<double>(st.gso_batches)));
+  napi_set_named_property(env, v, "sendErrors", make_num(env, static_cast<double>(st.send_errors)));
+  return v;
+END
+
 // createConfig({certPem, keyPem, alpn, idleTimeoutMs, ...}) -> External
 napi_value create_config(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -446,10 +728,24 @@ napi_value counters(napi_env env, napi_callback_info) {
   napi_set_named_property(env, v, "sessions", make_num(env, static_cast<double>(c.sessions)));
   napi_set_named_property(env, v, "streams", make_num(env, static_cast<double>(c.streams)));
   napi_set_named_property(env, v, "ngtcp2Bytes", make_num(env, static_cast<double>(c.ngtcp2_bytes)));
+  napi_set_named_property(env, v, "sockets", make_num(env, static_cast<double>(c.sockets)));
   return v;
 }
 
 napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor socket_methods[] = {
+      {"address", nullptr, s_address, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"route", nullptr, s_route, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"detach", nullptr, s_detach, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"flush", nullptr, s_flush, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sendTo", nullptr, s_send_to, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"close", nullptr, s_close, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"stats", nullptr, s_stats, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_value socket_cls;
+  CHECK(napi_define_class(env, "Socket", NAPI_AUTO_LENGTH, sock_new, nullptr,
+                          sizeof(socket_methods) / sizeof(socket_methods[0]), socket_methods, &socket_cls));
+  napi_set_named_property(env, exports, "Socket", socket_cls);
   napi_property_descriptor methods[] = {
       {"recv", nullptr, m_recv, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setPeer", nullptr, m_set_peer, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -2,6 +2,8 @@
 // the documented per-stream ones closes the connection with CONNECTION_CLOSE.
 #include "conn.h"
 
+#include <netinet/in.h>
+
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto_gnutls.h>
 #include <time.h>
@@ -12,6 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "endpoint.h"
+
 namespace ferry {
 
 /** Bytes a stream may hold unacknowledged here (what JS wrote and the peer has not acked yet). */
@@ -19,10 +23,21 @@ constexpr uint64_t kStreamSendCap = 1024 * 1024;
 /** Small writes are appended to the previous chunk up to this size (fewer allocations, fewer iovecs). */
 constexpr size_t kCoalesceBytes = 16 * 1024;
 constexpr size_t kMaxVecs = 16;
+/**
+ * How long an acknowledgement with nothing else to send is held back, hoping to ride on the next
+ * application packet (RFC 9000 §13.2.1 allows delaying up to max_ack_delay, 25 ms by default). ngtcp2
+ * 0.12 delays by min(max_ack_delay, smoothed RTT / 8), i.e. microseconds on a LAN or loopback, so
+ * with a message every few ms per connection almost every message cost an ACK-only packet of its
+ * own. Kept well under the peer's probe timeout (smoothed RTT + 4 x RTT variance + 25 ms).
+ */
+constexpr uint64_t kAckHold = 10 * NGTCP2_MILLISECONDS;
+/** Datagrams closer together than this are a transfer in progress: their ACKs are never held. */
+constexpr uint64_t kInteractiveGap = 2 * NGTCP2_MILLISECONDS;
 
 static NativeCounters counters;
 
 const NativeCounters& native_counters() { return counters; }
+NativeCounters& native_counters_mut() { return counters; }
 
 Stream::Stream(int64_t id) : id(id) { counters.streams++; }
 Stream::~Stream() { counters.streams--; }
@@ -117,7 +132,22 @@ Conn::Conn(std::shared_ptr<EngineSettings> settings, const uint8_t* scid, size_t
   conn_ref_.user_data = this;
 }
 
-Conn::~Conn() { release(); }
+Conn::~Conn() {
+  if (endpoint != nullptr) endpoint->detach(this);
+  release();
+}
+
+bool Conn::same_remote(const sockaddr_storage& addr, socklen_t len) const {
+  if (len != remotelen_ || addr.ss_family != remote_.ss_family) return false;
+  if (addr.ss_family == AF_INET) {
+    auto* a = reinterpret_cast<const sockaddr_in*>(&addr);
+    auto* b = reinterpret_cast<const sockaddr_in*>(&remote_);
+    return a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr;
+  }
+  auto* a = reinterpret_cast<const sockaddr_in6*>(&addr);
+  auto* b = reinterpret_cast<const sockaddr_in6*>(&remote_);
+  return a->sin6_port == b->sin6_port && std::memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)) == 0;
+}
 
 void Conn::release() {
   for (auto& entry : streams_) delete entry.second;
@@ -197,7 +227,8 @@ bool Conn::init(const ngtcp2_pkt_hd& hd) {
   p.initial_max_streams_bidi = es.initial_max_streams_bidi;
   p.initial_max_streams_uni = es.initial_max_streams_uni;
   p.max_idle_timeout = es.idle_timeout_ms * NGTCP2_MILLISECONDS;
-  p.max_udp_payload_size = 65527;
+  // A socket-owned connection reads into fixed receive slots; larger datagrams would be dropped.
+  p.max_udp_payload_size = endpoint != nullptr ? Endpoint::kSlot : 65527;
   // RFC 9221 §3: the largest DATAGRAM frame we accept.
   p.max_datagram_frame_size = es.dgram_recv_queue > 0 ? 65535 : 0;
   p.disable_active_migration = 1;
@@ -250,9 +281,26 @@ bool Conn::recv(const uint8_t* data, size_t len) {
   ngtcp2_path p;
   path(&p);
   ngtcp2_pkt_info pi{};
-  int rv = ngtcp2_conn_read_pkt(conn_, &p, &pi, data, len, now_ns());
+  uint64_t ts = now_ns();
+  bool was_established = ngtcp2_conn_get_handshake_completed(conn_) != 0;
+  int rv = ngtcp2_conn_read_pkt(conn_, &p, &pi, data, len, ts);
   flush_extend();
-  if (rv == 0) return true;
+  if (rv == 0) {
+    // One datagram since our last packet, and nothing of ours to send: hold the acknowledgement (see
+    // kAckHold). A second datagram sends it at once, as RFC 9000 §13.2.2 asks for every second
+    // ack-eliciting packet, which keeps bulk uploads at full speed.
+    // Only between messages, not inside a stream of packets (an upload): there the sender's window
+    // waits for our acknowledgements.
+    uint64_t gap = ts - last_rx_ts_;
+    last_rx_ts_ = ts;
+    if (++rx_since_tx_ == 1 && was_established && sendq_.empty() && dgram_out_.empty() &&
+        gap >= kInteractiveGap) {
+      hold_until_ = ts + kAckHold;
+    } else {
+      hold_until_ = 0;
+    }
+    return true;
+  }
   bool ok = handle_read_error(rv);
   // A connection that has ended frees its ngtcp2 and TLS state at once, whoever drives it.
   if (closed_) release();
@@ -367,6 +415,10 @@ size_t Conn::write_packet(uint8_t* out, size_t outlen) {
   if (closed_) return 0;
   if (close_pending_) return write_close(out, outlen);
   if (conn_ == nullptr) return 0;
+  if (hold_until_ != 0) {
+    if (sendq_.empty() && dgram_out_.empty() && now_ns() < hold_until_) return 0;
+    hold_until_ = 0;
+  }
   size_t maxlen = std::min(outlen, settings_->max_udp_payload);
   ngtcp2_path_storage ps;
   ngtcp2_path_storage_zero(&ps);
@@ -440,7 +492,7 @@ size_t Conn::write_packet(uint8_t* out, size_t outlen) {
   }
 }
 
-size_t Conn::sent(ngtcp2_ssize n, uint64_t) {
+size_t Conn::sent(ngtcp2_ssize n, uint64_t ts) {
   // ngtcp2_conn_update_pkt_tx_time is deliberately not called, which leaves ngtcp2's pacer off (its
   // next_ts stays unset), as quiche's is through @matrixai/quic. With it on, the pacing rate before
   // the first RTT sample comes from the 333 ms initial RTT, and the first application data after the
@@ -448,6 +500,13 @@ size_t Conn::sent(ngtcp2_ssize n, uint64_t) {
   // caps in defaults.ts bound bursts instead.
   packets_sent++;
   bytes_sent += static_cast<uint64_t>(n);
+  // ngtcp2 leaves the ACK out of a data packet written within smoothed RTT / 8 of the datagram it
+  // acknowledges, and the next write would then carry it alone. Right after answering something we
+  // received, with nothing else queued, that ACK is held too (kAckHold): the next message carries it.
+  bool answered = rx_since_tx_ > 0 && sendq_.empty() && dgram_out_.empty() &&
+                  ngtcp2_conn_get_handshake_completed(conn_) != 0;
+  rx_since_tx_ = 0;
+  hold_until_ = answered ? ts + kAckHold : 0;
   return static_cast<size_t>(n);
 }
 
@@ -457,12 +516,16 @@ double Conn::expiry_ms() const {
   if (conn_ == nullptr) return -1;
   uint64_t expiry = ngtcp2_conn_get_expiry(conn_);
   if (expiry == UINT64_MAX) return -1;
+  // While an acknowledgement is held, ngtcp2's own ACK timer (the earliest, microseconds away) must not
+  // wake us; other timers move by at most kAckHold.
+  if (hold_until_ != 0) expiry = std::max(expiry, hold_until_);
   uint64_t now = now_ns();
   if (expiry <= now) return 0;
   return std::ceil(static_cast<double>(expiry - now) / NGTCP2_MILLISECONDS);
 }
 
 void Conn::on_timeout() {
+  hold_until_ = 0;
   if (conn_ == nullptr || closed_ || close_pending_) return;
   int rv = ngtcp2_conn_handle_expiry(conn_, now_ns());
   if (rv == 0) return;
@@ -609,6 +672,7 @@ int Conn::on_new_cid(ngtcp2_cid* cid, uint8_t* token, size_t cidlen) {
   }
   ngtcp2_cid_init(cid, buf, cidlen);
   new_cids_.emplace_back(buf, buf + cidlen);
+  if (endpoint != nullptr) endpoint->route(this, handle, buf, cidlen);
   return 0;
 }
 
@@ -738,6 +802,8 @@ int64_t Conn::stream_send(int64_t id, const uint8_t* data, size_t len, bool fin,
 void Conn::stream_shutdown(int64_t id, bool read, uint64_t code) {
   Stream* s = find(id);
   if (s == nullptr || conn_ == nullptr || closed_ || close_pending_) return;
+  // RESET_STREAM / STOP_SENDING wait in ngtcp2, not in our queues: they must not wait for a held ACK.
+  hold_until_ = 0;
   if (read) {
     if (s->recv_done) return;
     ngtcp2_conn_shutdown_stream_read(conn_, id, code);

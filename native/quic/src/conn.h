@@ -18,6 +18,8 @@
 
 namespace ferry {
 
+class Endpoint;
+
 /** Transport parameters and limits of one engine configuration (RFC 9000 §18.2). */
 struct EngineSettings {
   uint64_t idle_timeout_ms = 30000;
@@ -121,6 +123,15 @@ class Conn {
   std::vector<std::vector<uint8_t>> take_new_cids();
 
   uint64_t packets_sent = 0, packets_recv = 0, bytes_sent = 0, bytes_recv = 0;
+
+  // Set while a socket-owning Endpoint routes datagrams to this connection (endpoint.cc).
+  Endpoint* endpoint = nullptr;
+  int32_t handle = -1;
+  bool touched = false;
+  std::vector<std::string> route_keys;
+  const sockaddr_storage& remote() const { return remote_; }
+  socklen_t remote_len() const { return remotelen_; }
+  bool same_remote(const sockaddr_storage& addr, socklen_t len) const;
   double rtt_ms() const;
   std::string last_error;
 
@@ -180,6 +191,10 @@ class Conn {
   uint64_t pending_extend_ = 0;
   ngtcp2_connection_close_error ccerr_{};
   std::string ccerr_reason_;
+  /** Datagrams read since our last packet, and until when an acknowledgement is held (kAckHold). */
+  uint32_t rx_since_tx_ = 0;
+  uint64_t hold_until_ = 0;
+  uint64_t last_rx_ts_ = 0;
   bool close_pending_ = false;
   bool close_sent_ = false;
   bool closed_ = false;
@@ -198,7 +213,9 @@ struct NativeCounters {
   int64_t sessions = 0;
   int64_t streams = 0;
   int64_t ngtcp2_bytes = 0;
+  int64_t sockets = 0;
 };
 const NativeCounters& native_counters();
+NativeCounters& native_counters_mut();
 
 }  // namespace ferry

@@ -52,7 +52,7 @@ export class QuicClientEndpoint extends QuicEndpoint {
     const endpoint = new QuicClientEndpoint(options.host, options.logger);
     const local = await endpoint.bind(options.localAddress ?? bindAddressFor(options.host), 0);
     await new Promise<void>((resolve, reject) => {
-      endpoint.socket.connect(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve()));
+      endpoint.socket!.connect(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve()));
     });
     const peer = { host: options.host, port: options.port };
     const serverName = isIP(options.serverName) === 0 ? options.serverName : null;

@@ -64,6 +64,8 @@ export class QuicConnection {
   scheduled = false;
   /** Endpoint bookkeeping: routing keys (connection ids) that point at this connection. */
   readonly routingKeys: string[] = [];
+  /** Endpoint bookkeeping: the id an engine-owned socket reports this connection by (-1: none). */
+  handle = -1;
   /** Server side: the admission handle, released by the endpoint when the connection is forgotten. */
   admission: AdmittedConnection | null = null;
 
@@ -132,6 +134,13 @@ export class QuicConnection {
   /** Feeds one datagram; the endpoint schedules `process` after the batch. */
   receive(packet: Uint8Array, fromHost: string, fromPort: number): void {
     this.engine.recv(packet, fromHost, fromPort);
+    this.inputPending = true;
+    this.timerDirty = true;
+    this.host.schedule(this);
+  }
+
+  /** Datagrams went into the engine connection directly (an engine-owned socket routed them). */
+  received(): void {
     this.inputPending = true;
     this.timerDirty = true;
     this.host.schedule(this);

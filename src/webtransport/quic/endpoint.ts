@@ -37,7 +37,8 @@ function inlineLookup(
 
 /** Base of {@link QuicServerEndpoint} and {@link QuicClientEndpoint}. */
 export abstract class QuicEndpoint implements QuicConnectionHost {
-  protected readonly socket: dgram.Socket;
+  /** Null when the engine owns the socket (the server endpoint then overrides the I/O methods). */
+  protected readonly socket: dgram.Socket | null;
   protected local: QuicAddress = { host: '0.0.0.0', port: 0 };
   protected closed = false;
   private sendBuffer = Buffer.allocUnsafe(SEND_BUFFER_BYTES);
@@ -58,32 +59,45 @@ export abstract class QuicEndpoint implements QuicConnectionHost {
     protected readonly logger: WtLogger,
     /** Connected sockets (client) send without an address. */
     private readonly connected: boolean,
+    /** False when the engine owns the socket: no node:dgram socket is made. */
+    useDgram = true,
   ) {
-    this.socket = dgram.createSocket({
+    if (!useDgram) {
+      this.socket = null;
+      return;
+    }
+    const socket = dgram.createSocket({
       type: isIP(host) === 6 ? 'udp6' : 'udp4',
       lookup: inlineLookup as unknown as dgram.SocketOptions['lookup'],
     });
-    this.socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
-    this.socket.on('error', (err) => this.logger.warn({ err }, 'webtransport: udp socket error'));
+    socket.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo));
+    socket.on('error', (err) => this.logger.warn({ err }, 'webtransport: udp socket error'));
+    this.socket = socket;
+  }
+
+  private get dgramSocket(): dgram.Socket {
+    if (this.socket === null) throw new Error('this endpoint has no node:dgram socket');
+    return this.socket;
   }
 
   /** Binds the socket; returns the bound address. */
   protected async bind(host: string, port: number): Promise<QuicAddress> {
+    const socket = this.dgramSocket;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: Error): void => reject(err);
-      this.socket.once('error', onError);
-      this.socket.bind({ address: host, port, exclusive: true }, () => {
-        this.socket.off('error', onError);
+      socket.once('error', onError);
+      socket.bind({ address: host, port, exclusive: true }, () => {
+        socket.off('error', onError);
         resolve();
       });
     });
     try {
-      this.socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
-      this.socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+      socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+      socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
     } catch (err) {
       this.logger.debug({ err }, 'webtransport: could not enlarge udp socket buffers');
     }
-    const bound = this.socket.address();
+    const bound = socket.address();
     this.local = { host: bound.address, port: bound.port };
     return this.local;
   }
@@ -108,7 +122,7 @@ export abstract class QuicEndpoint implements QuicConnectionHost {
   transmit(conn: QuicConnection): number {
     if (this.closed) return 0;
     const engine = conn.engine;
-    const socket = this.socket;
+    const socket = this.dgramSocket;
     let buf = this.sendBuffer;
     let sent = 0;
     for (;;) {
@@ -129,8 +143,8 @@ export abstract class QuicEndpoint implements QuicConnectionHost {
   /** Sends a stateless packet (Version Negotiation, Retry) built in a scratch buffer. */
   protected sendRaw(bytes: Uint8Array, length: number, to: QuicAddress): void {
     if (this.closed || length <= 0) return;
-    if (this.connected) this.socket.send(bytes, 0, length);
-    else this.socket.send(bytes, 0, length, to.port, to.host);
+    if (this.connected) this.dgramSocket.send(bytes, 0, length);
+    else this.dgramSocket.send(bytes, 0, length, to.port, to.host);
   }
 
   /** Closes the socket once every pending datagram left; connections must be closed before. */
@@ -139,9 +153,11 @@ export abstract class QuicEndpoint implements QuicConnectionHost {
     this.closed = true;
     if (this.immediate !== null) clearImmediate(this.immediate);
     this.immediate = null;
+    const socket = this.socket;
+    if (socket === null) return Promise.resolve();
     return new Promise((resolve) => {
       try {
-        this.socket.close(() => resolve());
+        socket.close(() => resolve());
       } catch {
         resolve();
       }

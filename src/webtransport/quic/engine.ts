@@ -7,7 +7,10 @@
  * The contract is deliberately sans-IO and callback-free, like quiche itself: the driver feeds
  * datagrams in with `recv`, pulls datagrams out with `send`, and asks `timeoutMs` when to call
  * `onTimeout`. Engine failures never escape as foreign exceptions: "nothing to do" is a return
- * value, and stream-level failures are reported as {@link QuicStreamError}.
+ * value, and stream-level failures are reported as {@link QuicStreamError}. One optional capability
+ * leaves sans-IO: an engine may own the server's UDP socket ({@link QuicEngine.openSocket}), moving
+ * per-packet reads, routing and writes out of JavaScript; connections are still driven through the
+ * same calls otherwise.
  */
 
 /** A UDP address as the engine sees it (IP literal, no DNS). */
@@ -182,6 +185,46 @@ export interface QuicEngineConfig {
   readonly maxUdpPayloadBytes: number;
 }
 
+/**
+ * What an engine-owned socket reports to the server endpoint. Both are called from the socket's
+ * readiness callback, never re-entrantly from a method of the socket.
+ */
+export interface QuicSocketSink {
+  /**
+   * A datagram no routed connection claimed: a new connection's Initial, Version Negotiation material,
+   * or garbage with a long header. Short-header datagrams for unknown ids never get here.
+   */
+  onDatagram(msg: Buffer, fromHost: string, fromPort: number): void;
+  /**
+   * Datagrams went into these connections (the handles given to {@link QuicEngineSocket.route}), each
+   * listed once per read pass: `handles[0..count)`.
+   */
+  onInput(handles: Int32Array, count: number): void;
+}
+
+/**
+ * A UDP socket owned by the engine (optional capability, {@link QuicEngine.openSocket}): the engine
+ * reads datagrams in batches and feeds routed connections itself, and writes a connection's packets in
+ * batches, so JavaScript no longer touches individual packets of established connections.
+ */
+export interface QuicEngineSocket {
+  /** The bound address. */
+  readonly address: QuicAddress;
+  /**
+   * Datagrams whose destination connection id is `cid` go into `conn` inside the engine and are
+   * reported as `handle`. Ids the engine issues to the peer later are routed by the engine itself.
+   */
+  route(conn: QuicEngineConnection, handle: number, cid: Uint8Array): void;
+  /** Forgets every id of `conn`. */
+  unroute(conn: QuicEngineConnection): void;
+  /** Sends every packet `conn` has ready now; returns how many. */
+  flush(conn: QuicEngineConnection): number;
+  /** Sends a datagram built elsewhere (Retry, Version Negotiation, a refusal). */
+  sendRaw(bytes: Uint8Array, length: number, to: QuicAddress): void;
+  /** Closes the socket; resolves once the port is free. */
+  close(): Promise<void>;
+}
+
 /** Factory and stateless packet helpers of one QUIC implementation. */
 export interface QuicEngine {
   /** How `ferry start` and the logs name the engine ('matrixai', 'native'). */
@@ -212,6 +255,11 @@ export interface QuicEngine {
     peer: QuicAddress,
     config: QuicEngineConfig,
   ): QuicEngineConnection;
+  /**
+   * Optional: binds a UDP socket the engine drives itself (server side). Engines without it are driven
+   * through node:dgram by the endpoint. Throws when the address cannot be bound.
+   */
+  openSocket?(host: string, port: number, sink: QuicSocketSink): QuicEngineSocket;
   /** `serverName` is the TLS SNI (RFC 6066 §3); null for IP literals. */
   connect(
     serverName: string | null,

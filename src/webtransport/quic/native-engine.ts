@@ -20,7 +20,9 @@ import {
   type QuicEngine,
   type QuicEngineConfig,
   type QuicEngineConnection,
+  type QuicEngineSocket,
   type QuicLongHeader,
+  type QuicSocketSink,
   type QuicTransportConfig,
 } from './engine.js';
 
@@ -51,7 +53,39 @@ interface NativeConnection {
   release(): void;
 }
 
+/** The addon's Socket (native/quic/src/endpoint.h): the UDP socket it owns. */
+interface NativeSocket {
+  address(): [string, number];
+  route(conn: NativeConnection, handle: number, cid: Uint8Array): void;
+  detach(conn: NativeConnection): void;
+  flush(conn: NativeConnection): number;
+  sendTo(bytes: Uint8Array, length: number, host: string, port: number): boolean;
+  close(done: () => void): void;
+  stats(): NativeSocketStats;
+}
+
+/** Counters of an addon-owned socket (benchmarks, tests). */
+export interface NativeSocketStats {
+  readCalls: number;
+  datagramsIn: number;
+  routedIn: number;
+  droppedIn: number;
+  writeCalls: number;
+  datagramsOut: number;
+  gsoBatches: number;
+  sendErrors: number;
+}
+
 interface NativeBinding {
+  Socket: new (
+    host: string,
+    port: number,
+    cidLength: number,
+    bufferBytes: number,
+    handles: Int32Array,
+    onDatagram: (msg: Buffer, host: string, port: number) => void,
+    onInput: (count: number) => void,
+  ) => NativeSocket;
   Connection: new (
     config: unknown,
     scid: Uint8Array,
@@ -74,12 +108,16 @@ interface NativeBinding {
   ): number;
 }
 
-/** What the addon holds right now (leak tests): ngtcp2 connections, TLS sessions, streams, ngtcp2's bytes. */
+/**
+ * What the addon holds right now (leak tests): ngtcp2 connections, TLS sessions, streams, ngtcp2's
+ * bytes, open sockets.
+ */
 export interface NativeCounters {
   conns: number;
   sessions: number;
   streams: number;
   ngtcp2Bytes: number;
+  sockets: number;
 }
 
 /** Where node-gyp puts the addon (this file sits three levels below the package root, in src/ and dist/). */
@@ -142,7 +180,8 @@ class NativeQuicConnection implements QuicEngineConnection {
   sendTo: QuicAddress;
   private released = false;
   private readonly state: Float64Array;
-  private readonly native: NativeConnection;
+  /** The addon object; the engine-owned socket routes to it. */
+  readonly native: NativeConnection;
 
   constructor(
     b: NativeBinding,
@@ -280,6 +319,67 @@ class NativeQuicConnection implements QuicEngineConnection {
   }
 }
 
+/** Handles reported per input callback; the addon calls again for more. */
+const INPUT_BATCH = 1024;
+/** SO_RCVBUF/SO_SNDBUF request, as for node:dgram sockets (endpoint.ts). */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+function nativeOf(conn: QuicEngineConnection): NativeConnection {
+  if (!(conn instanceof NativeQuicConnection)) throw new TypeError('connection was not made by this engine');
+  return conn.native;
+}
+
+class NativeEngineSocket implements QuicEngineSocket {
+  readonly address: QuicAddress;
+  private readonly socket: NativeSocket;
+  private closing: Promise<void> | null = null;
+
+  constructor(b: NativeBinding, host: string, port: number, sink: QuicSocketSink) {
+    const handles = new Int32Array(INPUT_BATCH);
+    this.socket = new b.Socket(
+      host,
+      port,
+      SERVER_CID_LENGTH,
+      SOCKET_BUFFER_BYTES,
+      handles,
+      (msg, fromHost, fromPort) => sink.onDatagram(msg, fromHost, fromPort),
+      (count) => sink.onInput(handles, count),
+    );
+    const [boundHost, boundPort] = this.socket.address();
+    this.address = { host: boundHost, port: boundPort };
+  }
+
+  route(conn: QuicEngineConnection, handle: number, cid: Uint8Array): void {
+    this.socket.route(nativeOf(conn), handle, cid);
+  }
+
+  unroute(conn: QuicEngineConnection): void {
+    this.socket.detach(nativeOf(conn));
+  }
+
+  flush(conn: QuicEngineConnection): number {
+    return this.socket.flush(nativeOf(conn));
+  }
+
+  sendRaw(bytes: Uint8Array, length: number, to: QuicAddress): void {
+    if (length > 0) this.socket.sendTo(bytes, length, to.host, to.port);
+  }
+
+  stats(): NativeSocketStats {
+    return this.socket.stats();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve) => this.socket.close(resolve));
+    return this.closing;
+  }
+}
+
+/** The addon socket's counters; null when `socket` is not an addon socket. */
+export function nativeSocketStats(socket: QuicEngineSocket | null): NativeSocketStats | null {
+  return socket instanceof NativeEngineSocket ? socket.stats() : null;
+}
+
 function nativeConfig(config: QuicEngineConfig): unknown {
   if (!(config instanceof NativeEngineConfig)) throw new TypeError('config was not built by this engine');
   return config.native;
@@ -379,6 +479,10 @@ export const nativeEngine: QuicEngine = {
 
   retry(clientScid, clientDcid, newScid, token, version, out) {
     return requireBinding().retry(clientScid, clientDcid, newScid, token, version, out);
+  },
+
+  openSocket(host, port, sink) {
+    return new NativeEngineSocket(requireBinding(), host, port, sink);
   },
 
   accept(scid, originalDcid, local, peer, config) {

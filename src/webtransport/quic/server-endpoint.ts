@@ -7,11 +7,19 @@
  * the engine. A new connection is reachable under our connection id and under the client's original
  * destination id, because the client keeps using the latter for Initial retransmissions until it
  * hears from us.
+ *
+ * When the engine can own the socket (`QuicEngine.openSocket`, the native engine), it does: the engine
+ * reads datagrams in batches, feeds every datagram whose destination id it has been told about (and
+ * the ids the connection issued later) into the connection itself, drops short-header datagrams for
+ * unknown ids, and hands this endpoint only the rest (new connections, Version Negotiation, Retry,
+ * refusals: the same code below) plus, once per read pass, the handles of the connections that got
+ * input. Sending a connection's packets is one `flush` call. Otherwise node:dgram carries every
+ * datagram through JavaScript.
  */
 import type dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import type { ConnectionAdmission, WtLogger } from '../api.js';
-import type { QuicAddress, QuicEngine, QuicEngineConfig } from './engine.js';
+import type { QuicAddress, QuicEngine, QuicEngineConfig, QuicEngineSocket } from './engine.js';
 import { QuicConnection } from './connection.js';
 import { QuicEndpoint } from './endpoint.js';
 import { initialConnectionClose, QUIC_V1 } from './initial-close.js';
@@ -47,6 +55,8 @@ export interface QuicServerEndpointOptions {
   logger: WtLogger;
   /** A connection was created for a client's Initial; install its handler synchronously. */
   onConnection(conn: QuicConnection): void;
+  /** Let the engine own the UDP socket when it can (default true); false keeps node:dgram. */
+  engineSocket?: boolean;
 }
 
 /** Latin-1 string of a connection id: a cheap, exact Map key. */
@@ -62,9 +72,17 @@ export class QuicServerEndpoint extends QuicEndpoint {
   private readonly refused = new Map<string, string>();
   private readonly cidLength: number;
   private config: QuicEngineConfig;
+  /** The engine-owned socket, or null on node:dgram. */
+  private wire: QuicEngineSocket | null = null;
+  /** Connections by the handle the engine-owned socket reports them by. */
+  private readonly byHandle: (QuicConnection | undefined)[] = [];
+  private readonly freeHandles: number[] = [];
 
-  private constructor(private readonly options: QuicServerEndpointOptions) {
-    super(options.host, options.logger, false);
+  private constructor(
+    private readonly options: QuicServerEndpointOptions,
+    ownSocket: boolean,
+  ) {
+    super(options.host, options.logger, false, !ownSocket);
     this.cidLength = options.engine.serverCidLength;
     this.config = options.config;
   }
@@ -76,9 +94,32 @@ export class QuicServerEndpoint extends QuicEndpoint {
 
   /** Binds the socket and starts accepting. */
   static async listen(options: QuicServerEndpointOptions): Promise<QuicServerEndpoint> {
-    const endpoint = new QuicServerEndpoint(options);
-    await endpoint.bind(options.host, options.port);
+    const engineSocket = options.engine.openSocket !== undefined && options.engineSocket !== false;
+    const endpoint = new QuicServerEndpoint(options, engineSocket);
+    if (engineSocket) endpoint.openWire();
+    else await endpoint.bind(options.host, options.port);
     return endpoint;
+  }
+
+  /** Whether the engine owns the socket (else node:dgram). */
+  get engineOwnsSocket(): boolean {
+    return this.wire !== null;
+  }
+
+  /** The engine-owned socket (tests and benchmarks read its counters), or null. */
+  get engineSocket(): QuicEngineSocket | null {
+    return this.wire;
+  }
+
+  private openWire(): void {
+    const handles = this.byHandle;
+    this.wire = this.options.engine.openSocket!(this.options.host, this.options.port, {
+      onDatagram: (msg, host, port) => this.onPacket(msg, host, port),
+      onInput: (ids, count) => {
+        for (let i = 0; i < count; i++) handles[ids[i]!]?.received();
+      },
+    });
+    this.local = this.wire.address;
   }
 
   /** Live connections (including ones that are closing). */
@@ -87,6 +128,10 @@ export class QuicServerEndpoint extends QuicEndpoint {
   }
 
   protected onDatagram(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    this.onPacket(msg, rinfo.address, rinfo.port);
+  }
+
+  private onPacket(msg: Buffer, fromHost: string, fromPort: number): void {
     if (this.closed || msg.length === 0) return;
     const first = msg[0] as number;
     if ((first & 0x80) === 0) {
@@ -94,7 +139,7 @@ export class QuicServerEndpoint extends QuicEndpoint {
       if (msg.length <= this.cidLength) return;
       const conn = this.routes.get(msg.toString('latin1', 1, 1 + this.cidLength));
       // Unknown ids are dropped (no Stateless Reset, RFC 9000 §10.3, which is optional).
-      if (conn !== undefined) conn.receive(msg, rinfo.address, rinfo.port);
+      if (conn !== undefined) conn.receive(msg, fromHost, fromPort);
       return;
     }
     // RFC 8999 §5.1: the version-independent long header (version, DCID, SCID) is all that can be
@@ -105,11 +150,11 @@ export class QuicServerEndpoint extends QuicEndpoint {
     if (7 + dcidLength > msg.length) return;
     const known = this.routes.get(msg.toString('latin1', 6, 6 + dcidLength));
     if (known !== undefined) {
-      known.receive(msg, rinfo.address, rinfo.port);
+      known.receive(msg, fromHost, fromPort);
       return;
     }
     const engine = this.options.engine;
-    const peer: QuicAddress = { host: rinfo.address, port: rinfo.port };
+    const peer: QuicAddress = { host: fromHost, port: fromPort };
     if (version !== 0 && !engine.versionIsSupported(version)) {
       const scidLength = msg[6 + dcidLength] as number;
       // RFC 9000 §6.1, §5.2.2: answer only datagrams large enough to start a connection.
@@ -194,6 +239,14 @@ export class QuicServerEndpoint extends QuicEndpoint {
       conn.routingKeys.push(key);
       this.routes.set(key, conn);
     }
+    const wire = this.wire;
+    if (wire !== null) {
+      const handle = this.freeHandles.pop() ?? this.byHandle.length;
+      this.byHandle[handle] = conn;
+      conn.handle = handle;
+      wire.route(conn.engine, handle, scid);
+      wire.route(conn.engine, handle, dcid);
+    }
     this.options.onConnection(conn);
     conn.receive(msg, peer.host, peer.port);
   }
@@ -216,7 +269,8 @@ export class QuicServerEndpoint extends QuicEndpoint {
   }
 
   override transmit(conn: QuicConnection): number {
-    const sent = super.transmit(conn);
+    if (this.closed) return 0;
+    const sent = this.wire !== null ? this.wire.flush(conn.engine) : super.transmit(conn);
     // RFC 9000 §5.1.1: the peer may switch to any id we issued; each must route here.
     const issued = conn.engine.takeNewConnectionIds?.();
     if (issued != null && !conn.isClosing) {
@@ -229,9 +283,20 @@ export class QuicServerEndpoint extends QuicEndpoint {
     return sent;
   }
 
+  protected override sendRaw(bytes: Uint8Array, length: number, to: QuicAddress): void {
+    if (this.wire === null) super.sendRaw(bytes, length, to);
+    else if (!this.closed) this.wire.sendRaw(bytes, length, to);
+  }
+
   forget(conn: QuicConnection): void {
     for (const key of conn.routingKeys) {
       if (this.routes.get(key) === conn) this.routes.delete(key);
+    }
+    if (conn.handle >= 0) {
+      this.wire?.unroute(conn.engine);
+      this.byHandle[conn.handle] = undefined;
+      this.freeHandles.push(conn.handle);
+      conn.handle = -1;
     }
     this.connections.delete(conn);
     conn.admission?.release();
@@ -251,5 +316,6 @@ export class QuicServerEndpoint extends QuicEndpoint {
       this.forget(conn);
     }
     await this.closeSocket();
+    await this.wire?.close();
   }
 }
