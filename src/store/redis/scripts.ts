@@ -102,10 +102,11 @@ export const APPEND_HEAD = 5;
  *
  * Dedup (layout 2): one hash per log, field `<byte length of sender>:<sender><clientMsgId>` (sender =
  * fromUser, or fromUser NUL fromService for a server-originated message), value "ts|seq|serverId",
- * and field `@` = when the hash was started (node clock, ms). Once the hash is a window old it becomes
+ * and field `@` = when the hash was started (node clock, ms; followed by `^` when a previous hash was
+ * kept, so a hash without one costs no second look-up). Once the hash is a window old it becomes
  * the previous hash (RENAME, replacing the one before, whose entries are all older than the window)
  * and a new one starts, with a TTL of two windows: a message is looked up in both, and an entry lives
- * at least a window (by the nodes' clocks) and at most about three. So a message costs one hash field,
+ * at least a window (by the nodes' clocks) and at most two. So a message costs one hash field,
  * not a key with its own expiry; a window of "forever" keeps one hash without TTL.
  *
  * Returns one reply per append, in order: {0, seq, removed, removedBytes, HGETALL of the presence
@@ -149,10 +150,16 @@ if string.byte(flags, 2) == 49 then
     d = redis.call('HGET', dk, field)
     where = dk
   else
-    -- '^' is set in a hash that has a previous one (it was started by a rotation).
-    local r = redis.call('HMGET', dk, field, '@', '^')
-    d, gen, where = r[1], r[2], dk
-    if not d and r[3] and gen and now - int(gen) < win then
+    -- '@' is first in the hash, so found at once even while Redis keeps it as a listpack (scanned);
+    -- it ends in '^' when the hash has a previous one (it was started by a rotation).
+    local r = redis.call('HMGET', dk, '@', field)
+    gen, d, where = r[1], r[2], dk
+    local prev = false
+    if gen then
+      prev = string.byte(gen, -1) == 94
+      if prev then gen = int(string.sub(gen, 1, -2)) else gen = int(gen) end
+    end
+    if not d and prev and now - gen < win then
       d = redis.call('HGET', dk0, field)
       where = dk0
     end
@@ -192,7 +199,7 @@ if dk then
   local v = ARGV[a + 1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[a + 2]
   if win < 0 then
     redis.call('HSET', dk, field, v)
-  elseif gen and now - int(gen) < win then
+  elseif gen and now - gen < win then
     redis.call('HSET', dk, field, v)
   else
     -- No hash yet (or it expired), or it is a window old: what the previous one holds is older than
@@ -200,7 +207,7 @@ if dk then
     if gen then
       redis.call('UNLINK', dk0)
       redis.call('RENAME', dk, dk0)
-      redis.call('HSET', dk, '@', ARGV[a + 1], '^', '1', field, v)
+      redis.call('HSET', dk, '@', ARGV[a + 1] .. '^', field, v)
     else
       redis.call('HSET', dk, '@', ARGV[a + 1], field, v)
     end
