@@ -2,15 +2,19 @@
  * The QoS-1 log in Redis, shared by every gateway node of a cluster: a user reconnecting to any node
  * is replayed from the cursor its device acked on any other.
  *
- * Key layout (prefix `ferry` by default; `<U>`/`<T>` are the user id / topic with `%{}` %-escaped):
- *   ferry:{u:<U>}:log   stream, one entry per stored message, entry id `<seq>-0`
+ * Key layout 2 (prefix `ferry` by default; `<U>`/`<T>` are the user id / topic with `%{}` %-escaped):
+ *   ferry:{u:<U>}:log   stream, one entry per stored message, entry id `<seq>-0`; TTL renewed to
+ *                       1.25x retention once below retention
  *   ferry:{u:<U>}:seq   string, last seq assigned (INCR; a new counter starts at the clock floor,
  *                       see scripts.ts); never expires
  *   ferry:{u:<U>}:cur   hash deviceId -> acked seq
- *   ferry:{u:<U>}:d:<len(sender)>:<sender><clientMsgId>   "ts|seq|serverId", PX = dedup window
- *   ferry:{t:<T>}:log / :seq / :d:…   the same for a topic (no cursors)
+ *   ferry:{u:<U>}:dd    hash `<len(sender)>:<sender><clientMsgId>` -> "ts|seq|serverId" of the
+ *                       current dedup window, `@` -> its start; TTL two windows
+ *   ferry:{u:<U>}:dd0   the same for the window before (scripts.ts APPEND_SCRIPT)
+ *   ferry:{t:<T>}:log / :seq / :dd / :dd0   the same for a topic (no cursors)
+ * Layout 1 had a string key per message instead of the dedup hashes (keys.ts).
  * The hash tag keeps one log's keys on one Cluster slot, so each operation is one Lua script (one
- * round trip) over keys of one slot: append = dedup check + INCR + XADD + dedup SET + trim;
+ * round trip) over keys of one slot: append = dedup look-up + INCR + XADD + dedup HSET + trim;
  * read = trim + XRANGE COUNT; ack = clamp to seq + move the cursor forward only. See scripts.ts.
  *
  * Differences from MemoryMessageStore, by design:
