@@ -217,6 +217,13 @@ interface PendingAppend {
 /** The flags argument of an append: ephemeral, dedup, read the presence hash (index = bits 4, 2, 1). */
 const FLAGS = ['000', '001', '010', '011', '100', '101', '110', '111'] as const;
 
+/** A log's keys as the store caches them. */
+interface CachedKeys {
+  log: LogKeys;
+  /** The presence hash read with a user append (appendReadsHash), if any. */
+  hash: string | undefined;
+}
+
 /** Logs whose keys are kept built (per kind); past this the cache starts over. */
 const MAX_CACHED_KEYS = 10_000;
 
@@ -309,7 +316,7 @@ export class RedisMessageStore implements MessageStore {
   /** The last append's timestamp and its base-36 form (part of every serverId). */
   private lastNow = -1;
   private lastNow36 = '';
-  private readonly keyCache = { u: new Map<string, LogKeys>(), t: new Map<string, LogKeys>() };
+  private readonly keyCache = { u: new Map<string, CachedKeys>(), t: new Map<string, CachedKeys>() };
   private closed = false;
   private readonly local = { users: 0, topics: 0, messages: 0, bytes: 0 };
 
@@ -467,7 +474,8 @@ export class RedisMessageStore implements MessageStore {
       this.lastNow = now;
       this.lastNow36 = now.toString(36);
     }
-    const keys = this.keysOf(kind, name);
+    const cached = this.keysOf(kind, name);
+    const keys = cached.log;
     const companion = kind === 'u' ? this.appendReadsHash : undefined;
     return new Promise<AppendResult>((resolve, reject) => {
       const item: PendingAppend = {
@@ -475,7 +483,7 @@ export class RedisMessageStore implements MessageStore {
         name,
         bytes,
         keys,
-        hashKey: companion?.key(name),
+        hashKey: cached.hash,
         companion,
         dedup: msg.clientMsgId !== '' && this.dedupWindow !== '0',
         msg,
@@ -489,13 +497,14 @@ export class RedisMessageStore implements MessageStore {
     });
   }
 
-  /** The keys of a log, built once while it is among the recently used. */
-  private keysOf(kind: LogKind, name: string): LogKeys {
+  /** The keys of a log (and its user's presence hash), built once while among the recently used. */
+  private keysOf(kind: LogKind, name: string): CachedKeys {
     const cache = this.keyCache[kind];
     let k = cache.get(name);
     if (k === undefined) {
       if (cache.size >= MAX_CACHED_KEYS) cache.clear();
-      k = logKeys(this.prefix, kind, name);
+      const hash = kind === 'u' ? this.appendReadsHash?.key(name) : undefined;
+      k = { log: logKeys(this.prefix, kind, name), hash };
       cache.set(name, k);
     }
     return k;
