@@ -19,8 +19,13 @@ export interface LogKeys {
   seq: string;
   /** Hash deviceId -> acked seq (user logs only). */
   cursors: string;
-  /** Prefix of the per-message dedup keys (`<dedupPrefix><len>:<fromUser><clientMsgId>`). */
-  dedupPrefix: string;
+  /**
+   * Hash of the dedup entries of the current window (field `<len>:<sender><clientMsgId>`), and of the
+   * window before it (scripts.ts APPEND_SCRIPT). Layout 1 had a string key per message instead,
+   * `<prefix>:{u:<user>}:d:<len>:<sender><clientMsgId>`, which layout 2 neither reads nor writes.
+   */
+  dedup: string;
+  dedupPrev: string;
 }
 
 /**
@@ -43,10 +48,11 @@ export function checkKeyPrefix(prefix: string): void {
 /** Keys of the log `kind`/`name` under `prefix`. */
 export function logKeys(prefix: string, kind: LogKind, name: string): LogKeys {
   const base = `${prefix}:{${kind}:${escapeTagPart(name)}}:`;
-  return { log: `${base}log`, seq: `${base}seq`, cursors: `${base}cur`, dedupPrefix: `${base}d:` };
-}
-
-/** The dedup key of (fromUser, clientMsgId) in a log; length-prefixed so no two pairs collide. */
-export function dedupKey(keys: LogKeys, fromUser: string, clientMsgId: string): string {
-  return `${keys.dedupPrefix}${fromUser.length}:${fromUser}${clientMsgId}`;
+  return {
+    log: `${base}log`,
+    seq: `${base}seq`,
+    cursors: `${base}cur`,
+    dedup: `${base}dd`,
+    dedupPrev: `${base}dd0`,
+  };
 }

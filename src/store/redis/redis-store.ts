@@ -2,15 +2,19 @@
  * The QoS-1 log in Redis, shared by every gateway node of a cluster: a user reconnecting to any node
  * is replayed from the cursor its device acked on any other.
  *
- * Key layout (prefix `ferry` by default; `<U>`/`<T>` are the user id / topic with `%{}` %-escaped):
- *   ferry:{u:<U>}:log   stream, one entry per stored message, entry id `<seq>-0`
+ * Key layout 2 (prefix `ferry` by default; `<U>`/`<T>` are the user id / topic with `%{}` %-escaped):
+ *   ferry:{u:<U>}:log   stream, one entry per stored message, entry id `<seq>-0`; TTL renewed to
+ *                       1.25x retention once below retention
  *   ferry:{u:<U>}:seq   string, last seq assigned (INCR; a new counter starts at the clock floor,
  *                       see scripts.ts); never expires
  *   ferry:{u:<U>}:cur   hash deviceId -> acked seq
- *   ferry:{u:<U>}:d:<len(sender)>:<sender><clientMsgId>   "ts|seq|serverId", PX = dedup window
- *   ferry:{t:<T>}:log / :seq / :d:…   the same for a topic (no cursors)
+ *   ferry:{u:<U>}:dd    hash `<len(sender)>:<sender><clientMsgId>` -> "ts|seq|serverId" of the
+ *                       current dedup window, `@` -> its start; TTL two windows
+ *   ferry:{u:<U>}:dd0   the same for the window before (scripts.ts APPEND_SCRIPT)
+ *   ferry:{t:<T>}:log / :seq / :dd / :dd0   the same for a topic (no cursors)
+ * Layout 1 had a string key per message instead of the dedup hashes (keys.ts).
  * The hash tag keeps one log's keys on one Cluster slot, so each operation is one Lua script (one
- * round trip) over keys of one slot: append = dedup check + INCR + XADD + dedup SET + trim;
+ * round trip) over keys of one slot: append = dedup look-up + INCR + XADD + dedup HSET + trim;
  * read = trim + XRANGE COUNT; ack = clamp to seq + move the cursor forward only. See scripts.ts.
  *
  * Differences from MemoryMessageStore, by design:
@@ -30,12 +34,12 @@ import { RESP_TYPES } from 'redis';
 import type { Envelope } from '../../bus/bus.js';
 import { ConfigError, StoreError } from '../../errors.js';
 import { storedBytes } from '../memory.js';
-import { dedupSender, type AppendResult, type MessageStore, type NewMessage } from '../message-store.js';
-import { checkKeyPrefix, dedupKey, logKeys, type LogKind } from './keys.js';
+import { type AppendResult, type MessageStore, type NewMessage } from '../message-store.js';
+import { checkKeyPrefix, logKeys, type LogKeys, type LogKind } from './keys.js';
 import { RecentAppends, type RecentLog } from './recent-appends.js';
 import { AppendBatcher } from './append-batcher.js';
 import type { ReplicaTicket, ReplicaWait } from './replica-wait.js';
-import { APPEND_ARGS, APPEND_KEYS, SCRIPTS, type Script } from './scripts.js';
+import { APPEND_ARGS, APPEND_HEAD, APPEND_KEYS, SCRIPTS, type Script } from './scripts.js';
 
 type Arg = string | Buffer;
 
@@ -189,19 +193,39 @@ class ReplyShapeError extends Error {}
 /** One append of a batched script call failed in Redis (its text is Redis's error). */
 class AppendFailedError extends Error {}
 
-/** An append queued for the next script call of its group (append-batcher.ts). */
+/**
+ * An append queued for the next script call of its group (append-batcher.ts): what scripts.ts
+ * APPEND_SCRIPT takes per append, kept as fields and copied into the call's arguments when it is sent.
+ */
 interface PendingAppend {
   kind: LogKind;
   name: string;
   bytes: number;
-  /** APPEND_KEYS keys and APPEND_ARGS arguments, as scripts.ts APPEND_SCRIPT takes them per append. */
-  keys: string[];
-  args: Arg[];
+  keys: LogKeys;
+  /** The presence hash read with the append, when `companion` is set. */
+  hashKey: string | undefined;
   companion: AppendHashRead | undefined;
-  ticket?: ReplicaTicket;
+  dedup: boolean;
+  msg: NewMessage;
+  timestampMs: number;
+  serverId: string;
+  ticket: ReplicaTicket | undefined;
   resolve: (r: AppendResult) => void;
   reject: (err: unknown) => void;
 }
+
+/** The flags argument of an append: ephemeral, dedup, read the presence hash (index = bits 4, 2, 1). */
+const FLAGS = ['000', '001', '010', '011', '100', '101', '110', '111'] as const;
+
+/** A log's keys as the store caches them. */
+interface CachedKeys {
+  log: LogKeys;
+  /** The presence hash read with a user append (appendReadsHash), if any. */
+  hash: string | undefined;
+}
+
+/** Logs whose keys are kept built (per kind); past this the cache starts over. */
+const MAX_CACHED_KEYS = 10_000;
 
 function toText(v: unknown): string {
   if (Buffer.isBuffer(v)) return v.toString('utf8');
@@ -289,6 +313,10 @@ export class RedisMessageStore implements MessageStore {
   private floorSeen = 0;
   private floorArg = '0';
   private counter = 0;
+  /** The last append's timestamp and its base-36 form (part of every serverId). */
+  private lastNow = -1;
+  private lastNow36 = '';
+  private readonly keyCache = { u: new Map<string, CachedKeys>(), t: new Map<string, CachedKeys>() };
   private closed = false;
   private readonly local = { users: 0, topics: 0, messages: 0, bytes: 0 };
 
@@ -442,37 +470,44 @@ export class RedisMessageStore implements MessageStore {
       );
     }
     const now = Math.floor(this.now());
-    const k = logKeys(this.prefix, kind, name);
-    const dedup = msg.clientMsgId !== '' && this.dedupWindow !== '0';
+    if (now !== this.lastNow) {
+      this.lastNow = now;
+      this.lastNow36 = now.toString(36);
+    }
+    const cached = this.keysOf(kind, name);
+    const keys = cached.log;
     const companion = kind === 'u' ? this.appendReadsHash : undefined;
-    const keys = [
-      k.log,
-      k.seq,
-      dedup ? dedupKey(k, dedupSender(msg), msg.clientMsgId) : k.log,
-      companion !== undefined ? companion.key(name) : k.log,
-    ];
-    const serverId = `${this.nodeId}-${now.toString(36)}-${(this.counter++).toString(36)}`;
-    const args: Arg[] = [
-      intArg(now),
-      this.dedupWindow,
-      this.maxLen,
-      this.retention,
-      serverId,
-      String(bytes),
-      msg.fromUser,
-      msg.fromDevice,
-      msg.clientMsgId,
-      msg.ephemeral ? '1' : '0',
-      Buffer.from(msg.payload.buffer, msg.payload.byteOffset, msg.payload.byteLength),
-      dedup ? '1' : '0',
-      companion !== undefined ? '1' : '0',
-      msg.fromService,
-      '0', // the guard's floor, filled in when the call is sent
-    ];
     return new Promise<AppendResult>((resolve, reject) => {
-      const item: PendingAppend = { kind, name, bytes, keys, args, companion, resolve, reject };
-      this.batcher.add(this.appendGroup(k.log), item);
+      const item: PendingAppend = {
+        kind,
+        name,
+        bytes,
+        keys,
+        hashKey: cached.hash,
+        companion,
+        dedup: msg.clientMsgId !== '' && this.dedupWindow !== '0',
+        msg,
+        timestampMs: now,
+        serverId: `${this.nodeId}-${this.lastNow36}-${(this.counter++).toString(36)}`,
+        ticket: undefined,
+        resolve,
+        reject,
+      };
+      this.batcher.add(this.appendGroup(keys.log), item);
     });
+  }
+
+  /** The keys of a log (and its user's presence hash), built once while among the recently used. */
+  private keysOf(kind: LogKind, name: string): CachedKeys {
+    const cache = this.keyCache[kind];
+    let k = cache.get(name);
+    if (k === undefined) {
+      if (cache.size >= MAX_CACHED_KEYS) cache.clear();
+      const hash = kind === 'u' ? this.appendReadsHash?.key(name) : undefined;
+      k = { log: logKeys(this.prefix, kind, name), hash };
+      cache.set(name, k);
+    }
+    return k;
   }
 
   /**
@@ -500,15 +535,35 @@ export class RedisMessageStore implements MessageStore {
     }
     const n = items.length;
     const keys = new Array<string>(n * APPEND_KEYS);
-    const args = new Array<Arg>(1 + n * APPEND_ARGS);
+    const args = new Array<Arg>(APPEND_HEAD + n * APPEND_ARGS);
     args[0] = String(n);
+    args[1] = this.dedupWindow;
+    args[2] = this.maxLen;
+    args[3] = this.retention;
+    args[4] = this.floorArg;
     const replicas = this.replicaWait;
     for (let i = 0; i < n; i++) {
       const it = items[i]!;
-      for (let j = 0; j < APPEND_KEYS; j++) keys[i * APPEND_KEYS + j] = it.keys[j]!;
-      it.args[APPEND_ARGS - 1] = this.floorArg;
-      for (let j = 0; j < APPEND_ARGS; j++) args[1 + i * APPEND_ARGS + j] = it.args[j]!;
-      if (replicas !== undefined) it.ticket = replicas.ticket(it.keys[0]!);
+      const k = it.keys;
+      const msg = it.msg;
+      let j = i * APPEND_KEYS;
+      keys[j] = k.log;
+      keys[j + 1] = k.seq;
+      keys[j + 2] = it.dedup ? k.dedup : k.log;
+      keys[j + 3] = it.dedup ? k.dedupPrev : k.log;
+      keys[j + 4] = it.hashKey ?? k.log;
+      j = APPEND_HEAD + i * APPEND_ARGS;
+      args[j] = String(it.timestampMs);
+      args[j + 1] = it.serverId;
+      args[j + 2] = String(it.bytes);
+      args[j + 3] = msg.fromUser;
+      args[j + 4] = msg.fromDevice;
+      args[j + 5] = msg.clientMsgId;
+      args[j + 6] = FLAGS[(msg.ephemeral ? 4 : 0) + (it.dedup ? 2 : 0) + (it.hashKey !== undefined ? 1 : 0)]!;
+      const p = msg.payload;
+      args[j + 7] = Buffer.isBuffer(p) ? p : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+      args[j + 8] = msg.fromService;
+      if (replicas !== undefined) it.ticket = replicas.ticket(k.log);
     }
     let reply: unknown;
     try {
@@ -517,36 +572,47 @@ export class RedisMessageStore implements MessageStore {
       for (const it of items) it.reject(err);
       return;
     }
-    let replies: unknown[];
-    try {
-      replies = asArray(reply);
-      if (replies.length !== n) throw new ReplyShapeError(`${replies.length} replies to ${n} appends`);
-    } catch (err) {
-      const e = new StoreError(`redis message store: ${(err as Error).message}`, { cause: err });
+    if (!Array.isArray(reply) || reply.length !== n) {
+      const what = Array.isArray(reply)
+        ? `${reply.length} replies to ${n} appends`
+        : 'unexpected non-array reply';
+      const e = new StoreError(`redis message store: ${what}`, { cause: new ReplyShapeError(what) });
       for (const it of items) it.reject(e);
       return;
     }
-    for (let i = 0; i < n; i++) this.settleAppend(items[i]!, replies[i]);
+    for (let i = 0; i < n; i++) this.settleAppend(items[i]!, reply[i]);
   }
 
+  /** Settles one append from its part of the script's reply (scripts.ts APPEND_SCRIPT). */
   private settleAppend(it: PendingAppend, reply: unknown): void {
     const { kind, name, bytes, companion } = it;
     let result: AppendResult;
     try {
       result = this.decode(() => {
         const r = asArray(reply);
-        if (toNumber(r[0]) === -1) throw new AppendFailedError(toText(r[1]));
-        const duplicate = toNumber(r[0]) === 1;
-        const seq = toNumber(r[2]);
-        if (!duplicate) {
-          this.local.messages += 1 - toNumber(r[4]);
-          this.local.bytes += bytes - toNumber(r[5]);
-          if (toNumber(r[7]) === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
+        const status = r[0];
+        let hash: unknown;
+        let out: AppendResult;
+        if (status === 0) {
+          const seq = r[1] as number;
+          this.local.messages += 1 - (r[2] as number);
+          this.local.bytes += bytes - (r[3] as number);
+          if (r[5] === 1) this.local[kind === 'u' ? 'users' : 'topics']++;
           this.recent.record(kind, name, seq);
+          hash = r[4];
+          out = { serverId: it.serverId, seq, timestampMs: it.timestampMs, duplicate: false };
+        } else if (status === 1) {
+          hash = r[2];
+          out = { serverId: toText(r[4]), seq: toNumber(r[1]), timestampMs: toNumber(r[3]), duplicate: true };
+        } else if (status === -1) {
+          throw new AppendFailedError(toText(r[1]));
+        } else {
+          throw new ReplyShapeError('unexpected append status');
         }
+        if (typeof out.seq !== 'number') throw new ReplyShapeError('unexpected non-numeric seq');
         // Not an array when the read failed (see the script): the bus then reads presence itself.
-        if (companion !== undefined && Array.isArray(r[6])) companion.onRead(name, seq, r[6] as Buffer[]);
-        return { serverId: toText(r[1]), seq, timestampMs: toNumber(r[3]), duplicate };
+        if (companion !== undefined && Array.isArray(hash)) companion.onRead(name, out.seq, hash as Buffer[]);
+        return out;
       });
     } catch (err) {
       it.reject(
@@ -559,7 +625,7 @@ export class RedisMessageStore implements MessageStore {
     const replicas = this.replicaWait;
     // ack-after-replica: a duplicate waits too (its first append may never have been confirmed).
     if (replicas === undefined) it.resolve(result);
-    else replicas.confirm(it.keys[0]!, it.ticket!).then(() => it.resolve(result), it.reject);
+    else replicas.confirm(it.keys.log, it.ticket!).then(() => it.resolve(result), it.reject);
   }
 
   private async read(kind: LogKind, name: string, afterSeq: number, limit: number): Promise<Envelope[]> {

@@ -83,58 +83,99 @@ local function clockFloor()
 end
 `;
 
-/** Keys and arguments of one append in an APPEND_SCRIPT call. */
-export const APPEND_KEYS = 4;
-export const APPEND_ARGS = 15;
+/** Keys and arguments of one append in an APPEND_SCRIPT call, and the arguments before the first. */
+export const APPEND_KEYS = 5;
+export const APPEND_ARGS = 9;
+export const APPEND_HEAD = 5;
 
 /**
  * Any number of appends, each to one log, run one after another in the order given: the appends of
  * one event-loop turn that share a slot (append-batcher.ts), in one call.
  *
- * ARGV[1] is the number of appends n; append i (0-based) has KEYS[4i+1 .. 4i+4] = log, seq, dedup,
- * hash (dedup and hash are the log key again when absent: every key of a call must be on its slot)
- * and ARGV[15i+2 .. 15i+16] = now, dedupWindow (-1 = forever), maxlen, retention (0 = forever),
- * serverId, bytes, fromUser, fromDevice, clientMsgId, ephemeral, payload, has dedup key ('1'/'0'),
- * has hash key ('1'/'0'), fromService ('' = none: the field is left out), floor (a seq this append
- * must exceed, '0' = none: set by the node after Redis changed under it).
- * Returns one reply per append, in order: {duplicate 0/1, serverId, seq, timestampMs, removed,
- * removedBytes, HGETALL of the hash key (empty without one; 0 when the read failed: Lua does not undo
- * the writes before an error, so a failing read must not turn a stored message into an error the
- * client retries forever), created (1 when this append created the counter)}; or {-1, error text}
- * when that append failed (the others still ran: each is as independent as its own call would be).
- * A duplicate inside the window returns the first append's ids and writes nothing but the same dedup
- * value again (see the comment there).
+ * ARGV[1..5], for the whole call: number of appends n, dedupWindow (-1 = forever), maxlen,
+ * retention (0 = forever), floor (a seq every append must exceed, '0' = none: set by the node after
+ * Redis changed under it). Append i (0-based) has KEYS[5i+1 .. 5i+5] = log, seq, dedup hash, previous
+ * dedup hash, presence hash (each of the last three is the log key again when absent: every key of a
+ * call must be on its slot) and ARGV[9i+6 .. 9i+14] = now, serverId, bytes, fromUser, fromDevice,
+ * clientMsgId, flags, payload, fromService ('' = none: the field is left out). flags is three
+ * characters '0'/'1': ephemeral, dedup, read the presence hash.
+ *
+ * Dedup (layout 2): one hash per log, field `<byte length of sender>:<sender><clientMsgId>` (sender =
+ * fromUser, or fromUser NUL fromService for a server-originated message), value "ts|seq|serverId",
+ * and field `@` = when the hash was started (node clock, ms; followed by `^` when a previous hash was
+ * kept, so a hash without one costs no second look-up). Once the hash is a window old it becomes
+ * the previous hash (RENAME, replacing the one before, whose entries are all older than the window)
+ * and a new one starts, with a TTL of two windows: a message is looked up in both, and an entry lives
+ * at least a window (by the nodes' clocks) and at most two. So a message costs one hash field,
+ * not a key with its own expiry; a window of "forever" keeps one hash without TTL.
+ *
+ * Returns one reply per append, in order: {0, seq, removed, removedBytes, HGETALL of the presence
+ * hash (empty without one; 0 when the read failed: Lua does not undo the writes before an error, so a
+ * failing read must not turn a stored message into an error the client retries forever), created (1
+ * when this append created the counter)} for a stored message (the serverId and timestamp are the
+ * ones the node sent); {1, seq, HGETALL as above, timestampMs, serverId} for a duplicate inside the
+ * window, which returns the first append's ids and writes nothing but the same dedup value again (see
+ * the comment there); {-1, error text} when that append failed (the others still ran: each is as
+ * independent as its own call would be).
  */
 export const APPEND_SCRIPT = `${TRIM}${CLOCK_FLOOR}
-local AGE_CHECK_EVERY = 16
-local function append(k, a)
-local log, seqKey = KEYS[k + 1], KEYS[k + 2]
-local now = int(ARGV[a + 1])
-local win = int(ARGV[a + 2])
-local ret = int(ARGV[a + 4])
-local dk, hk = nil, nil
-if ARGV[a + 12] == '1' then dk = KEYS[k + 3] end
-if ARGV[a + 13] == '1' then hk = KEYS[k + 4] end
-local function hash()
+local TRIM_EVERY = 16
+local n = int(ARGV[1])
+local win = int(ARGV[2])
+local maxlen = int(ARGV[3])
+local ret = int(ARGV[4])
+local floor0 = int(ARGV[5])
+-- The log's TTL is renewed only once it fell below retention, to retention plus a quarter: one
+-- PEXPIRE per log per quarter retention instead of one per append; an idle log lives 1-1.25x retention.
+local ttl = ret + math.floor(ret / 4)
+local function hash(hk)
   if not hk then return {} end
   local ok, h = pcall(redis.call, 'HGETALL', hk)
   if ok then return h end
   return 0
 end
-if dk then
-  local d = redis.call('GET', dk)
+local function append(k, a)
+local log, seqKey = KEYS[k + 1], KEYS[k + 2]
+local now = int(ARGV[a + 1])
+local flags = ARGV[a + 7]
+local dk, dk0, hk, field, gen, where = nil, nil, nil, nil, nil, nil
+if string.byte(flags, 3) == 49 then hk = KEYS[k + 5] end
+if string.byte(flags, 2) == 49 then
+  dk, dk0 = KEYS[k + 3], KEYS[k + 4]
+  local sender = ARGV[a + 4]
+  if ARGV[a + 9] ~= '' then sender = sender .. '\\0' .. ARGV[a + 9] end
+  field = #sender .. ':' .. sender .. ARGV[a + 6]
+  local d
+  if win < 0 then
+    d = redis.call('HGET', dk, field)
+    where = dk
+  else
+    -- '@' is first in the hash, so found at once even while Redis keeps it as a listpack (scanned);
+    -- it ends in '^' when the hash has a previous one (it was started by a rotation).
+    local r = redis.call('HMGET', dk, '@', field)
+    gen, d, where = r[1], r[2], dk
+    local prev = false
+    if gen then
+      prev = string.byte(gen, -1) == 94
+      if prev then gen = int(string.sub(gen, 1, -2)) else gen = int(gen) end
+    end
+    if not d and prev and now - gen < win then
+      d = redis.call('HGET', dk0, field)
+      where = dk0
+    end
+  end
   if d then
     local ts, seq, sid = string.match(d, '^(%d+)|(%d+)|(.*)$')
     if ts and (win < 0 or int(ts) > now - win) then
       -- Rewritten as it is: a write puts this reply after the first append in the replication
       -- stream, so a WAIT that follows it covers the stored message too (ack-after-replica).
-      redis.call('SET', dk, d, 'KEEPTTL')
-      return {1, sid, int(seq), ts, 0, 0, hash(), 0}
+      redis.call('HSET', where, field, d)
+      return {1, int(seq), hash(hk), int(ts), sid}
     end
   end
 end
 local seq = redis.call('INCR', seqKey)
-local floor, created = int(ARGV[a + 15]), 0
+local floor, created = floor0, 0
 if seq == 1 then
   created = 1
   local c = clockFloor()
@@ -145,32 +186,47 @@ if seq <= floor then
   redis.call('SET', seqKey, string.format('%d', seq))
 end
 local id = string.format('%d-0', seq)
-if ARGV[a + 14] == '' then
-  redis.call('XADD', log, id, 's', ARGV[a + 5], 't', ARGV[a + 1], 'b', ARGV[a + 6], 'f', ARGV[a + 7],
-    'd', ARGV[a + 8], 'c', ARGV[a + 9], 'e', ARGV[a + 10], 'p', ARGV[a + 11])
+local e = '0'
+if string.byte(flags, 1) == 49 then e = '1' end
+if ARGV[a + 9] == '' then
+  redis.call('XADD', log, id, 's', ARGV[a + 2], 't', ARGV[a + 1], 'b', ARGV[a + 3], 'f', ARGV[a + 4],
+    'd', ARGV[a + 5], 'c', ARGV[a + 6], 'e', e, 'p', ARGV[a + 8])
 else
-  redis.call('XADD', log, id, 's', ARGV[a + 5], 't', ARGV[a + 1], 'b', ARGV[a + 6], 'f', ARGV[a + 7],
-    'd', ARGV[a + 8], 'c', ARGV[a + 9], 'e', ARGV[a + 10], 'p', ARGV[a + 11], 'v', ARGV[a + 14])
+  redis.call('XADD', log, id, 's', ARGV[a + 2], 't', ARGV[a + 1], 'b', ARGV[a + 3], 'f', ARGV[a + 4],
+    'd', ARGV[a + 5], 'c', ARGV[a + 6], 'e', e, 'p', ARGV[a + 8], 'v', ARGV[a + 9])
 end
 if dk then
-  local v = ARGV[a + 1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[a + 5]
-  if win < 0 then redis.call('SET', dk, v) else redis.call('SET', dk, v, 'PX', win) end
+  local v = ARGV[a + 1] .. '|' .. string.format('%d', seq) .. '|' .. ARGV[a + 2]
+  if win < 0 then
+    redis.call('HSET', dk, field, v)
+  elseif gen and now - gen < win then
+    redis.call('HSET', dk, field, v)
+  else
+    -- No hash yet (or it expired), or it is a window old: what the previous one holds is older than
+    -- a window by now, what this one holds is needed for one more window at most.
+    if gen then
+      redis.call('UNLINK', dk0)
+      redis.call('RENAME', dk, dk0)
+      redis.call('HSET', dk, '@', ARGV[a + 1] .. '^', field, v)
+    else
+      redis.call('HSET', dk, '@', ARGV[a + 1], field, v)
+    end
+    redis.call('PEXPIRE', dk, 2 * win)
+  end
 end
-local removed, bytes, maxlen = 0, 0, int(ARGV[a + 3])
--- Trimming on every append cost an XLEN and an XRANGE each time: trim when the log is over its
--- cap (XLEN is O(1)) and check age only every AGE_CHECK_EVERY-th seq. Reads trim by age before
--- returning anything, so the skipped checks only delay freeing memory.
-if redis.call('XLEN', log) > maxlen or (ret > 0 and seq % AGE_CHECK_EVERY == 1) then
-  removed, bytes = trim(log, now, maxlen, ret)
-end
+local removed, bytes = 0, 0
+-- Trimming (by length and age) runs every TRIM_EVERY-th seq, so a log holds at most that many
+-- entries over its cap. Reads trim by length and age before returning anything, so what is skipped
+-- here only delays freeing memory.
+if seq % TRIM_EVERY == 1 then removed, bytes = trim(log, now, maxlen, ret) end
 -- The newest entry is past retention once ret has gone by without appends: let Redis free the
 -- whole stream then. The seq counter stays (seqs are not reused).
-if ret > 0 then redis.call('PEXPIRE', log, ret) end
-return {0, ARGV[a + 5], seq, ARGV[a + 1], removed, bytes, hash(), created}
+if ret > 0 and redis.call('PTTL', log) < ret then redis.call('PEXPIRE', log, ttl) end
+return {0, seq, removed, bytes, hash(hk), created}
 end
 local out = {}
-for i = 0, int(ARGV[1]) - 1 do
-  local ok, r = pcall(append, i * ${APPEND_KEYS}, 1 + i * ${APPEND_ARGS})
+for i = 0, n - 1 do
+  local ok, r = pcall(append, i * ${APPEND_KEYS}, ${APPEND_HEAD} + i * ${APPEND_ARGS})
   if ok then
     out[i + 1] = r
   else

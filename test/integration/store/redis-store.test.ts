@@ -162,6 +162,60 @@ describe('RedisMessageStore on a standalone redis-server', function () {
     expect(env).to.include({ serverId: 'n0-1', fromUser: 'system', fromDevice: 'crm', fromService: '' });
   });
 
+  it('dedups through one hash per log and window, handing the entries over to the next window', async () => {
+    const W = 600_000;
+    let now = 1_800_000_000_000;
+    const keyPrefix = freshPrefix();
+    const s = new RedisMessageStore({
+      client: fx.client,
+      nodeId: 'a',
+      keyPrefix,
+      ...LIMITS,
+      dedupWindowMs: W,
+      now: () => now,
+    });
+    const send = (clientMsgId: string, fromUser = 'alice') =>
+      s.appendToUser(userMsg({ toUser: 'bob', fromUser, clientMsgId }));
+    const t0 = now;
+    const a = await send('a');
+    now = t0 + 0.8 * W;
+    const b = await send('b');
+    // Sender and id are length-prefixed in the field: ("ali", "cea") is not ("alice", "a").
+    expect((await send('cea', 'ali')).duplicate).to.equal(false);
+    now = t0 + 1.2 * W; // the hash started at t0 is a window old: it becomes the previous one
+    const c = await send('c');
+    now = t0 + 1.5 * W;
+    expect(await send('b')).to.deep.equal({ ...b, duplicate: true }); // found in the previous hash
+    expect((await send('a')).seq).to.be.greaterThan(a.seq); // older than the window: stored again
+    now = t0 + 2.1 * W;
+    expect(await send('c')).to.deep.equal({ ...c, duplicate: true });
+    now = t0 + 2.3 * W; // second rotation: the hash from t0 (holding only expired entries) goes
+    await send('d');
+    const k = logKeys(keyPrefix, 'u', 'bob');
+    const keys = (await fx.client.keys(`${keyPrefix}:*`)).sort();
+    expect(keys).to.deep.equal([k.dedup, k.dedupPrev, k.log, k.seq].sort());
+    expect(await fx.client.hGet(k.dedup, '@')).to.equal(`${t0 + 2.3 * W}^`);
+    // A hash lives two windows from its start; the one before keeps the TTL it had.
+    expect(await fx.client.pTTL(k.dedup)).to.be.within(2 * W - 60_000, 2 * W);
+    expect(await fx.client.pTTL(k.dedupPrev)).to.be.within(1, 2 * W);
+  });
+
+  it("renews a log's TTL only once it fell below retention, to 1.25x retention", async () => {
+    const retentionMs = 3600_000;
+    const keyPrefix = freshPrefix();
+    const s = new RedisMessageStore({ client: fx.client, nodeId: 'a', keyPrefix, ...LIMITS, retentionMs });
+    await s.appendToUser(userMsg({ toUser: 'bob' }));
+    const k = logKeys(keyPrefix, 'u', 'bob');
+    expect(await fx.client.pTTL(k.log)).to.be.within(retentionMs, 1.25 * retentionMs);
+    await fx.client.pExpire(k.log, retentionMs + 1000);
+    await s.appendToUser(userMsg({ toUser: 'bob' }));
+    expect(await fx.client.pTTL(k.log)).to.be.within(retentionMs, retentionMs + 1000);
+    await fx.client.pExpire(k.log, retentionMs - 1000);
+    await s.appendToUser(userMsg({ toUser: 'bob' }));
+    expect(await fx.client.pTTL(k.log)).to.be.within(1.25 * retentionMs - 60_000, 1.25 * retentionMs);
+    expect(await fx.client.pTTL(k.seq)).to.equal(-1);
+  });
+
   it('keeps approximate stats of what this node appended and trimmed', async () => {
     const keyPrefix = freshPrefix();
     const s = new RedisMessageStore({
@@ -171,11 +225,16 @@ describe('RedisMessageStore on a standalone redis-server', function () {
       ...LIMITS,
       maxMessagesPerLog: 3,
     });
-    for (let i = 0; i < 5; i++) await s.appendToUser(userMsg({ toUser: 'bob' }));
+    for (let i = 0; i < 40; i++) await s.appendToUser(userMsg({ toUser: 'bob' }));
     await s.appendToTopic(topicMsg('room'));
+    // Appends trim every 16th seq, so a log holds up to 15 entries over its cap until then.
     const st = s.stats();
-    expect([st.users, st.topics, st.messages]).to.deep.equal([1, 1, 4]);
+    expect([st.users, st.topics]).to.deep.equal([1, 1]);
+    expect(st.messages).to.be.within(4, 4 + 15);
     expect(st.bytes).to.be.greaterThan(0);
+    // A read trims to the cap first, and counts what it removed.
+    expect(await s.readUser('bob', 0, 100)).to.have.length(3);
+    expect(s.stats().messages).to.equal(4);
   });
 
   it('speaks to a RESP3 client the same way (Lua replies and Buffers map alike)', async () => {
