@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { connect, type WebTransportClientSession } from '../../../src/webtransport/client.js';
 import { nativeEngineCounters } from '../../../src/webtransport/quic/native-engine.js';
-import { makeCert, StreamRecorder, TestServer, until, type TestCert } from './support.js';
+import { makeCert, mutatePacket, StreamRecorder, TestServer, until, type TestCert } from './support.js';
 
 /** Forwards one client's datagrams to the server and back, and keeps what the client sent. */
 class RecordingRelay {
@@ -48,29 +48,6 @@ class RecordingRelay {
   close(): void {
     this.front.close();
     this.back.close();
-  }
-}
-
-function mutate(packet: Buffer): Buffer {
-  const out = Buffer.from(packet);
-  switch (Math.floor(Math.random() * 4)) {
-    case 0: {
-      const flips = 1 + Math.floor(Math.random() * 8);
-      for (let i = 0; i < flips; i++) {
-        const at = Math.floor(Math.random() * out.length);
-        out[at] = out[at]! ^ (1 << Math.floor(Math.random() * 8));
-      }
-      return out;
-    }
-    case 1:
-      return out.subarray(0, 1 + Math.floor(Math.random() * (out.length - 1)));
-    case 2:
-      return Buffer.concat([out, randomBytes(1 + Math.floor(Math.random() * 64))]);
-    default: {
-      // Header kept, payload replaced: routed by its real connection id, AEAD must refuse it.
-      const keep = Math.min(out.length, 1 + Math.floor(Math.random() * 60));
-      return Buffer.concat([out.subarray(0, keep), randomBytes(out.length - keep)]);
-    }
   }
 }
 
@@ -138,7 +115,7 @@ describe('native QUIC engine: the addon-owned UDP socket (loopback)', function (
 
       const recorded = relay.fromClient;
       expect(recorded.length).to.be.greaterThan(3);
-      const mutated = Array.from({ length: 5000 }, (_, i) => mutate(recorded[i % recorded.length]!));
+      const mutated = Array.from({ length: 5000 }, (_, i) => mutatePacket(recorded[i % recorded.length]!, 1));
       await deliver((d) => relay.inject(d), mutated);
 
       await echoes(s, 'after');

@@ -12,7 +12,7 @@ import type { QuicEngineConfig, QuicEngineConnection } from '../../../src/webtra
 import { nativeEngine, nativeEngineCounters } from '../../../src/webtransport/quic/native-engine.js';
 import { quicheEngine } from '../../../src/webtransport/quic/quiche-engine.js';
 import { DEFAULT_LIMITS } from '../../../src/webtransport/server.js';
-import { makeCert, type TestCert } from './support.js';
+import { makeCert, mutatePacket, type TestCert } from './support.js';
 
 const SERVER = { host: '127.0.0.1', port: 4433 };
 const CLIENT = { host: '127.0.0.1', port: 50000 };
@@ -60,29 +60,6 @@ class Pair {
     this.pump();
     const n = this.server.streamRecv(streamId, readBuf);
     return n === text.length && readBuf.toString('latin1', 0, n) === text && this.server.lastRecvFin;
-  }
-}
-
-function mutate(packet: Buffer): Buffer {
-  const out = Buffer.from(packet);
-  switch (Math.floor(Math.random() * 4)) {
-    case 0: {
-      const flips = 1 + Math.floor(Math.random() * 8);
-      for (let i = 0; i < flips; i++) {
-        const at = Math.floor(Math.random() * out.length);
-        out[at] = out[at]! ^ (1 << Math.floor(Math.random() * 8));
-      }
-      return out;
-    }
-    case 1:
-      return out.subarray(0, Math.floor(Math.random() * out.length));
-    case 2:
-      return Buffer.concat([out, randomBytes(1 + Math.floor(Math.random() * 64))]);
-    default: {
-      // Header bytes kept, payload replaced: the parser gets past the header, AEAD must refuse it.
-      const keep = Math.min(out.length, 1 + Math.floor(Math.random() * 60));
-      return Buffer.concat([out.subarray(0, keep), randomBytes(out.length - keep)]);
-    }
   }
 }
 
@@ -137,7 +114,7 @@ describe('native QUIC engine: packet entry point and lifecycle (in memory, quich
     for (let i = 0; i < 2500; i++) {
       // A fresh connection gets a mutated first flight; whatever it makes of it, it must not crash.
       const fresh = nativeEngine.accept(randomBytes(20), null, SERVER, CLIENT, serverConfig);
-      fresh.recv(mutate(packets[0]!), CLIENT.host, CLIENT.port);
+      fresh.recv(mutatePacket(packets[0]!), CLIENT.host, CLIENT.port);
       while (fresh.send(buf) > 0);
       fresh.close(false, 0, '');
       fresh.send(buf);
@@ -145,7 +122,7 @@ describe('native QUIC engine: packet entry point and lifecycle (in memory, quich
     }
     for (let i = 0; i < 2500; i++) {
       const packet = packets[Math.floor(Math.random() * packets.length)]!;
-      p.server.recv(mutate(packet), CLIENT.host, CLIENT.port);
+      p.server.recv(mutatePacket(packet), CLIENT.host, CLIENT.port);
     }
     p.pump();
     expect(p.server.isClosing()).to.equal(false);

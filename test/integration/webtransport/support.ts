@@ -3,7 +3,7 @@
  * 127.0.0.1 port 0 that records sessions, and recorders that turn session and stream callbacks into
  * awaitable state (no timing assertions: every wait polls a condition with a generous deadline).
  */
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import type {
   SessionHandler,
   StreamHandler,
@@ -192,5 +192,32 @@ export class TestServer {
 
   close(): Promise<void> {
     return this.server.close();
+  }
+}
+
+/**
+ * A random corruption of a recorded QUIC datagram, for fuzzing an engine: bit flips, truncation (to
+ * at least `minLength` bytes), extension, or the header kept and the payload replaced (the packet is
+ * routed by its real connection id and AEAD must refuse it).
+ */
+export function mutatePacket(packet: Buffer, minLength = 0): Buffer {
+  const out = Buffer.from(packet);
+  switch (Math.floor(Math.random() * 4)) {
+    case 0: {
+      const flips = 1 + Math.floor(Math.random() * 8);
+      for (let i = 0; i < flips; i++) {
+        const at = Math.floor(Math.random() * out.length);
+        out[at] = out[at]! ^ (1 << Math.floor(Math.random() * 8));
+      }
+      return out;
+    }
+    case 1:
+      return out.subarray(0, minLength + Math.floor(Math.random() * (out.length - minLength)));
+    case 2:
+      return Buffer.concat([out, randomBytes(1 + Math.floor(Math.random() * 64))]);
+    default: {
+      const keep = Math.min(out.length, 1 + Math.floor(Math.random() * 60));
+      return Buffer.concat([out.subarray(0, keep), randomBytes(out.length - keep)]);
+    }
   }
 }
